@@ -1,0 +1,1 @@
+"""bg-agents: autonomous background agents for a finance SaaS, orchestrated by Dagster."""

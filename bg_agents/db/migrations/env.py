@@ -1,0 +1,16 @@
+"""Alembic environment: runs on the connection that :mod:`bg_agents.db.migrate` passes in."""
+
+from alembic import context
+
+from bg_agents.db.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    # SQLite cannot ALTER most things in place; batch mode rebuilds the table instead.
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

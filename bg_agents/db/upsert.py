@@ -1,0 +1,69 @@
+"""Idempotent writes: insert-if-absent and upsert on a natural key, on SQLite and PostgreSQL.
+
+Both dialects speak ``INSERT ... ON CONFLICT``; this module hides the import difference and batches
+rows so a large partition is written in a few round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import islice
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+BATCH = 5_000
+
+
+def _insert(bind: Connection | Session, table: sa.Table) -> Any:
+    dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"upserts are implemented for sqlite and postgresql, not {dialect}")
+
+
+def _batches(rows: Iterable[Mapping[str, Any]]) -> Iterable[list[Mapping[str, Any]]]:
+    it = iter(rows)
+    while batch := list(islice(it, BATCH)):
+        yield batch
+
+
+def insert_missing(
+    bind: Connection | Session,
+    model: Any,
+    rows: Iterable[Mapping[str, Any]],
+    key: Sequence[str],
+) -> int:
+    """Insert rows whose natural ``key`` is absent; return how many were new."""
+    table: sa.Table = model.__table__
+    inserted = 0
+    for batch in _batches(rows):
+        stmt = _insert(bind, table).on_conflict_do_nothing(index_elements=list(key))
+        result = bind.execute(stmt.returning(table.c.id), batch)
+        inserted += len(result.all())
+    return inserted
+
+
+def upsert(
+    bind: Connection | Session,
+    model: Any,
+    rows: Iterable[Mapping[str, Any]],
+    key: Sequence[str],
+    update: Sequence[str],
+) -> int:
+    """Insert rows, or overwrite ``update`` columns where the natural ``key`` exists."""
+    table: sa.Table = model.__table__
+    written = 0
+    for batch in _batches(rows):
+        ins = _insert(bind, table)
+        stmt = ins.on_conflict_do_update(
+            index_elements=list(key), set_={c: ins.excluded[c] for c in update}
+        )
+        bind.execute(stmt, batch)
+        written += len(batch)
+    return written

@@ -1,0 +1,1 @@
+"""Ingestion: providers (simulated bank feed, import files) to validated, upserted transactions."""
