@@ -1,0 +1,45 @@
+# Each target installs what is missing first, so on a fresh clone it is the only command needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export BG_AGENTS_HOME ?= $(CURDIR)/.bg_agents
+
+.PHONY: install demo dev test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+## demo: migrate, seed simulated data and materialize every partition (embedded defaults)
+demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/bg-agents demo
+
+## dev: the Dagster UI and daemon (schedules and sensors) on http://127.0.0.1:3000
+dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/bg-agents db upgrade
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+## test: the whole suite (PostgreSQL tests run when the server is reachable; CI requires them)
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bg_agents bg_agents_tests benchmarks
+	$(BIN)/ruff format --check bg_agents bg_agents_tests benchmarks
+
+## bench: ingestion and weekly_metrics benchmark (see README for the table)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest_and_metrics.py
+
+clean:
+	rm -rf .bg_agents .dagster_home

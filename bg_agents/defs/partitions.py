@@ -1,0 +1,21 @@
+"""Partitions: booking days and ISO weeks, starting at ``BG_AGENTS_HISTORY_START``."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import dagster as dg
+
+from bg_agents.settings import load_settings
+
+HISTORY_START: date = load_settings().history_start
+# Weekly partitions begin on the first Monday inside the history, so every week maps onto days
+# that exist as daily partitions.
+FIRST_MONDAY = HISTORY_START + timedelta(days=(7 - HISTORY_START.weekday()) % 7)
+
+daily_partitions = dg.DailyPartitionsDefinition(start_date=HISTORY_START.isoformat())
+weekly_partitions = dg.WeeklyPartitionsDefinition(start_date=FIRST_MONDAY.isoformat(), day_offset=1)
+
+
+def key_to_date(key: str) -> date:
+    return date.fromisoformat(key)

@@ -1,0 +1,166 @@
+"""Stage a dropped bank file: parse it, keep its rows until their ``transactions`` partition runs.
+
+Files go into ``<import_dir>/<team-slug>/``. A file is keyed by its content hash, so dropping the
+same export twice stages nothing new. Rows that cannot be read go to quarantine with the reason; a
+file that cannot be read at all moves to ``_failed/`` beside an ``.error.txt`` report. Nothing is
+dropped silently.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bg_agents.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team
+from bg_agents.db.types import utcnow
+from bg_agents.db.upsert import insert_missing
+from bg_agents.ingest.files import ImportFileError, load_mapping, read_import_file
+from bg_agents.ingest.transactions import QUARANTINE_KEY
+
+PROCESSED = "_processed"
+FAILED = "_failed"
+IMPORT_SUFFIXES = {".csv", ".txt", ".ofx", ".qfx"}
+
+
+@dataclass
+class StageResult:
+    file_name: str
+    team: str
+    status: str  # staged | already_imported | failed
+    moved_to: Path
+    rows_staged: int = 0
+    rows_rejected: int = 0
+    dates: list[date] = field(default_factory=list)
+    error: str | None = None
+
+
+def pending_files(import_dir: Path) -> list[Path]:
+    """Files waiting in team folders (``_processed``/``_failed`` and hidden entries skipped)."""
+    if not import_dir.is_dir():
+        return []
+    return sorted(
+        p
+        for team_dir in import_dir.iterdir()
+        if team_dir.is_dir() and not team_dir.name.startswith(("_", "."))
+        for p in team_dir.iterdir()
+        if p.is_file() and p.suffix.lower() in IMPORT_SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def _move(path: Path, folder: Path, prefix: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{prefix}{path.name}"
+    shutil.move(str(path), target)
+    return target
+
+
+def _fail(path: Path, import_dir: Path, team: str, reason: str) -> StageResult:
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S-")
+    target = _move(path, import_dir / FAILED / team, stamp)
+    target.with_name(target.name + ".error.txt").write_text(
+        f"{path.name} could not be imported:\n{reason}\n", encoding="utf-8"
+    )
+    return StageResult(path.name, team, "failed", target, error=reason)
+
+
+def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date) -> StageResult:
+    team_slug = path.parent.name
+    with engine.connect() as conn:
+        team = conn.execute(
+            sa.select(Team.id, Team.base_currency).where(Team.slug == team_slug)
+        ).first()
+    if team is None:
+        return _fail(
+            path,
+            import_dir,
+            team_slug,
+            f"unknown team folder {team_slug!r}: put the file in a folder named after a team "
+            "slug (`bg-agents teams` lists them)",
+        )
+    try:
+        parsed = read_import_file(
+            path, team_slug, mapping=load_mapping(path), default_currency=team.base_currency
+        )
+    except (ImportFileError, ValueError) as exc:
+        return _fail(path, import_dir, team_slug, str(exc))
+
+    staged, rejected = [], list(parsed.rejected)
+    for number, row in enumerate(parsed.rows, 1):
+        day = date.fromisoformat(row.booking_date)
+        if day < history_start:
+            rejected.append(
+                {
+                    "row_ref": row.row_ref,
+                    "raw": row.as_dict(),
+                    "reason": f"booking date {day} is before BG_AGENTS_HISTORY_START "
+                    f"({history_start})",
+                }
+            )
+            continue
+        staged.append((number, day, row))
+
+    with engine.begin() as conn:
+        insert_missing(
+            conn,
+            ImportFile,
+            [
+                {
+                    "sha256": parsed.sha256,
+                    "team_id": team.id,
+                    "file_name": path.name[:255],
+                    "file_format": parsed.file_format,
+                    "rows_staged": len(staged),
+                    "rows_quarantined": len(rejected),
+                }
+            ],
+            ["sha256"],
+        )
+        file_id = conn.execute(
+            sa.select(ImportFile.id).where(ImportFile.sha256 == parsed.sha256)
+        ).scalar_one()
+        new_rows = insert_missing(
+            conn,
+            StagedImportRow,
+            [
+                {
+                    "import_file_id": file_id,
+                    "row_number": number,
+                    "team_id": team.id,
+                    "booking_date": day,
+                    "raw": row.as_dict(),
+                }
+                for number, day, row in staged
+            ],
+            ["import_file_id", "row_number"],
+        )
+        insert_missing(
+            conn,
+            QuarantinedRow,
+            [
+                {
+                    "source": parsed.file_format,
+                    "batch_ref": parsed.sha256,
+                    "row_ref": str(r["row_ref"])[:128],
+                    "team_ref": team_slug,
+                    "raw": r["raw"],
+                    "reason": r["reason"],
+                }
+                for r in rejected
+            ],
+            QUARANTINE_KEY,
+        )
+    target = _move(path, import_dir / PROCESSED / team_slug, f"{parsed.sha256[:12]}-")
+    return StageResult(
+        file_name=path.name,
+        team=team_slug,
+        status="staged" if new_rows or not staged else "already_imported",
+        moved_to=target,
+        rows_staged=len(staged),
+        rows_rejected=len(rejected),
+        dates=sorted({day for _, day, _ in staged}),
+    )

@@ -1,0 +1,128 @@
+"""Compute and store ``weekly_metrics`` for one ISO week, all teams at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bg_agents.db.models import Team, Transaction, WeeklyCategoryMetric, WeeklyMetric
+from bg_agents.db.types import from_units, money_units
+from bg_agents.db.upsert import upsert
+from bg_agents.domain.metrics import AGG_COLUMNS, weekly_category_metrics, weekly_team_metrics
+
+MONEY = ("revenue", "expenses", "net", "prev_revenue", "prev_expenses", "prev_net")
+
+
+@dataclass
+class WeeklyMetricsResult:
+    week_start: date
+    teams: pd.DataFrame  # money in integer units
+    categories: pd.DataFrame
+
+
+def aggregate_query(conn: Connection, week_start: date) -> sa.Select:
+    """One GROUP BY over the week and the week before: team x period x category."""
+    base = money_units(Transaction.base_amount, conn.dialect.name)
+    is_current = sa.case((Transaction.booking_date >= week_start, 1), else_=0)
+    category = sa.func.coalesce(Transaction.category, "uncategorized")
+
+    def count_if(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.sum(sa.case((cond, 1), else_=0))
+
+    return (
+        sa.select(
+            Transaction.team_id,
+            is_current.label("is_current"),
+            category.label("category"),
+            sa.func.sum(sa.case((base > 0, base), else_=0)).label("income_units"),
+            sa.func.sum(sa.case((base < 0, -base), else_=0)).label("expense_units"),
+            count_if(base > 0).label("income_n"),
+            count_if(base < 0).label("expense_n"),
+            count_if(base.is_(None)).label("unconverted_n"),
+        )
+        .where(
+            Transaction.booking_date >= week_start - timedelta(days=7),
+            Transaction.booking_date < week_start + timedelta(days=7),
+        )
+        .group_by(Transaction.team_id, is_current, category)
+    )
+
+
+def compute_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsResult:
+    if week_start.weekday() != 0:
+        raise ValueError(f"{week_start} is not a Monday; weekly metrics use ISO weeks")
+    agg = pd.DataFrame(conn.execute(aggregate_query(conn, week_start)).all(), columns=AGG_COLUMNS)
+    agg[AGG_COLUMNS[3:]] = agg[AGG_COLUMNS[3:]].astype("int64")
+    teams = pd.DataFrame(
+        conn.execute(sa.select(Team.id, Team.base_currency).order_by(Team.id)).all(),
+        columns=["team_id", "currency"],
+    )
+    return WeeklyMetricsResult(
+        week_start=week_start,
+        teams=weekly_team_metrics(agg, teams),
+        categories=weekly_category_metrics(agg),
+    )
+
+
+def _nullable(value: float) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+def store_weekly_metrics(conn: Connection, result: WeeklyMetricsResult) -> None:
+    """Upsert on (team, week); categories of the week are replaced as a whole.
+
+    Delete-then-upsert stays correct when two runs race on PostgreSQL: the second delete waits
+    for the first transaction, and its upserts overwrite rather than collide.
+    """
+    week = result.week_start
+    team_rows = [
+        {
+            "team_id": int(r.team_id),
+            "week_start": week,
+            "currency": r.currency,
+            **{m: from_units(getattr(r, m)) for m in MONEY},
+            "transaction_count": int(r.transaction_count),
+            "income_count": int(r.income_count),
+            "expense_count": int(r.expense_count),
+            "unconverted_count": int(r.unconverted_count),
+            "revenue_change_pct": _nullable(r.revenue_change_pct),
+            "expenses_change_pct": _nullable(r.expenses_change_pct),
+            "net_change_pct": _nullable(r.net_change_pct),
+        }
+        for r in result.teams.itertuples(index=False)
+    ]
+    keys = ("team_id", "week_start")
+    upsert(conn, WeeklyMetric, team_rows, keys, [c for c in team_rows[0] if c not in keys])
+    conn.execute(sa.delete(WeeklyCategoryMetric).where(WeeklyCategoryMetric.week_start == week))
+    cat_rows = [
+        {
+            "team_id": int(r.team_id),
+            "week_start": week,
+            "category": r.category,
+            "expenses": from_units(r.expenses),
+            "transaction_count": int(r.transaction_count),
+            "prev_expenses": from_units(r.prev_expenses),
+            "change_pct": _nullable(r.change_pct),
+        }
+        for r in result.categories.itertuples(index=False)
+    ]
+    ckeys = ("team_id", "week_start", "category")
+    upsert(
+        conn,
+        WeeklyCategoryMetric,
+        cat_rows,
+        ckeys,
+        ["expenses", "transaction_count", "prev_expenses", "change_pct"],
+    )
+
+
+def build_weekly_metrics(engine: Engine, week_start: date) -> WeeklyMetricsResult:
+    with engine.begin() as conn:
+        result = compute_weekly_metrics(conn, week_start)
+        if not result.teams.empty:
+            store_weekly_metrics(conn, result)
+    return result

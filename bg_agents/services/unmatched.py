@@ -1,0 +1,90 @@
+"""Snapshot, for one day, the records that still have no link: receipts, invoices, payments.
+
+A record counts as linked once a match with decision ``link`` exists that was not declined.
+Suggestions do not count: a suggested record is still waiting for someone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bg_agents.db.models import Document, Invoice, Match, Transaction, UnmatchedRecord
+from bg_agents.db.upsert import upsert
+
+OPEN_INVOICE = ("open", "partially_paid")
+
+
+def _linked(kind: str, id_column: sa.ColumnElement[int]) -> sa.Exists:
+    link = (Match.decision == "link") & (Match.status != "declined")
+    if kind == "payment":
+        return sa.exists().where(Match.transaction_id == id_column, link)
+    return sa.exists().where(Match.record_kind == kind, Match.record_id == id_column, link)
+
+
+def unmatched_on(conn: Connection, day: date) -> list[dict]:
+    receipts = sa.select(
+        sa.literal("receipt").label("record_kind"),
+        Document.id,
+        Document.team_id,
+        Document.amount,
+        Document.currency,
+        Document.vendor.label("name"),
+    ).where(Document.document_date == day, ~_linked("document", Document.id))
+    invoices = sa.select(
+        sa.literal("invoice").label("record_kind"),
+        Invoice.id,
+        Invoice.team_id,
+        Invoice.amount,
+        Invoice.currency,
+        Invoice.number.label("name"),
+    ).where(
+        Invoice.issue_date == day,
+        Invoice.status.in_(OPEN_INVOICE),
+        ~_linked("invoice", Invoice.id),
+    )
+    payments = sa.select(
+        sa.literal("payment").label("record_kind"),
+        Transaction.id,
+        Transaction.team_id,
+        Transaction.amount,
+        Transaction.currency,
+        sa.func.coalesce(Transaction.counterparty, Transaction.description).label("name"),
+    ).where(
+        Transaction.booking_date == day,
+        Transaction.amount > 0,
+        ~_linked("payment", Transaction.id),
+    )
+    rows = []
+    for query in (receipts, invoices, payments):
+        for kind, id_, team_id, amount, currency, name in conn.execute(query):
+            rows.append(
+                {
+                    "record_kind": kind,
+                    "record_id": id_,
+                    "team_id": team_id,
+                    "record_date": day,
+                    "amount": amount,
+                    "currency": currency,
+                    "name": (name or "")[:200],
+                }
+            )
+    return rows
+
+
+def snapshot_unmatched(engine: Engine, day: date) -> Counter[str]:
+    """Replace the day's snapshot; returns counts per record kind."""
+    with engine.begin() as conn:
+        rows = unmatched_on(conn, day)
+        conn.execute(sa.delete(UnmatchedRecord).where(UnmatchedRecord.record_date == day))
+        upsert(
+            conn,
+            UnmatchedRecord,
+            rows,
+            ("record_kind", "record_id"),
+            ["team_id", "record_date", "amount", "currency", "name"],
+        )
+    return Counter(r["record_kind"] for r in rows)

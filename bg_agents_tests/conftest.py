@@ -1,0 +1,96 @@
+"""Shared fixtures: migrated SQLite and PostgreSQL databases, a small simulated world.
+
+PostgreSQL tests use ``BG_AGENTS_TEST_POSTGRES_URL`` (default: the local server on 127.0.0.1).
+When it is unreachable they skip with the reason, unless ``BG_AGENTS_REQUIRE_POSTGRES=1`` (CI),
+where they fail instead: CI must never pass by skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bg_agents.db import migrate
+from bg_agents.db.engine import get_engine
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _admin_url() -> str:
+    return os.environ.get("BG_AGENTS_TEST_POSTGRES_URL", DEFAULT_PG)
+
+
+def _pg_unavailable_reason() -> str | None:
+    try:
+        engine = sa.create_engine(
+            _admin_url().replace("postgresql://", "postgresql+psycopg2://", 1),
+            connect_args={"connect_timeout": 3},
+        )
+        with engine.connect():
+            pass
+        engine.dispose()
+        return None
+    except Exception as exc:  # any driver or network error means "no server here"
+        return f"PostgreSQL at {_admin_url()} is unreachable ({type(exc).__name__})"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    reason = _pg_unavailable_reason()
+    if reason:
+        if os.environ.get("BG_AGENTS_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{reason}, and BG_AGENTS_REQUIRE_POSTGRES=1 forbids skipping")
+        pytest.skip(reason)
+    return _admin_url()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped afterwards."""
+    name = f"bg_agents_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(
+        postgres_admin_url.replace("postgresql://", "postgresql+psycopg2://", 1),
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(postgres_admin_url).set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        get_engine.cache_clear()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'app.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def engine(db_url: str):  # type: ignore[no-untyped-def]
+    engine = get_engine(db_url)
+    migrate.upgrade(engine)
+    return engine
+
+
+@pytest.fixture
+def app_env(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point settings (home, database) at this test's own folder and database."""
+    monkeypatch.setenv("BG_AGENTS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("BG_AGENTS_DATABASE_URL", db_url)
+    return db_url
