@@ -13,16 +13,20 @@ from datetime import UTC, datetime
 from bg_agents.settings import load_settings
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine(*, migrated: bool = True):  # type: ignore[no-untyped-def]
+    from bg_agents.db import migrate
     from bg_agents.db.engine import get_engine
 
-    return get_engine(load_settings().database_url)
+    engine = get_engine(load_settings().database_url)
+    if migrated:
+        migrate.ensure_current(engine)
+    return engine
 
 
 def cmd_db(args: argparse.Namespace) -> int:
     from bg_agents.db import migrate
 
-    engine = _engine()
+    engine = _engine(migrated=False)
     if args.db_command == "upgrade":
         migrate.upgrade(engine)
         print(f"database at revision {migrate.current_revision(engine)} (head)")
@@ -148,9 +152,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", module="dagster")
     warnings.filterwarnings("ignore", category=UserWarning, message=".*[Bb]eta.*")
     args = build_parser().parse_args(argv)
+    from bg_agents.db.migrate import SchemaOutOfDate
+
     try:
         return args.func(args)
-    except ValueError as exc:
+    except (ValueError, SchemaOutOfDate) as exc:
         print(f"bg-agents: error: {exc}", file=sys.stderr)
         return 2
 

@@ -67,3 +67,26 @@ def upsert(
         bind.execute(stmt, batch)
         written += len(batch)
     return written
+
+
+def replace_slice(
+    bind: Connection | Session,
+    model: Any,
+    where: sa.ColumnElement[bool],
+    rows: Sequence[Mapping[str, Any]],
+    key: Sequence[str],
+    update: Sequence[str],
+) -> int:
+    """Make the rows matching ``where`` equal ``rows``: upsert those, delete the rest.
+
+    Rows that survive keep their ids, so re-running a partition leaves the table byte-identical.
+    Returns how many stale rows were deleted.
+    """
+    table: sa.Table = model.__table__
+    wanted = {tuple(r[k] for k in key) for r in rows}
+    existing = bind.execute(sa.select(table.c.id, *(table.c[k] for k in key)).where(where))
+    stale = [row[0] for row in existing if tuple(row[1:]) not in wanted]
+    for start in range(0, len(stale), BATCH):
+        bind.execute(sa.delete(table).where(table.c.id.in_(stale[start : start + BATCH])))
+    upsert(bind, model, rows, key, update)
+    return len(stale)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bg_agents.db.models import Team, Transaction, WeeklyCategoryMetric, WeeklyMetric
 from bg_agents.db.types import from_units, money_units
-from bg_agents.db.upsert import upsert
+from bg_agents.db.upsert import replace_slice, upsert
 from bg_agents.domain.metrics import AGG_COLUMNS, weekly_category_metrics, weekly_team_metrics
 
 MONEY = ("revenue", "expenses", "net", "prev_revenue", "prev_expenses", "prev_net")
@@ -73,10 +73,10 @@ def _nullable(value: float) -> float | None:
 
 
 def store_weekly_metrics(conn: Connection, result: WeeklyMetricsResult) -> None:
-    """Upsert on (team, week); categories of the week are replaced as a whole.
+    """Upsert on (team, week); the week's category rows are made equal to the new ones.
 
-    Delete-then-upsert stays correct when two runs race on PostgreSQL: the second delete waits
-    for the first transaction, and its upserts overwrite rather than collide.
+    Upserts on natural keys stay correct when two runs race on PostgreSQL: the second waits for
+    the first transaction's row locks, then overwrites rather than collides.
     """
     week = result.week_start
     team_rows = [
@@ -97,7 +97,6 @@ def store_weekly_metrics(conn: Connection, result: WeeklyMetricsResult) -> None:
     ]
     keys = ("team_id", "week_start")
     upsert(conn, WeeklyMetric, team_rows, keys, [c for c in team_rows[0] if c not in keys])
-    conn.execute(sa.delete(WeeklyCategoryMetric).where(WeeklyCategoryMetric.week_start == week))
     cat_rows = [
         {
             "team_id": int(r.team_id),
@@ -110,12 +109,12 @@ def store_weekly_metrics(conn: Connection, result: WeeklyMetricsResult) -> None:
         }
         for r in result.categories.itertuples(index=False)
     ]
-    ckeys = ("team_id", "week_start", "category")
-    upsert(
+    replace_slice(
         conn,
         WeeklyCategoryMetric,
+        WeeklyCategoryMetric.week_start == week,
         cat_rows,
-        ckeys,
+        ("team_id", "week_start", "category"),
         ["expenses", "transaction_count", "prev_expenses", "change_pct"],
     )
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bg_agents.db.models import Document, Invoice, Match, Transaction, UnmatchedRecord
-from bg_agents.db.upsert import upsert
+from bg_agents.db.upsert import replace_slice
 
 OPEN_INVOICE = ("open", "partially_paid")
 
@@ -79,10 +79,10 @@ def snapshot_unmatched(engine: Engine, day: date) -> Counter[str]:
     """Replace the day's snapshot; returns counts per record kind."""
     with engine.begin() as conn:
         rows = unmatched_on(conn, day)
-        conn.execute(sa.delete(UnmatchedRecord).where(UnmatchedRecord.record_date == day))
-        upsert(
+        replace_slice(
             conn,
             UnmatchedRecord,
+            UnmatchedRecord.record_date == day,
             rows,
             ("record_kind", "record_id"),
             ["team_id", "record_date", "amount", "currency", "name"],

@@ -1,0 +1,64 @@
+"""Test helpers: seed a small simulated world, materialize assets, dump tables for comparison."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import dagster as dg
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bg_agents.db.models import Base
+from bg_agents.definitions import ASSETS
+from bg_agents.defs.resources import AppDatabase
+from bg_agents.simulate.store import write_world
+from bg_agents.simulate.world import generate_world
+
+# A Sunday inside the partitions (history starts 2025-01-01).
+WORLD_END = date(2026, 3, 8)
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+VOLATILE = {
+    "ingested_at",
+    "snapshot_at",
+    "computed_at",
+    "created_at",
+    "updated_at",
+    "quarantined_at",
+    "imported_at",
+}
+
+
+def seed(engine: Engine, teams: int = 3, weeks: int = 2, seed_value: int = 5) -> None:
+    write_world(engine, generate_world(teams=teams, weeks=weeks, seed=seed_value, end=WORLD_END))
+
+
+def materialize(
+    url: str, names: list[str], partition_key: str, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [a for a in ASSETS if a.key.path[0] in names],
+        partition_key=partition_key,
+        resources={"app_db": AppDatabase(url=url)},
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        run_config=QUIET,
+    )
+
+
+def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every application table's rows (ids included, timestamps left out), in id order."""
+    out = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            cols = [c for c in table.columns if c.name not in VOLATILE]
+            rows = conn.execute(sa.select(*cols).order_by(table.c.id)).all()
+            out[table.name] = [tuple(r) for r in rows]
+    return out
+
+
+def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
+    for event in result.get_asset_materialization_events():
+        mat = event.step_materialization_data.materialization
+        if mat.asset_key == dg.AssetKey(asset):
+            return {k: v.value for k, v in mat.metadata.items()}
+    raise AssertionError(f"{asset} was not materialized")
