@@ -24,7 +24,7 @@ def test_change_pct_uses_absolute_previous_and_is_undefined_from_zero() -> None:
 
 
 def test_silent_team_gets_a_zero_row() -> None:
-    agg = pd.DataFrame([(1, 1, "food", 0, 500, 0, 1, 0)], columns=AGG_COLUMNS)
+    agg = pd.DataFrame([(1, "food", 0, 500, 0, 1, 0, 0, 0)], columns=AGG_COLUMNS)
     teams = pd.DataFrame({"team_id": [1, 2], "currency": ["USD", "EUR"]})
     out = weekly_team_metrics(agg, teams).set_index("team_id")
     assert out.loc[2, "transaction_count"] == 0 and out.loc[2, "currency"] == "EUR"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -25,41 +26,48 @@ class WeeklyMetricsResult:
 
 
 def aggregate_query(conn: Connection, week_start: date) -> sa.Select:
-    """One GROUP BY over the week and the week before: team x period x category."""
+    """One GROUP BY team and category over the week and the week before, split by period."""
     base = money_units(Transaction.base_amount, conn.dialect.name)
-    is_current = sa.case((Transaction.booking_date >= week_start, 1), else_=0)
+    current = Transaction.booking_date >= week_start
     category = sa.func.coalesce(Transaction.category, "uncategorized")
 
-    def count_if(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
-        return sa.func.sum(sa.case((cond, 1), else_=0))
+    def total(*conds: sa.ColumnElement[bool], value: Any = 1) -> sa.ColumnElement[int]:
+        return sa.func.sum(sa.case((sa.and_(*conds), value), else_=0))
 
     return (
         sa.select(
             Transaction.team_id,
-            is_current.label("is_current"),
             category.label("category"),
-            sa.func.sum(sa.case((base > 0, base), else_=0)).label("income_units"),
-            sa.func.sum(sa.case((base < 0, -base), else_=0)).label("expense_units"),
-            count_if(base > 0).label("income_n"),
-            count_if(base < 0).label("expense_n"),
-            count_if(base.is_(None)).label("unconverted_n"),
+            total(current, base > 0, value=base),
+            total(current, base < 0, value=-base),
+            total(current, base > 0),
+            total(current, base < 0),
+            total(current, base.is_(None)),
+            total(~current, base > 0, value=base),
+            total(~current, base < 0, value=-base),
         )
         .where(
             Transaction.booking_date >= week_start - timedelta(days=7),
             Transaction.booking_date < week_start + timedelta(days=7),
         )
-        .group_by(Transaction.team_id, is_current, category)
+        .group_by(Transaction.team_id, category)
     )
+
+
+def _frame(result: sa.CursorResult, columns: list[str]) -> pd.DataFrame:
+    # Plain tuples: pandas probes each SQLAlchemy Row for namedtuple attributes, which costs
+    # more than the query itself at 10k rows.
+    return pd.DataFrame([tuple(r) for r in result], columns=columns)
 
 
 def compute_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsResult:
     if week_start.weekday() != 0:
         raise ValueError(f"{week_start} is not a Monday; weekly metrics use ISO weeks")
-    agg = pd.DataFrame(conn.execute(aggregate_query(conn, week_start)).all(), columns=AGG_COLUMNS)
-    agg[AGG_COLUMNS[3:]] = agg[AGG_COLUMNS[3:]].astype("int64")
-    teams = pd.DataFrame(
-        conn.execute(sa.select(Team.id, Team.base_currency).order_by(Team.id)).all(),
-        columns=["team_id", "currency"],
+    agg = _frame(conn.execute(aggregate_query(conn, week_start)), AGG_COLUMNS)
+    agg[AGG_COLUMNS[2:]] = agg[AGG_COLUMNS[2:]].astype("int64")
+    teams = _frame(
+        conn.execute(sa.select(Team.id, Team.base_currency).order_by(Team.id)),
+        ["team_id", "currency"],
     )
     return WeeklyMetricsResult(
         week_start=week_start,

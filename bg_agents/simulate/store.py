@@ -1,0 +1,115 @@
+"""Write a SIMULATED :class:`~bg_agents.simulate.world.World` to the application database.
+
+Every table is written with :func:`~bg_agents.db.upsert.insert_missing` on its natural key, so
+seeding twice, or resuming a seed that died half way, never duplicates a row. Natural keys in the
+world (team slug, customer external id) become database ids here, the only place that needs them.
+Large tables are committed in chunks: a crash loses at most one chunk, which a re-run fills in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bg_agents.db.models import (
+    Customer,
+    Document,
+    Invoice,
+    SimulatedBankFeedRow,
+    SimulatedGroundTruth,
+    Team,
+    User,
+)
+from bg_agents.db.upsert import insert_missing
+from bg_agents.simulate.world import Row, World
+
+# Rows per transaction for the big tables: large enough that commits cost nothing, small enough
+# that an interrupted seed keeps most of its work.
+CHUNK = 100_000
+# Ids are looked up with IN lists; stay far below SQLite's bound-parameter limit.
+_LOOKUP_BATCH = 500
+
+
+def write_world(engine: Engine, world: World) -> dict[str, int]:
+    """Insert every row of ``world`` that is not in the database yet; return new rows per table."""
+    new: dict[str, int] = {}
+    with engine.begin() as conn:
+        new[Team.__tablename__] = insert_missing(conn, Team, world.teams, key=["slug"])
+        team_ids = _team_ids(conn, [t["slug"] for t in world.teams])
+        users = [_with_team(u, team_ids) for u in world.users]
+        new[User.__tablename__] = insert_missing(conn, User, users, key=["team_id", "email"])
+        customers = [_with_team(c, team_ids) for c in world.customers]
+        new[Customer.__tablename__] = insert_missing(
+            conn, Customer, customers, key=["team_id", "external_id"]
+        )
+        customer_ids = _customer_ids(conn, list(team_ids.values()))
+
+    def invoice(row: Row) -> Row:
+        out = _with_team(row, team_ids)
+        team_id = out["team_id"]
+        out["customer_id"] = customer_ids[team_id, out.pop("customer_external_id")]
+        return out
+
+    new[Invoice.__tablename__] = _chunked(
+        engine, Invoice, map(invoice, world.invoices), ["team_id", "number"]
+    )
+    new[Document.__tablename__] = _chunked(
+        engine,
+        Document,
+        (_with_team(d, team_ids) for d in world.documents),
+        ["team_id", "external_id"],
+    )
+    # The feed stands in for an external bank, so it keeps the slug, not a foreign key.
+    new[SimulatedBankFeedRow.__tablename__] = _chunked(
+        engine, SimulatedBankFeedRow, world.bank_feed, ["team_slug", "external_id"]
+    )
+    new[SimulatedGroundTruth.__tablename__] = _chunked(
+        engine,
+        SimulatedGroundTruth,
+        (_with_team(g, team_ids) for g in world.ground_truth),
+        ["team_id", "record_kind", "record_external_id", "transaction_ref"],
+    )
+    return new
+
+
+def _with_team(row: Row, team_ids: dict[str, int]) -> Row:
+    out = dict(row)
+    out["team_id"] = team_ids[out.pop("team_slug")]
+    return out
+
+
+def _chunked(engine: Engine, model: Any, rows: Iterable[Row], key: Sequence[str]) -> int:
+    inserted = 0
+    for chunk in _chunks(rows, CHUNK):
+        with engine.begin() as conn:
+            inserted += insert_missing(conn, model, chunk, key=key)
+    return inserted
+
+
+def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    it = iter(rows)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _team_ids(conn: Connection, slugs: list[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for i in range(0, len(slugs), _LOOKUP_BATCH):
+        batch = slugs[i : i + _LOOKUP_BATCH]
+        ids.update(conn.execute(sa.select(Team.slug, Team.id).where(Team.slug.in_(batch))).all())
+    return ids
+
+
+def _customer_ids(conn: Connection, team_ids: list[int]) -> dict[tuple[int, str], int]:
+    ids: dict[tuple[int, str], int] = {}
+    for i in range(0, len(team_ids), _LOOKUP_BATCH):
+        batch = team_ids[i : i + _LOOKUP_BATCH]
+        query = sa.select(Customer.team_id, Customer.external_id, Customer.id).where(
+            Customer.team_id.in_(batch)
+        )
+        ids.update(((team_id, ext), id_) for team_id, ext, id_ in conn.execute(query))
+    return ids
