@@ -37,17 +37,21 @@ PG_ADMIN = os.environ.get(
     "BG_AGENTS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 
-# The hand-written baseline: per team, this week's and last week's revenue, expenses and counts.
+# The hand-written baseline: the figures weekly_metrics stores (per team and category, this week
+# and last week: income, expenses, counts) from one GROUP BY over the same rows, as an analyst
+# would write it. Team totals are sums of these rows.
 BASELINE_SQL = """
-SELECT team_id,
-       SUM(CASE WHEN booking_date >= :monday AND base_amount > 0 THEN base_amount ELSE 0 END),
-       SUM(CASE WHEN booking_date >= :monday AND base_amount < 0 THEN -base_amount ELSE 0 END),
-       SUM(CASE WHEN booking_date >= :monday THEN 1 ELSE 0 END),
-       SUM(CASE WHEN booking_date < :monday AND base_amount > 0 THEN base_amount ELSE 0 END),
-       SUM(CASE WHEN booking_date < :monday AND base_amount < 0 THEN -base_amount ELSE 0 END)
+SELECT team_id, COALESCE(category, 'uncategorized'),
+  SUM(CASE WHEN booking_date >= :monday AND base_amount > 0 THEN base_amount ELSE 0 END),
+  SUM(CASE WHEN booking_date >= :monday AND base_amount < 0 THEN -base_amount ELSE 0 END),
+  SUM(CASE WHEN booking_date >= :monday AND base_amount > 0 THEN 1 ELSE 0 END),
+  SUM(CASE WHEN booking_date >= :monday AND base_amount < 0 THEN 1 ELSE 0 END),
+  SUM(CASE WHEN booking_date >= :monday AND base_amount IS NULL THEN 1 ELSE 0 END),
+  SUM(CASE WHEN booking_date < :monday AND base_amount > 0 THEN base_amount ELSE 0 END),
+  SUM(CASE WHEN booking_date < :monday AND base_amount < 0 THEN -base_amount ELSE 0 END)
 FROM transactions
 WHERE booking_date >= :prev_monday AND booking_date < :next_monday
-GROUP BY team_id
+GROUP BY team_id, COALESCE(category, 'uncategorized')
 """
 
 
@@ -150,10 +154,11 @@ def run(url: str, teams: int, weeks: int, repeat: int) -> None:
             ),
             params,
         ).scalar_one()
+    print(f"weekly_metrics {monday}: {teams:,} teams, {week_rows:,} rows read, median of {repeat}")
+    print(f"  hand-written SQL GROUP BY (read only):  {t_sql * 1000:7.1f} ms")
     print(
-        f"weekly_metrics {monday} (all {teams:,} teams, {week_rows:,} rows read, median of "
-        f"{repeat}): {t_metrics * 1000:.0f} ms incl. writes; hand-written GROUP BY: "
-        f"{t_sql * 1000:.0f} ms; ratio {t_metrics / t_sql:.2f}x (target <= 2x)"
+        f"  weekly_metrics (compute + upsert):      {t_metrics * 1000:7.1f} ms  "
+        f"ratio {t_metrics / t_sql:.2f}x (target <= 2x)"
     )
 
 

@@ -1,34 +1,15 @@
-"""Weekly metrics: the vectorized computation and the stored rows agree with the raw data."""
+"""Weekly metrics: stored per-team and per-category rows agree with hand-computed figures."""
 
 from datetime import date
 from decimal import Decimal
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bg_agents.db.models import Team, Transaction, WeeklyCategoryMetric, WeeklyMetric
-from bg_agents.domain.metrics import AGG_COLUMNS, change_pct, weekly_team_metrics
 from bg_agents.services.metrics import build_weekly_metrics
 
 MONDAY = date(2026, 3, 2)
-
-
-def test_change_pct_uses_absolute_previous_and_is_undefined_from_zero() -> None:
-    cur = pd.Series([150, -50, 10, 0])
-    prev = pd.Series([100, -100, 0, 0])
-    out = change_pct(cur, prev)
-    assert out[0] == 50.0
-    assert out[1] == 50.0  # a smaller loss is an improvement, not a 50 % fall
-    assert out[2:].isna().all()
-
-
-def test_silent_team_gets_a_zero_row() -> None:
-    agg = pd.DataFrame([(1, "food", 0, 500, 0, 1, 0, 0, 0)], columns=AGG_COLUMNS)
-    teams = pd.DataFrame({"team_id": [1, 2], "currency": ["USD", "EUR"]})
-    out = weekly_team_metrics(agg, teams).set_index("team_id")
-    assert out.loc[2, "transaction_count"] == 0 and out.loc[2, "currency"] == "EUR"
-    assert out.loc[1, "expenses"] == 500 and out.loc[1, "net"] == -500
 
 
 def _add(
@@ -89,3 +70,30 @@ def test_stored_week_matches_hand_computed_totals(engine) -> None:  # type: igno
     assert cats["travel"].expenses == Decimal("150.10")
     assert cats["uncategorized"].expenses == Decimal("0.05")
     assert rows[1].transaction_count == 0
+
+
+def test_change_percentages_read_the_way_a_person_expects(engine) -> None:  # type: ignore[no-untyped-def]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(Team),
+            {"slug": "b", "name": "B", "time_zone": "UTC", "base_currency": "EUR"},
+        )
+        b = conn.execute(sa.select(Team.id)).scalar_one()
+        _add(conn, b, date(2026, 2, 25), "-100.00", "rent")  # last week: a loss of 100
+        _add(conn, b, date(2026, 3, 3), "-50.00", "food")  # this week: a loss of 50
+    build_weekly_metrics(engine, MONDAY)
+    with Session(engine) as session:
+        m = session.scalars(sa.select(WeeklyMetric)).one()
+        cats = {c.category: c for c in session.scalars(sa.select(WeeklyCategoryMetric))}
+    assert m.net_change_pct == 50.0  # a smaller loss is an improvement, not "net fell 50 %"
+    assert m.expenses_change_pct == -50.0
+    assert m.revenue_change_pct is None  # 0 -> 0 has no percentage
+    assert (cats["rent"].expenses, cats["rent"].change_pct) == (Decimal(0), -100.0)
+    assert cats["food"].change_pct is None  # nothing last week to compare with
+
+    # Data changes (a transaction moves category): the stale category row disappears.
+    with engine.begin() as conn:
+        conn.execute(sa.update(Transaction).values(category="meals"))
+    build_weekly_metrics(engine, MONDAY)
+    with Session(engine) as session:
+        assert {c.category for c in session.scalars(sa.select(WeeklyCategoryMetric))} == {"meals"}

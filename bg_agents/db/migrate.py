@@ -14,6 +14,9 @@ from sqlalchemy.engine import Connection, Engine
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same in every process that migrates.
 _PG_LOCK_ID = 0x6267_6167  # "bgag"
+# Not Alembic's default "alembic_version": Dagster's own storage uses that name, and the two may
+# share a database.
+VERSION_TABLE = "bg_agents_schema_version"
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -31,7 +34,8 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+        return context.get_current_revision()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

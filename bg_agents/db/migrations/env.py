@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from bg_agents.db.migrate import VERSION_TABLE
 from bg_agents.db.models import Base
 
 connection = context.config.attributes["connection"]
@@ -11,6 +12,7 @@ context.configure(
     # SQLite cannot ALTER most things in place; batch mode rebuilds the table instead.
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    version_table=VERSION_TABLE,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -2,16 +2,15 @@
 
 import dagster as dg
 
-from bg_agents.db.types import from_units
 from bg_agents.defs.metadata import markdown_table
 from bg_agents.defs.partitions import key_to_date, weekly_partitions
 from bg_agents.defs.resources import AppDatabase
 from bg_agents.services import quality
-from bg_agents.services.metrics import build_weekly_metrics
+from bg_agents.services.metrics import build_weekly_metrics, top_spenders
 
 
-def _pct(value: float) -> str:
-    return "n/a" if value != value else f"{value:+.1f} %"
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1f} %"
 
 
 @dg.asset(
@@ -26,38 +25,30 @@ def _pct(value: float) -> str:
         )
     ],
     group_name="metrics",
-    kinds={"sql", "pandas"},
+    kinds={"sql"},
     owners=["team:data"],
     description=(
         "One row per team and ISO week (Monday to Sunday, keyed by the Monday) in the team's base "
         "currency: revenue, expenses, net, counts, change vs the week before; expenses per "
-        "category in `weekly_category_metrics`."
+        "category in `weekly_category_metrics`. Computed set-based in the database for all teams."
     ),
 )
 def weekly_metrics(context: dg.AssetExecutionContext, app_db: AppDatabase) -> dg.MaterializeResult:
     week = key_to_date(context.partition_key)
     result = build_weekly_metrics(app_db.engine, week)
-    teams = result.teams
-    active = teams[teams["transaction_count"] > 0]
-    top = active.sort_values("expenses", ascending=False).head(10)
     with app_db.engine.connect() as conn:
         check = quality.weekly_totals_match(conn, week)
+        top = top_spenders(conn, week)
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": dg.MetadataValue.int(len(teams)),
-            "teams_with_activity": dg.MetadataValue.int(len(active)),
-            "transactions": dg.MetadataValue.int(int(teams["transaction_count"].sum())),
-            "category_rows": dg.MetadataValue.int(len(result.categories)),
+            "dagster/row_count": dg.MetadataValue.int(result.teams),
+            "teams_with_activity": dg.MetadataValue.int(result.teams_with_activity),
+            "transactions": dg.MetadataValue.int(result.transactions),
+            "category_rows": dg.MetadataValue.int(result.category_rows),
             "top_spenders": markdown_table(
                 (
-                    (
-                        r.team_id,
-                        r.currency,
-                        from_units(r.revenue),
-                        from_units(r.expenses),
-                        _pct(r.expenses_change_pct),
-                    )
-                    for r in top.itertuples()
+                    (r.slug, r.currency, r.revenue, r.expenses, _pct(r.expenses_change_pct))
+                    for r in top
                 ),
                 ("team", "currency", "revenue", "expenses", "expenses vs last week"),
             ),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 01:56:04.133971
+Create Date: 2026-11-25 02:16:49.387384
 """
 
 from collections.abc import Sequence
@@ -365,7 +365,7 @@ def upgrade() -> None:
         sa.Column("expenses", bg_agents.db.types.Money(), nullable=False),
         sa.Column("transaction_count", sa.Integer(), nullable=False),
         sa.Column("prev_expenses", bg_agents.db.types.Money(), nullable=False),
-        sa.Column("change_pct", sa.Double(), nullable=True),
+        sa.Column("change_pct", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
             ["team_id"],
             ["teams.id"],
@@ -409,9 +409,9 @@ def upgrade() -> None:
         sa.Column("prev_revenue", bg_agents.db.types.Money(), nullable=False),
         sa.Column("prev_expenses", bg_agents.db.types.Money(), nullable=False),
         sa.Column("prev_net", bg_agents.db.types.Money(), nullable=False),
-        sa.Column("revenue_change_pct", sa.Double(), nullable=True),
-        sa.Column("expenses_change_pct", sa.Double(), nullable=True),
-        sa.Column("net_change_pct", sa.Double(), nullable=True),
+        sa.Column("revenue_change_pct", sa.Float(), nullable=True),
+        sa.Column("expenses_change_pct", sa.Float(), nullable=True),
+        sa.Column("net_change_pct", sa.Float(), nullable=True),
         sa.Column("computed_at", bg_agents.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["team_id"],
@@ -482,7 +482,7 @@ def upgrade() -> None:
         ),
         sa.Column("decision", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("score", sa.Double(), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
         sa.Column("matched_amount", bg_agents.db.types.Money(), nullable=True),
         sa.Column("explanation", sa.Text(), nullable=False),
         sa.Column("created_at", bg_agents.db.types.UTCDateTime(timezone=True), nullable=False),
