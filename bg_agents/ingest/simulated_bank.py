@@ -22,7 +22,6 @@ def fetch(conn: Connection, day: date) -> list[RawTransaction]:
         sa.select(
             Feed.team_slug,
             Feed.external_id,
-            Feed.value_date,
             Feed.amount,
             Feed.currency,
             Feed.base_amount,
@@ -33,21 +32,32 @@ def fetch(conn: Connection, day: date) -> list[RawTransaction]:
         ).where(Feed.value_date == day)
     )
     batch = day.isoformat()
+    # Positional unpacking: attribute access on SQLAlchemy rows costs more than the query here.
     return [
         RawTransaction(
             source=SOURCE,
             batch_ref=batch,
-            row_ref=r.external_id,
-            team_ref=r.team_slug,
-            external_id=r.external_id,
-            booking_date=r.value_date.isoformat(),
-            amount=r.amount,
-            currency=r.currency,
-            base_amount=r.base_amount,
-            description=r.description,
-            counterparty=r.counterparty,
-            reference=r.reference,
-            category=r.category,
+            row_ref=external_id,
+            team_ref=slug,
+            external_id=external_id,
+            booking_date=batch,
+            amount=amount,
+            currency=currency,
+            base_amount=base_amount,
+            description=description,
+            counterparty=counterparty,
+            reference=reference,
+            category=category,
         )
-        for r in rows
+        for (
+            slug,
+            external_id,
+            amount,
+            currency,
+            base_amount,
+            description,
+            counterparty,
+            reference,
+            category,
+        ) in rows.tuples()
     ]
