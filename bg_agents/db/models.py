@@ -213,7 +213,8 @@ class WeeklyMetric(Base):
     revenue_change_pct: Mapped[float | None]
     expenses_change_pct: Mapped[float | None]
     net_change_pct: Mapped[float | None]
-    computed_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When these figures last changed (a re-run that changes nothing leaves it alone).
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class WeeklyCategoryMetric(Base):

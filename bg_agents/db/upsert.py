@@ -49,6 +49,27 @@ def insert_missing(
     return inserted
 
 
+def update_if_changed(
+    insert: Any,
+    table: sa.Table,
+    key: Sequence[str],
+    update: Sequence[str],
+    touch: Sequence[str] = (),
+) -> Any:
+    """``ON CONFLICT (key) DO UPDATE`` that rewrites a row only when one of ``update`` differs.
+
+    A re-run then writes nothing at all: no new row versions (and bloat) on PostgreSQL, ids and
+    timestamps kept. ``touch`` columns (e.g. a "computed at" stamp) are set when the row changes
+    but not compared.
+    """
+    changed = sa.or_(*(table.c[c].is_distinct_from(insert.excluded[c]) for c in update))
+    return insert.on_conflict_do_update(
+        index_elements=list(key),
+        set_={c: insert.excluded[c] for c in (*update, *touch)},
+        where=changed,
+    )
+
+
 def upsert(
     bind: Connection | Session,
     model: Any,
@@ -56,15 +77,11 @@ def upsert(
     key: Sequence[str],
     update: Sequence[str],
 ) -> int:
-    """Insert rows, or overwrite ``update`` columns where the natural ``key`` exists."""
+    """Insert rows, or overwrite ``update`` columns where the natural ``key`` exists and differs."""
     table: sa.Table = model.__table__
     written = 0
     for batch in _batches(rows):
-        ins = _insert(bind, table)
-        stmt = ins.on_conflict_do_update(
-            index_elements=list(key), set_={c: ins.excluded[c] for c in update}
-        )
-        bind.execute(stmt, batch)
+        bind.execute(update_if_changed(_insert(bind, table), table, key, update), batch)
         written += len(batch)
     return written
 

@@ -4,9 +4,10 @@ One GROUP BY (team x category, split into this week and the week before) scans t
 once into a temporary table; two ``INSERT ... SELECT ... ON CONFLICT`` statements roll it up into
 ``weekly_category_metrics`` and ``weekly_metrics``. No row passes through Python, so the asset costs
 about what a hand-written GROUP BY costs (benchmarks/ingest_and_metrics.py measures the ratio), and
-10,000 teams cost about as much as ten per team. Sums run on exact integer money units
-(:func:`~bg_agents.db.types.money_units`); percentages are computed against ``|previous|`` and are
-NULL when the previous week was zero, so a smaller loss reads as an improvement.
+10,000 teams cost about as much as ten per team. Sums stay in Money's exact storage form (integer
+units on SQLite, NUMERIC on PostgreSQL); percentages are computed against ``|previous|`` and are
+NULL when the previous week was zero, so a smaller loss reads as an improvement. Rows that did not
+change are not rewritten, so a re-run writes nothing.
 """
 
 from __future__ import annotations
@@ -20,25 +21,24 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from bg_agents.db.models import Team, Transaction, WeeklyCategoryMetric, WeeklyMetric
-from bg_agents.db.types import UNITS_PER_MAJOR, money_units
+from bg_agents.db.upsert import update_if_changed
 
 AGG = "tmp_weekly_agg"
+# Money sums (stored form) and counts, per team and category, this week then the week before.
+SUMS = (
+    "income",
+    "expense",
+    "income_n",
+    "expense_n",
+    "unconverted_n",
+    "prev_income",
+    "prev_expense",
+)
 _agg = sa.table(
     AGG,
     sa.column("team_id", sa.BigInteger),
     sa.column("category", sa.String),
-    *(
-        sa.column(c, sa.BigInteger)
-        for c in (
-            "income",
-            "expense",
-            "income_n",
-            "expense_n",
-            "unconverted_n",
-            "prev_income",
-            "prev_expense",
-        )
-    ),
+    *(sa.column(c, sa.BigInteger if c.endswith("_n") else sa.Numeric) for c in SUMS),
 )
 
 
@@ -51,9 +51,13 @@ class WeeklyMetricsResult:
     category_rows: int
 
 
-def aggregate_query(dialect: str, week_start: date) -> sa.Select:
-    """team x category sums for the week and the week before, in integer money units."""
-    base = money_units(Transaction.base_amount, dialect)
+def aggregate_query(week_start: date) -> sa.Select:
+    """team x category sums for the week and the week before, in Money's storage form.
+
+    Nothing here passes through Python, so sums stay in the column's stored representation
+    (exact integer units on SQLite, NUMERIC on PostgreSQL) and are written back as they are.
+    """
+    base = Transaction.base_amount
     current = Transaction.booking_date >= week_start
     category = sa.func.coalesce(Transaction.category, "uncategorized")
 
@@ -80,13 +84,6 @@ def aggregate_query(dialect: str, week_start: date) -> sa.Select:
     )
 
 
-def _stored(units: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
-    """Integer units as the Money column stores them (see bg_agents.db.types.Money)."""
-    if dialect == "postgresql":
-        return sa.cast(units, sa.Numeric(19, 4)) / UNITS_PER_MAJOR
-    return units
-
-
 def _change_pct(cur: sa.ColumnElement[Any], prev: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     # 100.0 as SQL text: NUMERIC on PostgreSQL (round(numeric, 2) exists, round(float, 2) does
     # not) and REAL on SQLite (which would otherwise divide integers).
@@ -94,14 +91,14 @@ def _change_pct(cur: sa.ColumnElement[Any], prev: sa.ColumnElement[Any]) -> sa.C
     return sa.case((prev == 0, None), else_=sa.func.round(pct, 2))
 
 
-def _upsert_from(dialect: str, model: Any, select: sa.Select, key: tuple[str, ...]) -> sa.Insert:
+def _upsert_from(
+    dialect: str, model: Any, select: sa.Select, key: tuple[str, ...], touch: tuple[str, ...] = ()
+) -> sa.Insert:
     columns = [c.name for c in select.selected_columns]
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(model.__table__)
+    update = [c for c in columns if c not in key and c not in touch]
     stmt = insert.from_select(columns, select)
-    return stmt.on_conflict_do_update(
-        index_elements=list(key),
-        set_={c: stmt.excluded[c] for c in columns if c not in key},
-    )
+    return update_if_changed(stmt, model.__table__, key, update, touch)
 
 
 def store_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsResult:
@@ -109,9 +106,7 @@ def store_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsRes
     if week_start.weekday() != 0:
         raise ValueError(f"{week_start} is not a Monday; weekly metrics use ISO weeks")
     dialect = conn.dialect.name
-    query = aggregate_query(dialect, week_start).compile(
-        conn, compile_kwargs={"literal_binds": True}
-    )
+    query = aggregate_query(week_start).compile(conn, compile_kwargs={"literal_binds": True})
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {AGG}")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {AGG} AS {query}")
     # The stale-row DELETE below probes this table once per stored row.
@@ -124,9 +119,9 @@ def store_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsRes
         a.team_id,
         week.label("week_start"),
         a.category,
-        _stored(a.expense, dialect).label("expenses"),
+        a.expense.label("expenses"),
         a.expense_n.label("transaction_count"),
-        _stored(a.prev_expense, dialect).label("prev_expenses"),
+        a.prev_expense.label("prev_expenses"),
         _change_pct(a.expense, a.prev_expense).label("change_pct"),
     ).where(spent)
     conn.execute(
@@ -145,18 +140,7 @@ def store_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsRes
     sums = (
         sa.select(
             a.team_id,
-            *(
-                sa.func.sum(getattr(a, c)).label(c)
-                for c in (
-                    "income",
-                    "expense",
-                    "income_n",
-                    "expense_n",
-                    "unconverted_n",
-                    "prev_income",
-                    "prev_expense",
-                )
-            ),
+            *(sa.func.sum(a[c]).label(c) for c in SUMS),
         )
         .group_by(a.team_id)
         .subquery()
@@ -170,16 +154,16 @@ def store_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsRes
         Team.id.label("team_id"),
         week.label("week_start"),
         Team.base_currency.label("currency"),
-        _stored(z("income"), dialect).label("revenue"),
-        _stored(z("expense"), dialect).label("expenses"),
-        _stored(net, dialect).label("net"),
+        z("income").label("revenue"),
+        z("expense").label("expenses"),
+        net.label("net"),
         (z("income_n") + z("expense_n") + z("unconverted_n")).label("transaction_count"),
         z("income_n").label("income_count"),
         z("expense_n").label("expense_count"),
         z("unconverted_n").label("unconverted_count"),
-        _stored(z("prev_income"), dialect).label("prev_revenue"),
-        _stored(z("prev_expense"), dialect).label("prev_expenses"),
-        _stored(prev_net, dialect).label("prev_net"),
+        z("prev_income").label("prev_revenue"),
+        z("prev_expense").label("prev_expenses"),
+        prev_net.label("prev_net"),
         _change_pct(z("income"), z("prev_income")).label("revenue_change_pct"),
         _change_pct(z("expense"), z("prev_expense")).label("expenses_change_pct"),
         _change_pct(net, prev_net).label("net_change_pct"),
@@ -188,7 +172,9 @@ def store_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsRes
     if dialect == "sqlite":
         # SQLite cannot tell INSERT ... SELECT ... ON CONFLICT apart from a join's ON without it.
         teams = teams.where(sa.true())
-    conn.execute(_upsert_from(dialect, WeeklyMetric, teams, ("team_id", "week_start")))
+    conn.execute(
+        _upsert_from(dialect, WeeklyMetric, teams, ("team_id", "week_start"), ("computed_at",))
+    )
 
     counts = conn.execute(
         sa.select(
