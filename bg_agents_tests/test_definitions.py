@@ -29,6 +29,9 @@ def graph_summary() -> dict:
                 else None
             ),
             "kinds": sorted(node.kinds),
+            "automation": node.automation_condition.get_label()
+            if node.automation_condition
+            else None,
             "checks": sorted(c.name for c in node.check_keys),
             "backfill_policy": str(node.backfill_policy.policy_type)
             if node.backfill_policy
@@ -43,11 +46,12 @@ def test_asset_graph_matches_snapshot(snapshot) -> None:  # type: ignore[no-unty
 
 def test_jobs_schedules_and_sensors_are_all_defined() -> None:
     repo = defs.get_repository_def()
-    assert {s.name for s in repo.schedule_defs} == {
-        "daily_ingest_job_schedule",
-        "weekly_metrics_job_schedule",
+    assert {s.name for s in repo.schedule_defs} == {"daily_ingest_job_schedule"}
+    assert {s.name for s in repo.sensor_defs} == {
+        "import_folder_sensor",
+        "staged_rows_sensor",
+        "metrics_automation_sensor",
     }
-    assert {s.name for s in repo.sensor_defs} == {"import_folder_sensor", "staged_rows_sensor"}
     assert {"daily_ingest_job", "weekly_metrics_job", "stage_import_file_job"} <= {
         j.name for j in repo.get_all_jobs()
     }

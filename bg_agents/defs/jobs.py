@@ -4,7 +4,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from bg_agents.defs.partitions import daily_partitions, weekly_partitions
 from bg_agents.defs.resources import AppDatabase
 from bg_agents.ingest.staging import stage_file
 from bg_agents.settings import load_settings
@@ -12,14 +11,12 @@ from bg_agents.settings import load_settings
 daily_ingest_job = dg.define_asset_job(
     "daily_ingest_job",
     selection=["transactions", "unmatched_records"],
-    partitions_def=daily_partitions,
     description="Fetch a booking day from the providers and refresh its unmatched records.",
 )
 
 weekly_metrics_job = dg.define_asset_job(
     "weekly_metrics_job",
     selection=["weekly_metrics"],
-    partitions_def=weekly_partitions,
     description="Compute one ISO week's metrics for every team.",
 )
 

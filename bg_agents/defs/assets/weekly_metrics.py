@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from bg_agents.defs.automation import refresh_when_deps_change
 from bg_agents.defs.metadata import markdown_table
 from bg_agents.defs.partitions import key_to_date, weekly_partitions
 from bg_agents.defs.resources import AppDatabase
@@ -16,6 +17,7 @@ def _pct(value: float | None) -> str:
 @dg.asset(
     partitions_def=weekly_partitions,
     deps=["transactions"],
+    automation_condition=refresh_when_deps_change,
     check_specs=[
         dg.AssetCheckSpec(
             "totals_match_transactions",
