@@ -103,14 +103,14 @@ def run(url: str, teams: int, weeks: int, repeat: int) -> None:
     world = generate_world(teams=teams, weeks=weeks, seed=42, end=end)
     t_gen = time.perf_counter() - t0
     t0 = time.perf_counter()
-    write_world(engine, world)
+    written = sum(write_world(engine, world).values())
     t_write = time.perf_counter() - t0
     feed_rows = len(world.bank_feed)
     del world
     print(
         f"seed:     {feed_rows:,} bank rows generated in {t_gen:.1f}s "
-        f"({feed_rows / t_gen:,.0f} rows/s), written in {t_write:.1f}s "
-        f"({feed_rows / t_write:,.0f} rows/s)"
+        f"({feed_rows / t_gen:,.0f} rows/s); all {written:,} rows of the world written in "
+        f"{t_write:.1f}s ({written / t_write:,.0f} rows/s)"
     )
 
     with engine.connect() as conn:
