@@ -17,7 +17,6 @@ import platform
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bg_agents.db import migrate
-from bg_agents.db.engine import get_engine
+from bg_agents.db.engine import get_engine, temporary_database
 from bg_agents.db.models import SimulatedBankFeedRow
 from bg_agents.domain.weeks import last_complete_week
 from bg_agents.ingest.transactions import ingest_day
@@ -173,24 +172,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             run(f"sqlite:///{tmp}/bench.db", args.teams, args.weeks, args.repeat)
         return
-    name = f"bg_agents_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(
-        PG_ADMIN.replace("postgresql://", "postgresql+psycopg2://", 1),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        run(
-            sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(False),
-            args.teams,
-            args.weeks,
-            args.repeat,
-        )
-    finally:
-        get_engine.cache_clear()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with temporary_database(PG_ADMIN, "bg_agents_bench") as url:
+        run(url, args.teams, args.weeks, args.repeat)
 
 
 if __name__ == "__main__":

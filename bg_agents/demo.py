@@ -17,8 +17,7 @@ import dagster as dg
 
 from bg_agents.db import migrate
 from bg_agents.db.engine import get_engine
-from bg_agents.definitions import ASSETS
-from bg_agents.defs.resources import app_database
+from bg_agents.defs.inprocess import materialization_metadata, materialize
 from bg_agents.domain.weeks import last_complete_week
 from bg_agents.settings import Settings
 from bg_agents.simulate.store import write_world
@@ -53,10 +52,6 @@ def seed(settings: Settings, teams: int, weeks: int, seed_value: int, today: dat
     return new
 
 
-# The demo prints its own progress lines; Dagster's per-event console log would bury them.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-
 def _materialized(instance: dg.DagsterInstance, asset: str) -> set[str]:
     return set(instance.get_materialized_partitions(dg.AssetKey(asset)))
 
@@ -70,9 +65,9 @@ def materialize_history(
     instance: dg.DagsterInstance,
     force: bool = False,
 ) -> None:
+    """Each week's days as one run (as a UI backfill would), then each week's metrics."""
     first_monday, _ = history_window(weeks, today, settings)
-    resources = {"app_db": app_database()}
-    daily = [a for a in ASSETS if a.key.path[0] in ("transactions", "unmatched_records")]
+    tags = {"bg_agents/launched_by": "demo"}
     done = set() if force else _materialized(instance, "unmatched_records")
     for i in range(weeks):
         monday = first_monday + timedelta(weeks=i)
@@ -82,23 +77,17 @@ def materialize_history(
             echo(f"{label}  already materialized")
             continue
         t0 = time.perf_counter()
-        result = dg.materialize(
-            daily,
+        result = materialize(
+            ["transactions", "unmatched_records"],
             instance=instance,
-            resources=resources,
-            run_config=QUIET,
-            tags={
-                "dagster/asset_partition_range_start": days[0],
-                "dagster/asset_partition_range_end": days[-1],
-                "bg_agents/launched_by": "demo",
-            },
+            partition_range=(days[0], days[-1]),
+            tags=tags,
         )
-        meta = _metadata(result, "transactions")
+        meta = materialization_metadata(result, "transactions")
         echo(
             f"{label}  {meta.get('inserted', 0):>6,} new transactions, "
             f"{meta.get('quarantined', 0)} quarantined  ({time.perf_counter() - t0:.1f}s)"
         )
-    weekly = [a for a in ASSETS if a.key.path[0] == "weekly_metrics"]
     done = set() if force else _materialized(instance, "weekly_metrics")
     for i in range(weeks):
         key = (first_monday + timedelta(weeks=i)).isoformat()
@@ -107,27 +96,12 @@ def materialize_history(
             echo(f"{label}  already materialized")
             continue
         t0 = time.perf_counter()
-        result = dg.materialize(
-            weekly,
-            instance=instance,
-            resources=resources,
-            run_config=QUIET,
-            partition_key=key,
-            tags={"bg_agents/launched_by": "demo"},
-        )
-        meta = _metadata(result, "weekly_metrics")
+        result = materialize(["weekly_metrics"], instance=instance, partition_key=key, tags=tags)
+        meta = materialization_metadata(result, "weekly_metrics")
         echo(
             f"{label}  {meta.get('teams_with_activity', 0)} teams, "
             f"{meta.get('transactions', 0):,} transactions  ({time.perf_counter() - t0:.1f}s)"
         )
-
-
-def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
-    for event in result.get_asset_materialization_events():
-        mat = event.step_materialization_data.materialization
-        if mat.asset_key == dg.AssetKey(asset):
-            return {k: v.value for k, v in mat.metadata.items()}
-    return {}
 
 
 def run_demo(settings: Settings, teams: int, weeks: int, seed_value: int, force: bool) -> None:

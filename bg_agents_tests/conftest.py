@@ -8,7 +8,6 @@ where they fail instead: CI must never pass by skipping them.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from bg_agents.db import migrate
-from bg_agents.db.engine import get_engine
+from bg_agents.db.engine import driver_url, get_engine, temporary_database
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -27,10 +26,7 @@ def _admin_url() -> str:
 
 def _pg_unavailable_reason() -> str | None:
     try:
-        engine = sa.create_engine(
-            _admin_url().replace("postgresql://", "postgresql+psycopg2://", 1),
-            connect_args={"connect_timeout": 3},
-        )
+        engine = sa.create_engine(driver_url(_admin_url()), connect_args={"connect_timeout": 3})
         with engine.connect():
             pass
         engine.dispose()
@@ -52,21 +48,8 @@ def postgres_admin_url() -> str:
 @pytest.fixture
 def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A fresh, empty database for one test, dropped afterwards."""
-    name = f"bg_agents_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(
-        postgres_admin_url.replace("postgresql://", "postgresql+psycopg2://", 1),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(postgres_admin_url).set(database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        get_engine.cache_clear()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_database(postgres_admin_url, "bg_agents_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,14 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bg_agents.db.models import Base
-from bg_agents.definitions import ASSETS
+from bg_agents.defs import inprocess
+from bg_agents.defs.inprocess import QUIET  # noqa: F401 - re-exported for tests
 from bg_agents.defs.resources import AppDatabase
 from bg_agents.simulate.store import write_world
 from bg_agents.simulate.world import generate_world
 
 # A Sunday inside the partitions (history starts 2025-01-01).
 WORLD_END = date(2026, 3, 8)
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 VOLATILE = {
     "ingested_at",
     "snapshot_at",
@@ -36,12 +36,11 @@ def seed(engine: Engine, teams: int = 3, weeks: int = 2, seed_value: int = 5) ->
 def materialize(
     url: str, names: list[str], partition_key: str, instance: dg.DagsterInstance | None = None
 ) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        [a for a in ASSETS if a.key.path[0] in names],
+    return inprocess.materialize(
+        names,
         partition_key=partition_key,
-        resources={"app_db": AppDatabase(url=url)},
+        app_db=AppDatabase(url=url),
         instance=instance or dg.DagsterInstance.ephemeral(),
-        run_config=QUIET,
     )
 
 
@@ -57,8 +56,6 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
-    for event in result.get_asset_materialization_events():
-        mat = event.step_materialization_data.materialization
-        if mat.asset_key == dg.AssetKey(asset):
-            return {k: v.value for k, v in mat.metadata.items()}
-    raise AssertionError(f"{asset} was not materialized")
+    found = inprocess.materialization_metadata(result, asset)
+    assert found, f"{asset} was not materialized"
+    return found

@@ -5,25 +5,20 @@ import dagster as dg
 import pytest
 
 from bg_agents.definitions import defs
-from bg_agents_tests.helpers import QUIET, seed
+from bg_agents.defs.inprocess import materialize
+from bg_agents.defs.resources import AppDatabase
+from bg_agents_tests.helpers import seed
 
 WEEK = "2026-03-02"
 DAYS = [f"2026-03-0{d}" for d in range(2, 9)]
 
 
 def _days(url: str, instance: dg.DagsterInstance, first: str, last: str) -> None:
-    from bg_agents.definitions import ASSETS
-    from bg_agents.defs.resources import AppDatabase
-
-    result = dg.materialize(
-        [a for a in ASSETS if a.key.path[0] == "transactions"],
+    result = materialize(
+        ["transactions"],
         instance=instance,
-        resources={"app_db": AppDatabase(url=url)},
-        run_config=QUIET,
-        tags={
-            "dagster/asset_partition_range_start": first,
-            "dagster/asset_partition_range_end": last,
-        },
+        partition_range=(first, last),
+        app_db=AppDatabase(url=url),
     )
     assert result.success
 

@@ -22,12 +22,33 @@ def get_engine(url: str) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 60})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    return sa.create_engine(driver_url(url), pool_pre_ping=True)
+
+
+def driver_url(url: str) -> sa.engine.URL:
+    """Pin a bare ``postgresql://`` to psycopg2, the driver dagster-postgres needs anyway."""
     parsed = sa.engine.make_url(url)
     if parsed.drivername == "postgresql":
-        # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; we ship psycopg2, which
-        # dagster-postgres needs anyway, so one driver serves both.
         parsed = parsed.set(drivername="postgresql+psycopg2")
-    return sa.create_engine(parsed, pool_pre_ping=True)
+    return parsed
+
+
+@contextmanager
+def temporary_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """Create an empty PostgreSQL database for a test or benchmark, drop it afterwards."""
+    import uuid
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(driver_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(False)
+    finally:
+        get_engine.cache_clear()  # close pooled connections before the drop
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

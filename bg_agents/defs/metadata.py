@@ -7,6 +7,8 @@ from typing import Any
 
 import dagster as dg
 
+from bg_agents.services.quality import CheckOutcome
+
 
 def markdown_table(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> dg.MetadataValue:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -18,3 +20,12 @@ def markdown_table(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> dg.M
 
 def counts_table(counts: Mapping[str, int], header: tuple[str, str]) -> dg.MetadataValue:
     return markdown_table(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])), header)
+
+
+def check_result(name: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=outcome.passed,
+        description=outcome.description,
+        metadata=outcome.metadata,
+    )

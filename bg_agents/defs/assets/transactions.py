@@ -4,7 +4,7 @@ from collections import Counter
 
 import dagster as dg
 
-from bg_agents.defs.metadata import counts_table
+from bg_agents.defs.metadata import check_result, counts_table
 from bg_agents.defs.partitions import daily_partitions, key_to_date
 from bg_agents.defs.resources import AppDatabase
 from bg_agents.ingest.transactions import ingest_day
@@ -75,13 +75,5 @@ def transactions(context: dg.AssetExecutionContext, app_db: AppDatabase) -> dg.M
             "quarantine_reasons": counts_table(reasons, ("reason", "rows")),
             "days": dg.MetadataValue.int(len(keys)),
         },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=name,
-                passed=outcome.passed,
-                description=outcome.description,
-                metadata=outcome.metadata,
-            )
-            for name, outcome in checks.items()
-        ],
+        check_results=[check_result(name, outcome) for name, outcome in checks.items()],
     )

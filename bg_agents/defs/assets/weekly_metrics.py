@@ -3,7 +3,7 @@
 import dagster as dg
 
 from bg_agents.defs.automation import refresh_when_deps_change
-from bg_agents.defs.metadata import markdown_table
+from bg_agents.defs.metadata import check_result, markdown_table
 from bg_agents.defs.partitions import key_to_date, weekly_partitions
 from bg_agents.defs.resources import AppDatabase
 from bg_agents.services import quality
@@ -55,12 +55,5 @@ def weekly_metrics(context: dg.AssetExecutionContext, app_db: AppDatabase) -> dg
                 ("team", "currency", "revenue", "expenses", "expenses vs last week"),
             ),
         },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="totals_match_transactions",
-                passed=check.passed,
-                description=check.description,
-                metadata=check.metadata,
-            )
-        ],
+        check_results=[check_result("totals_match_transactions", check)],
     )
