@@ -18,7 +18,7 @@ import dagster as dg
 from bg_agents.db import migrate
 from bg_agents.db.engine import get_engine
 from bg_agents.defs.inprocess import materialization_metadata, materialize
-from bg_agents.domain.weeks import last_complete_week
+from bg_agents.domain.weeks import last_complete_week, last_complete_week_end
 from bg_agents.settings import Settings
 from bg_agents.simulate.store import write_world
 from bg_agents.simulate.world import generate_world
@@ -29,7 +29,7 @@ Echo = Callable[[str], None]
 def history_window(weeks: int, today: date, settings: Settings) -> tuple[date, date]:
     """The ``weeks`` complete ISO weeks before ``today``, checked against the partitions' start."""
     first_monday = last_complete_week(today) - timedelta(weeks=weeks - 1)
-    end = last_complete_week(today) + timedelta(days=6)
+    end = last_complete_week_end(today)
     if first_monday < settings.history_start:
         raise SystemExit(
             f"{weeks} weeks back from {today} starts on {first_monday}, before "

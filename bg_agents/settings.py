@@ -27,10 +27,6 @@ class Settings:
         """Drop CSV/OFX files in ``<import_dir>/<team-slug>/``; the import sensor picks them up."""
         return self.home / "imports"
 
-    @property
-    def database_url_is_default(self) -> bool:
-        return "BG_AGENTS_DATABASE_URL" not in os.environ
-
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read settings; ``env`` defaults to ``os.environ`` (tests pass their own)."""

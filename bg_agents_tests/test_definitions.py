@@ -52,9 +52,7 @@ def test_jobs_schedules_and_sensors_are_all_defined() -> None:
         "staged_rows_sensor",
         "metrics_automation_sensor",
     }
-    assert {"daily_ingest_job", "weekly_metrics_job", "stage_import_file_job"} <= {
-        j.name for j in repo.get_all_jobs()
-    }
+    assert {"daily_ingest_job", "stage_import_file_job"} <= {j.name for j in repo.get_all_jobs()}
 
 
 def test_dagster_cli_validates_the_workspace(tmp_path: Path) -> None:

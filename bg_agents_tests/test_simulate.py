@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from bg_agents.db import migrate
 from bg_agents.db.engine import get_engine
 from bg_agents.domain.money import parse_amount, parse_currency
+from bg_agents.domain.weeks import last_complete_week_end
 from bg_agents.simulate.store import write_world
 from bg_agents.simulate.world import (
     DOCUMENT_CASES,
@@ -21,7 +22,6 @@ from bg_agents.simulate.world import (
     MALFORMED_CURRENCIES,
     World,
     generate_world,
-    last_complete_week_end,
 )
 
 END = date(2026, 11, 22)  # a Sunday

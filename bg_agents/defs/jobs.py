@@ -14,12 +14,6 @@ daily_ingest_job = dg.define_asset_job(
     description="Fetch a booking day from the providers and refresh its unmatched records.",
 )
 
-weekly_metrics_job = dg.define_asset_job(
-    "weekly_metrics_job",
-    selection=["weekly_metrics"],
-    description="Compute one ISO week's metrics for every team.",
-)
-
 
 class StageFileConfig(dg.Config):
     path: str

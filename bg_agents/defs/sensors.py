@@ -4,8 +4,6 @@ Both are light (a directory listing, one indexed query) and cursor- or run-key-d
 stays far below Dagster's sensor timeout and nothing is requested twice.
 """
 
-from datetime import date
-
 import dagster as dg
 import sqlalchemy as sa
 
@@ -64,10 +62,6 @@ def staged_rows_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase)
     requests = [
         dg.RunRequest(partition_key=day.isoformat(), run_key=f"{day.isoformat()}:{max_id}")
         for day, max_id in sorted(rows)
-        if _key(day) in existing
+        if day.isoformat() in existing
     ]
     return dg.SensorResult(run_requests=requests, cursor=str(max(max_id for _, max_id in rows)))
-
-
-def _key(day: date) -> str:
-    return day.isoformat()

@@ -81,11 +81,6 @@ class World:
         }
 
 
-def last_complete_week_end(today: date) -> date:
-    """The Sunday that ends the last complete ISO week before ``today``'s week."""
-    return today - timedelta(days=today.isoweekday())
-
-
 def generate_world(teams: int, weeks: int, seed: int, end: date) -> World:
     """Generate ``teams`` SIMULATED teams with ``weeks`` ISO weeks of history ending on ``end``."""
     if teams < 1 or weeks < 1:
@@ -93,7 +88,7 @@ def generate_world(teams: int, weeks: int, seed: int, end: date) -> World:
     if end.isoweekday() != 7:
         raise ValueError(
             f"end must be a Sunday (the last day of an ISO week), got {end} ({end:%A}); "
-            "see last_complete_week_end()"
+            "see bg_agents.domain.weeks.last_complete_week_end()"
         )
     cal = _Calendar.build(end, weeks)
     world = World(start=cal.days[0], end=end)
