@@ -104,6 +104,71 @@ def cmd_teams(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analyst():  # type: ignore[no-untyped-def]
+    """The configured backend, limits and ask function (imported late: the CLI starts fast)."""
+    from bg_agents.agents.analyst import ask
+    from bg_agents.agents.backends import build_backend
+    from bg_agents.agents.loop import Limits
+    from bg_agents.settings import load_llm_settings
+
+    settings = load_llm_settings()
+    key = os.environ.get(settings.api_key_var) if settings.api_key_var else None
+    return ask, build_backend(settings, key), Limits(request_timeout=settings.request_timeout)
+
+
+def _print_answer(answer, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "answer": answer.text,
+                    "backend": answer.backend,
+                    "fallback_reason": answer.fallback_reason,
+                    "steps": answer.steps,
+                    "tools": [t.name for t in answer.tools],
+                    "cost_usd": str(answer.cost_usd),
+                }
+            )
+        )
+        return
+    print(answer.text)
+    if answer.fallback_reason:
+        print(f"(answered offline: {answer.fallback_reason})", file=sys.stderr)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    ask, backend, limits = _analyst()
+    answer = ask(_engine(), args.team, args.question, backend, limits=limits)
+    _print_answer(answer, args.json)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    ask, backend, limits = _analyst()
+    engine = _engine()
+    history: list = []
+    print(
+        f"Chatting with the analyst of {args.team} ({backend.name} backend). "
+        "Empty line or Ctrl-D to quit, /reset to forget the conversation."
+    )
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            return 0
+        if question == "/reset":
+            history = []
+            continue
+        answer = ask(engine, args.team, question, backend, limits=limits, history=history)
+        history = answer.history
+        print(f"analyst> {answer.text}")
+        if answer.fallback_reason:
+            print(f"(answered offline: {answer.fallback_reason})", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bg-agents", description="Background agents for a finance SaaS, on Dagster."
@@ -133,6 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="row count of every table")
     stats.add_argument("--json", action="store_true", help="one JSON object")
     stats.set_defaults(func=cmd_stats)
+
+    ask = sub.add_parser("ask", help="ask the analyst agent one question about a team's numbers")
+    ask.add_argument("--team", required=True, help="team slug (see `bg-agents teams`)")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="answer, backend, tools and cost as JSON")
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", help="talk to the analyst agent about a team's numbers")
+    chat.add_argument("--team", required=True, help="team slug (see `bg-agents teams`)")
+    chat.set_defaults(func=cmd_chat)
 
     teams = sub.add_parser("teams", help="list teams with their time zones")
     teams.add_argument("--json", action="store_true")

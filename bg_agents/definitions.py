@@ -12,7 +12,7 @@ from bg_agents.defs.assets.unmatched_records import unmatched_records
 from bg_agents.defs.assets.weekly_metrics import weekly_metrics
 from bg_agents.defs.automation import metrics_automation_sensor
 from bg_agents.defs.jobs import daily_ingest_job, stage_import_file_job
-from bg_agents.defs.resources import app_database
+from bg_agents.defs.resources import app_database, llm
 from bg_agents.defs.schedules import daily_ingest_schedule
 from bg_agents.defs.sensors import import_folder_sensor, staged_rows_sensor
 
@@ -23,5 +23,5 @@ defs = dg.Definitions(
     jobs=[daily_ingest_job, stage_import_file_job],
     schedules=[daily_ingest_schedule],
     sensors=[import_folder_sensor, staged_rows_sensor, metrics_automation_sensor],
-    resources={"app_db": app_database()},
+    resources={"app_db": app_database(), "llm": llm()},
 )

@@ -40,3 +40,47 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             f"BG_AGENTS_HISTORY_START must be an ISO date (YYYY-MM-DD): {exc}"
         ) from None
     return Settings(home=home, database_url=url, history_start=start)
+
+
+API_KEY_VARS = ("BG_AGENTS_LLM_API_KEY", "OPENAI_API_KEY")
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """Which model to call. The key itself is read only where the client is built."""
+
+    backend: str  # openai | offline
+    model: str
+    base_url: str | None
+    api_key_var: str | None  # the environment variable that holds the key, if any
+    request_timeout: float
+    max_retries: int
+
+
+def load_llm_settings(env: dict[str, str] | None = None) -> LLMSettings:
+    """``openai`` when a key or a base URL is configured, else the offline backend.
+
+    ``BG_AGENTS_LLM_BACKEND=offline|openai`` overrides the choice (e.g. offline in a test run
+    that has a key in its environment, or openai for a local server that needs no key).
+    """
+    env = dict(os.environ if env is None else env)
+    key_var = next((v for v in API_KEY_VARS if env.get(v)), None)
+    base_url = env.get("BG_AGENTS_LLM_BASE_URL") or env.get("OPENAI_BASE_URL") or None
+    backend = (env.get("BG_AGENTS_LLM_BACKEND") or "").strip().lower()
+    if not backend:
+        backend = "openai" if key_var or base_url else "offline"
+    if backend not in ("openai", "offline"):
+        raise ValueError(f"BG_AGENTS_LLM_BACKEND must be 'openai' or 'offline', not {backend!r}")
+    try:
+        timeout = float(env.get("BG_AGENTS_LLM_TIMEOUT") or 30)
+        retries = int(env.get("BG_AGENTS_LLM_MAX_RETRIES") or 4)
+    except ValueError as exc:
+        raise ValueError(f"BG_AGENTS_LLM_TIMEOUT / BG_AGENTS_LLM_MAX_RETRIES: {exc}") from None
+    return LLMSettings(
+        backend=backend,
+        model=env.get("BG_AGENTS_LLM_MODEL") or "gpt-4o-mini",
+        base_url=base_url,
+        api_key_var=key_var,
+        request_timeout=timeout,
+        max_retries=retries,
+    )

@@ -1,4 +1,4 @@
-"""Resources: the application database."""
+"""Resources: the application database and the LLM."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy.engine import Engine
 
+from bg_agents.agents.backends import ChatBackend, build_backend
 from bg_agents.db import migrate
 from bg_agents.db.engine import get_engine
-from bg_agents.settings import load_settings
+from bg_agents.settings import LLMSettings, load_llm_settings, load_settings
 
 
 class AppDatabase(dg.ConfigurableResource):
@@ -36,3 +37,43 @@ def app_database() -> AppDatabase:
     if os.environ.get("BG_AGENTS_DATABASE_URL"):
         return AppDatabase(url=dg.EnvVar("BG_AGENTS_DATABASE_URL"))
     return AppDatabase(url=load_settings().database_url)
+
+
+# Steps that call the model declare ``pool=LLM_POOL``; dagster.yaml caps the pool's concurrency
+# across all runs, so a 52-week backfill cannot exceed the provider's rate limit.
+LLM_POOL = "openai"
+
+
+class LLM(dg.ConfigurableResource):
+    """The model behind every agent: OpenAI or a compatible server, or the offline backend."""
+
+    backend: str = "offline"
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    api_key: str | None = None
+    request_timeout: float = 30.0
+    max_retries: int = 4
+
+    def chat_backend(self) -> ChatBackend:
+        settings = LLMSettings(
+            backend=self.backend,
+            model=self.model,
+            base_url=self.base_url,
+            api_key_var=None,
+            request_timeout=self.request_timeout,
+            max_retries=self.max_retries,
+        )
+        return build_backend(settings, self.api_key)
+
+
+def llm() -> LLM:
+    """From the environment; the key reaches Dagster as an EnvVar, never as text in the UI."""
+    s = load_llm_settings()
+    return LLM(
+        backend=s.backend,
+        model=s.model,
+        base_url=s.base_url,
+        api_key=dg.EnvVar(s.api_key_var) if s.api_key_var else None,
+        request_timeout=s.request_timeout,
+        max_retries=s.max_retries,
+    )

@@ -1,0 +1,34 @@
+"""Prompts as configuration: one Markdown file per agent under ``prompts/``, loaded by name.
+
+Instructions and data never mix: a prompt file holds only instructions with ``$placeholders`` for
+trusted values (team name, currency, dates); anything that comes from users' data (descriptions,
+vendor names, memos) is passed separately in a delimited ``<data>`` block, and every prompt tells
+the model that such content is data to describe, never instructions to follow.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from string import Template
+from typing import Any
+
+
+def load_prompt(name: str, **values: str) -> str:
+    """The instructions of agent ``name`` with ``$placeholders`` filled (a missing one raises)."""
+    try:
+        text = (
+            resources.files("bg_agents.agents")
+            .joinpath("prompts", f"{name}.md")
+            .read_text(encoding="utf-8")
+        )
+    except FileNotFoundError:
+        raise ValueError(f"no prompt file prompts/{name}.md") from None
+    return Template(text).substitute(values)
+
+
+def data_block(name: str, payload: Any) -> str:
+    """Untrusted content as a delimited JSON block; closing tags inside it are neutralized."""
+    body = json.dumps(payload, ensure_ascii=False, indent=1, default=str)
+    body = body.replace("</data", "<\\/data")
+    return f'<data name="{name}">\n{body}\n</data>'
