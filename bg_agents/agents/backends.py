@@ -36,12 +36,17 @@ class LLMUnavailable(RuntimeError):
         self.attempts = attempts
 
 
+class AgentTimeout(LLMUnavailable):
+    """The run's wall-time budget ran out before the model answered."""
+
+
 @dataclass(frozen=True)
 class CallRecord:
     """One HTTP attempt (or offline answer), for the call ledger."""
 
     model: str
-    outcome: str  # ok | rate_limited | server_error | timeout | connection_error | refused
+    # ok | rate_limited | server_error | timeout | connection_error | refused | bad_response
+    outcome: str
     latency_ms: int
     usage: Usage = Usage()
     attempt: int = 1
@@ -63,7 +68,12 @@ class ChatBackend(Protocol):
         timeout: float,
         response_format: dict[str, Any] | None = None,
         record: Recorder | None = None,
-    ) -> Turn: ...
+        deadline: float | None = None,
+    ) -> Turn:
+        """One assistant turn. ``timeout`` bounds each HTTP attempt; ``deadline`` (a
+        ``time.monotonic()`` instant, the run's budget) bounds all attempts and waits together:
+        past it, :class:`AgentTimeout`."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,8 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        backoff *= 1 + rng.uniform(-self.jitter, self.jitter)
+        # Capped again after the jitter: max_delay is the longest we wait unless the server asks.
+        backoff = min(self.max_delay, backoff * (1 + rng.uniform(-self.jitter, self.jitter)))
         return max(backoff, retry_after or 0.0)
 
 
@@ -101,6 +112,8 @@ def parse_retry_after(headers: Any) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000" parses naive; RFC 5322 means UTC
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
@@ -146,6 +159,7 @@ class OpenAIBackend:
         timeout: float,
         response_format: dict[str, Any] | None = None,
         record: Recorder | None = None,
+        deadline: float | None = None,
     ) -> Turn:
         kwargs: dict[str, Any] = {"model": self.model, "messages": list(messages)}
         if tools:
@@ -156,8 +170,16 @@ class OpenAIBackend:
         while True:
             attempt += 1
             started = time.monotonic()
+            attempt_timeout = timeout
+            if deadline is not None:
+                attempt_timeout = min(timeout, deadline - started)
+                if attempt_timeout <= 0:
+                    raise AgentTimeout(
+                        f"{agent}: the run's time budget ran out before attempt {attempt}",
+                        attempt - 1,
+                    )
             try:
-                response = self._client.chat.completions.create(**kwargs, timeout=timeout)
+                response = self._client.chat.completions.create(**kwargs, timeout=attempt_timeout)
             except openai.APIError as exc:
                 latency = int((time.monotonic() - started) * 1000)
                 outcome = _classify(exc)
@@ -177,10 +199,26 @@ class OpenAIBackend:
                     raise LLMUnavailable(
                         f"{agent}: the server asks to retry after {retry_after:.0f}s", attempt
                     ) from exc
-                self._sleep(self.retry.delay(attempt, retry_after, self._rng))
+                delay = self.retry.delay(attempt, retry_after, self._rng)
+                if deadline is not None and time.monotonic() + delay >= deadline:
+                    raise AgentTimeout(
+                        f"{agent}: the run's time budget ran out after {attempt} attempts "
+                        f"(last: {outcome})",
+                        attempt,
+                    ) from exc
+                self._sleep(delay)
                 continue
             latency = int((time.monotonic() - started) * 1000)
-            turn = _turn(response)
+            try:
+                turn = _turn(response)
+            except (AttributeError, IndexError, KeyError, TypeError) as exc:
+                # A compatible server or gateway answering 200 with something else: callers must
+                # get LLMUnavailable (their fallback path), not a crash. Retrying rarely helps.
+                if record:
+                    record(CallRecord(self.model, "bad_response", latency, attempt=attempt))
+                raise LLMUnavailable(
+                    f"{agent}: the server's answer is not a chat completion ({exc})", attempt
+                ) from exc
             if record:
                 record(CallRecord(turn.model or self.model, "ok", latency, turn.usage, attempt))
             return turn
@@ -240,6 +278,7 @@ class OfflineBackend:
         timeout: float,
         response_format: dict[str, Any] | None = None,
         record: Recorder | None = None,
+        deadline: float | None = None,  # rules answer at once; accepted for the protocol
     ) -> Turn:
         policy = _POLICIES.get(agent)
         if policy is None:

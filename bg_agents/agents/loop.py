@@ -16,7 +16,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from bg_agents.agents import messages as msg
-from bg_agents.agents.backends import ChatBackend, LLMUnavailable, Recorder
+# AgentTimeout and LLMUnavailable are raised by backends during a run; re-exported for callers.
+from bg_agents.agents.backends import (  # noqa: F401
+    AgentTimeout,
+    ChatBackend,
+    LLMUnavailable,
+    Recorder,
+)
 from bg_agents.agents.messages import Message, Usage
 from bg_agents.agents.tools import Tool, run_tool
 
@@ -52,8 +58,7 @@ class AgentResult:
         return self.stopped == "answered"
 
 
-class AgentTimeout(LLMUnavailable):
-    """The run's wall-time budget ran out before the model answered."""
+_NOT_RUN = json.dumps({"error": "not run: this run's token budget is spent"})
 
 
 def _response_format(output: type[BaseModel]) -> dict[str, Any]:
@@ -110,14 +115,20 @@ def run_agent(
             timeout=min(limits.request_timeout, remaining),
             response_format=response_format,
             record=record,
+            deadline=deadline,
         )
         result.steps += 1
         result.usage = result.usage + turn.usage
         messages.append(turn.as_message())
-        if result.usage.total > limits.max_tokens:
-            result.stopped = "token_limit"
-            return result
+        over_budget = result.usage.total > limits.max_tokens
         if turn.tool_calls:
+            if over_budget:
+                # Run nothing more, but answer every call: a chat continues from this transcript,
+                # and a tool call without its result makes the next request invalid.
+                for call in turn.tool_calls:
+                    messages.append(msg.tool_result(call.id, _NOT_RUN))
+                result.stopped = "token_limit"
+                return result
             for call in turn.tool_calls:
                 content, ok = run_tool(tools, call.name, call.arguments)
                 result.tools.append(ToolTrace(call.name, call.arguments, content, ok))
@@ -125,13 +136,16 @@ def run_agent(
             continue
         result.text = turn.content
         if output is None:
-            return result
+            return result  # an answer that arrived is kept even over budget: it is paid for
         parsed, problem = _parse(output, turn.content)
         if parsed is not None:
             result.output = parsed
             return result
         if repaired:
             result.stopped = "invalid_output"
+            return result
+        if over_budget:
+            result.stopped = "token_limit"
             return result
         repaired = True  # one repair attempt, even if it takes the last step
         messages.append(
