@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from bg_agents.agents import messages as msg
+
 # AgentTimeout and LLMUnavailable are raised by backends during a run; re-exported for callers.
 from bg_agents.agents.backends import (  # noqa: F401
     AgentTimeout,
