@@ -9,6 +9,7 @@ import dagster as dg
 
 from bg_agents.defs.assets.transactions import transactions
 from bg_agents.defs.assets.unmatched_records import unmatched_records
+from bg_agents.defs.assets.weekly_insights import weekly_insights
 from bg_agents.defs.assets.weekly_metrics import weekly_metrics
 from bg_agents.defs.automation import metrics_automation_sensor
 from bg_agents.defs.jobs import daily_ingest_job, stage_import_file_job
@@ -16,7 +17,7 @@ from bg_agents.defs.resources import app_database, llm
 from bg_agents.defs.schedules import daily_ingest_schedule
 from bg_agents.defs.sensors import import_folder_sensor, staged_rows_sensor
 
-ASSETS = [transactions, unmatched_records, weekly_metrics]
+ASSETS = [transactions, unmatched_records, weekly_metrics, weekly_insights]
 
 defs = dg.Definitions(
     assets=ASSETS,

@@ -33,6 +33,7 @@ def graph_summary() -> dict:
             if node.automation_condition
             else None,
             "checks": sorted(c.name for c in node.check_keys),
+            "pools": sorted(node.pools),
             "backfill_policy": str(node.backfill_policy.policy_type)
             if node.backfill_policy
             else None,

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bg_agents.db.types import Money, UTCDateTime, utcnow
@@ -35,7 +36,8 @@ class Base(DeclarativeBase):
     type_annotation_map = {
         datetime: UTCDateTime(),
         Decimal: Money(),
-        dict[str, Any]: sa.JSON(),
+        # JSONB on PostgreSQL: it has equality (upserts compare values) and can be indexed.
+        dict[str, Any]: sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
     }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 
 from bg_agents.definitions import ASSETS
-from bg_agents.defs.resources import AppDatabase, app_database
+from bg_agents.defs.resources import LLM, AppDatabase, app_database, llm
 
 # Callers print their own progress; Dagster's per-event console log would bury it.
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -23,7 +23,9 @@ def materialize(
     partition_key: str | None = None,
     partition_range: tuple[str, str] | None = None,
     app_db: AppDatabase | None = None,
+    llm_resource: LLM | None = None,
     tags: Mapping[str, str] | None = None,
+    run_config: Mapping[str, Any] | None = None,
 ) -> dg.ExecuteInProcessResult:
     run_tags = dict(tags or {})
     if partition_range:
@@ -32,9 +34,9 @@ def materialize(
     return dg.materialize(
         [a for a in ASSETS if a.key.path[0] in names],
         instance=instance,
-        resources={"app_db": app_db or app_database()},
+        resources={"app_db": app_db or app_database(), "llm": llm_resource or llm()},
         partition_key=partition_key,
-        run_config=QUIET,
+        run_config={**QUIET, **(run_config or {})},
         tags=run_tags,
     )
 

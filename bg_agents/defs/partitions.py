@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from bg_agents.domain.delivery import SLOTS
 from bg_agents.settings import load_settings
 
 HISTORY_START: date = load_settings().history_start
@@ -15,6 +16,13 @@ FIRST_MONDAY = HISTORY_START + timedelta(days=(7 - HISTORY_START.weekday()) % 7)
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=HISTORY_START.isoformat())
 weekly_partitions = dg.WeeklyPartitionsDefinition(start_date=FIRST_MONDAY.isoformat(), day_offset=1)
+
+
+# One unit of delivery: an ISO week x the UTC offset its teams have at Monday 07:00 local
+# (bg_agents.domain.delivery). 40 slots x 52 weeks a year, whatever the number of teams.
+insight_partitions = dg.MultiPartitionsDefinition(
+    {"slot": dg.StaticPartitionsDefinition(list(SLOTS)), "week": weekly_partitions}
+)
 
 
 def key_to_date(key: str) -> date:

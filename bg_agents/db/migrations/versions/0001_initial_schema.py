@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 02:16:49.387384
+Create Date: 2026-11-25 03:11:27.727985
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import bg_agents.db.types
 
@@ -32,7 +33,11 @@ def upgrade() -> None:
         sa.Column("batch_ref", sa.String(length=128), nullable=False),
         sa.Column("row_ref", sa.String(length=128), nullable=False),
         sa.Column("team_ref", sa.String(length=64), nullable=True),
-        sa.Column("raw", sa.JSON(), nullable=False),
+        sa.Column(
+            "raw",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("quarantined_at", bg_agents.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantined_rows")),
@@ -183,7 +188,11 @@ def upgrade() -> None:
         sa.Column("content", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("path", sa.String(length=16), nullable=False),
-        sa.Column("facts", sa.JSON(), nullable=False),
+        sa.Column(
+            "facts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("model", sa.String(length=100), nullable=True),
         sa.Column("created_at", bg_agents.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -340,7 +349,11 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("time_zone", sa.String(length=64), nullable=True),
-        sa.Column("notification_prefs", sa.JSON(), nullable=False),
+        sa.Column(
+            "notification_prefs",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("created_at", bg_agents.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["team_id"], ["teams.id"], name=op.f("fk_users_team_id_teams"), ondelete="CASCADE"
@@ -526,7 +539,11 @@ def upgrade() -> None:
         sa.Column("category", sa.String(length=64), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column(
+            "payload",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("created_at", bg_agents.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -567,7 +584,11 @@ def upgrade() -> None:
         sa.Column("row_number", sa.Integer(), nullable=False),
         sa.Column("team_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("booking_date", sa.Date(), nullable=False),
-        sa.Column("raw", sa.JSON(), nullable=False),
+        sa.Column(
+            "raw",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["import_file_id"],
             ["import_files.id"],

@@ -1,0 +1,62 @@
+"""``weekly_insights``: each team's 3-5 bullet summary of its week, checked before it is stored."""
+
+import dagster as dg
+
+from bg_agents.defs.metadata import counts_table
+from bg_agents.defs.partitions import insight_partitions, key_to_date
+from bg_agents.defs.resources import LLM, LLM_POOL, AppDatabase
+from bg_agents.services.insights import generate_slot
+
+
+class InsightsConfig(dg.Config):
+    team: str | None = None  # regenerate one team (its slug) instead of the whole slot
+    force: bool = False  # also overwrite insights already delivered
+
+
+@dg.asset(
+    partitions_def=insight_partitions,
+    deps=["weekly_metrics"],
+    pool=LLM_POOL,
+    group_name="insights",
+    kinds={"openai", "sql"},
+    owners=["team:data"],
+    description=(
+        "One insight per team and ISO week: 3-5 bullets written by the insights agent from "
+        "computed facts, every number validated, else the deterministic text from the same facts. "
+        "Partitioned by week x delivery slot (the UTC offset of the teams' Monday 07:00)."
+    ),
+)
+def weekly_insights(
+    context: dg.AssetExecutionContext, config: InsightsConfig, app_db: AppDatabase, llm: LLM
+) -> dg.MaterializeResult:
+    keys = context.partition_key.keys_by_dimension
+    week, slot = key_to_date(keys["week"]), keys["slot"]
+    result = generate_slot(
+        app_db.engine,
+        week,
+        slot,
+        llm.chat_backend(),
+        team=config.team,
+        force=config.force,
+        run_id=context.run.run_id,
+        partition_key=context.partition_key,
+    )
+    paths: dict[str, int] = {"llm": 0, "retried": 0, "fallback": 0}
+    for g in result.generated:
+        paths[g.path] += 1
+    sample = result.generated[0].content if result.generated else "_no team in this slot_"
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(result.stored),
+            "teams": dg.MetadataValue.int(len(result.generated)),
+            "scope": dg.MetadataValue.text(
+                f"team {config.team} only" if config.team else "every team of the slot"
+            ),
+            "by_path": counts_table(paths, ("path", "teams")),
+            "sample_insight": dg.MetadataValue.md(sample),
+            "llm_calls": dg.MetadataValue.int(result.ledger_calls),
+            "prompt_tokens": dg.MetadataValue.int(result.prompt_tokens),
+            "completion_tokens": dg.MetadataValue.int(result.completion_tokens),
+            "cost_usd": dg.MetadataValue.float(float(result.cost_usd)),
+        }
+    )

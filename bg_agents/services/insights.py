@@ -1,0 +1,338 @@
+"""Generate and store weekly insights: facts from the database, prose from the agent, checked.
+
+For each team: build the facts (pure, :mod:`bg_agents.domain.insights`), let the insights agent
+write 3-5 bullets from them, validate every number and word; a failing answer gets one retry
+with the problems listed, then the deterministic text built from the same facts. The stored row
+records which path produced it. One row per (team, week): re-running overwrites a generated
+insight and never duplicates it; a delivered one is left alone unless forced.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bg_agents.agents.analyst_tools import analyst_tools
+from bg_agents.agents.backends import ChatBackend, LLMUnavailable, offline_policy
+from bg_agents.agents.ledger import Ledger
+from bg_agents.agents.loop import Limits, run_agent
+from bg_agents.agents.messages import Message, Turn
+from bg_agents.agents.prompting import data_block, load_prompt
+from bg_agents.db.models import (
+    Insight,
+    Invoice,
+    Team,
+    Transaction,
+    WeeklyCategoryMetric,
+    WeeklyMetric,
+)
+from bg_agents.db.upsert import upsert
+from bg_agents.domain.delivery import due_local, slot_for
+from bg_agents.domain.insights import (
+    CategoryFigures,
+    Facts,
+    InsightInputs,
+    LargeTransaction,
+    WeekFigures,
+    build_facts,
+    facts_payload,
+    fallback_text,
+    validate,
+)
+
+AGENT = "insights"
+BASELINE_WEEKS = 4
+OPEN = ("open", "partially_paid")
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    id: int
+    slug: str
+    name: str
+    time_zone: str
+    currency: str
+    locale: str
+
+
+@dataclass
+class Generated:
+    team_id: int
+    content: str
+    path: str  # llm | retried | fallback
+    model: str
+    problems: list[str] = field(default_factory=list)
+
+
+def teams_in_slot(conn: Connection, week_start: date, slot: str, team: str | None = None) -> list:
+    """The teams whose Monday 07:00 after ``week_start`` falls in ``slot``."""
+    query = sa.select(
+        Team.id, Team.slug, Team.name, Team.time_zone, Team.base_currency, Team.locale
+    ).order_by(Team.id)
+    if team is not None:
+        query = query.where(Team.slug == team)
+    slots: dict[str, str] = {}
+    out = []
+    for row in conn.execute(query):
+        zone_slot = slots.setdefault(row.time_zone, slot_for(week_start, row.time_zone))
+        if zone_slot == slot:
+            out.append(TeamRow(*row))
+    return out
+
+
+def _week(m: Any | None, monday: date) -> WeekFigures:
+    if m is None:
+        return WeekFigures(monday, Decimal(0), Decimal(0), Decimal(0), 0)
+    return WeekFigures(monday, m.revenue, m.expenses, m.net, m.transaction_count)
+
+
+def load_inputs(conn: Connection, teams: Sequence[TeamRow], week: date) -> dict[int, InsightInputs]:
+    """Everything the facts need, for many teams at once (a handful of queries, not per team)."""
+    ids = [t.id for t in teams]
+    first = week - timedelta(weeks=BASELINE_WEEKS + 1)
+    weekly: dict[int, dict[date, Any]] = defaultdict(dict)
+    for m in conn.execute(
+        sa.select(WeeklyMetric.__table__).where(
+            WeeklyMetric.team_id.in_(ids), WeeklyMetric.week_start.between(first, week)
+        )
+    ):
+        weekly[m.team_id][m.week_start] = m
+    c = WeeklyCategoryMetric
+    categories: dict[int, list[CategoryFigures]] = defaultdict(list)
+    for r in conn.execute(
+        sa.select(c.team_id, c.category, c.expenses, c.prev_expenses, c.change_pct)
+        .where(c.team_id.in_(ids), c.week_start == week)
+        .order_by(c.team_id, c.expenses.desc(), c.category)
+    ):
+        categories[r.team_id].append(
+            CategoryFigures(r.category, r.expenses, r.prev_expenses, r.change_pct)
+        )
+    largest: dict[int, list[LargeTransaction]] = defaultdict(list)
+    t = Transaction
+    ranked = (
+        sa.select(
+            t.team_id,
+            t.booking_date,
+            t.base_amount,
+            sa.func.coalesce(t.counterparty, t.description).label("name"),
+            sa.func.row_number()
+            .over(partition_by=t.team_id, order_by=(t.base_amount.asc(), t.id))
+            .label("n"),
+        )
+        .where(
+            t.team_id.in_(ids),
+            t.booking_date.between(week, week + timedelta(days=6)),
+            t.base_amount < 0,
+        )
+        .subquery()
+    )
+    for r in conn.execute(sa.select(ranked).where(ranked.c.n <= 3)):
+        largest[r.team_id].append(LargeTransaction(r.booking_date, r.base_amount, r.name or ""))
+    overdue: dict[int, tuple[Decimal, int]] = {}
+    receivable: dict[int, tuple[Decimal, int]] = {}
+    due_day = week + timedelta(days=7)
+    owed = Invoice.amount - Invoice.amount_paid
+    for team_id, is_overdue, total, count in conn.execute(
+        sa.select(
+            Invoice.team_id,
+            Invoice.due_date < due_day,
+            sa.func.sum(owed),
+            sa.func.count(),
+        )
+        .where(Invoice.team_id.in_(ids), Invoice.status.in_(OPEN), Invoice.issue_date < due_day)
+        .group_by(Invoice.team_id, Invoice.due_date < due_day)
+    ):
+        target = overdue if is_overdue else receivable
+        target[team_id] = (Decimal(total or 0), int(count))
+    out = {}
+    for team in teams:
+        weeks = weekly.get(team.id, {})
+        previous = week - timedelta(weeks=1)
+        baseline = [
+            _week(weeks[w], w)
+            for w in (previous - timedelta(weeks=k) for k in range(1, BASELINE_WEEKS + 1))
+            if w in weeks
+        ]
+        over_amount, over_count = overdue.get(team.id, (Decimal(0), 0))
+        rec_amount, rec_count = receivable.get(team.id, (Decimal(0), 0))
+        out[team.id] = InsightInputs(
+            team_name=team.name,
+            currency=team.currency,
+            locale=team.locale,
+            week=_week(weeks.get(week), week),
+            previous=_week(weeks.get(previous), previous),
+            baseline=baseline,
+            categories=categories.get(team.id, []),
+            largest=largest.get(team.id, []),
+            overdue_amount=over_amount,
+            overdue_count=over_count,
+            receivables=rec_amount + over_amount,
+            receivables_count=rec_count + over_count,
+        )
+    return out
+
+
+def generate(
+    engine: Engine,
+    team: TeamRow,
+    week: date,
+    facts: Facts,
+    backend: ChatBackend,
+    ledger: Ledger,
+    limits: Limits | None = None,
+) -> Generated:
+    """The agent's bullets if they validate (at most one retry), else the fallback text."""
+    instructions = load_prompt(
+        AGENT,
+        team_name=team.name,
+        currency=team.currency,
+        week_start=week.isoformat(),
+        week_end=(week + timedelta(days=6)).isoformat(),
+    )
+    prompt = (
+        f"{data_block('facts', facts_payload(facts))}\n\n"
+        "Write the 3 to 5 bullet points now, using only these facts."
+    )
+    today = due_local(week, team.time_zone).date()
+    tools = [t for t in analyst_tools(engine, team.id, today) if t.name == "compare_periods"]
+    limits = limits or Limits(max_steps=4)
+    history: list[Message] = []
+    problems: list[str] = []
+    for attempt in ("llm", "retried"):
+        if attempt == "retried":
+            prompt = (
+                "Your bullet points cannot be published: " + "; ".join(problems) + ". Rewrite "
+                "them, using only numbers exactly as they appear in the facts."
+            )
+        try:
+            result = run_agent(
+                backend,
+                agent=AGENT,
+                instructions=instructions,
+                prompt=prompt,
+                tools=tools,
+                limits=limits,
+                record=ledger,
+                history=history,
+            )
+        except LLMUnavailable as exc:
+            problems = [f"model unavailable: {exc}"]
+            break
+        text = (result.text or "").strip()
+        problems = validate(text, facts, team.locale) if text else ["no answer"]
+        if not problems:
+            return Generated(team.id, text, attempt, backend.model)
+        history = result.messages[1:]
+    return Generated(team.id, fallback_text(facts), "fallback", "none", problems)
+
+
+def store(
+    conn: Connection,
+    week: date,
+    generated: Sequence[Generated],
+    facts: dict[int, Facts],
+    force: bool,
+) -> int:
+    """Upsert one row per (team, week); delivered insights are kept unless ``force``."""
+    rows = [
+        {
+            "team_id": g.team_id,
+            "week_start": week,
+            "content": g.content,
+            "status": "generated",
+            "path": g.path,
+            "facts": json.loads(json.dumps(facts_payload(facts[g.team_id]), default=str)),
+            "model": g.model,
+        }
+        for g in generated
+    ]
+    if not force:
+        delivered = set(
+            conn.scalars(
+                sa.select(Insight.team_id).where(
+                    Insight.week_start == week,
+                    Insight.status == "delivered",
+                    Insight.team_id.in_([g.team_id for g in generated]),
+                )
+            )
+        )
+        rows = [r for r in rows if r["team_id"] not in delivered]
+    upsert(
+        conn,
+        Insight,
+        rows,
+        ("team_id", "week_start"),
+        ["content", "status", "path", "facts", "model"],
+    )
+    return len(rows)
+
+
+@dataclass
+class SlotResult:
+    week: date
+    slot: str
+    generated: list[Generated] = field(default_factory=list)
+    stored: int = 0
+    ledger_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+
+
+def generate_slot(
+    engine: Engine,
+    week: date,
+    slot: str,
+    backend: ChatBackend,
+    *,
+    team: str | None = None,
+    force: bool = False,
+    run_id: str | None = None,
+    partition_key: str | None = None,
+) -> SlotResult:
+    result = SlotResult(week, slot)
+    with engine.connect() as conn:
+        teams = teams_in_slot(conn, week, slot, team)
+        inputs = load_inputs(conn, teams, week)
+    facts = {t.id: build_facts(inputs[t.id]) for t in teams}
+    for t in teams:
+        ledger = Ledger(engine, AGENT, t.id, run_id, partition_key)
+        result.generated.append(generate(engine, t, week, facts[t.id], backend, ledger))
+        for call in ledger.calls:
+            result.ledger_calls += 1
+            result.prompt_tokens += call.usage.prompt_tokens
+            result.completion_tokens += call.usage.completion_tokens
+        result.cost_usd += ledger.total_cost
+    with engine.begin() as conn:
+        result.stored = store(conn, week, result.generated, facts, force)
+    return result
+
+
+# --- offline behaviour (SIMULATED: the pre-written sentences of the top facts) -------------------
+
+
+@offline_policy(AGENT)
+def offline_insights(
+    messages: Sequence[Message], tools: Sequence[dict[str, Any]], response_format: Any
+) -> Turn:
+    """Bullets from the facts' own sentences, most newsworthy first, within the word budget."""
+    for message in messages:
+        content = message.get("content") or ""
+        if message["role"] == "user" and '<data name="facts">' in content:
+            payload = json.loads(content.split('<data name="facts">', 1)[1].split("</data>", 1)[0])
+            bullets: list[str] = []
+            for fact in payload["facts"]:  # already most newsworthy first
+                words = sum(len(b.split()) for b in bullets) + len(fact["sentence"].split())
+                if len(bullets) == 5 or (len(bullets) >= 3 and words >= 200):
+                    break
+                bullets.append(f"- {fact['sentence']}")
+            return Turn(content="\n".join(bullets))
+    return Turn(content="- No facts were provided for this week.")

@@ -1,0 +1,138 @@
+"""Weekly insights through the real openai client against a scripted server: a good answer is
+stored, an invented number is retried then replaced by the fallback, a 500 falls back; the asset
+keeps one row per team and week."""
+
+from datetime import date, timedelta
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from bg_agents.agents.backends import OpenAIBackend, RetryPolicy
+from bg_agents.db.models import Insight, LLMCall
+from bg_agents.defs.inprocess import materialization_metadata, materialize
+from bg_agents.defs.resources import LLM, AppDatabase
+from bg_agents.domain.delivery import slot_for
+from bg_agents.domain.insights import build_facts, fallback_text
+from bg_agents.ingest.transactions import ingest_day
+from bg_agents.services.insights import generate_slot, load_inputs, teams_in_slot
+from bg_agents.services.metrics import build_weekly_metrics
+from bg_agents_tests.helpers import WORLD_END, seed
+from bg_agents_tests.openai_stub import ScriptedOpenAI, repeat, reply, status
+
+WEEK = date(2026, 3, 2)
+
+
+@pytest.fixture
+def team(engine):  # type: ignore[no-untyped-def]
+    """One simulated team with two weeks of transactions and metrics; returns (slug, slot)."""
+    seed(engine, teams=1, weeks=2)
+    day = WORLD_END - timedelta(days=13)
+    while day <= WORLD_END:
+        ingest_day(engine, day)
+        day += timedelta(days=1)
+    build_weekly_metrics(engine, WEEK - timedelta(days=7))
+    build_weekly_metrics(engine, WEEK)
+    with engine.connect() as conn:
+        slug, tz = conn.execute(sa.text("select slug, time_zone from teams")).one()
+    return slug, slot_for(WEEK, tz)
+
+
+def _good_text(engine, slot: str) -> str:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        teams = teams_in_slot(conn, WEEK, slot)
+        inputs = load_inputs(conn, teams, WEEK)
+    return fallback_text(build_facts(inputs[teams[0].id]), limit=3)
+
+
+def _backend(server: ScriptedOpenAI) -> OpenAIBackend:
+    return OpenAIBackend(
+        api_key="test", base_url=server.base_url, retry=RetryPolicy(max_retries=1, base_delay=0.01)
+    )
+
+
+def _stored(engine) -> Insight:  # type: ignore[no-untyped-def]
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        return session.scalars(sa.select(Insight)).one()
+
+
+def test_a_good_answer_is_stored_as_written(engine, team) -> None:  # type: ignore[no-untyped-def]
+    _, slot = team
+    text = _good_text(engine, slot)
+    with ScriptedOpenAI(reply(text, model="gpt-4o-mini")) as server:
+        result = generate_slot(engine, WEEK, slot, _backend(server))
+    (generated,) = result.generated
+    assert (generated.path, generated.content) == ("llm", text)
+    stored = _stored(engine)
+    assert (stored.content, stored.path, stored.model) == (text, "llm", "gpt-4o-mini")
+    assert stored.facts["facts"], "the facts behind the text are kept with it"
+
+
+def test_an_invented_number_is_retried_with_the_reason_then_replaced(engine, team) -> None:  # type: ignore[no-untyped-def]
+    _, slot = team
+    invented = "- Revenue was $987,654.32.\n- Expenses were flat.\n- Net was fine."
+    with ScriptedOpenAI(reply(invented), reply(invented)) as server:
+        result = generate_slot(engine, WEEK, slot, _backend(server))
+        bodies = server.bodies()
+    (generated,) = result.generated
+    assert generated.path == "fallback"
+    assert any("987,654.32" in p for p in generated.problems)
+    retry = bodies[1]["messages"][-1]["content"]
+    assert "cannot be published" in retry and "987,654.32" in retry
+    assert _stored(engine).content == fallback_text(build_facts(_inputs(engine, slot)), limit=5)
+
+
+def test_a_bad_first_answer_then_a_good_one_is_stored_as_retried(engine, team) -> None:  # type: ignore[no-untyped-def]
+    _, slot = team
+    good = _good_text(engine, slot)
+    with ScriptedOpenAI(reply("- Only one bullet."), reply(good)) as server:
+        (generated,) = generate_slot(engine, WEEK, slot, _backend(server)).generated
+    assert (generated.path, generated.content) == ("retried", good)
+
+
+def test_a_server_error_falls_back_and_the_ledger_shows_the_attempts(engine, team) -> None:  # type: ignore[no-untyped-def]
+    _, slot = team
+    with ScriptedOpenAI(repeat(status(500))) as server:
+        (generated,) = generate_slot(engine, WEEK, slot, _backend(server)).generated
+    assert generated.path == "fallback" and _stored(engine).path == "fallback"
+    with engine.connect() as conn:
+        outcomes = conn.scalars(sa.select(LLMCall.outcome)).all()
+    assert outcomes == ["server_error", "server_error"]
+
+
+def _inputs(engine, slot):  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        teams = teams_in_slot(conn, WEEK, slot)
+        return load_inputs(conn, teams, WEEK)[teams[0].id]
+
+
+@pytest.mark.integration
+def test_asset_materializes_one_row_per_team_and_week_and_regenerates_one_team(
+    engine, db_url, team
+) -> None:  # type: ignore[no-untyped-def]
+    slug, slot = team
+    key = dg.MultiPartitionKey({"slot": slot, "week": WEEK.isoformat()})
+    offline = LLM(backend="offline")
+    first = materialize(
+        ["weekly_insights"],
+        instance=dg.DagsterInstance.ephemeral(),
+        partition_key=key,
+        app_db=AppDatabase(url=db_url),
+        llm_resource=offline,
+    )
+    meta = materialization_metadata(first, "weekly_insights")
+    assert meta["teams"] == 1 and "| llm | 1 |" in meta["by_path"]
+    assert meta["llm_calls"] == 1 and meta["scope"] == "every team of the slot"
+    again = materialize(
+        ["weekly_insights"],
+        instance=dg.DagsterInstance.ephemeral(),
+        partition_key=key,
+        app_db=AppDatabase(url=db_url),
+        llm_resource=offline,
+        run_config={"ops": {"weekly_insights": {"config": {"team": slug}}}},
+    )
+    assert materialization_metadata(again, "weekly_insights")["scope"] == f"team {slug} only"
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(Insight)).scalar() == 1
