@@ -169,6 +169,69 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print(f"(answered offline: {answer.fallback_reason})", file=sys.stderr)
 
 
+def cmd_insights(args: argparse.Namespace) -> int:
+    """Generate (and store) one team's insight for one week, and print it."""
+    from datetime import date
+
+    from bg_agents.agents.backends import build_backend
+    from bg_agents.domain.delivery import slot_for
+    from bg_agents.domain.weeks import week_start
+    from bg_agents.services.insights import generate_slot
+    from bg_agents.settings import load_llm_settings
+
+    engine = _engine()
+    with engine.connect() as conn:
+        from bg_agents.services.inventory import list_teams
+
+        team = next((t for t in list_teams(conn) if t["slug"] == args.team), None)
+    if team is None:
+        raise ValueError(f"unknown team {args.team!r}; `bg-agents teams` lists them")
+    week = week_start(date.fromisoformat(args.week))
+    settings = load_llm_settings()
+    key = os.environ.get(settings.api_key_var) if settings.api_key_var else None
+    result = generate_slot(
+        engine,
+        week,
+        slot_for(week, team["time_zone"]),
+        build_backend(settings, key),
+        team=args.team,
+        force=args.force,
+    )
+    (generated,) = result.generated
+    print(generated.content)
+    note = f"(week of {week}, path: {generated.path}, model: {generated.model}"
+    if result.delivery is not None:
+        note += f", delivery: {result.delivery.action}"
+    print(note + ")", file=sys.stderr)
+    return 0
+
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    """When a team in a zone is due its weekly insight: local time, UTC instant, slot."""
+    from datetime import date, timedelta
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from bg_agents.domain.delivery import due_at, slot_for
+    from bg_agents.domain.weeks import week_start
+
+    try:
+        tz = ZoneInfo(args.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {args.tz!r}; use an IANA name like Asia/Kolkata"
+        ) from None
+    monday = week_start(date.fromisoformat(args.start))
+    print(f"{'week':<12} {'due (local)':<22} {'due (UTC)':<22} slot")
+    for i in range(args.weeks):
+        week = monday + timedelta(weeks=i)
+        slot = slot_for(week, args.tz)
+        due = due_at(week, slot)
+        local = due.astimezone(tz)
+        local_text = f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}"
+        print(f"{week.isoformat():<12} {local_text:<22} {due:%Y-%m-%d %H:%M}Z{'':<5} {slot}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bg-agents", description="Background agents for a finance SaaS, on Dagster."
@@ -208,6 +271,24 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the analyst agent about a team's numbers")
     chat.add_argument("--team", required=True, help="team slug (see `bg-agents teams`)")
     chat.set_defaults(func=cmd_chat)
+
+    insights = sub.add_parser("insights", help="weekly insights")
+    insights_sub = insights.add_subparsers(dest="insights_command", required=True)
+    generate = insights_sub.add_parser("generate", help="generate, store and print one insight")
+    generate.add_argument("--team", required=True, help="team slug")
+    generate.add_argument("--week", required=True, help="any date in the ISO week (YYYY-MM-DD)")
+    generate.add_argument("--force", action="store_true", help="overwrite a delivered insight")
+    generate.set_defaults(func=cmd_insights)
+
+    deliveries = sub.add_parser("deliveries", help="insight delivery times")
+    deliveries_sub = deliveries.add_subparsers(dest="deliveries_command", required=True)
+    preview = deliveries_sub.add_parser(
+        "preview", help="UTC instants at which a team in a zone is due its weekly insight"
+    )
+    preview.add_argument("--tz", required=True, help="IANA time zone, e.g. Asia/Kathmandu")
+    preview.add_argument("--from", dest="start", required=True, help="first week (YYYY-MM-DD)")
+    preview.add_argument("--weeks", type=_positive, default=8)
+    preview.set_defaults(func=cmd_deliveries)
 
     teams = sub.add_parser("teams", help="list teams with their time zones")
     teams.add_argument("--json", action="store_true")

@@ -15,7 +15,11 @@ from bg_agents.defs.automation import metrics_automation_sensor
 from bg_agents.defs.jobs import daily_ingest_job, stage_import_file_job
 from bg_agents.defs.resources import app_database, llm
 from bg_agents.defs.schedules import daily_ingest_schedule
-from bg_agents.defs.sensors import import_folder_sensor, staged_rows_sensor
+from bg_agents.defs.sensors import (
+    import_folder_sensor,
+    insight_delivery_sensor,
+    staged_rows_sensor,
+)
 
 ASSETS = [transactions, unmatched_records, weekly_metrics, weekly_insights]
 
@@ -23,6 +27,11 @@ defs = dg.Definitions(
     assets=ASSETS,
     jobs=[daily_ingest_job, stage_import_file_job],
     schedules=[daily_ingest_schedule],
-    sensors=[import_folder_sensor, staged_rows_sensor, metrics_automation_sensor],
+    sensors=[
+        import_folder_sensor,
+        staged_rows_sensor,
+        metrics_automation_sensor,
+        insight_delivery_sensor,
+    ],
     resources={"app_db": app_database(), "llm": llm()},
 )

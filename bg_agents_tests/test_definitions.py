@@ -52,6 +52,7 @@ def test_jobs_schedules_and_sensors_are_all_defined() -> None:
         "import_folder_sensor",
         "staged_rows_sensor",
         "metrics_automation_sensor",
+        "insight_delivery_sensor",
     }
     assert {"daily_ingest_job", "stage_import_file_job"} <= {j.name for j in repo.get_all_jobs()}
 

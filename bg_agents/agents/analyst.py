@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bg_agents import clock
 from bg_agents.agents.analyst_tools import analyst_tools
 from bg_agents.agents.backends import ChatBackend, LLMUnavailable, OfflineBackend, offline_policy
 from bg_agents.agents.ledger import Ledger
@@ -44,7 +45,7 @@ class Answer:
 
 def team_today(time_zone: str, now: datetime | None = None) -> date:
     """The team's local date: "last week" ends on the team's Sunday, not UTC's."""
-    return (now or datetime.now(UTC)).astimezone(ZoneInfo(time_zone)).date()
+    return (now or clock.now()).astimezone(ZoneInfo(time_zone)).date()
 
 
 def ask(

@@ -20,8 +20,13 @@ weekly_partitions = dg.WeeklyPartitionsDefinition(start_date=FIRST_MONDAY.isofor
 
 # One unit of delivery: an ISO week x the UTC offset its teams have at Monday 07:00 local
 # (bg_agents.domain.delivery). 40 slots x 52 weeks a year, whatever the number of teams.
+# end_offset=1: the week in progress exists too, because teams east of UTC+07:00 are due before
+# the week has ended in UTC (Kiritimati's Monday 07:00 is Sunday 17:00 UTC).
+insight_weeks = dg.WeeklyPartitionsDefinition(
+    start_date=FIRST_MONDAY.isoformat(), day_offset=1, end_offset=1
+)
 insight_partitions = dg.MultiPartitionsDefinition(
-    {"slot": dg.StaticPartitionsDefinition(list(SLOTS)), "week": weekly_partitions}
+    {"slot": dg.StaticPartitionsDefinition(list(SLOTS)), "week": insight_weeks}
 )
 
 

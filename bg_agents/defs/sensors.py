@@ -4,14 +4,19 @@ Both are light (a directory listing, one indexed query) and cursor- or run-key-d
 stays far below Dagster's sensor timeout and nothing is requested twice.
 """
 
+from datetime import datetime
+
 import dagster as dg
 import sqlalchemy as sa
 
-from bg_agents.db.models import StagedImportRow
+from bg_agents import clock
+from bg_agents.db.models import StagedImportRow, Team
 from bg_agents.defs.jobs import stage_import_file_job
 from bg_agents.defs.partitions import daily_partitions
 from bg_agents.defs.resources import AppDatabase
+from bg_agents.domain.delivery import due_at
 from bg_agents.ingest.staging import pending_files
+from bg_agents.services.delivery import catch_up_window, due_partitions
 from bg_agents.settings import load_settings
 
 
@@ -65,3 +70,34 @@ def staged_rows_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase)
         if day.isoformat() in existing
     ]
     return dg.SensorResult(run_requests=requests, cursor=str(max(max_id for _, max_id in rows)))
+
+
+@dg.sensor(
+    asset_selection=["weekly_insights"],
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Requests each (week, delivery slot) of weekly_insights once 07:00 Monday local has "
+        "passed for its teams; run key = partition key, so each unit runs once. After an outage "
+        "it catches up; units older than the catch-up window run to record the skip."
+    ),
+)
+def insight_delivery_sensor(
+    context: dg.SensorEvaluationContext, app_db: AppDatabase
+) -> dg.SensorResult:
+    now = clock.now()
+    window = catch_up_window()
+    # First tick: look back one window, so a fresh deployment delivers what is due right now.
+    since = datetime.fromisoformat(context.cursor) if context.cursor else now - window
+    with app_db.engine.connect() as conn:
+        zones = conn.scalars(sa.select(Team.time_zone).distinct()).all()
+    units = due_partitions(since, now, zones, window)
+    requests = [
+        dg.RunRequest(
+            partition_key=dg.MultiPartitionKey({"slot": slot, "week": week.isoformat()}),
+            run_key=f"{slot}|{week.isoformat()}",
+            tags={"bg_agents/due_at": due_at(week, slot).isoformat()},
+        )
+        for week, slot in units
+    ]
+    return dg.SensorResult(run_requests=requests, cursor=now.isoformat())

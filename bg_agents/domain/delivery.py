@@ -10,6 +10,7 @@ weeks and ``UTC+01:00`` in summer weeks, and each week's slot is computed for th
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -48,6 +49,7 @@ def due_local(week_start: date, time_zone: str) -> datetime:
     return datetime.combine(week_start + timedelta(days=7), DELIVERY_TIME, ZoneInfo(time_zone))
 
 
+@functools.lru_cache(maxsize=65_536)
 def slot_for(week_start: date, time_zone: str) -> str:
     """The slot of a team for one week: its zone's UTC offset at the due moment."""
     offset = due_local(week_start, time_zone).utcoffset()

@@ -13,13 +13,14 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bg_agents import clock
 from bg_agents.agents.analyst_tools import analyst_tools
 from bg_agents.agents.backends import ChatBackend, LLMUnavailable, offline_policy
 from bg_agents.agents.ledger import Ledger
@@ -47,6 +48,7 @@ from bg_agents.domain.insights import (
     fallback_text,
     validate,
 )
+from bg_agents.services.delivery import DeliveryResult, catch_up_window, deliver
 
 AGENT = "insights"
 BASELINE_WEEKS = 4
@@ -285,6 +287,7 @@ class SlotResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: Decimal = Decimal(0)
+    delivery: DeliveryResult | None = None
 
 
 def generate_slot(
@@ -293,14 +296,25 @@ def generate_slot(
     slot: str,
     backend: ChatBackend,
     *,
+    now: datetime | None = None,
     team: str | None = None,
     force: bool = False,
     run_id: str | None = None,
     partition_key: str | None = None,
 ) -> SlotResult:
+    """Generate, store and (inside the delivery window) deliver one unit: a week x slot."""
     result = SlotResult(week, slot)
     with engine.connect() as conn:
         teams = teams_in_slot(conn, week, slot, team)
+        if not force:  # a delivered insight is final: re-runs spend no model calls on it
+            done = set(
+                conn.scalars(
+                    sa.select(Insight.team_id).where(
+                        Insight.week_start == week, Insight.status.in_(("delivered", "skipped"))
+                    )
+                )
+            )
+            teams = [t for t in teams if t.id not in done]
         inputs = load_inputs(conn, teams, week)
     facts = {t.id: build_facts(inputs[t.id]) for t in teams}
     for t in teams:
@@ -313,6 +327,14 @@ def generate_slot(
         result.cost_usd += ledger.total_cost
     with engine.begin() as conn:
         result.stored = store(conn, week, result.generated, facts, force)
+        result.delivery = deliver(
+            conn,
+            week,
+            slot,
+            [t.id for t in teams],
+            now or clock.now(),
+            catch_up_window(),
+        )
     return result
 
 

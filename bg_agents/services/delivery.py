@@ -1,0 +1,115 @@
+"""When and how a weekly insight reaches its team: exactly once, on time or caught up, else skipped.
+
+The sensor asks :func:`due_partitions` which (week, slot) units fell due since its last tick; the
+asset generates them and calls :func:`deliver`, which notifies only inside the delivery window
+(from 07:00 local on the Monday after the week until ``catch_up`` later). Earlier, nothing is
+sent; later (the daemon was down longer than the window, or someone backfilled an old week), the
+insight is stored but recorded as skipped. Every message goes through the outbox with the key
+``insight:<team>:<week>:<user>``, so retries, re-materializations and backfills notify nobody twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from bg_agents.db.models import Insight, User
+from bg_agents.domain.delivery import SLOTS, due_at, slot_for
+from bg_agents.domain.weeks import week_start
+from bg_agents.notify.outbox import Message, deliver_in_app, enqueue
+
+
+def catch_up_window() -> timedelta:
+    """``BG_AGENTS_INSIGHTS_CATCH_UP_HOURS`` (default 48): how late a missed delivery may go out."""
+    raw = os.environ.get("BG_AGENTS_INSIGHTS_CATCH_UP_HOURS") or "48"
+    try:
+        hours = float(raw)
+    except ValueError:
+        raise ValueError(
+            f"BG_AGENTS_INSIGHTS_CATCH_UP_HOURS must be a number, not {raw!r}"
+        ) from None
+    return timedelta(hours=hours)
+
+
+def action(due: datetime, now: datetime, window: timedelta) -> str:
+    """``wait`` before the due instant, ``deliver`` inside the window, ``skip`` after it."""
+    if now < due:
+        return "wait"
+    return "deliver" if now <= due + window else "skip"
+
+
+def due_partitions(
+    since: datetime, now: datetime, zones: Iterable[str], window: timedelta
+) -> list[tuple[date, str]]:
+    """(week, slot) units of the given teams' zones whose due instant is in ``(since, now]``.
+
+    Units older than the window are included too: their run records the skip. Weeks are
+    scanned from the one that could still be due at ``since``, so a long outage loses nothing.
+    """
+    zones = sorted(set(zones))
+    first = week_start((since - timedelta(days=8)).date())
+    out = []
+    monday = first
+    while monday <= week_start(now.date()):
+        slots = sorted({slot_for(monday, z) for z in zones}, key=SLOTS.index)
+        out += [(monday, s) for s in slots if since < due_at(monday, s) <= now]
+        monday += timedelta(days=7)
+    return sorted(out, key=lambda unit: due_at(*unit))
+
+
+@dataclass
+class DeliveryResult:
+    action: str
+    notified_users: int = 0
+    teams: list[int] = field(default_factory=list)
+
+
+def deliver(
+    conn: Connection,
+    week: date,
+    slot: str,
+    team_ids: list[int],
+    now: datetime,
+    window: timedelta,
+) -> DeliveryResult:
+    """Notify every member of the teams once, or record the skip, per the delivery window."""
+    decision = action(due_at(week, slot), now, window)
+    result = DeliveryResult(decision, teams=list(team_ids))
+    if decision == "wait" or not team_ids:
+        return result
+    pending = conn.execute(
+        sa.select(Insight.id, Insight.team_id, Insight.content).where(
+            Insight.week_start == week,
+            Insight.team_id.in_(team_ids),
+            Insight.status == "generated",
+        )
+    ).all()
+    ids = [p.id for p in pending]
+    if decision == "skip":
+        conn.execute(sa.update(Insight).where(Insight.id.in_(ids)).values(status="skipped"))
+        return result
+    users = conn.execute(
+        sa.select(User.id, User.team_id).where(User.team_id.in_([p.team_id for p in pending]))
+    ).all()
+    by_team = {p.team_id: p for p in pending}
+    messages = [
+        Message(
+            idempotency_key=f"insight:{u.team_id}:{week.isoformat()}:{u.id}",
+            team_id=u.team_id,
+            user_id=u.id,
+            category="weekly_insights",
+            title=f"Your weekly insights for the week of {week.isoformat()}",
+            body=by_team[u.team_id].content,
+            payload={"insight_id": by_team[u.team_id].id, "week_start": week.isoformat()},
+        )
+        for u in users
+    ]
+    result.notified_users = enqueue(conn, messages)
+    deliver_in_app(conn, now)
+    conn.execute(sa.update(Insight).where(Insight.id.in_(ids)).values(status="delivered"))
+    return result

@@ -1,0 +1,103 @@
+"""Delivering an insight: nothing before 07:00 local, every member notified exactly once inside the
+window (re-runs included), a skip recorded after it; the sensor requests each unit once."""
+
+from datetime import date, timedelta
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from bg_agents.agents.backends import OfflineBackend
+from bg_agents.db.models import Insight, Notification, User
+from bg_agents.defs.resources import AppDatabase
+from bg_agents.defs.sensors import insight_delivery_sensor
+from bg_agents.domain.delivery import due_at, slot_for
+from bg_agents.ingest.transactions import ingest_day
+from bg_agents.services.insights import generate_slot
+from bg_agents.services.metrics import build_weekly_metrics
+from bg_agents_tests.helpers import WORLD_END, seed
+
+WEEK = date(2026, 3, 2)
+
+
+@pytest.fixture
+def unit(engine):  # type: ignore[no-untyped-def]
+    """One team's (week, slot) with metrics in place; returns (slot, due instant)."""
+    seed(engine, teams=1, weeks=2)
+    day = WORLD_END - timedelta(days=13)
+    while day <= WORLD_END:
+        ingest_day(engine, day)
+        day += timedelta(days=1)
+    build_weekly_metrics(engine, WEEK - timedelta(days=7))
+    build_weekly_metrics(engine, WEEK)
+    with engine.connect() as conn:
+        tz = conn.scalar(sa.text("select time_zone from teams"))
+    slot = slot_for(WEEK, tz)
+    return slot, due_at(WEEK, slot)
+
+
+def _state(engine) -> tuple[str, int, int]:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        status = conn.scalar(sa.select(Insight.status))
+        sent = conn.scalar(sa.select(sa.func.count()).select_from(Notification))
+        users = conn.scalar(sa.select(sa.func.count()).select_from(User))
+    return status, sent, users
+
+
+def test_before_due_nothing_is_sent(engine, unit) -> None:  # type: ignore[no-untyped-def]
+    slot, due = unit
+    result = generate_slot(engine, WEEK, slot, OfflineBackend(), now=due - timedelta(minutes=1))
+    assert result.delivery.action == "wait"
+    status, sent, _ = _state(engine)
+    assert (status, sent) == ("generated", 0)
+
+
+def test_inside_the_window_every_member_is_notified_once_across_reruns(engine, unit) -> None:  # type: ignore[no-untyped-def]
+    slot, due = unit
+    first = generate_slot(engine, WEEK, slot, OfflineBackend(), now=due + timedelta(hours=1))
+    status, sent, users = _state(engine)
+    assert first.delivery.action == "deliver" and users >= 1
+    assert (status, sent, first.delivery.notified_users) == ("delivered", users, users)
+    with engine.connect() as conn:
+        content = conn.scalar(sa.select(Insight.content))
+        bodies = set(conn.scalars(sa.select(Notification.body)))
+        keys = conn.scalars(sa.select(Notification.idempotency_key)).all()
+    assert bodies == {content}
+    assert all(k.startswith(f"insight:1:{WEEK.isoformat()}:") for k in keys)
+    # A retry, a re-materialization, a backfill: no second message, the delivered text is kept.
+    again = generate_slot(engine, WEEK, slot, OfflineBackend(), now=due + timedelta(hours=2))
+    assert again.generated == [] and again.delivery.notified_users == 0
+    assert _state(engine) == ("delivered", users, users)
+
+
+def test_after_the_window_the_insight_is_stored_but_skipped(engine, unit) -> None:  # type: ignore[no-untyped-def]
+    slot, due = unit
+    late = generate_slot(engine, WEEK, slot, OfflineBackend(), now=due + timedelta(hours=49))
+    assert late.delivery.action == "skip"
+    status, sent, _ = _state(engine)
+    assert (status, sent) == ("skipped", 0)
+
+
+def test_sensor_requests_each_due_unit_once_with_the_partition_as_run_key(
+    engine, db_url, unit, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    slot, due = unit
+    db = AppDatabase(url=db_url)
+    monkeypatch.setenv("BG_AGENTS_NOW", (due - timedelta(minutes=5)).isoformat())
+    early = insight_delivery_sensor(
+        dg.build_sensor_context(
+            cursor=(due - timedelta(hours=1)).isoformat(), resources={"app_db": db}
+        )
+    )
+    assert early.run_requests == []
+    monkeypatch.setenv("BG_AGENTS_NOW", (due + timedelta(minutes=1)).isoformat())
+    tick = insight_delivery_sensor(
+        dg.build_sensor_context(cursor=early.cursor, resources={"app_db": db})
+    )
+    (request,) = tick.run_requests
+    assert request.partition_key == f"{slot}|{WEEK.isoformat()}" == request.run_key
+    monkeypatch.setenv("BG_AGENTS_NOW", (due + timedelta(minutes=2)).isoformat())
+    later = insight_delivery_sensor(
+        dg.build_sensor_context(cursor=tick.cursor, resources={"app_db": db})
+    )
+    assert later.run_requests == []
