@@ -73,6 +73,8 @@ def _print_stats(brief: bool = False) -> None:
         "quarantined_rows",
         "unmatched_records",
         "weekly_metrics",
+        "insights",
+        "notifications",
     )
     for table, n in counts.items():
         if not brief or table in shown:

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
+import sqlalchemy as sa
 
 from bg_agents.db import migrate
 from bg_agents.db.engine import get_engine
+from bg_agents.db.models import Insight, Team
 from bg_agents.defs.inprocess import materialization_metadata, materialize
+from bg_agents.domain.delivery import SLOTS, slot_for
 from bg_agents.domain.weeks import last_complete_week, last_complete_week_end
 from bg_agents.settings import Settings
 from bg_agents.simulate.store import write_world
@@ -104,6 +108,41 @@ def materialize_history(
         )
 
 
+def materialize_insights(
+    settings: Settings, today: date, echo: Echo, *, instance: dg.DagsterInstance, force: bool
+) -> None:
+    """The last week's insights, one run per delivery slot that has teams (as the sensor does)."""
+    week = last_complete_week(today)
+    with get_engine(settings.database_url).connect() as conn:
+        zones = conn.scalars(sa.select(Team.time_zone).distinct()).all()
+    slots = sorted({slot_for(week, z) for z in zones}, key=SLOTS.index)
+    done = set() if force else _materialized(instance, "weekly_insights")
+    todo = [s for s in slots if f"{s}|{week.isoformat()}" not in done]
+    label = f"[insights] week {week}: {len(slots)} delivery slots"
+    if not todo:
+        echo(f"{label}  already materialized")
+        return
+    t0 = time.perf_counter()
+    paths: Counter[str] = Counter()
+    for slot in todo:
+        key = dg.MultiPartitionKey({"slot": slot, "week": week.isoformat()})
+        result = materialize(["weekly_insights"], instance=instance, partition_key=key)
+        meta = materialization_metadata(result, "weekly_insights")
+        paths.update({p: meta.get(f"path_{p}", 0) for p in ("llm", "retried", "fallback")})
+    with get_engine(settings.database_url).connect() as conn:
+        statuses = dict(
+            conn.execute(
+                sa.select(Insight.status, sa.func.count())
+                .where(Insight.week_start == week)
+                .group_by(Insight.status)
+            ).all()
+        )
+    echo(
+        f"{label}  {sum(statuses.values())} insights ({dict(paths)}), delivery: {statuses} "
+        f"({time.perf_counter() - t0:.1f}s)"
+    )
+
+
 def run_demo(settings: Settings, teams: int, weeks: int, seed_value: int, force: bool) -> None:
     echo = print
     today = datetime.now(UTC).date()
@@ -111,4 +150,5 @@ def run_demo(settings: Settings, teams: int, weeks: int, seed_value: int, force:
     seed(settings, teams, weeks, seed_value, today, echo)
     instance = dg.DagsterInstance.get()
     materialize_history(settings, weeks, today, echo, instance=instance, force=force)
+    materialize_insights(settings, today, echo, instance=instance, force=force)
     sys.stdout.flush()

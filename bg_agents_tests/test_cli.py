@@ -31,10 +31,11 @@ def test_demo_fills_an_empty_home_and_a_second_run_changes_nothing(tmp_path: Pat
     assert stats["teams"] == 2 and stats["transactions"] > 0
     assert stats["weekly_metrics"] == 4  # 2 teams x 2 weeks
     assert stats["unmatched_records"] > 0
+    assert stats["insights"] == 2  # the last week, one per team
     assert set(stats) >= {"notifications", "llm_calls", "insights", "quarantined_rows"}
 
     second = run(["demo", "--teams", "2", "--weeks", "2"], home)
-    assert second.stdout.count("already materialized") == 4
+    assert second.stdout.count("already materialized") == 5  # 2 daily, 2 weekly, insights
     assert "(0 new rows" in second.stdout
     assert json.loads(run(["stats", "--json"], home).stdout) == stats
 

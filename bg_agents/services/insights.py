@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -301,6 +302,7 @@ def generate_slot(
     force: bool = False,
     run_id: str | None = None,
     partition_key: str | None = None,
+    concurrency: int = 8,
 ) -> SlotResult:
     """Generate, store and (inside the delivery window) deliver one unit: a week x slot."""
     result = SlotResult(week, slot)
@@ -317,9 +319,17 @@ def generate_slot(
             teams = [t for t in teams if t.id not in done]
         inputs = load_inputs(conn, teams, week)
     facts = {t.id: build_facts(inputs[t.id]) for t in teams}
-    for t in teams:
+
+    def one(t: TeamRow) -> tuple[Generated, Ledger]:
         ledger = Ledger(engine, AGENT, t.id, run_id, partition_key)
-        result.generated.append(generate(engine, t, week, facts[t.id], backend, ledger))
+        return generate(engine, t, week, facts[t.id], backend, ledger), ledger
+
+    # Model calls wait on the network, so teams run side by side. Per step this is at most
+    # `concurrency` calls; the Dagster pool caps how many such steps run at once.
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        done = list(pool.map(one, teams))
+    for generated, ledger in done:
+        result.generated.append(generated)
         for call in ledger.calls:
             result.ledger_calls += 1
             result.prompt_tokens += call.usage.prompt_tokens

@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-from bg_agents.defs.metadata import counts_table
 from bg_agents.defs.partitions import insight_partitions, key_to_date
 from bg_agents.defs.resources import LLM, LLM_POOL, AppDatabase
 from bg_agents.services.insights import generate_slot
@@ -52,7 +51,8 @@ def weekly_insights(
             "scope": dg.MetadataValue.text(
                 f"team {config.team} only" if config.team else "every team of the slot"
             ),
-            "by_path": counts_table(paths, ("path", "teams")),
+            # One number per path (not a table) so the UI can plot them across partitions.
+            **{f"path_{p}": dg.MetadataValue.int(n) for p, n in paths.items()},
             "sample_insight": dg.MetadataValue.md(sample),
             "llm_calls": dg.MetadataValue.int(result.ledger_calls),
             "prompt_tokens": dg.MetadataValue.int(result.prompt_tokens),
