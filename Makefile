@@ -37,9 +37,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check bg_agents bg_agents_tests benchmarks
 	$(BIN)/ruff format --check bg_agents bg_agents_tests benchmarks
 
-## bench: ingestion and weekly_metrics benchmark (see README for the table)
+## bench: the benchmarks behind the README's tables (each prints machine, numbers and ratios)
 bench: $(STAMP)
-	$(BIN)/python benchmarks/ingest_and_metrics.py
+	PYTHONPATH=. $(BIN)/python benchmarks/ingest_and_metrics.py
+	PYTHONPATH=. $(BIN)/python benchmarks/ingest_and_metrics.py --db postgres
+	PYTHONPATH=. $(BIN)/python benchmarks/insights.py
 
 clean:
 	rm -rf .bg_agents .dagster_home

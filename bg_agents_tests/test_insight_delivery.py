@@ -101,3 +101,37 @@ def test_sensor_requests_each_due_unit_once_with_the_partition_as_run_key(
         dg.build_sensor_context(cursor=tick.cursor, resources={"app_db": db})
     )
     assert later.run_requests == []
+
+
+def test_a_team_without_metrics_waits_and_the_sensor_asks_again_hourly(
+    engine, db_url, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    seed(engine, teams=1, weeks=2)  # transactions not ingested, no metrics: nothing to report
+    with engine.connect() as conn:
+        tz = conn.scalar(sa.text("select time_zone from teams"))
+    slot = slot_for(WEEK, tz)
+    due = due_at(WEEK, slot)
+    early = generate_slot(engine, WEEK, slot, OfflineBackend(), now=due + timedelta(minutes=1))
+    assert early.generated == [] and len(early.waiting) == 1
+    assert _state(engine)[:2] == (None, 0)  # no insight of zeros, no notification
+
+    db = AppDatabase(url=db_url)
+    monkeypatch.setenv("BG_AGENTS_NOW", (due + timedelta(minutes=61)).isoformat())
+    tick = insight_delivery_sensor(
+        dg.build_sensor_context(
+            cursor=(due + timedelta(minutes=1)).isoformat(), resources={"app_db": db}
+        )
+    )
+    (retry,) = tick.run_requests
+    assert retry.partition_key == f"{slot}|{WEEK.isoformat()}"
+    assert retry.run_key.startswith(f"{slot}|{WEEK.isoformat()}|retry-")
+
+    day = WORLD_END - timedelta(days=13)  # the metrics land
+    while day <= WORLD_END:
+        ingest_day(engine, day)
+        day += timedelta(days=1)
+    build_weekly_metrics(engine, WEEK - timedelta(days=7))
+    build_weekly_metrics(engine, WEEK)
+    late = generate_slot(engine, WEEK, slot, OfflineBackend(), now=due + timedelta(minutes=62))
+    assert late.waiting == [] and late.delivery.action == "deliver"
+    assert _state(engine)[0] == "delivered"

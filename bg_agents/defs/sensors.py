@@ -4,19 +4,19 @@ Both are light (a directory listing, one indexed query) and cursor- or run-key-d
 stays far below Dagster's sensor timeout and nothing is requested twice.
 """
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 import sqlalchemy as sa
 
 from bg_agents import clock
-from bg_agents.db.models import StagedImportRow, Team
+from bg_agents.db.models import Insight, StagedImportRow, Team
 from bg_agents.defs.jobs import stage_import_file_job
 from bg_agents.defs.partitions import daily_partitions
 from bg_agents.defs.resources import AppDatabase
 from bg_agents.domain.delivery import due_at
 from bg_agents.ingest.staging import pending_files
-from bg_agents.services.delivery import catch_up_window, due_partitions
+from bg_agents.services.delivery import catch_up_window, due_partitions, units_still_waiting
 from bg_agents.settings import load_settings
 
 
@@ -90,14 +90,31 @@ def insight_delivery_sensor(
     # First tick: look back one window, so a fresh deployment delivers what is due right now.
     since = datetime.fromisoformat(context.cursor) if context.cursor else now - window
     with app_db.engine.connect() as conn:
-        zones = conn.scalars(sa.select(Team.time_zone).distinct()).all()
-    units = due_partitions(since, now, zones, window)
-    requests = [
-        dg.RunRequest(
+        teams = conn.execute(sa.select(Team.id, Team.time_zone)).all()
+        retry: list = []
+        if since.hour != now.hour or since.date() != now.date():  # at most once an hour
+            recent = now - window - timedelta(days=8)
+            have = set(
+                conn.execute(
+                    sa.select(Insight.team_id, Insight.week_start).where(
+                        Insight.week_start >= recent.date()
+                    )
+                ).all()
+            )
+            retry = units_still_waiting(teams, have, now, window)
+    units = due_partitions(since, now, {zone for _, zone in teams}, window)
+    stamp = now.strftime("%Y%m%dT%H")
+
+    def request(week: date, slot: str, run_key: str) -> dg.RunRequest:
+        return dg.RunRequest(
             partition_key=dg.MultiPartitionKey({"slot": slot, "week": week.isoformat()}),
-            run_key=f"{slot}|{week.isoformat()}",
+            run_key=run_key,
             tags={"bg_agents/due_at": due_at(week, slot).isoformat()},
         )
-        for week, slot in units
+
+    requests = [request(w, s, f"{s}|{w.isoformat()}") for w, s in units]
+    # Teams whose metrics were late: the same unit again, once an hour, inside the window.
+    requests += [
+        request(w, s, f"{s}|{w.isoformat()}|retry-{stamp}") for w, s in retry if (w, s) not in units
     ]
     return dg.SensorResult(run_requests=requests, cursor=now.isoformat())

@@ -113,3 +113,23 @@ def deliver(
     deliver_in_app(conn, now)
     conn.execute(sa.update(Insight).where(Insight.id.in_(ids)).values(status="delivered"))
     return result
+
+
+def units_still_waiting(
+    teams: Iterable[tuple[int, str]],
+    have: set[tuple[int, date]],
+    now: datetime,
+    window: timedelta,
+) -> list[tuple[date, str]]:
+    """Units inside their delivery window with a team that has no insight yet (its metrics were
+    not ready when the unit ran), so the sensor can ask for them again."""
+    out: set[tuple[date, str]] = set()
+    monday = week_start((now - window - timedelta(days=8)).date())
+    while monday <= week_start(now.date()):
+        for team_id, zone in teams:
+            slot = slot_for(monday, zone)
+            due = due_at(monday, slot)
+            if due <= now <= due + window and (team_id, monday) not in have:
+                out.add((monday, slot))
+        monday += timedelta(days=7)
+    return sorted(out, key=lambda unit: due_at(*unit))

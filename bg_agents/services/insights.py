@@ -289,6 +289,7 @@ class SlotResult:
     completion_tokens: int = 0
     cost_usd: Decimal = Decimal(0)
     delivery: DeliveryResult | None = None
+    waiting: list[str] = field(default_factory=list)  # teams whose week has no metrics yet
 
 
 def generate_slot(
@@ -317,6 +318,18 @@ def generate_slot(
                 )
             )
             teams = [t for t in teams if t.id not in done]
+        # No metrics row yet means the week's transactions have not been computed for the team:
+        # an insight now would report zeros. Those teams wait; the sensor asks again hourly.
+        ready = set(
+            conn.scalars(
+                sa.select(WeeklyMetric.team_id).where(
+                    WeeklyMetric.week_start == week,
+                    WeeklyMetric.team_id.in_([t.id for t in teams]),
+                )
+            )
+        )
+        result.waiting = [t.slug for t in teams if t.id not in ready]
+        teams = [t for t in teams if t.id in ready]
         inputs = load_inputs(conn, teams, week)
     facts = {t.id: build_facts(inputs[t.id]) for t in teams}
 

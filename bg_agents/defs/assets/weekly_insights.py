@@ -48,6 +48,7 @@ def weekly_insights(
         metadata={
             "dagster/row_count": dg.MetadataValue.int(result.stored),
             "teams": dg.MetadataValue.int(len(result.generated)),
+            "waiting_for_metrics": dg.MetadataValue.int(len(result.waiting)),
             "scope": dg.MetadataValue.text(
                 f"team {config.team} only" if config.team else "every team of the slot"
             ),
