@@ -33,6 +33,21 @@ def seed(engine: Engine, teams: int = 3, weeks: int = 2, seed_value: int = 5) ->
     write_world(engine, generate_world(teams=teams, weeks=weeks, seed=seed_value, end=WORLD_END))
 
 
+def ingest_and_measure(engine: Engine, weeks: int = 2) -> None:
+    """Ingest every day of the seeded world and compute its weekly metrics (no Dagster)."""
+    from datetime import timedelta
+
+    from bg_agents.ingest.transactions import ingest_day
+    from bg_agents.services.metrics import build_weekly_metrics
+
+    day = WORLD_END - timedelta(days=7 * weeks - 1)
+    while day <= WORLD_END:
+        ingest_day(engine, day)
+        day += timedelta(days=1)
+    for k in range(weeks):
+        build_weekly_metrics(engine, WORLD_END - timedelta(days=7 * (weeks - k) - 1))
+
+
 def materialize(
     url: str, names: list[str], partition_key: str, instance: dg.DagsterInstance | None = None
 ) -> dg.ExecuteInProcessResult:

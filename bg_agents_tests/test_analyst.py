@@ -11,24 +11,15 @@ from bg_agents.agents.analyst_tools import analyst_tools, resolve_week
 from bg_agents.agents.backends import OfflineBackend
 from bg_agents.agents.tools import ToolError, run_tool
 from bg_agents.db.models import LLMCall, Team, WeeklyMetric
-from bg_agents.ingest.transactions import ingest_day
-from bg_agents.services.metrics import build_weekly_metrics
-from bg_agents_tests.helpers import WORLD_END, seed
+from bg_agents_tests.helpers import ingest_and_measure, seed
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)  # a Tuesday: last week is 2026-03-02..08
 
 
 @pytest.fixture
 def world(engine):  # type: ignore[no-untyped-def]
-    from datetime import timedelta
-
     seed(engine, teams=2, weeks=2)
-    day = WORLD_END - timedelta(days=13)
-    while day <= WORLD_END:
-        ingest_day(engine, day)
-        day += timedelta(days=1)
-    for monday in ("2026-02-23", "2026-03-02"):
-        build_weekly_metrics(engine, datetime.fromisoformat(monday).date())
+    ingest_and_measure(engine)
     with engine.connect() as conn:
         return conn.execute(sa.select(Team.id, Team.slug).order_by(Team.id)).all()
 

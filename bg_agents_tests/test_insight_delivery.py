@@ -12,10 +12,8 @@ from bg_agents.db.models import Insight, Notification, User
 from bg_agents.defs.resources import AppDatabase
 from bg_agents.defs.sensors import insight_delivery_sensor
 from bg_agents.domain.delivery import due_at, slot_for
-from bg_agents.ingest.transactions import ingest_day
 from bg_agents.services.insights import generate_slot
-from bg_agents.services.metrics import build_weekly_metrics
-from bg_agents_tests.helpers import WORLD_END, seed
+from bg_agents_tests.helpers import ingest_and_measure, seed
 
 WEEK = date(2026, 3, 2)
 
@@ -24,12 +22,7 @@ WEEK = date(2026, 3, 2)
 def unit(engine):  # type: ignore[no-untyped-def]
     """One team's (week, slot) with metrics in place; returns (slot, due instant)."""
     seed(engine, teams=1, weeks=2)
-    day = WORLD_END - timedelta(days=13)
-    while day <= WORLD_END:
-        ingest_day(engine, day)
-        day += timedelta(days=1)
-    build_weekly_metrics(engine, WEEK - timedelta(days=7))
-    build_weekly_metrics(engine, WEEK)
+    ingest_and_measure(engine)
     with engine.connect() as conn:
         tz = conn.scalar(sa.text("select time_zone from teams"))
     slot = slot_for(WEEK, tz)
@@ -126,12 +119,7 @@ def test_a_team_without_metrics_waits_and_the_sensor_asks_again_hourly(
     assert retry.partition_key == f"{slot}|{WEEK.isoformat()}"
     assert retry.run_key.startswith(f"{slot}|{WEEK.isoformat()}|retry-")
 
-    day = WORLD_END - timedelta(days=13)  # the metrics land
-    while day <= WORLD_END:
-        ingest_day(engine, day)
-        day += timedelta(days=1)
-    build_weekly_metrics(engine, WEEK - timedelta(days=7))
-    build_weekly_metrics(engine, WEEK)
+    ingest_and_measure(engine)  # the metrics land
     late = generate_slot(engine, WEEK, slot, OfflineBackend(), now=due + timedelta(minutes=62))
     assert late.waiting == [] and late.delivery.action == "deliver"
     assert _state(engine)[0] == "delivered"

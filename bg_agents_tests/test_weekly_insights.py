@@ -2,7 +2,7 @@
 stored, an invented number is retried then replaced by the fallback, a 500 falls back; the asset
 keeps one row per team and week."""
 
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 import pytest
@@ -14,10 +14,8 @@ from bg_agents.defs.inprocess import materialization_metadata, materialize
 from bg_agents.defs.resources import LLM, AppDatabase
 from bg_agents.domain.delivery import slot_for
 from bg_agents.domain.insights import build_facts, fallback_text
-from bg_agents.ingest.transactions import ingest_day
 from bg_agents.services.insights import generate_slot, load_inputs, teams_in_slot
-from bg_agents.services.metrics import build_weekly_metrics
-from bg_agents_tests.helpers import WORLD_END, seed
+from bg_agents_tests.helpers import ingest_and_measure, seed
 from bg_agents_tests.openai_stub import ScriptedOpenAI, repeat, reply, status
 
 WEEK = date(2026, 3, 2)
@@ -27,12 +25,7 @@ WEEK = date(2026, 3, 2)
 def team(engine):  # type: ignore[no-untyped-def]
     """One simulated team with two weeks of transactions and metrics; returns (slug, slot)."""
     seed(engine, teams=1, weeks=2)
-    day = WORLD_END - timedelta(days=13)
-    while day <= WORLD_END:
-        ingest_day(engine, day)
-        day += timedelta(days=1)
-    build_weekly_metrics(engine, WEEK - timedelta(days=7))
-    build_weekly_metrics(engine, WEEK)
+    ingest_and_measure(engine)
     with engine.connect() as conn:
         slug, tz = conn.execute(sa.text("select slug, time_zone from teams")).one()
     return slug, slot_for(WEEK, tz)
