@@ -14,7 +14,7 @@ from bg_agents.defs.assets.weekly_metrics import weekly_metrics
 from bg_agents.defs.automation import metrics_automation_sensor
 from bg_agents.defs.jobs import daily_ingest_job, stage_import_file_job
 from bg_agents.defs.resources import app_database, llm
-from bg_agents.defs.schedules import daily_ingest_schedule
+from bg_agents.defs.schedules import hourly_ingest_schedule
 from bg_agents.defs.sensors import (
     import_folder_sensor,
     insight_delivery_sensor,
@@ -26,7 +26,7 @@ ASSETS = [transactions, unmatched_records, weekly_metrics, weekly_insights]
 defs = dg.Definitions(
     assets=ASSETS,
     jobs=[daily_ingest_job, stage_import_file_job],
-    schedules=[daily_ingest_schedule],
+    schedules=[hourly_ingest_schedule],
     sensors=[
         import_folder_sensor,
         staged_rows_sensor,

@@ -47,7 +47,7 @@ def test_asset_graph_matches_snapshot(snapshot) -> None:  # type: ignore[no-unty
 
 def test_jobs_schedules_and_sensors_are_all_defined() -> None:
     repo = defs.get_repository_def()
-    assert {s.name for s in repo.schedule_defs} == {"daily_ingest_job_schedule"}
+    assert {s.name for s in repo.schedule_defs} == {"hourly_ingest_schedule"}
     assert {s.name for s in repo.sensor_defs} == {
         "import_folder_sensor",
         "staged_rows_sensor",

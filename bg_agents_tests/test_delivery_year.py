@@ -1,13 +1,16 @@
 """A simulated clock walks a whole year at the sensor's pace, with a 6-hour daemon outage: every
 team in nine awkward time zones gets exactly one weekly insight, between 07:00 and 08:00 local,
-or at the end of the outage when it fell inside it; nothing is sent before the local week ends."""
+or at the end of the outage when it fell inside it; nothing is sent before the local week ends,
+nor before the week's metrics include the team's Sunday (the hourly ingest schedule is simulated
+too: a week's metrics are recomputed at each hourly tick that fetches its Sunday)."""
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bg_agents.domain.delivery import due_at, slot_for
-from bg_agents.services.delivery import action, due_partitions
+from bg_agents.domain.delivery import due_at, local_week_end, slot_for
+from bg_agents.ingest.timing import days_to_ingest
+from bg_agents.services.delivery import action, units_to_run
 
 ZONES = [
     "America/New_York",
@@ -29,18 +32,32 @@ WINDOW = timedelta(hours=48)
 
 
 def simulate() -> tuple[dict[tuple[str, object], list[datetime]], int]:
-    """The sensor's loop (cursor = last tick, run key = unit) and each run's delivery decision."""
+    """The daemon's loop: hourly ingest ticks (metrics follow), delivery sensor ticks (cursor =
+    last tick, run key = unit) and each run's delivery decision."""
     deliveries: dict[tuple[str, object], list[datetime]] = defaultdict(list)
     run_keys: set[tuple[object, str]] = set()
+    metrics_at: dict[object, datetime] = {}  # week -> last time its metrics were computed
     duplicates = 0
     cursor, now = START, START
     while now < END:
         now += TICK
         if OUTAGE[0] <= now < OUTAGE[1]:
-            continue  # the daemon is down: no tick, the cursor stays put
-        for week, slot in due_partitions(cursor, now, ZONES, WINDOW):
+            continue  # the daemon is down: no schedule, no sensor, the cursor stays put
+        if now.minute == 5:  # the hourly ingest schedule; the automation sensor follows
+            for day in days_to_ingest(now):
+                if day.weekday() == 6:
+                    metrics_at[day - timedelta(days=6)] = now
+
+        def ready(week: object, slot: str) -> bool:
+            at = metrics_at.get(week)
+            return at is not None and at >= local_week_end(week, slot)  # type: ignore[arg-type]
+
+        units = units_to_run(
+            cursor, now, ZONES, WINDOW, done=lambda w, s: (w, s) in run_keys, ready=ready
+        )
+        for week, slot in units:
             if (week, slot) in run_keys:
-                duplicates += 1  # Dagster would drop it; count to prove the cursor prevents it
+                duplicates += 1
                 continue
             run_keys.add((week, slot))
             for zone in ZONES:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from bg_agents.agents.backends import OfflineBackend
 from bg_agents.db.models import Insight, Notification, User
+from bg_agents.defs.inprocess import materialize
 from bg_agents.defs.resources import AppDatabase
 from bg_agents.defs.sensors import insight_delivery_sensor
 from bg_agents.domain.delivery import due_at, slot_for
@@ -71,34 +72,36 @@ def test_after_the_window_the_insight_is_stored_but_skipped(engine, unit) -> Non
     assert (status, sent) == ("skipped", 0)
 
 
-def test_sensor_requests_each_due_unit_once_with_the_partition_as_run_key(
+def test_sensor_requests_each_due_unit_once_its_metrics_are_fresh(
     engine, db_url, unit, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     slot, due = unit
     db = AppDatabase(url=db_url)
-    monkeypatch.setenv("BG_AGENTS_NOW", (due - timedelta(minutes=5)).isoformat())
-    early = insight_delivery_sensor(
-        dg.build_sensor_context(
-            cursor=(due - timedelta(hours=1)).isoformat(), resources={"app_db": db}
+    instance = dg.DagsterInstance.ephemeral()
+
+    def tick(now, cursor):  # type: ignore[no-untyped-def]
+        monkeypatch.setenv("BG_AGENTS_NOW", now.isoformat())
+        return insight_delivery_sensor(
+            dg.build_sensor_context(
+                instance=instance, cursor=cursor.isoformat(), resources={"app_db": db}
+            )
         )
-    )
-    assert early.run_requests == []
-    monkeypatch.setenv("BG_AGENTS_NOW", (due + timedelta(minutes=1)).isoformat())
-    tick = insight_delivery_sensor(
-        dg.build_sensor_context(cursor=early.cursor, resources={"app_db": db})
-    )
-    (request,) = tick.run_requests
+
+    # Due, but the week's metrics were never computed by Dagster: wait rather than send zeros.
+    assert tick(due + timedelta(minutes=1), due - timedelta(minutes=5)).run_requests == []
+    materialize(["weekly_metrics"], instance=instance, partition_key=WEEK.isoformat(), app_db=db)
+    early = tick(due - timedelta(minutes=5), due - timedelta(hours=1))
+    assert early.run_requests == []  # not due yet
+    ready = tick(due + timedelta(minutes=1), due - timedelta(minutes=5))
+    (request,) = ready.run_requests
     assert request.partition_key == f"{slot}|{WEEK.isoformat()}" == request.run_key
-    monkeypatch.setenv("BG_AGENTS_NOW", (due + timedelta(minutes=2)).isoformat())
-    later = insight_delivery_sensor(
-        dg.build_sensor_context(cursor=tick.cursor, resources={"app_db": db})
+    materialize(
+        ["weekly_insights"], instance=instance, partition_key=request.partition_key, app_db=db
     )
-    assert later.run_requests == []
+    assert tick(due + timedelta(minutes=2), due + timedelta(minutes=1)).run_requests == []
 
 
-def test_a_team_without_metrics_waits_and_the_sensor_asks_again_hourly(
-    engine, db_url, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_team_without_metrics_gets_no_insight_of_zeros(engine) -> None:  # type: ignore[no-untyped-def]
     seed(engine, teams=1, weeks=2)  # transactions not ingested, no metrics: nothing to report
     with engine.connect() as conn:
         tz = conn.scalar(sa.text("select time_zone from teams"))
@@ -106,20 +109,8 @@ def test_a_team_without_metrics_waits_and_the_sensor_asks_again_hourly(
     due = due_at(WEEK, slot)
     early = generate_slot(engine, WEEK, slot, OfflineBackend(), now=due + timedelta(minutes=1))
     assert early.generated == [] and len(early.waiting) == 1
-    assert _state(engine)[:2] == (None, 0)  # no insight of zeros, no notification
-
-    db = AppDatabase(url=db_url)
-    monkeypatch.setenv("BG_AGENTS_NOW", (due + timedelta(minutes=61)).isoformat())
-    tick = insight_delivery_sensor(
-        dg.build_sensor_context(
-            cursor=(due + timedelta(minutes=1)).isoformat(), resources={"app_db": db}
-        )
-    )
-    (retry,) = tick.run_requests
-    assert retry.partition_key == f"{slot}|{WEEK.isoformat()}"
-    assert retry.run_key.startswith(f"{slot}|{WEEK.isoformat()}|retry-")
-
-    ingest_and_measure(engine)  # the metrics land
+    assert _state(engine)[:2] == (None, 0)  # no insight, no notification
+    ingest_and_measure(engine)  # the metrics land; the next run delivers
     late = generate_slot(engine, WEEK, slot, OfflineBackend(), now=due + timedelta(minutes=62))
     assert late.waiting == [] and late.delivery.action == "deliver"
     assert _state(engine)[0] == "delivered"

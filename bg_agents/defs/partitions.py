@@ -14,19 +14,20 @@ HISTORY_START: date = load_settings().history_start
 # that exist as daily partitions.
 FIRST_MONDAY = HISTORY_START + timedelta(days=(7 - HISTORY_START.weekday()) % 7)
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=HISTORY_START.isoformat())
-weekly_partitions = dg.WeeklyPartitionsDefinition(start_date=FIRST_MONDAY.isoformat(), day_offset=1)
+# end_offset=1: today's booking day and this ISO week exist already. A day is fetched as soon as
+# it has ended in the first time zone (bg_agents.ingest.timing), and the week's metrics follow,
+# so teams far east of UTC have their full week before their Monday 07:00.
+daily_partitions = dg.DailyPartitionsDefinition(start_date=HISTORY_START.isoformat(), end_offset=1)
+weekly_partitions = dg.WeeklyPartitionsDefinition(
+    start_date=FIRST_MONDAY.isoformat(), day_offset=1, end_offset=1
+)
 
 
 # One unit of delivery: an ISO week x the UTC offset its teams have at Monday 07:00 local
 # (bg_agents.domain.delivery). 40 slots x 52 weeks a year, whatever the number of teams.
-# end_offset=1: the week in progress exists too, because teams east of UTC+07:00 are due before
-# the week has ended in UTC (Kiritimati's Monday 07:00 is Sunday 17:00 UTC).
-insight_weeks = dg.WeeklyPartitionsDefinition(
-    start_date=FIRST_MONDAY.isoformat(), day_offset=1, end_offset=1
-)
+# Kiritimati's Monday 07:00 is Sunday 17:00 UTC: the week must exist before it ends in UTC.
 insight_partitions = dg.MultiPartitionsDefinition(
-    {"slot": dg.StaticPartitionsDefinition(list(SLOTS)), "week": insight_weeks}
+    {"slot": dg.StaticPartitionsDefinition(list(SLOTS)), "week": weekly_partitions}
 )
 
 

@@ -1,15 +1,26 @@
-"""Schedules: the bank feed after each UTC day.
+"""Schedules: fetch booking days from the bank feed, every hour while they can still change.
 
-Weekly metrics need no schedule: ``defs/automation.py`` runs each week once its last day landed.
+Weekly metrics need no schedule: ``defs/automation.py`` re-computes a week when its days change.
 """
-
-from __future__ import annotations
 
 import dagster as dg
 
 from bg_agents.defs.jobs import daily_ingest_job
+from bg_agents.ingest.timing import days_to_ingest
 
-# 01:00 UTC: the previous day's partition, once the bank has booked it.
-daily_ingest_schedule = dg.build_schedule_from_partitioned_job(
-    daily_ingest_job, hour_of_day=1, minute_of_hour=0
+
+@dg.schedule(
+    cron_schedule="5 * * * *",
+    job=daily_ingest_job,
+    execution_timezone="UTC",
+    description=(
+        "Every hour, fetch each booking day that has ended in some time zone and may still "
+        "change (usually two or three days; bg_agents/ingest/timing.py)."
+    ),
 )
+def hourly_ingest_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    tick = context.scheduled_execution_time
+    return [
+        dg.RunRequest(partition_key=day.isoformat(), run_key=f"{day.isoformat()}@{tick:%Y%m%dT%H}")
+        for day in days_to_ingest(tick)
+    ]

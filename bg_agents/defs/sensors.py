@@ -4,19 +4,19 @@ Both are light (a directory listing, one indexed query) and cursor- or run-key-d
 stays far below Dagster's sensor timeout and nothing is requested twice.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import sqlalchemy as sa
 
 from bg_agents import clock
-from bg_agents.db.models import Insight, StagedImportRow, Team
+from bg_agents.db.models import StagedImportRow, Team
 from bg_agents.defs.jobs import stage_import_file_job
 from bg_agents.defs.partitions import daily_partitions
 from bg_agents.defs.resources import AppDatabase
-from bg_agents.domain.delivery import due_at
+from bg_agents.domain.delivery import due_at, local_week_end
 from bg_agents.ingest.staging import pending_files
-from bg_agents.services.delivery import catch_up_window, due_partitions, units_still_waiting
+from bg_agents.services.delivery import catch_up_window, units_to_run
 from bg_agents.settings import load_settings
 
 
@@ -78,8 +78,9 @@ def staged_rows_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase)
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Requests each (week, delivery slot) of weekly_insights once 07:00 Monday local has "
-        "passed for its teams; run key = partition key, so each unit runs once. After an outage "
-        "it catches up; units older than the catch-up window run to record the skip."
+        "passed for its teams and the week's metrics were computed after their week ended; run "
+        "key = partition key, so each unit runs once. After an outage it catches up; units "
+        "older than the catch-up window run to record the skip."
     ),
 )
 def insight_delivery_sensor(
@@ -90,31 +91,40 @@ def insight_delivery_sensor(
     # First tick: look back one window, so a fresh deployment delivers what is due right now.
     since = datetime.fromisoformat(context.cursor) if context.cursor else now - window
     with app_db.engine.connect() as conn:
-        teams = conn.execute(sa.select(Team.id, Team.time_zone)).all()
-        retry: list = []
-        if since.hour != now.hour or since.date() != now.date():  # at most once an hour
-            recent = now - window - timedelta(days=8)
-            have = set(
-                conn.execute(
-                    sa.select(Insight.team_id, Insight.week_start).where(
-                        Insight.week_start >= recent.date()
-                    )
-                ).all()
-            )
-            retry = units_still_waiting(teams, have, now, window)
-    units = due_partitions(since, now, {zone for _, zone in teams}, window)
-    stamp = now.strftime("%Y%m%dT%H")
+        zones = set(conn.scalars(sa.select(Team.time_zone).distinct()))
+    done = set(context.instance.get_materialized_partitions(dg.AssetKey("weekly_insights")))
+    fresh: dict[date, datetime | None] = {}
 
-    def request(week: date, slot: str, run_key: str) -> dg.RunRequest:
-        return dg.RunRequest(
+    def metrics_at(week: date) -> datetime | None:
+        """When the week's metrics were last computed (the asset's latest materialization)."""
+        if week not in fresh:
+            records = context.instance.fetch_materializations(
+                dg.AssetRecordsFilter(
+                    asset_key=dg.AssetKey("weekly_metrics"), asset_partitions=[week.isoformat()]
+                ),
+                limit=1,
+            ).records
+            fresh[week] = datetime.fromtimestamp(records[0].timestamp, UTC) if records else None
+        return fresh[week]
+
+    def ready(week: date, slot: str) -> bool:
+        computed = metrics_at(week)
+        return computed is not None and computed >= local_week_end(week, slot)
+
+    units = units_to_run(
+        since,
+        now,
+        zones,
+        window,
+        done=lambda week, slot: f"{slot}|{week.isoformat()}" in done,
+        ready=ready,
+    )
+    requests = [
+        dg.RunRequest(
             partition_key=dg.MultiPartitionKey({"slot": slot, "week": week.isoformat()}),
-            run_key=run_key,
+            run_key=f"{slot}|{week.isoformat()}",
             tags={"bg_agents/due_at": due_at(week, slot).isoformat()},
         )
-
-    requests = [request(w, s, f"{s}|{w.isoformat()}") for w, s in units]
-    # Teams whose metrics were late: the same unit again, once an hour, inside the window.
-    requests += [
-        request(w, s, f"{s}|{w.isoformat()}|retry-{stamp}") for w, s in retry if (w, s) not in units
+        for week, slot in units
     ]
     return dg.SensorResult(run_requests=requests, cursor=now.isoformat())

@@ -64,3 +64,8 @@ def due_at(week_start: date, slot: str) -> datetime:
     """The UTC instant at which every team of ``slot`` is due its insight for the week."""
     local = datetime.combine(week_start + timedelta(days=7), DELIVERY_TIME)
     return (local - slot_offset(slot)).replace(tzinfo=UTC)
+
+
+def local_week_end(week_start: date, slot: str) -> datetime:
+    """Midnight between Sunday and Monday for the slot's teams, as a UTC instant."""
+    return due_at(week_start, slot) - timedelta(hours=DELIVERY_TIME.hour)

@@ -1,7 +1,7 @@
 """When and how a weekly insight reaches its team: exactly once, on time or caught up, else skipped.
 
-The sensor asks :func:`due_partitions` which (week, slot) units fell due since its last tick; the
-asset generates them and calls :func:`deliver`, which notifies only inside the delivery window
+The sensor asks :func:`units_to_run` which (week, slot) units are due and ready; the asset
+generates them and calls :func:`deliver`, which notifies only inside the delivery window
 (from 07:00 local on the Monday after the week until ``catch_up`` later). Earlier, nothing is
 sent; later (the daemon was down longer than the window, or someone backfilled an old week), the
 insight is stored but recorded as skipped. Every message goes through the outbox with the key
@@ -11,7 +11,7 @@ insight is stored but recorded as skipped. Every message goes through the outbox
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -43,21 +43,34 @@ def action(due: datetime, now: datetime, window: timedelta) -> str:
     return "deliver" if now <= due + window else "skip"
 
 
-def due_partitions(
-    since: datetime, now: datetime, zones: Iterable[str], window: timedelta
+def units_to_run(
+    since: datetime,
+    now: datetime,
+    zones: Iterable[str],
+    window: timedelta,
+    *,
+    done: Callable[[date, str], bool],
+    ready: Callable[[date, str], bool],
 ) -> list[tuple[date, str]]:
-    """(week, slot) units of the given teams' zones whose due instant is in ``(since, now]``.
+    """The (week, slot) units of the given teams' zones to run at ``now``.
 
-    Units older than the window are included too: their run records the skip. Weeks are
-    scanned from the one that could still be due at ``since``, so a long outage loses nothing.
+    A unit runs once it is due, not done yet, and its week's metrics were computed after its
+    teams' local week ended (``ready``), so nobody gets a week without its Sunday. A unit whose
+    window has passed runs anyway, to record the skip. Scanning starts one window before the
+    last tick (``since``), so neither a long outage nor late metrics lose a unit.
     """
     zones = sorted(set(zones))
-    first = week_start((since - timedelta(days=8)).date())
+    start = min(since, now) - window - timedelta(hours=1)
     out = []
-    monday = first
+    monday = week_start((start - timedelta(days=8)).date())
     while monday <= week_start(now.date()):
         slots = sorted({slot_for(monday, z) for z in zones}, key=SLOTS.index)
-        out += [(monday, s) for s in slots if since < due_at(monday, s) <= now]
+        for slot in slots:
+            due = due_at(monday, slot)
+            if not start < due <= now or done(monday, slot):
+                continue
+            if due + window < now or ready(monday, slot):
+                out.append((monday, slot))
         monday += timedelta(days=7)
     return sorted(out, key=lambda unit: due_at(*unit))
 
@@ -113,23 +126,3 @@ def deliver(
     deliver_in_app(conn, now)
     conn.execute(sa.update(Insight).where(Insight.id.in_(ids)).values(status="delivered"))
     return result
-
-
-def units_still_waiting(
-    teams: Iterable[tuple[int, str]],
-    have: set[tuple[int, date]],
-    now: datetime,
-    window: timedelta,
-) -> list[tuple[date, str]]:
-    """Units inside their delivery window with a team that has no insight yet (its metrics were
-    not ready when the unit ran), so the sensor can ask for them again."""
-    out: set[tuple[date, str]] = set()
-    monday = week_start((now - window - timedelta(days=8)).date())
-    while monday <= week_start(now.date()):
-        for team_id, zone in teams:
-            slot = slot_for(monday, zone)
-            due = due_at(monday, slot)
-            if due <= now <= due + window and (team_id, monday) not in have:
-                out.add((monday, slot))
-        monday += timedelta(days=7)
-    return sorted(out, key=lambda unit: due_at(*unit))

@@ -289,7 +289,7 @@ class SlotResult:
     completion_tokens: int = 0
     cost_usd: Decimal = Decimal(0)
     delivery: DeliveryResult | None = None
-    waiting: list[str] = field(default_factory=list)  # teams whose week has no metrics yet
+    waiting: list[str] = field(default_factory=list)  # teams whose week has no metrics
 
 
 def generate_slot(
@@ -318,8 +318,8 @@ def generate_slot(
                 )
             )
             teams = [t for t in teams if t.id not in done]
-        # No metrics row yet means the week's transactions have not been computed for the team:
-        # an insight now would report zeros. Those teams wait; the sensor asks again hourly.
+        # No metrics row means the week was never computed for the team (the sensor waits for
+        # fresh metrics, so this is a team created since): an insight would report zeros.
         ready = set(
             conn.scalars(
                 sa.select(WeeklyMetric.team_id).where(
