@@ -179,12 +179,11 @@ def cmd_insights(args: argparse.Namespace) -> int:
     from bg_agents.domain.delivery import slot_for
     from bg_agents.domain.weeks import week_start
     from bg_agents.services.insights import generate_slot
+    from bg_agents.services.inventory import list_teams
     from bg_agents.settings import load_llm_settings
 
     engine = _engine()
     with engine.connect() as conn:
-        from bg_agents.services.inventory import list_teams
-
         team = next((t for t in list_teams(conn) if t["slug"] == args.team), None)
     if team is None:
         raise ValueError(f"unknown team {args.team!r}; `bg-agents teams` lists them")

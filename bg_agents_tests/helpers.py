@@ -48,6 +48,15 @@ def ingest_and_measure(engine: Engine, weeks: int = 2) -> None:
         build_weekly_metrics(engine, WORLD_END - timedelta(days=7 * (weeks - k) - 1))
 
 
+def one_team_with_metrics(engine: Engine) -> tuple[str, str]:
+    """Seed one simulated team with two measured weeks; returns its (slug, time zone)."""
+    seed(engine, teams=1, weeks=2)
+    ingest_and_measure(engine)
+    with engine.connect() as conn:
+        slug, zone = conn.execute(sa.text("select slug, time_zone from teams")).one()
+    return slug, zone
+
+
 def materialize(
     url: str, names: list[str], partition_key: str, instance: dg.DagsterInstance | None = None
 ) -> dg.ExecuteInProcessResult:

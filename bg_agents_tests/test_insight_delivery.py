@@ -14,7 +14,7 @@ from bg_agents.defs.resources import AppDatabase
 from bg_agents.defs.sensors import insight_delivery_sensor
 from bg_agents.domain.delivery import due_at, slot_for
 from bg_agents.services.insights import generate_slot
-from bg_agents_tests.helpers import ingest_and_measure, seed
+from bg_agents_tests.helpers import ingest_and_measure, one_team_with_metrics, seed
 
 WEEK = date(2026, 3, 2)
 
@@ -22,11 +22,8 @@ WEEK = date(2026, 3, 2)
 @pytest.fixture
 def unit(engine):  # type: ignore[no-untyped-def]
     """One team's (week, slot) with metrics in place; returns (slot, due instant)."""
-    seed(engine, teams=1, weeks=2)
-    ingest_and_measure(engine)
-    with engine.connect() as conn:
-        tz = conn.scalar(sa.text("select time_zone from teams"))
-    slot = slot_for(WEEK, tz)
+    _, zone = one_team_with_metrics(engine)
+    slot = slot_for(WEEK, zone)
     return slot, due_at(WEEK, slot)
 
 

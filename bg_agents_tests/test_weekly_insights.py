@@ -15,7 +15,7 @@ from bg_agents.defs.resources import LLM, AppDatabase
 from bg_agents.domain.delivery import slot_for
 from bg_agents.domain.insights import build_facts, fallback_text
 from bg_agents.services.insights import generate_slot, load_inputs, teams_in_slot
-from bg_agents_tests.helpers import ingest_and_measure, seed
+from bg_agents_tests.helpers import one_team_with_metrics
 from bg_agents_tests.openai_stub import ScriptedOpenAI, repeat, reply, status
 
 WEEK = date(2026, 3, 2)
@@ -24,18 +24,12 @@ WEEK = date(2026, 3, 2)
 @pytest.fixture
 def team(engine):  # type: ignore[no-untyped-def]
     """One simulated team with two weeks of transactions and metrics; returns (slug, slot)."""
-    seed(engine, teams=1, weeks=2)
-    ingest_and_measure(engine)
-    with engine.connect() as conn:
-        slug, tz = conn.execute(sa.text("select slug, time_zone from teams")).one()
-    return slug, slot_for(WEEK, tz)
+    slug, zone = one_team_with_metrics(engine)
+    return slug, slot_for(WEEK, zone)
 
 
 def _good_text(engine, slot: str) -> str:  # type: ignore[no-untyped-def]
-    with engine.connect() as conn:
-        teams = teams_in_slot(conn, WEEK, slot)
-        inputs = load_inputs(conn, teams, WEEK)
-    return fallback_text(build_facts(inputs[teams[0].id]), limit=3)
+    return fallback_text(build_facts(_inputs(engine, slot)), limit=3)
 
 
 def _backend(server: ScriptedOpenAI) -> OpenAIBackend:
@@ -124,8 +118,9 @@ def test_asset_materializes_one_row_per_team_and_week_and_regenerates_one_team(
         partition_key=key,
         app_db=AppDatabase(url=db_url),
         llm_resource=offline,
-        run_config={"ops": {"weekly_insights": {"config": {"team": slug}}}},
+        run_config={"ops": {"weekly_insights": {"config": {"team": slug, "force": True}}}},
     )
-    assert materialization_metadata(again, "weekly_insights")["scope"] == f"team {slug} only"
+    regenerated = materialization_metadata(again, "weekly_insights")
+    assert (regenerated["scope"], regenerated["teams"]) == (f"team {slug} only", 1)
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(Insight)).scalar() == 1

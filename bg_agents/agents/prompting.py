@@ -8,23 +8,26 @@ the model that such content is data to describe, never instructions to follow.
 
 from __future__ import annotations
 
+import functools
 import json
 from importlib import resources
 from string import Template
 from typing import Any
 
 
-def load_prompt(name: str, **values: str) -> str:
-    """The instructions of agent ``name`` with ``$placeholders`` filled (a missing one raises)."""
+@functools.cache
+def _template(name: str) -> Template:
+    # Read once per process: a slot of 10,000 teams renders the same file 10,000 times.
     try:
-        text = (
-            resources.files("bg_agents.agents")
-            .joinpath("prompts", f"{name}.md")
-            .read_text(encoding="utf-8")
-        )
+        path = resources.files("bg_agents.agents").joinpath("prompts", f"{name}.md")
+        return Template(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(f"no prompt file prompts/{name}.md") from None
-    return Template(text).substitute(values)
+
+
+def load_prompt(name: str, **values: str) -> str:
+    """The instructions of agent ``name`` with ``$placeholders`` filled (a missing one raises)."""
+    return _template(name).substitute(values)
 
 
 def data_block(name: str, payload: Any) -> str:

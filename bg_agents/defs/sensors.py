@@ -93,23 +93,13 @@ def insight_delivery_sensor(
     with app_db.engine.connect() as conn:
         zones = set(conn.scalars(sa.select(Team.time_zone).distinct()))
     done = set(context.instance.get_materialized_partitions(dg.AssetKey("weekly_insights")))
-    fresh: dict[date, datetime | None] = {}
-
-    def metrics_at(week: date) -> datetime | None:
-        """When the week's metrics were last computed (the asset's latest materialization)."""
-        if week not in fresh:
-            records = context.instance.fetch_materializations(
-                dg.AssetRecordsFilter(
-                    asset_key=dg.AssetKey("weekly_metrics"), asset_partitions=[week.isoformat()]
-                ),
-                limit=1,
-            ).records
-            fresh[week] = datetime.fromtimestamp(records[0].timestamp, UTC) if records else None
-        return fresh[week]
+    computed: dict[date, datetime | None] = {}
 
     def ready(week: date, slot: str) -> bool:
-        computed = metrics_at(week)
-        return computed is not None and computed >= local_week_end(week, slot)
+        if week not in computed:
+            computed[week] = last_materialized(context.instance, "weekly_metrics", week)
+        at = computed[week]
+        return at is not None and at >= local_week_end(week, slot)
 
     units = units_to_run(
         since,
@@ -128,3 +118,12 @@ def insight_delivery_sensor(
         for week, slot in units
     ]
     return dg.SensorResult(run_requests=requests, cursor=now.isoformat())
+
+
+def last_materialized(instance: dg.DagsterInstance, asset: str, week: date) -> datetime | None:
+    """When a weekly partition of ``asset`` was last materialized (its latest event)."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[week.isoformat()]),
+        limit=1,
+    ).records
+    return datetime.fromtimestamp(records[0].timestamp, UTC) if records else None

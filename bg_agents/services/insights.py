@@ -72,6 +72,7 @@ class Generated:
     content: str
     path: str  # llm | retried | fallback
     model: str
+    facts: dict[str, Any]  # the payload the text was written from, stored beside it
     problems: list[str] = field(default_factory=list)
 
 
@@ -98,7 +99,10 @@ def _week(m: Any | None, monday: date) -> WeekFigures:
 
 
 def load_inputs(conn: Connection, teams: Sequence[TeamRow], week: date) -> dict[int, InsightInputs]:
-    """Everything the facts need, for many teams at once (a handful of queries, not per team)."""
+    """Everything the facts need, for many teams at once (a handful of queries, not per team).
+
+    Teams without a metrics row for ``week`` are left out: there is nothing true to say yet.
+    """
     ids = [t.id for t in teams]
     first = week - timedelta(weeks=BASELINE_WEEKS + 1)
     weekly: dict[int, dict[date, Any]] = defaultdict(dict)
@@ -158,6 +162,8 @@ def load_inputs(conn: Connection, teams: Sequence[TeamRow], week: date) -> dict[
     out = {}
     for team in teams:
         weeks = weekly.get(team.id, {})
+        if week not in weeks:
+            continue
         previous = week - timedelta(weeks=1)
         baseline = [
             _week(weeks[w], w)
@@ -170,7 +176,7 @@ def load_inputs(conn: Connection, teams: Sequence[TeamRow], week: date) -> dict[
             team_name=team.name,
             currency=team.currency,
             locale=team.locale,
-            week=_week(weeks.get(week), week),
+            week=_week(weeks[week], week),
             previous=_week(weeks.get(previous), previous),
             baseline=baseline,
             categories=categories.get(team.id, []),
@@ -200,8 +206,9 @@ def generate(
         week_start=week.isoformat(),
         week_end=(week + timedelta(days=6)).isoformat(),
     )
+    payload = json.loads(json.dumps(facts_payload(facts), default=str))
     prompt = (
-        f"{data_block('facts', facts_payload(facts))}\n\n"
+        f"{data_block('facts', payload)}\n\n"
         "Write the 3 to 5 bullet points now, using only these facts."
     )
     today = due_local(week, team.time_zone).date()
@@ -232,19 +239,14 @@ def generate(
         text = (result.text or "").strip()
         problems = validate(text, facts, team.locale) if text else ["no answer"]
         if not problems:
-            return Generated(team.id, text, attempt, backend.model)
+            return Generated(team.id, text, attempt, backend.model, payload)
         history = result.messages[1:]
-    return Generated(team.id, fallback_text(facts), "fallback", "none", problems)
+    return Generated(team.id, fallback_text(facts), "fallback", "none", payload, problems)
 
 
-def store(
-    conn: Connection,
-    week: date,
-    generated: Sequence[Generated],
-    facts: dict[int, Facts],
-    force: bool,
-) -> int:
-    """Upsert one row per (team, week); delivered insights are kept unless ``force``."""
+def store(conn: Connection, week: date, generated: Sequence[Generated]) -> int:
+    """Upsert one row per (team, week). Delivered insights never get here unless forced: see
+    :func:`generate_slot`."""
     rows = [
         {
             "team_id": g.team_id,
@@ -252,22 +254,11 @@ def store(
             "content": g.content,
             "status": "generated",
             "path": g.path,
-            "facts": json.loads(json.dumps(facts_payload(facts[g.team_id]), default=str)),
+            "facts": g.facts,
             "model": g.model,
         }
         for g in generated
     ]
-    if not force:
-        delivered = set(
-            conn.scalars(
-                sa.select(Insight.team_id).where(
-                    Insight.week_start == week,
-                    Insight.status == "delivered",
-                    Insight.team_id.in_([g.team_id for g in generated]),
-                )
-            )
-        )
-        rows = [r for r in rows if r["team_id"] not in delivered]
     upsert(
         conn,
         Insight,
@@ -310,27 +301,19 @@ def generate_slot(
     with engine.connect() as conn:
         teams = teams_in_slot(conn, week, slot, team)
         if not force:  # a delivered insight is final: re-runs spend no model calls on it
-            done = set(
+            final = set(
                 conn.scalars(
                     sa.select(Insight.team_id).where(
                         Insight.week_start == week, Insight.status.in_(("delivered", "skipped"))
                     )
                 )
             )
-            teams = [t for t in teams if t.id not in done]
-        # No metrics row means the week was never computed for the team (the sensor waits for
-        # fresh metrics, so this is a team created since): an insight would report zeros.
-        ready = set(
-            conn.scalars(
-                sa.select(WeeklyMetric.team_id).where(
-                    WeeklyMetric.week_start == week,
-                    WeeklyMetric.team_id.in_([t.id for t in teams]),
-                )
-            )
-        )
-        result.waiting = [t.slug for t in teams if t.id not in ready]
-        teams = [t for t in teams if t.id in ready]
+            teams = [t for t in teams if t.id not in final]
         inputs = load_inputs(conn, teams, week)
+    # No metrics row means the week was never computed for the team (the sensor waits for fresh
+    # metrics, so this is a team created since): an insight would report zeros. It waits.
+    result.waiting = [t.slug for t in teams if t.id not in inputs]
+    teams = [t for t in teams if t.id in inputs]
     facts = {t.id: build_facts(inputs[t.id]) for t in teams}
 
     def one(t: TeamRow) -> tuple[Generated, Ledger]:
@@ -340,8 +323,8 @@ def generate_slot(
     # Model calls wait on the network, so teams run side by side. Per step this is at most
     # `concurrency` calls; the Dagster pool caps how many such steps run at once.
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        done = list(pool.map(one, teams))
-    for generated, ledger in done:
+        outcomes = list(pool.map(one, teams))
+    for generated, ledger in outcomes:
         result.generated.append(generated)
         for call in ledger.calls:
             result.ledger_calls += 1
@@ -349,7 +332,7 @@ def generate_slot(
             result.completion_tokens += call.usage.completion_tokens
         result.cost_usd += ledger.total_cost
     with engine.begin() as conn:
-        result.stored = store(conn, week, result.generated, facts, force)
+        result.stored = store(conn, week, result.generated)
         result.delivery = deliver(
             conn,
             week,
