@@ -145,6 +145,7 @@ def transaction_side(tx: Transaction, team_currency: str) -> Side:
         name=names[0] if names else "",
         base_amount=_base(tx.amount, tx.currency, tx.base_amount, team_currency),
         aliases=tuple(names[1:]),
+        reference=clean_text(tx.reference) or None,
     )
 
 
@@ -162,16 +163,16 @@ def document_side(doc: Document, team_currency: str) -> Side:
 def invoice_side(inv: Invoice, customer: Customer | None, team_currency: str) -> Side:
     """An invoice may be paid any day from issue to due date: its date is that period."""
     names = [n for n in (customer.company, customer.name) if n] if customer else []
-    names.append(inv.number)
     return Side(
         id=f"inv-{inv.id}",
         date=inv.issue_date,
         date_until=max(inv.due_date, inv.issue_date),
         amount=inv.amount,
         currency=inv.currency,
-        name=names[0],
+        name=names[0] if names else inv.number,
         base_amount=_base(inv.amount, inv.currency, None, team_currency),
         aliases=tuple(dict.fromkeys(names[1:])),
+        reference=inv.number,
     )
 
 

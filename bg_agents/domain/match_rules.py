@@ -32,6 +32,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -76,7 +77,9 @@ class Side:
 
     ``date_until`` makes the date a period (an invoice may be paid any day from issue to due date).
     ``aliases`` are further names for the same party (a bank row's counterparty, merchant and
-    description; an invoice's customer name and number); the best-agreeing name counts.
+    description; an invoice's customer name); the best-agreeing name counts. ``reference`` is an
+    identifier the other side may quote (an invoice number, a payment reference). ``group`` keeps
+    apart what must never pair (one team's records and another team's transactions).
     """
 
     id: str
@@ -87,6 +90,8 @@ class Side:
     base_amount: Decimal | None = None
     date_until: date | None = None
     aliases: tuple[str, ...] = ()
+    reference: str | None = None
+    group: str = ""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -131,6 +136,7 @@ _COMPANY_SUFFIXES = frozenset(
 )
 
 
+@lru_cache(maxsize=1 << 17)  # bank labels and vendors repeat: most calls are cache hits
 def normalize_name(text: str) -> str:
     """Comparable form of a party name: lower case, ASCII, no punctuation, suffixes or prefixes.
 
@@ -161,6 +167,105 @@ def name_similarity(a: str, b: str) -> float:
     if not left or not right:
         return 0.0
     return fuzz.token_set_ratio(left, right, processor=None) / 100
+
+
+# --- references and amounts quoted in bank text ------------------------------------------------
+
+_TOKEN = re.compile(r"[^\s,;/|]+")
+_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=1 << 17)
+def reference_tokens(text: str) -> frozenset[str]:
+    """Identifier-like tokens of a text (invoice numbers, references): 4+ digits, lower case.
+
+    "RE-2025-0042" -> "re20250042" (Odoo looks for such tokens before amounts); separators and
+    case are dropped, so "RE20250042" and "re-2025-0042" in a bank label count as the same.
+    """
+    found = set()
+    for token in _TOKEN.findall(text.lower()):
+        plain = _ALNUM.sub("", token)
+        if sum(c.isdigit() for c in plain) >= 4:
+            found.add(plain)
+    return frozenset(found)
+
+
+def reference_found(record: Side, candidate: Side) -> str | None:
+    """The record's reference (e.g. its invoice number) when the candidate's text quotes it."""
+    if not record.reference:
+        return None
+    wanted = reference_tokens(record.reference)
+    if not wanted:
+        return None
+    for text in (*candidate.names, candidate.reference or ""):
+        if text and wanted & reference_tokens(text):
+            return record.reference
+    return None
+
+
+def _series(token: str) -> str:
+    """The letters an identifier starts with: "inv20250044" -> "inv", "20250044" -> ""."""
+    return token[: len(token) - len(token.lstrip("abcdefghijklmnopqrstuvwxyz"))]
+
+
+def reference_conflict(record: Side, candidate: Side) -> str | None:
+    """Another identifier of the record's series that the candidate quotes instead of its own.
+
+    A payment whose text says "INV-2025-0032" pays that invoice, not INV-2025-0044 for the same
+    amount (monthly invoices often have equal amounts). Returns the quoted token, or None.
+    """
+    if not record.reference:
+        return None
+    wanted = reference_tokens(record.reference)
+    if not wanted:
+        return None
+    quoted: set[str] = set()
+    for text in (*candidate.names, candidate.reference or ""):
+        if text:
+            quoted |= reference_tokens(text)
+    if wanted & quoted:
+        return None
+    series = {(_series(t), len(t)) for t in wanted}
+    return next((t for t in sorted(quoted) if (_series(t), len(t)) in series), None)
+
+
+_QUOTED = re.compile(
+    r"\b([A-Z]{3})\s+(\d{1,3}(?:[.,]\d{3})*(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)\b"
+)
+
+
+def _quoted_number(number: str) -> Decimal:
+    """A separator followed by one or two final digits is the decimal point; others group."""
+    whole, frac = number, ""
+    if len(number) > 3 and number[-3] in ".,":
+        whole, frac = number[:-3], number[-2:]
+    elif len(number) > 2 and number[-2] in ".,":
+        whole, frac = number[:-2], number[-1:]
+    whole = whole.replace(".", "").replace(",", "")
+    return Decimal(f"{whole}.{frac}" if frac else whole)
+
+
+@lru_cache(maxsize=1 << 17)
+def quoted_amounts(text: str) -> tuple[tuple[str, Decimal], ...]:
+    """Foreign amounts a card label quotes, e.g. "AMAZON USD 12.34" -> (("USD", 12.34),)."""
+    return tuple((currency, _quoted_number(n)) for currency, n in _QUOTED.findall(text))
+
+
+def quoted_amount(candidate: Side, currency: str) -> Decimal | None:
+    """The amount in ``currency`` the candidate's text quotes, when it quotes exactly one."""
+    amounts = {a for name in candidate.names for c, a in quoted_amounts(name) if c == currency}
+    return amounts.pop() if len(amounts) == 1 else None
+
+
+def combined_score(
+    rules: MatchRules, amount_part: float, date_part: float, name_part: float
+) -> float:
+    return round(
+        rules.weight_amount * amount_part
+        + rules.weight_date * date_part
+        + rules.weight_name * name_part,
+        4,
+    )
 
 
 # --- the rules ---------------------------------------------------------------------------------
@@ -225,9 +330,16 @@ def check_pair(record: Side, candidate: Side, rules: MatchRules = DEFAULT_RULES)
     problems: list[str] = []
     parts: dict[str, Any] = {}
 
+    quoted = None
+    if record.currency != candidate.currency:
+        quoted = quoted_amount(candidate, record.currency)
     if record.currency == candidate.currency:
         a, b, unit = abs(record.amount), abs(candidate.amount), record.currency
         parts["compared"] = "amount"
+    elif quoted is not None:
+        a, b, unit = abs(record.amount), quoted, record.currency
+        parts["compared"] = "quoted_amount"
+        reasons.append(f"the bank text quotes the original {_money(b)} {unit}")
     elif record.base_amount is None or candidate.base_amount is None:
         reason = "different currency and no base amount"
         parts["compared"] = "none"
@@ -271,7 +383,17 @@ def check_pair(record: Side, candidate: Side, rules: MatchRules = DEFAULT_RULES)
         (name_similarity(x, y) for x in record.names for y in candidate.names if x and y),
         default=0.0,
     )
-    if similarity >= rules.name_threshold:
+    reference = reference_found(record, candidate)
+    conflict = reference_conflict(record, candidate)
+    if reference is not None:
+        reasons.append(f"reference {reference} found in the bank text")
+        similarity = 1.0
+    elif conflict is not None:
+        quoted = f"the bank text quotes another reference ({conflict})"
+        reasons.append(quoted)
+        problems.append(quoted)
+        similarity = 0.0
+    elif similarity >= rules.name_threshold:
         reasons.append(f"names agree (similarity {similarity:.2f})")
     else:
         reasons.append(
@@ -281,12 +403,7 @@ def check_pair(record: Side, candidate: Side, rules: MatchRules = DEFAULT_RULES)
     amount_part = amount_closeness(diff, tol)
     date_part = date_closeness(days, rules.date_days)
     name_part = name_agreement(similarity, rules)
-    score = round(
-        rules.weight_amount * amount_part
-        + rules.weight_date * date_part
-        + rules.weight_name * name_part,
-        4,
-    )
+    score = combined_score(rules, amount_part, date_part, name_part)
     if score < rules.min_confidence:
         low = f"score {score:.2f} below the minimum {rules.min_confidence:.2f}"
         reasons.append(low)
@@ -306,5 +423,5 @@ def check_pair(record: Side, candidate: Side, rules: MatchRules = DEFAULT_RULES)
             "name": rules.weight_name,
         },
     )
-    ok = amount_ok and date_ok and score >= rules.min_confidence
+    ok = amount_ok and date_ok and conflict is None and score >= rules.min_confidence
     return PairCheck(ok, score, reasons, parts, problems)
