@@ -130,11 +130,16 @@ class AmountIndex:
         return recs, self.cand[offsets + np.arange(total)]
 
 
-Band = tuple[np.ndarray, str, np.ndarray, np.ndarray]
+Band = tuple[np.ndarray, str, np.ndarray, np.ndarray, int]
 
 
 def _bands(left: Prepared, config: MatcherConfig) -> list[Band]:
-    """(record indexes, "cur" or BASE, lo, hi in cents) for each amount band."""
+    """(record indexes, "cur" or BASE, lo, hi in cents, date window) for each amount band.
+
+    Equal amounts are searched over twice the rules' window: up to there the date still earns
+    score, so a pair just outside the window is worth a suggestion. Explained differences (VAT,
+    fees, FX) are weaker evidence and are searched within the window only.
+    """
     rules = config.rules
     sides = left.sides
     n = len(sides)
@@ -143,56 +148,58 @@ def _bands(left: Prepared, config: MatcherConfig) -> list[Band]:
     pct, abs_c = float(rules.amount_pct), float(rules.amount_abs) * 100
     tol = np.maximum(amount * pct, abs_c)
     fee = amount * float(config.fee_pct) + float(config.fee_abs) * 100
+    window = rules.date_days
     bands: list[Band] = [
-        (idx, "cur", amount - tol, amount + tol),
-        (idx, "cur", amount - fee, amount + fee),
+        (idx, "cur", amount - tol, amount + tol, 2 * window),
+        (idx, "cur", amount - fee, amount + fee, window),
     ]
     point = np.fromiter((s.date_until is None for s in sides), bool, n)
     for rate in config.vat_rates:  # net receipts; invoices state their gross amount
         gross = amount[point] * (1 + float(rate))
         spread = np.maximum(abs_c, gross * 0.001)
-        bands.append((idx[point], "cur", gross - spread, gross + spread))
+        bands.append((idx[point], "cur", gross - spread, gross + spread, window))
     has_base = np.fromiter((s.base_amount is not None for s in sides), bool, n)
     if has_base.any():
         base = np.array([_cents(s.base_amount) for s in sides if s.base_amount is not None])
         spread = np.maximum(base * float(config.fx_markup), abs_c) + np.maximum(base * pct, abs_c)
-        bands.append((idx[has_base], BASE, base - spread, base + spread))
+        bands.append((idx[has_base], BASE, base - spread, base + spread, window))
     return bands
 
 
 def amount_pairs(
     left: Prepared, right: Prepared, config: MatcherConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs whose amounts fall in a band and whose dates lie within the rules' window."""
-    window = config.rules.date_days
-    width = 2 * window + 1
+    """Pairs whose amounts fall in a band and whose dates lie within the band's window."""
+    width = 2 * config.rules.date_days + 1  # date buckets: a window touches at most 3
     currencies: dict[str, int] = {}
     index = AmountIndex(right, width, currencies)
     rec_cur = np.fromiter(
         (currencies.get(s.currency, -1) for s in left.sides), np.int64, len(left.sides)
     )
     base_code = currencies.get(BASE, -1)
-    first_bucket = np.floor_divide(left.start - window, width)
-    last_bucket = np.floor_divide(left.end + window, width)
     out_rec, out_cand = [], []
-    for rec, cur_kind, lo, hi in _bands(left, config):
+    for rec, cur_kind, lo, hi, window in _bands(left, config):
         cur = rec_cur[rec] if cur_kind == "cur" else np.full(len(rec), base_code, np.int64)
         keep = cur >= 0
         rec, cur, lo, hi = rec[keep], cur[keep], lo[keep], hi[keep]
-        span = last_bucket[rec] - first_bucket[rec]
+        first = np.floor_divide(left.start[rec] - window, width)
+        span = np.floor_divide(left.end[rec] + window, width) - first
+        found_rec, found_cand = [], []
         for k in range(int(span.max()) + 1 if len(span) else 0):
             m = span >= k
-            day = (first_bucket[rec[m]] + k) * width
+            day = (first[m] + k) * width
             r, c = index.lookup(rec[m], left.group[rec[m]], cur[m], day, lo[m], hi[m])
-            out_rec.append(r)
-            out_cand.append(c)
+            found_rec.append(r)
+            found_cand.append(c)
+        if found_rec:
+            r, c = np.concatenate(found_rec), np.concatenate(found_cand)
+            day = right.start[c]
+            inside = (day >= left.start[r] - window) & (day <= left.end[r] + window)
+            out_rec.append(r[inside])
+            out_cand.append(c[inside])
     if not out_rec:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    rec = np.concatenate(out_rec)
-    cand = np.concatenate(out_cand)
-    day = right.start[cand]
-    inside = (day >= left.start[rec] - window) & (day <= left.end[rec] + window)
-    return rec[inside], cand[inside]
+    return np.concatenate(out_rec), np.concatenate(out_cand)
 
 
 class _TokenIndex:
@@ -248,7 +255,7 @@ def text_pairs(
         lo, hi = int(left.start[i]) - window, int(left.end[i]) + max(late, window)
         # A dated record (a receipt) is paid within the window; a period (an invoice) may be paid
         # late and in parts: only then do shared name words reach past the window.
-        word_hi = hi if side.date_until is not None else int(left.end[i]) + window
+        word_hi = hi if side.date_until is not None else int(left.end[i]) + 2 * window
         found: set[int] = set()
         if side.reference:
             for token in reference_tokens(side.reference):

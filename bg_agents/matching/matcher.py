@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 from bg_agents.domain.match_rules import Side, check_pair
@@ -115,6 +116,9 @@ class _Stages:
         if s.relation != "amount" or s.penalized:
             return False
         record, cand = self.records[s.left], self.candidates[s.right]
+        alias = self.feedback.known_alias(record, cand) if self.feedback else None
+        if alias is not None:  # a person confirmed this label for the party: the rules hear it
+            record = replace(record, aliases=(*record.aliases, alias))
         return check_pair(record, cand, self.cfg.rules).ok
 
     # -- stage 1 ------------------------------------------------------------------------------
