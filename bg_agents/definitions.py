@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from bg_agents.defs.assets.record_matches import record_matches
 from bg_agents.defs.assets.transactions import transactions
 from bg_agents.defs.assets.unmatched_records import unmatched_records
 from bg_agents.defs.assets.weekly_insights import weekly_insights
@@ -19,9 +20,10 @@ from bg_agents.defs.sensors import (
     import_folder_sensor,
     insight_delivery_sensor,
     staged_rows_sensor,
+    unmatched_records_sensor,
 )
 
-ASSETS = [transactions, unmatched_records, weekly_metrics, weekly_insights]
+ASSETS = [transactions, unmatched_records, record_matches, weekly_metrics, weekly_insights]
 
 defs = dg.Definitions(
     assets=ASSETS,
@@ -30,6 +32,7 @@ defs = dg.Definitions(
     sensors=[
         import_folder_sensor,
         staged_rows_sensor,
+        unmatched_records_sensor,
         metrics_automation_sensor,
         insight_delivery_sensor,
     ],

@@ -72,7 +72,8 @@ def materialize_history(
     """Each week's days as one run (as a UI backfill would), then each week's metrics."""
     first_monday, _ = history_window(weeks, today, settings)
     tags = {"bg_agents/launched_by": "demo"}
-    done = set() if force else _materialized(instance, "unmatched_records")
+    daily = ("unmatched_records", "record_matches")
+    done = set() if force else set.intersection(*(_materialized(instance, a) for a in daily))
     for i in range(weeks):
         monday = first_monday + timedelta(weeks=i)
         days = [(monday + timedelta(days=d)).isoformat() for d in range(7)]
@@ -82,15 +83,17 @@ def materialize_history(
             continue
         t0 = time.perf_counter()
         result = materialize(
-            ["transactions", "unmatched_records"],
+            ["transactions", "unmatched_records", "record_matches"],
             instance=instance,
             partition_range=(days[0], days[-1]),
             tags=tags,
         )
         meta = materialization_metadata(result, "transactions")
+        matches = materialization_metadata(result, "record_matches")
         echo(
             f"{label}  {meta.get('inserted', 0):>6,} new transactions, "
-            f"{meta.get('quarantined', 0)} quarantined  ({time.perf_counter() - t0:.1f}s)"
+            f"{meta.get('quarantined', 0)} quarantined, {matches.get('auto_links', 0):>4} linked, "
+            f"{matches.get('suggestions', 0):>3} suggested  ({time.perf_counter() - t0:.1f}s)"
         )
     done = set() if force else _materialized(instance, "weekly_metrics")
     for i in range(weeks):

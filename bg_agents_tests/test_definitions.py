@@ -51,6 +51,7 @@ def test_jobs_schedules_and_sensors_are_all_defined() -> None:
     assert {s.name for s in repo.sensor_defs} == {
         "import_folder_sensor",
         "staged_rows_sensor",
+        "unmatched_records_sensor",
         "metrics_automation_sensor",
         "insight_delivery_sensor",
     }

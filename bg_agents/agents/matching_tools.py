@@ -231,8 +231,18 @@ def _team_currency(session: Session, team_id: int) -> str:
 # --- the tools ---------------------------------------------------------------------------------
 
 
-def matching_tools(engine: Engine, team_id: int, rules: MatchRules = DEFAULT_RULES) -> list[Tool]:
-    """``find_candidates`` and ``match_record``, scoped to ``team_id`` for their whole life."""
+def matching_tools(
+    engine: Engine,
+    team_id: int,
+    rules: MatchRules = DEFAULT_RULES,
+    *,
+    offered: dict[str, frozenset[str]] | None = None,
+) -> list[Tool]:
+    """``find_candidates`` and ``match_record``, scoped to ``team_id`` for their whole life.
+
+    ``offered`` narrows ``match_record`` further, for a tie-break: only these records, each only
+    to the candidates it was offered.
+    """
 
     def find_candidates(args: FindCandidatesArgs) -> dict[str, Any]:
         amounts, words = parse_query(args.query)
@@ -288,6 +298,11 @@ def matching_tools(engine: Engine, team_id: int, rules: MatchRules = DEFAULT_RUL
         }
 
     def match_record(args: MatchRecordArgs) -> dict[str, Any]:
+        if offered is not None and args.candidate_id not in offered.get(args.record_id, ()):
+            raise ToolError(
+                f"refused: {args.candidate_id} is not one of the candidates offered for "
+                f"{args.record_id}"
+            )
         if args.confidence < rules.min_confidence:
             raise ToolError(
                 f"refused: confidence {args.confidence:.2f} is below the "

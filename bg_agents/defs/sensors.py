@@ -10,7 +10,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from bg_agents import clock
-from bg_agents.db.models import StagedImportRow, Team
+from bg_agents.db.models import StagedImportRow, Team, UnmatchedRecord
 from bg_agents.defs.jobs import stage_import_file_job
 from bg_agents.defs.partitions import daily_partitions
 from bg_agents.defs.resources import AppDatabase
@@ -44,6 +44,27 @@ def import_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
     return dg.SensorResult(run_requests=requests)
 
 
+def _new_rows_by_day(app_db: AppDatabase, id_column, date_column, cursor: int) -> list:
+    """(day, highest id) of rows added since ``cursor``: one indexed query per tick."""
+    with app_db.engine.connect() as conn:
+        return conn.execute(
+            sa.select(date_column, sa.func.max(id_column))
+            .where(id_column > cursor)
+            .group_by(date_column)
+        ).all()
+
+
+def _partition_requests(rows: list) -> dg.SensorResult:
+    """One run per day that got new rows; the run key names the batch, so none runs twice."""
+    existing = set(daily_partitions.get_partition_keys())
+    requests = [
+        dg.RunRequest(partition_key=day.isoformat(), run_key=f"{day.isoformat()}:{max_id}")
+        for day, max_id in sorted(rows)
+        if day.isoformat() in existing
+    ]
+    return dg.SensorResult(run_requests=requests, cursor=str(max(max_id for _, max_id in rows)))
+
+
 @dg.sensor(
     asset_selection=["transactions", "unmatched_records"],
     minimum_interval_seconds=30,
@@ -54,22 +75,33 @@ def import_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
     ),
 )
 def staged_rows_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase) -> dg.SensorResult:
-    cursor = int(context.cursor or 0)
-    with app_db.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(StagedImportRow.booking_date, sa.func.max(StagedImportRow.id))
-            .where(StagedImportRow.id > cursor)
-            .group_by(StagedImportRow.booking_date)
-        ).all()
+    rows = _new_rows_by_day(
+        app_db, StagedImportRow.id, StagedImportRow.booking_date, int(context.cursor or 0)
+    )
     if not rows:
         return dg.SensorResult(skip_reason="no newly staged rows")
-    existing = set(daily_partitions.get_partition_keys())
-    requests = [
-        dg.RunRequest(partition_key=day.isoformat(), run_key=f"{day.isoformat()}:{max_id}")
-        for day, max_id in sorted(rows)
-        if day.isoformat() in existing
-    ]
-    return dg.SensorResult(run_requests=requests, cursor=str(max(max_id for _, max_id in rows)))
+    return _partition_requests(rows)
+
+
+@dg.sensor(
+    asset_selection=["record_matches"],
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Matches new unmatched records (receipts, invoices, payments) as soon as a snapshot adds "
+        "them: one `record_matches` run per day with new rows. Snapshot rows keep their ids when "
+        "re-run, so only really new records trigger a run."
+    ),
+)
+def unmatched_records_sensor(
+    context: dg.SensorEvaluationContext, app_db: AppDatabase
+) -> dg.SensorResult:
+    rows = _new_rows_by_day(
+        app_db, UnmatchedRecord.id, UnmatchedRecord.record_date, int(context.cursor or 0)
+    )
+    if not rows:
+        return dg.SensorResult(skip_reason="no new unmatched records")
+    return _partition_requests(rows)
 
 
 @dg.sensor(
