@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 MISSING = 1e6  # cost of a pair that was never scored: never chosen while an alternative exists
 MAX_EXACT = 60  # larger components get greedy assignment with a local margin
@@ -33,24 +35,18 @@ class Assigned:
 
 
 def _components(edges: Sequence[tuple[int, int, float]]) -> list[list[int]]:
-    """Edge indexes grouped by connected component (union-find over records and candidates)."""
-    parent: dict[tuple[str, int], tuple[str, int]] = {}
-
-    def find(x: tuple[str, int]) -> tuple[str, int]:
-        root = x
-        while parent.setdefault(root, root) != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    for i, j, _ in edges:
-        a, b = find(("l", i)), find(("r", j))
-        if a != b:
-            parent[a] = b
-    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
-    for k, (i, _, _) in enumerate(edges):
-        groups[find(("l", i))].append(k)
+    """Edge indexes grouped by connected component of the record-candidate graph."""
+    if not edges:
+        return []
+    left = np.fromiter((e[0] for e in edges), np.int64, len(edges))
+    right = np.fromiter((e[1] for e in edges), np.int64, len(edges))
+    n_left = int(left.max()) + 1
+    nodes = n_left + int(right.max()) + 1
+    graph = coo_matrix((np.ones(len(edges)), (left, right + n_left)), shape=(nodes, nodes))
+    _, labels = connected_components(graph, directed=False)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for k, label in enumerate(labels[left].tolist()):
+        groups[label].append(k)
     return list(groups.values())
 
 

@@ -149,11 +149,13 @@ def _bands(left: Prepared, config: MatcherConfig) -> list[Band]:
     tol = np.maximum(amount * pct, abs_c)
     fee = amount * float(config.fee_pct) + float(config.fee_abs) * 100
     window = rules.date_days
+    point = np.fromiter((s.date_until is None for s in sides), bool, n)
     bands: list[Band] = [
         (idx, "cur", amount - tol, amount + tol, 2 * window),
-        (idx, "cur", amount - fee, amount + fee, window),
+        # A card adds its surcharge to a purchase; a payment of an invoice arrives net of fees.
+        (idx[point], "cur", amount[point], amount[point] + fee[point], window),
+        (idx[~point], "cur", amount[~point] - fee[~point], amount[~point], window),
     ]
-    point = np.fromiter((s.date_until is None for s in sides), bool, n)
     for rate in config.vat_rates:  # net receipts; invoices state their gross amount
         gross = amount[point] * (1 + float(rate))
         spread = np.maximum(abs_c, gross * 0.001)
@@ -235,7 +237,8 @@ def _name_words(names: tuple[str, ...]) -> set[str]:
 def text_pairs(
     left: Prepared, right: Prepared, config: MatcherConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs sharing a reference token or a rare party-name word within the long window."""
+    """Pairs sharing a reference token, or (for periods) a rare party-name word, within the
+    long window."""
     refs, words = _TokenIndex(), _TokenIndex()
     for i, side in enumerate(right.sides):
         g, day = int(right.group[i]), int(right.start[i])
@@ -253,15 +256,14 @@ def text_pairs(
     for i, side in enumerate(left.sides):
         g = int(left.group[i])
         lo, hi = int(left.start[i]) - window, int(left.end[i]) + max(late, window)
-        # A dated record (a receipt) is paid within the window; a period (an invoice) may be paid
-        # late and in parts: only then do shared name words reach past the window.
-        word_hi = hi if side.date_until is not None else int(left.end[i]) + 2 * window
         found: set[int] = set()
         if side.reference:
             for token in reference_tokens(side.reference):
                 found.update(refs.window(g, token, lo, hi))
-        for word in _name_words(left.names[i]):
-            hits = words.window(g, word, lo, word_hi)
+        # A dated record (a receipt) pairs by amount; only a period (an invoice) is paid late,
+        # in parts or together with others, so only periods search by shared name words.
+        for word in _name_words(left.names[i]) if side.date_until is not None else ():
+            hits = words.window(g, word, lo, hi)
             if len(hits) <= config.max_name_block:
                 found.update(hits)
         out_rec.extend([i] * len(found))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -137,6 +138,7 @@ def days_apart(record: Side, cand: Side) -> int:
     return 0
 
 
+@lru_cache(maxsize=1 << 18)  # vendors and bank labels repeat: most pairs of names recur
 def similarity(left_names: tuple[str, ...], right_names: tuple[str, ...]) -> float:
     best = 0.0
     for x in left_names:
