@@ -258,8 +258,9 @@ def text_pairs(
         lo, hi = int(left.start[i]) - window, int(left.end[i]) + max(late, window)
         found: set[int] = set()
         if side.reference:
+            ref_hi = int(left.end[i]) + max(config.reference_days, late, window)
             for token in reference_tokens(side.reference):
-                found.update(refs.window(g, token, lo, hi))
+                found.update(refs.window(g, token, lo, ref_hi))
         # A dated record (a receipt) pairs by amount; only a period (an invoice) is paid late,
         # in parts or together with others, so only periods search by shared name words.
         for word in _name_words(left.names[i]) if side.date_until is not None else ():

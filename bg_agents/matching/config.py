@@ -37,6 +37,9 @@ class MatcherConfig:
     # An invoice may be paid this many days after it is due and still be proposed (as a
     # suggestion: beyond rules.date_days it cannot be auto-linked).
     late_days: int = 60
+    # A bank text that quotes a record's reference is searched this long after its date/period:
+    # a payment for several invoices can come months after the first was issued.
+    reference_days: int = 180
     suggest_min: float = 0.5  # below this a pair is not worth a person's time
     # Two candidates whose optimal assignments differ by less than this are a tie: the model may
     # break it (under the rules) or a person decides.

@@ -125,11 +125,20 @@ class _Stages:
 
     def one_to_one(self, scored: list[Scored], right_names: list[tuple[str, ...]]) -> None:
         cfg = self.cfg
+        floor = cfg.rules.name_floor
         viable = {
             (s.left, s.right): s
             for s in scored
-            if s.relation in ONE_TO_ONE and s.score >= cfg.suggest_min
+            if s.relation in ONE_TO_ONE
+            and s.score >= cfg.suggest_min
+            and not s.conflict  # it quotes another record's reference: it pays that one
+            # An explained difference between unrelated names is a coincidence, not a lead.
+            and (s.relation == "amount" or s.similarity > floor)
         }
+        # Records that some candidate quotes by reference: a link to a candidate that does not
+        # quote it would contradict that evidence (often: the record was paid in parts).
+        quoted = {s.left for s in scored if s.evidence is not None and not s.conflict
+                  and s.evidence.startswith("reference")}  # fmt: skip
         signature = {
             j: (abs(c.amount), c.currency, c.date, right_names[j])
             for j, c in enumerate(self.candidates)
@@ -145,6 +154,10 @@ class _Stages:
             s = viable[(a.left, a.right)]
             if not self._auto_ok(s):
                 self._emit(s, "suggest", describe(s, cfg))
+                continue
+            if s.left in quoted and not (s.evidence or "").startswith("reference"):
+                note = "; another transaction quotes this record's reference"
+                self._emit(s, "suggest", describe(s, cfg) + note)
                 continue
             if a.margin >= cfg.tie_margin:
                 note = "; no other answer within the tie margin"
@@ -214,9 +227,18 @@ class _Stages:
                         hits.append((abs(total - target), combo))
             if not hits:
                 continue
-            hits.sort(key=lambda h: (h[0], -sum(s.score for s in h[1])))
+
+            def referenced(combo: tuple[Scored, ...]) -> int:
+                return sum((s.evidence or "").startswith("reference") for s in combo)
+
+            # The combination the bank text quotes best, then the closest, then the best scored.
+            hits.sort(key=lambda h: (-referenced(h[1]), h[0], -sum(s.score for s in h[1])))
             diff, combo = hits[0]
-            unique = len(hits) == 1
+            # Unique: the only exact combination, or the only one whose every record is quoted.
+            unique = len(hits) == 1 or (
+                referenced(combo) == len(combo)
+                and sum(referenced(c) == len(c) for _, c in hits) == 1
+            )
             in_window = all(s.days <= cfg.rules.date_days for s in combo)
             auto = unique and diff <= exact and in_window and not any(s.penalized for s in combo)
             self.stats["combined_groups"] += 1
@@ -242,7 +264,6 @@ class _Stages:
 
     def partial(self, scored: list[Scored]) -> None:
         """Records that several smaller candidates pay off (instalments): suggestions only."""
-        cfg = self.cfg
         proposed = {(p.left_id, p.right_id) for p in self.pairs}
         by_left: dict[int, list[Scored]] = defaultdict(list)
         for s in scored:
@@ -252,33 +273,56 @@ class _Stages:
                 and (s.evidence is not None or self.records[s.left].date_until is not None)
             ):
                 by_left[s.left].append(s)
-        for i in sorted(by_left, key=lambda i: (self.records[i].date, i)):
-            if i in self.used_left:
-                continue
-            options = sorted(
-                (s for s in by_left[i] if s.right not in self.used_right),
-                key=lambda s: (self.candidates[s.right].date, s.right),
-            )
-            if not options:
-                continue
-            target = options[0].a
-            tol = cfg.rules.tolerance(target)
-            chosen: list[Scored] = []
-            paid = Decimal(0)
-            for s in options:  # instalments in date order, as long as they fit the amount
-                if paid + s.b <= target + tol:
-                    chosen.append(s)
-                    paid += s.b
-            settled = abs(paid - target) <= tol
-            for s in chosen:
-                key = (self.records[i].id, self.candidates[s.right].id)
-                if key in proposed:
+        order = sorted(by_left, key=lambda i: (self.records[i].date, i))
+        # First the records that a set of instalments settles exactly, then the rest in date
+        # order with what is left: an exact sum is the better evidence for whose money it is.
+        for exact_only in (True, False):
+            for i in order:
+                if i in self.used_left:
                     continue
-                state = "together they settle it" if settled else f"{money(paid)} paid so far"
-                note = f"; one of {len(chosen)} partial payment(s): {state}"
-                self._emit(
-                    s, "suggest", describe(s, cfg) + note, relation="partial", matched_amount=s.b
-                )
-                self.used_right.add(s.right)
-            self.used_left.add(i)
-            self.stats["partial_groups"] += 1
+                chosen = self._instalments(by_left[i], exact_only)
+                if chosen is None:
+                    continue
+                self._emit_partial(i, chosen, proposed)
+
+    def _instalments(self, options: list[Scored], exact_only: bool) -> list[Scored] | None:
+        """Payments (in date order) that settle a record exactly, else what fits so far."""
+        cfg = self.cfg
+        free = [s for s in options if s.right not in self.used_right]
+        if not free:
+            return None
+        target = free[0].a
+        tol = cfg.rules.tolerance(target)
+        quoted = [s for s in free if (s.evidence or "").startswith("reference")]
+        pool = sorted(quoted or free, key=lambda s: (-s.score, s.right))
+        pool = pool[: cfg.max_subset_candidates]
+        for size in range(1, min(cfg.max_subset, len(pool)) + 1):
+            for combo in itertools.combinations(pool, size):
+                if abs(sum((s.b for s in combo), Decimal(0)) - target) <= tol:
+                    return sorted(combo, key=lambda s: (self.candidates[s.right].date, s.right))
+        if exact_only:
+            return None
+        chosen: list[Scored] = []
+        paid = Decimal(0)
+        for s in sorted(free, key=lambda s: (self.candidates[s.right].date, s.right)):
+            if paid + s.b <= target + tol:  # instalments in date order, while they fit
+                chosen.append(s)
+                paid += s.b
+        return chosen or None
+
+    def _emit_partial(self, i: int, chosen: list[Scored], proposed: set) -> None:
+        cfg = self.cfg
+        target = chosen[0].a
+        paid = sum((s.b for s in chosen), Decimal(0))
+        settled = abs(paid - target) <= cfg.rules.tolerance(target)
+        for s in chosen:
+            if (self.records[i].id, self.candidates[s.right].id) in proposed:
+                continue
+            state = "together they settle it" if settled else f"{money(paid)} paid so far"
+            note = f"; one of {len(chosen)} partial payment(s): {state}"
+            self._emit(
+                s, "suggest", describe(s, cfg) + note, relation="partial", matched_amount=s.b
+            )
+            self.used_right.add(s.right)
+        self.used_left.add(i)
+        self.stats["partial_groups"] += 1
