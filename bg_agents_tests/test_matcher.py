@@ -281,3 +281,13 @@ def test_candidate_generation_grows_with_the_data_not_its_square(evaluation):
     data, result, _ = evaluation
     assert result.stats["candidate_pairs"] < 20 * len(data.records)
     assert result.stats["candidate_pairs"] < len(data.records) * len(data.candidates) / 100
+
+
+def test_a_large_component_still_links_its_exact_pairs():
+    """Over MAX_EXACT nodes the assignment is greedy; rivals with partners of their own don't
+    make a tie."""
+    amounts = [f"{100 + k}.00" for k in range(40)]  # neighbours within the surcharge band
+    records = [rec(f"r{k}", a, "Acme Supplies") for k, a in enumerate(amounts)]
+    rows = [tx(f"t{k}", f"-{a}", "ACME SUPPLIES") for k, a in enumerate(amounts)]
+    result = match(records, rows)
+    assert pairs_of(result, "auto") == {(f"r{k}", f"t{k}") for k in range(40)}

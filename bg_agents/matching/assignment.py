@@ -92,18 +92,28 @@ def assign(
 
 
 def _greedy(scores: dict[tuple[int, int], float], signature: dict[int, Hashable]) -> list[Assigned]:
-    """Highest score first; margin against the record's best distinguishable alternative."""
+    """Highest score first; then each pair's margin against what is still free.
+
+    The margin is taken after the pass, against the candidates and records left unassigned:
+    a rival that got its own better partner is no rival.
+    """
     by_left: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    by_right: dict[int, list[tuple[float, int]]] = defaultdict(list)
     for (i, j), s in scores.items():
         by_left[i].append((s, j))
+        by_right[j].append((s, i))
     used_l: set[int] = set()
     used_r: set[int] = set()
-    out = []
+    chosen = []
     for (i, j), s in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
         if i in used_l or j in used_r:
             continue
         used_l.add(i)
         used_r.add(j)
-        others = [t for t, r in by_left[i] if signature[r] != signature[j] and r not in used_r]
-        out.append(Assigned(i, j, s, round(s - max(others, default=0.0), 6)))
+        chosen.append((i, j, s))
+    out = []
+    for i, j, s in chosen:
+        free_r = [t for t, r in by_left[i] if r not in used_r and signature[r] != signature[j]]
+        free_l = [t for t, other in by_right[j] if other not in used_l]
+        out.append(Assigned(i, j, s, round(s - max(free_r + free_l, default=0.0), 6)))
     return out

@@ -195,7 +195,10 @@ class _Stages:
                 return
             if choice is not None:
                 self.stats["model_refused"] += 1
-        note = f"; a tie with {len(tied) - 1} other answer(s): please choose"
+        if len(tied) > 1:
+            note = f"; a tie with {len(tied) - 1} other candidate(s): please choose"
+        else:
+            note = "; another record fits this candidate about as well: please choose"
         for o in tied:
             self._emit(o, "suggest", describe(o, cfg) + note)
 

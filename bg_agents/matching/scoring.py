@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from rapidfuzz import fuzz
@@ -36,7 +36,8 @@ ONE_TO_ONE = ("amount", "vat", "fee", "surcharge", "fx")
 # gap could be chance; part of a payment is weaker still.
 EXPLAINED_CREDIT = {"vat": 0.7, "fee": 0.7, "surcharge": 0.7, "fx": 0.75}
 PART_CREDIT = 0.5
-VAT_ROUNDING = Decimal("0.001")  # net x (1 + rate) lands within a rounding step of the gross
+VAT_ROUNDING = Decimal("0.001")
+CENT = Decimal("0.01")  # net x (1 + rate) lands within a rounding step of the gross
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,8 @@ def relation_note(s: Scored, cfg: MatcherConfig) -> str:
     pct = format_pct(abs(diff) / a * HUNDRED) if a else "0"
     if s.relation == "amount":
         note = "same amount" if diff == 0 else f"amounts differ by {money(abs(diff))} {unit}"
-        return f"{note} ({money(a)} {unit}, limit {money(cfg.rules.tolerance(a))})"
+        limit = cfg.rules.tolerance(a).quantize(CENT, rounding=ROUND_HALF_UP)
+        return f"{note} ({money(a)} {unit}, limit {money(limit)})"
     if s.relation == "fx":
         return f"base amounts differ by {pct} %, an FX mark-up"
     if s.relation == "vat" and s.vat_rate is not None:
