@@ -39,9 +39,11 @@ lint: $(STAMP)
 
 ## bench: the benchmarks behind the README's tables (each prints machine, numbers and ratios)
 bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	PYTHONPATH=. $(BIN)/python benchmarks/ingest_and_metrics.py
 	PYTHONPATH=. $(BIN)/python benchmarks/ingest_and_metrics.py --db postgres
 	PYTHONPATH=. $(BIN)/python benchmarks/insights.py
+	PYTHONPATH=. $(BIN)/python benchmarks/matching.py
 
 clean:
 	rm -rf .bg_agents .dagster_home

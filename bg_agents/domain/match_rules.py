@@ -169,6 +169,12 @@ def name_similarity(a: str, b: str) -> float:
     return fuzz.token_set_ratio(left, right, processor=None) / 100
 
 
+@lru_cache(maxsize=1 << 17)
+def best_similarity(left: tuple[str, ...], right: tuple[str, ...]) -> float:
+    """The best-agreeing pair of names of two sides (cached: the same parties meet often)."""
+    return max((name_similarity(x, y) for x in left for y in right if x and y), default=0.0)
+
+
 # --- references and amounts quoted in bank text ------------------------------------------------
 
 _TOKEN = re.compile(r"[^\s,;/|]+")
@@ -379,10 +385,7 @@ def check_pair(record: Side, candidate: Side, rules: MatchRules = DEFAULT_RULES)
     if not date_ok:
         problems.append(date_reason)
 
-    similarity = max(
-        (name_similarity(x, y) for x in record.names for y in candidate.names if x and y),
-        default=0.0,
-    )
+    similarity = best_similarity(record.names, candidate.names)
     reference = reference_found(record, candidate)
     conflict = reference_conflict(record, candidate)
     if reference is not None:

@@ -79,6 +79,9 @@ def assign(
         scores = {(edges[k][0], edges[k][1]): edges[k][2] for k in component}
         lefts = sorted({i for i, _ in scores})
         rights = sorted({j for _, j in scores})
+        if len(lefts) == 1 or len(rights) == 1:
+            out.append(_star(scores, signature, one_record=len(lefts) == 1))
+            continue
         if len(lefts) + len(rights) > MAX_EXACT:
             out.extend(_greedy(scores, signature))
             continue
@@ -89,6 +92,20 @@ def assign(
             without, _ = _solve(lefts, rights, scores, banned)
             out.append(Assigned(i, j, scores[(i, j)], round(total - without, 6)))
     return out
+
+
+def _star(
+    scores: dict[tuple[int, int], float], signature: dict[int, Hashable], one_record: bool
+) -> Assigned:
+    """One record with several candidates (or one candidate with several records): the best
+    pair wins, and its margin is the gap to the runner-up (identical candidates aside)."""
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    (i, j), best = ranked[0]
+    if one_record:
+        rivals = [s for (_, r), s in ranked[1:] if signature[r] != signature[j]]
+    else:
+        rivals = [s for _, s in ranked[1:]]
+    return Assigned(i, j, best, round(best - max(rivals, default=0.0), 6))
 
 
 def _greedy(scores: dict[tuple[int, int], float], signature: dict[int, Hashable]) -> list[Assigned]:

@@ -240,6 +240,10 @@ def text_pairs(
     """Pairs sharing a reference token, or (for periods) a rare party-name word, within the
     long window."""
     refs, words = _TokenIndex(), _TokenIndex()
+    want_refs = any(s.reference for s in left.sides)
+    want_words = any(s.date_until is not None for s in left.sides)
+    if not (want_refs or want_words):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
     for i, side in enumerate(right.sides):
         g, day = int(right.group[i]), int(right.start[i])
         for token in set().union(

@@ -139,10 +139,12 @@ class _Stages:
         # quote it would contradict that evidence (often: the record was paid in parts).
         quoted = {s.left for s in scored if s.evidence is not None and not s.conflict
                   and s.evidence.startswith("reference")}  # fmt: skip
+        candidates = self.candidates
         signature = {
-            j: (abs(c.amount), c.currency, c.date, right_names[j])
-            for j, c in enumerate(self.candidates)
-        }
+            j: (abs(candidates[j].amount), candidates[j].currency, candidates[j].date,
+                right_names[j])
+            for j in {j for _, j in viable}
+        }  # fmt: skip
         edges = [(i, j, s.score) for (i, j), s in viable.items()]
         by_left: dict[int, list[Scored]] = defaultdict(list)
         for s in viable.values():

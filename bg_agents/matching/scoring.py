@@ -165,9 +165,7 @@ def score_pair(
     if compared is None:
         return None
     a, b, unit = compared
-    rel, credit, rate = relation(a, b, unit, cfg)
     rules = cfg.rules
-    days = days_apart(record, cand)
     sim = similarity(left_names, right_names)
     evidence = None
     reference = reference_found(record, cand)
@@ -177,6 +175,12 @@ def score_pair(
         evidence, sim = f"CONFLICT: the bank text quotes another reference ({conflict})", 0.0
     elif feedback is not None and (alias := feedback.known_alias(record, cand)) is not None:
         evidence, sim = f"{alias!r} confirmed earlier as this party", 1.0
+    if evidence is None and sim <= rules.name_floor and abs(b - a) > rules.tolerance(a):
+        # Unrelated names: only equal amounts are worth a look (an explained difference or a
+        # part payment between strangers is a coincidence). Most blocked pairs end here.
+        return None
+    rel, credit, rate = relation(a, b, unit, cfg)
+    days = days_apart(record, cand)
     score = combined_score(
         rules, credit, date_closeness(days, rules.date_days), name_agreement(sim, rules)
     )
