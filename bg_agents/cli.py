@@ -300,6 +300,7 @@ def cmd_match(args: argparse.Namespace) -> int:
         left_map=left_map,
         right_map=right_map,
         currency=currency,
+        same_sign=args.same_sign,
         progress=_StagePrinter() if large else None,
     )
     if args.json:
@@ -410,6 +411,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     match.add_argument(
         "--profile", default="seed", help="seed (default), strict (to the cent) or lenient"
+    )
+    match.add_argument(
+        "--same-sign",
+        action="store_true",
+        help="both files sign amounts alike (money out negative): pair only equal signs, so a "
+        "refund never pairs with a purchase (default: amounts pair by size)",
     )
     match.add_argument("--json", action="store_true", help="print the summary as JSON")
     match.set_defaults(func=cmd_match)

@@ -573,3 +573,27 @@ def test_hundred_thousand_rows_a_side(tmp_path: Path, capsys: pytest.CaptureFixt
     assert f"{n:>10,} rows" in captured.out and f"{exact:>10,} pairs linked" in captured.out
     assert "reading ledger.csv" in captured.err  # progress for large inputs
     print(f"\n100k x 100k: {took:.1f} s; stderr:\n{captured.err}\nstdout:\n{captured.out}")
+
+
+def test_same_sign_keeps_refunds_away_from_purchases(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    left = write(tmp_path, "left.csv", "id,date,amount,name\nR-1,2026-03-03,-42.50,Blue Bottle\n")
+    right = write(
+        tmp_path,
+        "right.csv",
+        "id,date,amount,name\nREFUND,2026-03-03,42.50,BLUE BOTTLE\n"
+        "BUY,2026-03-05,-42.50,BLUE BOTTLE\n",
+    )
+
+    def linked(*extra: str) -> set[tuple[str, str]]:
+        out = tmp_path / "pairs.csv"
+        code, _, stderr = run(capsys, "--left", left, "--right", right, "--out", out,
+                              "--currency", "EUR", *extra)  # fmt: skip
+        assert code == 0, stderr
+        pairs = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        auto = pairs[pairs.decision == "auto"]
+        return set(zip(auto.left_id, auto.right_id, strict=True))
+
+    assert linked() != {("R-1", "BUY")}  # by size, the same-day refund looks better
+    assert linked("--same-sign") == {("R-1", "BUY")}

@@ -15,7 +15,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -691,9 +691,14 @@ def reconcile(
     left_map: Mapping[str, str] | None = None,
     right_map: Mapping[str, str] | None = None,
     currency: str | None = None,
+    same_sign: bool = False,
     progress: Progress | None = None,
 ) -> Summary:
-    """Read both exports, match them, write the pairs; nothing is written unless all succeed."""
+    """Read both exports, match them, write the pairs; nothing is written unless all succeed.
+
+    ``same_sign``: both exports are signed from the same point of view (money out negative), so
+    a refund never pairs with a purchase of the same size; by default amounts pair by size.
+    """
     from bg_agents.matching.matcher import match
 
     started = time.monotonic()
@@ -709,6 +714,9 @@ def reconcile(
         sides.append(read_sides(path, column_map, default_currency=currency))
         report(stage, 1, 1)
     left, right = sides
+    if same_sign:
+        left, right = ([replace(x, group="-" if x.amount < 0 else "+") for x in side]
+                       for side in (left, right))  # fmt: skip
     result = match(left, right, config, progress=progress)
     report(f"writing {out_path.name}", 0, 1)
     write_pairs(out_path, result.pairs, {s.id: s for s in left}, {s.id: s for s in right})
