@@ -1,8 +1,9 @@
 """Write a SIMULATED ledger export and bank statement, to try `bg-agents match` on.
 
-One simulated team's receipts and invoices become `ledger.csv` (ISO dates, dot decimals) and its
-bank rows `bank.csv` (a German-style export: `;`, BOM, DD.MM.YYYY, decimal comma), with column
-names that need a map, as real exports do. `truth.csv` holds the true pairs.
+One simulated team's receipts (negative: money out) and invoices (positive) become `ledger.csv`
+(ISO dates, dot decimals) and its bank rows `bank.csv` (a German-style export: `;`, BOM,
+DD.MM.YYYY, decimal comma), with column names that need a map, as real exports do. `truth.csv`
+holds the true pairs.
 
     PYTHONPATH=. python benchmarks/export_sample.py --out /tmp/sample
 
@@ -35,9 +36,10 @@ def main() -> None:
         w.writerow(["Beleg", "Datum", "Betrag", "Waehrung", "Partner", "Rechnung", "Faellig"])
         for r in data.records:
             due = r.date_until.isoformat() if r.date_until else ""
-            w.writerow([r.id, r.date.isoformat(), r.amount, r.currency, r.name,
+            # Signed like the bank: a receipt is money out, an invoice money in.
+            amount = r.amount if r.date_until else -r.amount
+            w.writerow([r.id, r.date.isoformat(), amount, r.currency, r.name,
                         r.reference or "", due])  # fmt: skip
-    # Receipts are paid by money going out, invoices by money coming in; this export keeps both.
     with open(args.out / "bank.csv", "w", newline="", encoding="utf-8-sig") as f:
         w = csv.writer(f, delimiter=";")
         w.writerow(["Buchungs-ID", "Buchungstag", "Umsatz", "Waehrung", "Auftraggeber",

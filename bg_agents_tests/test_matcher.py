@@ -81,6 +81,12 @@ def test_vat_explains_the_difference_but_needs_review():
     assert "119.00 = 100.00 + 19 % VAT" in p.explanation
 
 
+def test_a_local_sales_tax_or_a_tip_is_proposed_with_the_gap_in_words():
+    p = only(match([rec("r1", "100.00", "Joe's Diner")], [tx("t1", "-108.88", "JOES DINER")]))
+    assert (p.decision, p.relation) == ("suggest", "vat")
+    assert "8.88 EUR (8.9 %) more: sales tax, VAT or a tip" in p.explanation
+
+
 def test_card_surcharge_and_payment_net_of_fee_are_suggestions():
     result = match(
         [rec("r1", "50.00", "Lufthansa"),

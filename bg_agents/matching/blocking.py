@@ -156,10 +156,10 @@ def _bands(left: Prepared, config: MatcherConfig) -> list[Band]:
         (idx[point], "cur", amount[point], amount[point] + fee[point], window),
         (idx[~point], "cur", amount[~point] - fee[~point], amount[~point], window),
     ]
-    for rate in config.vat_rates:  # net receipts; invoices state their gross amount
-        gross = amount[point] * (1 + float(rate))
-        spread = np.maximum(abs_c, gross * 0.001)
-        bands.append((idx[point], "cur", gross - spread, gross + spread, window))
+    if config.vat_rates:  # net receipts (invoices state their gross amount): tax, VAT or a tip
+        low, high = 1 + float(min(config.vat_rates)), 1 + float(max(config.vat_rates))
+        net = amount[point]
+        bands.append((idx[point], "cur", net * low - abs_c, net * high + abs_c, window))
     has_base = np.fromiter((s.base_amount is not None for s in sides), bool, n)
     if has_base.any():
         base = np.array([_cents(s.base_amount) for s in sides if s.base_amount is not None])

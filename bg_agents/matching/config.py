@@ -13,8 +13,9 @@ from decimal import Decimal
 
 from bg_agents.domain.match_rules import MatchRules
 
-# Standard VAT/GST/sales-tax rates seen on receipts (5-25 %, ARCHITECTURE.md §7). A receipt that
-# shows the net amount pays out as net x (1 + rate); a discrete list keeps the search narrow.
+# Standard VAT/GST rates seen on receipts (5-25 %, ARCHITECTURE.md §7). A receipt that shows the
+# net amount pays out as net x (1 + rate). A payment 5-25 % above a receipt at another rate (a
+# local sales tax such as 8.875 %, a tip) is still proposed, with a little less credit.
 VAT_RATES = tuple(
     Decimal(r)
     for r in (
@@ -31,7 +32,7 @@ class MatcherConfig:
     # A processor or bank fee: up to this share of the amount plus a fixed part (card surcharges
     # are added to a purchase; payouts and wires arrive net of the fee).
     fee_pct: Decimal = Decimal("0.035")
-    fee_abs: Decimal = Decimal("40")
+    fee_abs: Decimal = Decimal(0)
     # Card FX mark-up over the mid rate, when two currencies are compared through base amounts.
     fx_markup: Decimal = Decimal("0.035")
     # An invoice may be paid this many days after it is due and still be proposed (as a

@@ -101,6 +101,8 @@ def relation(
             gross = a * (1 + rate)
             if abs(b - gross) <= max(rules.amount_abs, gross * VAT_ROUNDING):
                 return "vat", EXPLAINED_CREDIT["vat"], rate
+        if rates[0] <= diff / a <= rates[-1]:  # a local sales tax, a tip: still worth a look
+            return "vat", EXPLAINED_CREDIT["vat"] - 0.1, None
     fee_room = a * cfg.fee_pct + cfg.fee_abs
     if 0 < diff <= fee_room:
         return "surcharge", EXPLAINED_CREDIT["surcharge"], None
@@ -122,6 +124,8 @@ def relation_note(s: Scored, cfg: MatcherConfig) -> str:
         return f"base amounts differ by {pct} %, an FX mark-up"
     if s.relation == "vat" and s.vat_rate is not None:
         return f"{money(b)} = {money(a)} + {format_pct(s.vat_rate * HUNDRED)} % VAT"
+    if s.relation == "vat":
+        return f"{money(diff)} {unit} ({pct} %) more: sales tax, VAT or a tip"
     if s.relation == "surcharge":
         return f"{money(diff)} {unit} ({pct} %) more: a card or processor surcharge"
     if s.relation == "fee":
