@@ -93,7 +93,8 @@ def materialize_history(
         echo(
             f"{label}  {meta.get('inserted', 0):>6,} new transactions, "
             f"{meta.get('quarantined', 0)} quarantined, {matches.get('auto_links', 0):>4} linked, "
-            f"{matches.get('suggestions', 0):>3} open suggestions  ({time.perf_counter() - t0:.1f}s)"
+            f"{matches.get('suggestions', 0):>3} open suggestions  "
+            f"({time.perf_counter() - t0:.1f}s)"
         )
     done = set() if force else _materialized(instance, "weekly_metrics")
     for i in range(weeks):

@@ -12,7 +12,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bg_agents.agents.backends import OpenAIBackend
-from bg_agents.db.models import LLMCall, Match, Notification, Team, UnmatchedRecord, User
+from bg_agents.db.models import (
+    Invoice,
+    LLMCall,
+    Match,
+    Notification,
+    Team,
+    Transaction,
+    UnmatchedRecord,
+    User,
+)
 from bg_agents.defs.resources import AppDatabase
 from bg_agents.defs.sensors import unmatched_records_sensor
 from bg_agents.ingest.transactions import ingest_day
@@ -66,6 +75,15 @@ def test_links_suggestions_and_notifications_once(engine: Engine):
         ).all()
     assert stored == links
     assert sent == [("delivered", expected)]  # immediate: delivered in the same run
+    with engine.connect() as conn:
+        settled = conn.execute(
+            sa.select(Invoice.status, Invoice.amount_paid == Invoice.amount,
+                      Invoice.paid_date == Transaction.booking_date)
+            .join(Match, (Match.record_kind == "invoice") & (Match.record_id == Invoice.id))
+            .join(Transaction, Transaction.id == Match.transaction_id)
+            .where(Match.decision == "link")
+        ).all()  # fmt: skip
+    assert settled and set(settled) == {("paid", True, True)}  # no longer owed in insights
 
     before = dump(engine)
     again = list(weekly(engine))

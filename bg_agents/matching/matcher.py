@@ -151,7 +151,7 @@ class _Stages:
             by_left[s.left].append(s)
         assigned = sorted(assign(edges, signature), key=lambda a: (a.left, a.right))
         taken = {a.right for a in assigned}
-        self.stats["components_solved"] = len(assigned)
+        self.stats["assigned"] = len(assigned)
         for a in assigned:
             s = viable[(a.left, a.right)]
             if not self._auto_ok(s):

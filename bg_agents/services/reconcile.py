@@ -271,6 +271,27 @@ def _write(session: Session, rows: list[dict[str, object]]) -> int:
     return len(fresh)
 
 
+def _settle_invoices(session: Session, links: list[dict[str, object]]) -> None:
+    """An invoice linked to its payment is paid: insights stop counting it as owed or overdue."""
+    ids = [r["record_id"] for r in links if r["record_kind"] == "invoice"]
+    if ids:
+        paid_on = (
+            sa.select(sa.func.max(Transaction.booking_date))
+            .join(Match, Match.transaction_id == Transaction.id)
+            .where(
+                Match.record_kind == "invoice",
+                Match.record_id == Invoice.id,
+                Match.decision == "link",
+            )  # fmt: skip
+            .scalar_subquery()
+        )
+        session.execute(
+            sa.update(Invoice)
+            .where(Invoice.id.in_(ids), Invoice.status.in_(OPEN_INVOICE))
+            .values(status="paid", amount_paid=Invoice.amount, paid_date=paid_on)
+        )
+
+
 def _notify(session: Session, links: list[dict[str, object]], scope: _Scope) -> int:
     """One in-app message per automatic link and team member, delivered at once."""
     if not links:
@@ -285,10 +306,12 @@ def _notify(session: Session, links: list[dict[str, object]], scope: _Scope) -> 
     for r in links:
         prefix = "doc" if r["record_kind"] == "document" else "inv"
         record = sides.get(f"{prefix}-{r['record_id']}")
-        what = "Receipt" if prefix == "doc" else "Invoice"
-        label = record.reference or record.name if record and prefix == "inv" else (
-            record.name if record else "")  # fmt: skip
-        amount = f" {record.amount:f} {record.currency}" if record else ""
+        if record is None:
+            title = "Receipt matched" if prefix == "doc" else "Invoice paid"
+        elif prefix == "doc":
+            title = f"Receipt matched: {record.name} {record.amount:f} {record.currency}"
+        else:
+            title = f"Invoice {record.reference} paid: {record.amount:f} {record.currency}"
         key = f"match:{r['record_kind']}:{r['record_id']}:{r['transaction_id']}"
         for user_id in users.get(int(r["team_id"]), []):  # type: ignore[arg-type]
             messages.append(
@@ -297,7 +320,7 @@ def _notify(session: Session, links: list[dict[str, object]], scope: _Scope) -> 
                     team_id=int(r["team_id"]),  # type: ignore[arg-type]
                     user_id=user_id,
                     category="match.linked",
-                    title=f"{what} matched: {label}{amount}"[:200],
+                    title=title[:200],
                     body=str(r["explanation"]),
                     payload={
                         "record": f"{prefix}-{r['record_id']}",
@@ -392,6 +415,7 @@ def reconcile(
     links = [r for r in rows if r["decision"] == "link"]
     with Session(engine) as session, session.begin():
         report.written = _write(session, rows)
+        _settle_invoices(session, links)
         report.notified = _notify(session, links, scope)
         _check_truth(session, links, report)
     return report
