@@ -118,7 +118,9 @@ def _load(session: Session, start: date, end: date, cfg: MatcherConfig) -> _Scop
             Invoice.team_id.in_(team_ids),
             Invoice.status.in_(OPEN_INVOICE),
             Invoice.issue_date <= end,
-            Invoice.due_date >= start - timedelta(window + cfg.late_days),
+            # Late payments are proposed up to late_days after the due date, and a payment
+            # quoting the invoice's number up to reference_days.
+            Invoice.due_date >= start - timedelta(window + max(cfg.late_days, cfg.reference_days)),
             ~_linked("invoice", Invoice.id),
         )
     ).all()
