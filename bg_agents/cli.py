@@ -73,6 +73,7 @@ def _print_stats(brief: bool = False) -> None:
         "documents",
         "quarantined_rows",
         "unmatched_records",
+        "matches",
         "weekly_metrics",
         "insights",
         "notifications",
