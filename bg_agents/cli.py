@@ -275,7 +275,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     """Reconcile two CSV/Parquet exports and write the pairs; no database or Dagster involved."""
     from pathlib import Path
 
-    from bg_agents.matching import files
+    from bg_agents.matching import file_match, files
 
     left, right, out = Path(args.left), Path(args.right), Path(args.out)
     # Everything that can be checked without reading the files is checked first.
@@ -284,7 +284,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     files.check_output_path(out, (left, right))
     left_map = files.parse_column_map(args.left_map) if args.left_map is not None else None
     right_map = files.parse_column_map(args.right_map) if args.right_map is not None else None
-    config = files.matcher_config(
+    config = file_match.matcher_config(
         args.profile,
         amount_tolerance=args.amount_tolerance,
         amount_abs=args.amount_abs,
@@ -292,7 +292,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     )
     currency = files.check_currency(args.currency)
     large = left.stat().st_size + right.stat().st_size >= MATCH_PROGRESS_BYTES
-    summary = files.reconcile(
+    summary = file_match.reconcile(
         left,
         right,
         out,
