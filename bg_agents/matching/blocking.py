@@ -168,6 +168,30 @@ def _bands(left: Prepared, config: MatcherConfig) -> list[Band]:
     return bands
 
 
+WORDS = 6  # name words per side compared when filtering explained-difference pairs
+
+
+def _word_ids(side: Prepared, vocabulary: dict[str, int], pad: int) -> np.ndarray:
+    """Up to WORDS ids of each row's name words (padding differs per side, so never equal)."""
+    out = np.full((len(side.sides), WORDS), pad, np.int64)
+    for i, names in enumerate(side.names):
+        words = sorted(_name_words(names))[:WORDS]
+        out[i, : len(words)] = [vocabulary.setdefault(w, len(vocabulary)) for w in words]
+    return out
+
+
+def _sharing_a_word(
+    rec: np.ndarray, cand: np.ndarray, left_words: np.ndarray, right_words: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs whose names share a word; in chunks, so memory stays flat."""
+    keep = np.zeros(len(rec), bool)
+    step = 500_000
+    for a in range(0, len(rec), step):
+        lw, rw = left_words[rec[a : a + step]], right_words[cand[a : a + step]]
+        keep[a : a + step] = (lw[:, :, None] == rw[:, None, :]).any(axis=(1, 2))
+    return rec[keep], cand[keep]
+
+
 def amount_pairs(
     left: Prepared, right: Prepared, config: MatcherConfig
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -180,7 +204,11 @@ def amount_pairs(
     )
     base_code = currencies.get(BASE, -1)
     out_rec, out_cand = [], []
-    for rec, cur_kind, lo, hi, window in _bands(left, config):
+    vocabulary: dict[str, int] = {}
+    left_words = _word_ids(left, vocabulary, -1)
+    right_words = _word_ids(right, vocabulary, -2)
+    for n, (rec, cur_kind, lo, hi, window) in enumerate(_bands(left, config)):
+        explained = n > 0  # every band but the first (equal amounts)
         cur = rec_cur[rec] if cur_kind == "cur" else np.full(len(rec), base_code, np.int64)
         keep = cur >= 0
         rec, cur, lo, hi = rec[keep], cur[keep], lo[keep], hi[keep]
@@ -197,8 +225,11 @@ def amount_pairs(
             r, c = np.concatenate(found_rec), np.concatenate(found_cand)
             day = right.start[c]
             inside = (day >= left.start[r] - window) & (day <= left.end[r] + window)
-            out_rec.append(r[inside])
-            out_cand.append(c[inside])
+            r, c = r[inside], c[inside]
+            if explained:  # a difference is only explained between the same party's names
+                r, c = _sharing_a_word(r, c, left_words, right_words)
+            out_rec.append(r)
+            out_cand.append(c)
     if not out_rec:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     return np.concatenate(out_rec), np.concatenate(out_cand)
