@@ -33,6 +33,7 @@ from bg_agents.domain.match_rules import (
     format_pct,
 )
 from bg_agents.domain.money import MAX_ABS_AMOUNT
+from bg_agents.services.unmatched import active_link
 
 MATCH_KEY = ("team_id", "record_kind", "record_id", "transaction_id")
 TEXT_LIMIT = 200
@@ -128,10 +129,6 @@ def _base(
     amount: Decimal, currency: str, base: Decimal | None, team_currency: str
 ) -> Decimal | None:
     return amount if base is None and currency == team_currency else base
-
-
-def _active_link() -> sa.ColumnElement[bool]:
-    return (Match.decision == "link") & (Match.status != "declined")
 
 
 def transaction_side(tx: Transaction, team_currency: str) -> Side:
@@ -257,7 +254,7 @@ def matching_tools(
         text_hit = [sa.or_(*(f.ilike(_like(w), escape="\\") for f in fields)) for w in words]
         query = sa.select(Transaction).where(
             Transaction.team_id == team_id,
-            ~sa.exists().where(Match.transaction_id == Transaction.id, _active_link()),
+            ~sa.exists().where(Match.transaction_id == Transaction.id, active_link()),
         )
         if amounts:
             # Money columns compare exactly on both databases; abs() would bypass the type.
@@ -425,14 +422,14 @@ def _refuse_if_linked(
             Match.team_id == team_id,
             Match.record_kind == kind,
             Match.record_id == record_pk,
-            _active_link(),
+            active_link(),
         )
     )
     if record_link is not None:
         raise ToolError(f"refused: {record_id} is already linked to tx-{record_link}")
     tx_link = session.execute(
         sa.select(Match.record_kind, Match.record_id).where(
-            Match.team_id == team_id, Match.transaction_id == tx_pk, _active_link()
+            Match.team_id == team_id, Match.transaction_id == tx_pk, active_link()
         )
     ).first()
     if tx_link is not None:

@@ -44,18 +44,19 @@ def import_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
     return dg.SensorResult(run_requests=requests)
 
 
-def _new_rows_by_day(app_db: AppDatabase, id_column, date_column, cursor: int) -> list:
-    """(day, highest id) of rows added since ``cursor``: one indexed query per tick."""
+def _requests_for_new_rows(
+    app_db: AppDatabase, id_column, date_column, cursor: str | None, nothing: str
+) -> dg.SensorResult:
+    """One run per day with rows added since the cursor (the highest id seen); the run key names
+    the batch, so none runs twice. One indexed query per tick."""
     with app_db.engine.connect() as conn:
-        return conn.execute(
+        rows = conn.execute(
             sa.select(date_column, sa.func.max(id_column))
-            .where(id_column > cursor)
+            .where(id_column > int(cursor or 0))
             .group_by(date_column)
         ).all()
-
-
-def _partition_requests(rows: list) -> dg.SensorResult:
-    """One run per day that got new rows; the run key names the batch, so none runs twice."""
+    if not rows:
+        return dg.SensorResult(skip_reason=nothing)
     existing = set(daily_partitions.get_partition_keys())
     requests = [
         dg.RunRequest(partition_key=day.isoformat(), run_key=f"{day.isoformat()}:{max_id}")
@@ -75,12 +76,10 @@ def _partition_requests(rows: list) -> dg.SensorResult:
     ),
 )
 def staged_rows_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase) -> dg.SensorResult:
-    rows = _new_rows_by_day(
-        app_db, StagedImportRow.id, StagedImportRow.booking_date, int(context.cursor or 0)
-    )
-    if not rows:
-        return dg.SensorResult(skip_reason="no newly staged rows")
-    return _partition_requests(rows)
+    return _requests_for_new_rows(
+        app_db, StagedImportRow.id, StagedImportRow.booking_date, context.cursor,
+        "no newly staged rows",
+    )  # fmt: skip
 
 
 @dg.sensor(
@@ -96,12 +95,10 @@ def staged_rows_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase)
 def unmatched_records_sensor(
     context: dg.SensorEvaluationContext, app_db: AppDatabase
 ) -> dg.SensorResult:
-    rows = _new_rows_by_day(
-        app_db, UnmatchedRecord.id, UnmatchedRecord.record_date, int(context.cursor or 0)
-    )
-    if not rows:
-        return dg.SensorResult(skip_reason="no new unmatched records")
-    return _partition_requests(rows)
+    return _requests_for_new_rows(
+        app_db, UnmatchedRecord.id, UnmatchedRecord.record_date, context.cursor,
+        "no new unmatched records",
+    )  # fmt: skip
 
 
 @dg.sensor(

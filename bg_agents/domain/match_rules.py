@@ -169,10 +169,20 @@ def name_similarity(a: str, b: str) -> float:
     return fuzz.token_set_ratio(left, right, processor=None) / 100
 
 
-@lru_cache(maxsize=1 << 17)
 def best_similarity(left: tuple[str, ...], right: tuple[str, ...]) -> float:
-    """The best-agreeing pair of names of two sides (cached: the same parties meet often)."""
-    return max((name_similarity(x, y) for x in left for y in right if x and y), default=0.0)
+    """The best-agreeing pair of names of two sides."""
+    return normalized_similarity(
+        tuple(n for n in map(normalize_name, left) if n),
+        tuple(n for n in map(normalize_name, right) if n),
+    )
+
+
+@lru_cache(maxsize=1 << 18)  # vendors and bank labels repeat: most pairs of parties recur
+def normalized_similarity(left: tuple[str, ...], right: tuple[str, ...]) -> float:
+    """:func:`best_similarity` of names already normalized (what the matcher holds)."""
+    best = max((fuzz.token_set_ratio(x, y, processor=None) for x in left for y in right),
+               default=0.0)  # fmt: skip
+    return best / 100
 
 
 # --- references and amounts quoted in bank text ------------------------------------------------
@@ -284,13 +294,14 @@ def format_pct(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _money(value: Decimal) -> str:
+def money(value: Decimal) -> str:
+    """An absolute amount with at least two decimals: 42.5 -> \"42.50\"."""
     text = f"{abs(value).normalize():f}"
     whole, _, frac = text.partition(".")
     return f"{whole}.{frac.ljust(2, '0')}"
 
 
-def _days_apart(a: Side, b: Side) -> int:
+def days_apart(a: Side, b: Side) -> int:
     """Distance in days between two dates or periods (0 when they overlap)."""
     a_end, b_end = a.date_until or a.date, b.date_until or b.date
     if b.date > a_end:
@@ -345,7 +356,7 @@ def check_pair(record: Side, candidate: Side, rules: MatchRules = DEFAULT_RULES)
     elif quoted is not None:
         a, b, unit = abs(record.amount), quoted, record.currency
         parts["compared"] = "quoted_amount"
-        reasons.append(f"the bank text quotes the original {_money(b)} {unit}")
+        reasons.append(f"the bank text quotes the original {money(b)} {unit}")
     elif record.base_amount is None or candidate.base_amount is None:
         reason = "different currency and no base amount"
         parts["compared"] = "none"
@@ -355,24 +366,24 @@ def check_pair(record: Side, candidate: Side, rules: MatchRules = DEFAULT_RULES)
         parts["compared"] = "base_amount"
         reasons.append(
             f"different currencies ({record.currency}, {candidate.currency}): "
-            f"compared base amounts {_money(a)} and {_money(b)}"
+            f"compared base amounts {money(a)} and {money(b)}"
         )
 
     diff = abs(a - b)
     tol = rules.tolerance(a)
     amount_ok = diff <= tol
     if diff == 0:
-        amount_reason = f"same amount ({_money(a)} {unit})"
+        amount_reason = f"same amount ({money(a)} {unit})"
     elif rules.amount_pct * a >= rules.amount_abs and a > 0:
         pct, limit = format_pct(diff / a * HUNDRED), format_pct(rules.amount_pct * HUNDRED)
         amount_reason = f"amount differs by {pct} % (limit {limit} %)"
     else:
-        amount_reason = f"amount differs by {_money(diff)} {unit} (limit {_money(tol)} {unit})"
+        amount_reason = f"amount differs by {money(diff)} {unit} (limit {money(tol)} {unit})"
     reasons.append(amount_reason)
     if not amount_ok:
         problems.append(amount_reason)
 
-    days = _days_apart(record, candidate)
+    days = days_apart(record, candidate)
     date_ok = days <= rules.date_days
     if days == 0:
         date_reason = (

@@ -22,6 +22,7 @@ import bisect
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -130,11 +131,19 @@ class AmountIndex:
         return recs, self.cand[offsets + np.arange(total)]
 
 
-Band = tuple[np.ndarray, str, np.ndarray, np.ndarray, int]
+class Band(NamedTuple):
+    """Records asking for candidates whose amount (in ``currency``, or BASE) lies in [lo, hi]."""
+
+    rec: np.ndarray
+    currency: str  # "cur": each record's own currency; BASE: base amounts
+    lo: np.ndarray  # cents
+    hi: np.ndarray
+    window: int  # days
+    explained: bool = True  # a difference that only the same party's names make plausible
 
 
 def _bands(left: Prepared, config: MatcherConfig) -> list[Band]:
-    """(record indexes, "cur" or BASE, lo, hi in cents, date window) for each amount band.
+    """The amount bands each record searches.
 
     Equal amounts are searched over twice the rules' window: up to there the date still earns
     score, so a pair just outside the window is worth a suggestion. Explained differences (VAT,
@@ -151,20 +160,20 @@ def _bands(left: Prepared, config: MatcherConfig) -> list[Band]:
     window = rules.date_days
     point = np.fromiter((s.date_until is None for s in sides), bool, n)
     bands: list[Band] = [
-        (idx, "cur", amount - tol, amount + tol, 2 * window),
+        Band(idx, "cur", amount - tol, amount + tol, 2 * window, explained=False),
         # A card adds its surcharge to a purchase; a payment of an invoice arrives net of fees.
-        (idx[point], "cur", amount[point], amount[point] + fee[point], window),
-        (idx[~point], "cur", amount[~point] - fee[~point], amount[~point], window),
+        Band(idx[point], "cur", amount[point], amount[point] + fee[point], window),
+        Band(idx[~point], "cur", amount[~point] - fee[~point], amount[~point], window),
     ]
     if config.vat_rates:  # net receipts (invoices state their gross amount): tax, VAT or a tip
         low, high = 1 + float(min(config.vat_rates)), 1 + float(max(config.vat_rates))
         net = amount[point]
-        bands.append((idx[point], "cur", net * low - abs_c, net * high + abs_c, window))
+        bands.append(Band(idx[point], "cur", net * low - abs_c, net * high + abs_c, window))
     has_base = np.fromiter((s.base_amount is not None for s in sides), bool, n)
     if has_base.any():
         base = np.array([_cents(s.base_amount) for s in sides if s.base_amount is not None])
         spread = np.maximum(base * float(config.fx_markup), abs_c) + np.maximum(base * pct, abs_c)
-        bands.append((idx[has_base], BASE, base - spread, base + spread, window))
+        bands.append(Band(idx[has_base], BASE, base - spread, base + spread, window))
     return bands
 
 
@@ -207,8 +216,8 @@ def amount_pairs(
     vocabulary: dict[str, int] = {}
     left_words = _word_ids(left, vocabulary, -1)
     right_words = _word_ids(right, vocabulary, -2)
-    for n, (rec, cur_kind, lo, hi, window) in enumerate(_bands(left, config)):
-        explained = n > 0  # every band but the first (equal amounts)
+    for band in _bands(left, config):
+        rec, cur_kind, lo, hi, window, explained = band
         cur = rec_cur[rec] if cur_kind == "cur" else np.full(len(rec), base_code, np.int64)
         keep = cur >= 0
         rec, cur, lo, hi = rec[keep], cur[keep], lo[keep], hi[keep]

@@ -21,11 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
-from bg_agents.domain.match_rules import Side, check_pair
+from bg_agents.domain.match_rules import Side, check_pair, money
 from bg_agents.matching.assignment import assign
 from bg_agents.matching.blocking import candidate_pairs, prepare
 from bg_agents.matching.config import DEFAULT_CONFIG, MatcherConfig
-from bg_agents.matching.scoring import ONE_TO_ONE, Scored, describe, money, score_pair
+from bg_agents.matching.scoring import ONE_TO_ONE, Scored, describe, score_pair
 from bg_agents.matching.types import Feedback, MatchResult, Pair, TieBreaker
 
 Progress = Callable[[str, int, int], None]
@@ -137,8 +137,7 @@ class _Stages:
         }
         # Records that some candidate quotes by reference: a link to a candidate that does not
         # quote it would contradict that evidence (often: the record was paid in parts).
-        quoted = {s.left for s in scored if s.evidence is not None and not s.conflict
-                  and s.evidence.startswith("reference")}  # fmt: skip
+        quoted = {s.left for s in scored if s.quoted}
         candidates = self.candidates
         signature = {
             j: (abs(candidates[j].amount), candidates[j].currency, candidates[j].date,
@@ -157,7 +156,7 @@ class _Stages:
             if not self._auto_ok(s):
                 self._emit(s, "suggest", describe(s, cfg))
                 continue
-            if s.left in quoted and not (s.evidence or "").startswith("reference"):
+            if s.left in quoted and not s.quoted:
                 note = "; another transaction quotes this record's reference"
                 self._emit(s, "suggest", describe(s, cfg) + note)
                 continue
@@ -234,7 +233,7 @@ class _Stages:
                 continue
 
             def referenced(combo: tuple[Scored, ...]) -> int:
-                return sum((s.evidence or "").startswith("reference") for s in combo)
+                return sum(s.quoted for s in combo)
 
             # The combination the bank text quotes best, then the closest, then the best scored.
             hits.sort(key=lambda h: (-referenced(h[1]), h[0], -sum(s.score for s in h[1])))
@@ -275,7 +274,7 @@ class _Stages:
             if (
                 s.relation == "partial"
                 and s.agrees
-                and (s.evidence is not None or self.records[s.left].date_until is not None)
+                and (s.kind is not None or self.records[s.left].date_until is not None)
             ):
                 by_left[s.left].append(s)
         order = sorted(by_left, key=lambda i: (self.records[i].date, i))
@@ -298,7 +297,7 @@ class _Stages:
             return None
         target = free[0].a
         tol = cfg.rules.tolerance(target)
-        quoted = [s for s in free if (s.evidence or "").startswith("reference")]
+        quoted = [s for s in free if s.quoted]
         pool = sorted(quoted or free, key=lambda s: (-s.score, s.right))
         pool = pool[: cfg.max_subset_candidates]
         for size in range(1, min(cfg.max_subset, len(pool)) + 1):

@@ -12,9 +12,6 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
-
-from rapidfuzz import fuzz
 
 from bg_agents.domain.match_rules import (
     HUNDRED,
@@ -22,8 +19,11 @@ from bg_agents.domain.match_rules import (
     amount_closeness,
     combined_score,
     date_closeness,
+    days_apart,
     format_pct,
+    money,
     name_agreement,
+    normalized_similarity,
     quoted_amount,
     reference_conflict,
     reference_found,
@@ -51,24 +51,21 @@ class Scored:
     unit: str
     days: int
     similarity: float
-    evidence: str | None  # "reference INV-1", "confirmed alias X" or None
+    evidence: str | None  # in words: "reference INV-1 in the bank text", ...
+    kind: str | None  # what the evidence is: reference | alias | conflict
+    agrees: bool  # names agree, or a reference or a confirmed alias ties the two
     vat_rate: Decimal | None
     penalized: bool
 
     @property
-    def agrees(self) -> bool:
-        """Names agree or a reference/alias ties the two: enough to consider parts of payments."""
-        return not self.conflict and (self.evidence is not None or self.similarity >= 0.8)
+    def conflict(self) -> bool:
+        """The bank text quotes another record's reference: it pays that one."""
+        return self.kind == "conflict"
 
     @property
-    def conflict(self) -> bool:
-        return self.evidence is not None and self.evidence.startswith("CONFLICT")
-
-
-def money(value: Decimal) -> str:
-    text = f"{abs(value).normalize():f}"
-    whole, _, frac = text.partition(".")
-    return f"{whole}.{frac.ljust(2, '0')}"
+    def quoted(self) -> bool:
+        """The bank text quotes this record's reference."""
+        return self.kind == "reference"
 
 
 def compared_amounts(record: Side, cand: Side) -> tuple[Decimal, Decimal, str] | None:
@@ -135,24 +132,6 @@ def relation_note(s: Scored, cfg: MatcherConfig) -> str:
     return f"{money(b)} exceeds {money(a)} {unit}"
 
 
-def days_apart(record: Side, cand: Side) -> int:
-    end = record.date_until or record.date
-    if cand.date > end:
-        return (cand.date - end).days
-    if record.date > cand.date:
-        return (record.date - cand.date).days
-    return 0
-
-
-@lru_cache(maxsize=1 << 18)  # vendors and bank labels repeat: most pairs of names recur
-def similarity(left_names: tuple[str, ...], right_names: tuple[str, ...]) -> float:
-    best = 0.0
-    for x in left_names:
-        for y in right_names:
-            best = max(best, fuzz.token_set_ratio(x, y, processor=None))
-    return best / 100
-
-
 def score_pair(
     record: Side,
     cand: Side,
@@ -170,15 +149,16 @@ def score_pair(
         return None
     a, b, unit = compared
     rules = cfg.rules
-    sim = similarity(left_names, right_names)
-    evidence = None
+    sim = normalized_similarity(left_names, right_names)
+    evidence = kind = None
     reference = reference_found(record, cand)
     if reference is not None:
-        evidence, sim = f"reference {reference} in the bank text", 1.0
+        evidence, kind, sim = f"reference {reference} in the bank text", "reference", 1.0
     elif (conflict := reference_conflict(record, cand)) is not None:
-        evidence, sim = f"CONFLICT: the bank text quotes another reference ({conflict})", 0.0
+        evidence, kind = f"the bank text quotes another reference ({conflict})", "conflict"
+        sim = 0.0
     elif feedback is not None and (alias := feedback.known_alias(record, cand)) is not None:
-        evidence, sim = f"{alias!r} confirmed earlier as this party", 1.0
+        evidence, kind, sim = f"{alias!r} confirmed earlier as this party", "alias", 1.0
     if evidence is None and sim <= rules.name_floor and abs(b - a) > rules.tolerance(a):
         # Unrelated names: only equal amounts are worth a look (an explained difference or a
         # part payment between strangers is a coincidence). Most blocked pairs end here.
@@ -191,7 +171,8 @@ def score_pair(
     penalized = feedback is not None and feedback.resembles_declined(record, cand)
     if penalized:
         score = round(max(0.0, score - Feedback.declined_penalty), 4)
-    return Scored(i, j, rel, score, a, b, unit, days, sim, evidence, rate, penalized)
+    agrees = kind != "conflict" and sim >= rules.name_threshold
+    return Scored(i, j, rel, score, a, b, unit, days, sim, evidence, kind, agrees, rate, penalized)
 
 
 def describe(s: Scored, cfg: MatcherConfig) -> str:
@@ -204,7 +185,7 @@ def describe(s: Scored, cfg: MatcherConfig) -> str:
         if s.days > window:
             when += f" (beyond the {window}-day window)"
     if s.evidence is not None:
-        name = s.evidence.removeprefix("CONFLICT: ")
+        name = s.evidence
     elif s.similarity >= cfg.rules.name_threshold:
         name = f"names agree ({s.similarity:.2f})"
     else:

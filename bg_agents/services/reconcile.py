@@ -48,7 +48,7 @@ from bg_agents.domain.match_rules import Side
 from bg_agents.matching import DEFAULT_CONFIG, Feedback, MatcherConfig, Pair, match
 from bg_agents.matching.types import TieBreaker
 from bg_agents.notify.outbox import Message, deliver_in_app, enqueue
-from bg_agents.services.unmatched import OPEN_INVOICE
+from bg_agents.services.unmatched import OPEN_INVOICE, active_link, linked
 
 HUMAN = ("confirmed", "declined")
 FEEDBACK_LIMIT = 5000  # the most recent human decisions per run teach aliases and refusals
@@ -72,13 +72,6 @@ class ReconcileReport:
     @property
     def precision(self) -> float | None:
         return self.truth_correct / self.truth_checked if self.truth_checked else None
-
-
-def _linked(kind: str, id_column: sa.ColumnElement[int]) -> sa.Exists:
-    active = (Match.decision == "link") & (Match.status != "declined")
-    if kind == "transaction":
-        return sa.exists().where(Match.transaction_id == id_column, active)
-    return sa.exists().where(Match.record_kind == kind, Match.record_id == id_column, active)
 
 
 def _group(team_id: int, direction: str) -> str:
@@ -108,7 +101,7 @@ def _load(session: Session, start: date, end: date, cfg: MatcherConfig) -> _Scop
         sa.select(Document).where(
             Document.team_id.in_(team_ids),
             Document.document_date.between(start - timedelta(window), end),
-            ~_linked("document", Document.id),
+            ~linked("document", Document.id),
         )
     ).all()
     invoices = session.execute(
@@ -121,7 +114,7 @@ def _load(session: Session, start: date, end: date, cfg: MatcherConfig) -> _Scop
             # Late payments are proposed up to late_days after the due date, and a payment
             # quoting the invoice's number up to reference_days.
             Invoice.due_date >= start - timedelta(window + max(cfg.late_days, cfg.reference_days)),
-            ~_linked("invoice", Invoice.id),
+            ~linked("invoice", Invoice.id),
         )
     ).all()
     records = [
@@ -136,7 +129,7 @@ def _load(session: Session, start: date, end: date, cfg: MatcherConfig) -> _Scop
         sa.select(Transaction).where(
             Transaction.team_id.in_(team_ids),
             Transaction.booking_date.between(earliest, end + timedelta(window)),
-            ~_linked("transaction", Transaction.id),
+            ~linked("payment", Transaction.id),
         )
     ).all()
     candidates = [
@@ -189,6 +182,7 @@ def _feedback(session: Session, team_ids: Iterable[int]) -> Feedback:
             continue
         if tx is None:
             continue
+        # Only names matter to feedback: no team currency is needed to build the sides.
         side = transaction_side(tx, "")
         (feedback.confirm if r.status == "confirmed" else feedback.decline)(record, side)
     return feedback
@@ -262,7 +256,7 @@ def _write(session: Session, rows: list[dict[str, object]]) -> int:
             sa.exists().where(
                 other.id != Match.id,
                 other.team_id == Match.team_id,
-                (other.decision == "link") & (other.status != "declined"),
+                active_link(other),
                 sa.or_(
                     (other.record_kind == Match.record_kind) & (other.record_id == Match.record_id),
                     other.transaction_id == Match.transaction_id,

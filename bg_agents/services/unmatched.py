@@ -18,8 +18,14 @@ from bg_agents.db.upsert import replace_slice
 OPEN_INVOICE = ("open", "partially_paid")
 
 
-def _linked(kind: str, id_column: sa.ColumnElement[int]) -> sa.Exists:
-    link = (Match.decision == "link") & (Match.status != "declined")
+def active_link(match: type[Match] = Match) -> sa.ColumnElement[bool]:
+    """A match row that links (a suggestion or a declined link does not)."""
+    return (match.decision == "link") & (match.status != "declined")
+
+
+def linked(kind: str, id_column: sa.ColumnElement[int]) -> sa.Exists:
+    """Whether a record (``document``/``invoice``) or a transaction (``payment``) has a link."""
+    link = active_link()
     if kind == "payment":
         return sa.exists().where(Match.transaction_id == id_column, link)
     return sa.exists().where(Match.record_kind == kind, Match.record_id == id_column, link)
@@ -33,7 +39,7 @@ def unmatched_on(conn: Connection, day: date) -> list[dict]:
         Document.amount,
         Document.currency,
         Document.vendor.label("name"),
-    ).where(Document.document_date == day, ~_linked("document", Document.id))
+    ).where(Document.document_date == day, ~linked("document", Document.id))
     invoices = sa.select(
         sa.literal("invoice").label("record_kind"),
         Invoice.id,
@@ -44,7 +50,7 @@ def unmatched_on(conn: Connection, day: date) -> list[dict]:
     ).where(
         Invoice.issue_date == day,
         Invoice.status.in_(OPEN_INVOICE),
-        ~_linked("invoice", Invoice.id),
+        ~linked("invoice", Invoice.id),
     )
     payments = sa.select(
         sa.literal("payment").label("record_kind"),
@@ -56,7 +62,7 @@ def unmatched_on(conn: Connection, day: date) -> list[dict]:
     ).where(
         Transaction.booking_date == day,
         Transaction.amount > 0,
-        ~_linked("payment", Transaction.id),
+        ~linked("payment", Transaction.id),
     )
     rows = []
     for query in (receipts, invoices, payments):
