@@ -6,15 +6,34 @@ STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export BG_AGENTS_HOME ?= $(CURDIR)/.bg_agents
 
-.PHONY: install demo dev test lint bench clean
+.PHONY: install lock test-fresh demo dev test lint bench clean
 
-$(STAMP): pyproject.toml
+# Installs the exact versions in requirements.lock (hash-checked), then the project itself.
+$(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## lock: re-resolve pyproject.toml's ranges into requirements.lock (and the bench lock)
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q uv
+	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --universal \
+		--python-version 3.11 --upgrade -q -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra bench --generate-hashes \
+		--universal --python-version 3.11 --upgrade -q -o requirements-bench.lock
+
+## test-fresh: before a release, the suite against today's newest versions within the ranges
+test-fresh:
+	rm -rf .venv-fresh
+	$(PYTHON) -m venv .venv-fresh
+	.venv-fresh/bin/python -m pip install -q --upgrade pip
+	.venv-fresh/bin/python -m pip install -q -e '.[test]'
+	.venv-fresh/bin/pytest -p no:cacheprovider
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
@@ -39,7 +58,7 @@ lint: $(STAMP)
 
 ## bench: the benchmarks behind the README's tables (each prints machine, numbers and ratios)
 bench: $(STAMP)
-	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-bench.lock
 	PYTHONPATH=. $(BIN)/python benchmarks/ingest_and_metrics.py
 	PYTHONPATH=. $(BIN)/python benchmarks/ingest_and_metrics.py --db postgres
 	PYTHONPATH=. $(BIN)/python benchmarks/insights.py
