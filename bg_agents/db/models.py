@@ -311,6 +311,9 @@ class ImportFile(Base):
     file_format: Mapped[str] = mapped_column(sa.String(8))
     rows_staged: Mapped[int] = mapped_column(default=0)
     rows_quarantined: Mapped[int] = mapped_column(default=0)
+    # Rows the reader counted on its own (CSV records, OFX STMTTRN tags), so a file's report can
+    # show that landed + duplicates + quarantined + waiting add up to what the file held.
+    rows_total: Mapped[int] = mapped_column(default=0, server_default="0")
     imported_at: Mapped[datetime] = _created()
 
 
@@ -327,6 +330,8 @@ class StagedImportRow(Base):
     team_id: Mapped[int] = _team_fk()
     booking_date: Mapped[date] = mapped_column(index=True)
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # None while waiting for its partition; then landed | duplicate | quarantined.
+    outcome: Mapped[str | None] = mapped_column(sa.String(16))
 
 
 class SimulatedBankFeedRow(Base):
