@@ -6,18 +6,11 @@ demo or a test can stand at any moment (a DST change, a missed tick) without tou
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
+
+from bg_agents.settings import pinned_now
 
 
 def now() -> datetime:
-    pinned = os.environ.get("BG_AGENTS_NOW")
-    if not pinned:
-        return datetime.now(UTC)
-    try:
-        value = datetime.fromisoformat(pinned)
-    except ValueError:
-        raise ValueError(f"BG_AGENTS_NOW must be an ISO instant, not {pinned!r}") from None
-    if value.tzinfo is None:
-        raise ValueError("BG_AGENTS_NOW needs a UTC offset, e.g. 2026-11-23T07:00:00+00:00")
-    return value.astimezone(UTC)
+    """The pinned instant (validated with every other setting), else the real time, in UTC."""
+    return pinned_now() or datetime.now(UTC)

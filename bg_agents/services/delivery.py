@@ -10,7 +10,6 @@ insight is stored but recorded as skipped. Every message goes through the outbox
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -22,18 +21,12 @@ from bg_agents.db.models import Insight, User
 from bg_agents.domain.delivery import SLOTS, due_at, slot_for
 from bg_agents.domain.weeks import week_start
 from bg_agents.notify.outbox import Message, deliver_in_app, enqueue
+from bg_agents.settings import catch_up_hours
 
 
 def catch_up_window() -> timedelta:
     """``BG_AGENTS_INSIGHTS_CATCH_UP_HOURS`` (default 48): how late a missed delivery may go out."""
-    raw = os.environ.get("BG_AGENTS_INSIGHTS_CATCH_UP_HOURS") or "48"
-    try:
-        hours = float(raw)
-    except ValueError:
-        raise ValueError(
-            f"BG_AGENTS_INSIGHTS_CATCH_UP_HOURS must be a number, not {raw!r}"
-        ) from None
-    return timedelta(hours=hours)
+    return timedelta(hours=catch_up_hours())
 
 
 def action(due: datetime, now: datetime, window: timedelta) -> str:
