@@ -8,17 +8,23 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
 
 from bg_agents.settings import load_settings
+
+# Ceilings of count arguments: a simulated world larger than this is a typo, and ten years of
+# weeks is more history than any demo or delivery preview needs.
+MAX_TEAMS = 100_000
+MAX_WEEKS = 520
 
 
 def _engine(*, migrated: bool = True):  # type: ignore[no-untyped-def]
     from bg_agents.db import migrate
-    from bg_agents.db.engine import get_engine
+    from bg_agents.db.engine import check_connection, get_engine
 
     engine = get_engine(load_settings().database_url)
+    check_connection(engine)
     if migrated:
         migrate.ensure_current(engine)
     return engine
@@ -173,11 +179,22 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print(f"(answered offline: {answer.fallback_reason})", file=sys.stderr)
 
 
+def _fail(message: str, code: int = 1) -> int:
+    """A command that cannot do what was asked says why on one line (not a crash: exit 1)."""
+    print(f"bg-agents: error: {message}", file=sys.stderr)
+    return code
+
+
 def cmd_insights(args: argparse.Namespace) -> int:
-    """Generate (and store) one team's insight for one week, and print it."""
-    from datetime import date
+    """Generate (and store) one team's insight for one week, and print it.
+
+    A week whose insight is final (delivered or skipped) is printed as stored, since generating
+    it again would spend model calls and change what the team was told; ``--force`` does that.
+    """
+    import sqlalchemy as sa
 
     from bg_agents.agents.backends import build_backend
+    from bg_agents.db.models import Insight, Team
     from bg_agents.domain.delivery import slot_for
     from bg_agents.domain.weeks import week_start
     from bg_agents.services.insights import generate_slot
@@ -189,7 +206,7 @@ def cmd_insights(args: argparse.Namespace) -> int:
         team = next((t for t in list_teams(conn) if t["slug"] == args.team), None)
     if team is None:
         raise ValueError(f"unknown team {args.team!r}; `bg-agents teams` lists them")
-    week = week_start(date.fromisoformat(args.week))
+    week = week_start(args.week)
     settings = load_llm_settings()
     key = os.environ.get(settings.api_key_var) if settings.api_key_var else None
     result = generate_slot(
@@ -200,7 +217,31 @@ def cmd_insights(args: argparse.Namespace) -> int:
         team=args.team,
         force=args.force,
     )
-    (generated,) = result.generated
+    if not result.generated:
+        with engine.connect() as conn:
+            stored = conn.execute(
+                sa.select(Insight.content, Insight.status, Insight.path, Insight.model)
+                .join(Team, Team.id == Insight.team_id)
+                .where(Team.slug == args.team, Insight.week_start == week)
+            ).first()
+        if stored is not None:
+            print(stored.content)
+            print(
+                f"(week of {week}: the stored insight, {stored.status}, path: {stored.path}, "
+                f"model: {stored.model}; --force regenerates it)",
+                file=sys.stderr,
+            )
+            return 0
+        if args.team in result.waiting:
+            return _fail(
+                f"no insight for {args.team} in the week of {week}: that week has no weekly "
+                "metrics yet (run `bg-agents demo` or materialize weekly_metrics for it first)"
+            )
+        return _fail(
+            f"no insight was generated for {args.team} in the week of {week} "
+            "(another run may be writing it); try again, or pass --force"
+        )
+    generated = result.generated[0]
     print(generated.content)
     note = f"(week of {week}, path: {generated.path}, model: {generated.model}"
     if result.delivery is not None:
@@ -211,7 +252,7 @@ def cmd_insights(args: argparse.Namespace) -> int:
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
     """When a team in a zone is due its weekly insight: local time, UTC instant, slot."""
-    from datetime import date, timedelta
+    from datetime import timedelta
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from bg_agents.domain.delivery import due_at, slot_for
@@ -223,7 +264,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
         raise ValueError(
             f"unknown time zone {args.tz!r}; use an IANA name like Asia/Kolkata"
         ) from None
-    monday = week_start(date.fromisoformat(args.start))
+    monday = week_start(args.start)
     print(f"{'week':<12} {'due (local)':<22} {'due (UTC)':<22} slot")
     for i in range(args.weeks):
         week = monday + timedelta(weeks=i)
@@ -332,8 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=cmd_db)
 
     def world_args(p: argparse.ArgumentParser, teams: int, weeks: int) -> None:
-        p.add_argument("--teams", type=_positive, default=teams)
-        p.add_argument("--weeks", type=_positive, default=weeks)
+        p.add_argument("--teams", type=_at_most(MAX_TEAMS), default=teams)
+        p.add_argument("--weeks", type=_at_most(MAX_WEEKS), default=weeks)
         p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
 
     seed = sub.add_parser("seed", help="write SIMULATED demo data (idempotent)")
@@ -363,7 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     insights_sub = insights.add_subparsers(dest="insights_command", required=True)
     generate = insights_sub.add_parser("generate", help="generate, store and print one insight")
     generate.add_argument("--team", required=True, help="team slug")
-    generate.add_argument("--week", required=True, help="any date in the ISO week (YYYY-MM-DD)")
+    generate.add_argument(
+        "--week", required=True, type=_iso_date, help="any date in the ISO week (YYYY-MM-DD)"
+    )
     generate.add_argument("--force", action="store_true", help="overwrite a delivered insight")
     generate.set_defaults(func=cmd_insights)
 
@@ -373,8 +416,10 @@ def build_parser() -> argparse.ArgumentParser:
         "preview", help="UTC instants at which a team in a zone is due its weekly insight"
     )
     preview.add_argument("--tz", required=True, help="IANA time zone, e.g. Asia/Kathmandu")
-    preview.add_argument("--from", dest="start", required=True, help="first week (YYYY-MM-DD)")
-    preview.add_argument("--weeks", type=_positive, default=8)
+    preview.add_argument(
+        "--from", dest="start", required=True, type=_iso_date, help="first week (YYYY-MM-DD)"
+    )
+    preview.add_argument("--weeks", type=_at_most(MAX_WEEKS), default=8)
     preview.set_defaults(func=cmd_deliveries)
 
     match = sub.add_parser(
@@ -435,17 +480,49 @@ def _positive(text: str) -> int:
     return value
 
 
+def _at_most(limit: int) -> Callable[[str], int]:
+    """A positive count with a ceiling: beyond it, date arithmetic overflows or runs for days."""
+
+    def count(text: str) -> int:
+        value = _positive(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"must be at most {limit:,}")
+        return value
+
+    return count
+
+
+def _iso_date(text: str) -> date:
+    """A date argument the project can compute with (the same range as its settings)."""
+    from bg_agents.settings import check_date_range
+
+    try:
+        value = date.fromisoformat(text.strip())
+        check_date_range(value, "the date")
+    except ValueError as exc:
+        message = str(exc) if "between" in str(exc) else f"not an ISO date (YYYY-MM-DD): {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Dagster marks some parameters we rely on (backfill_policy) as beta; that is noise on a CLI.
     warnings.filterwarnings("ignore", module="dagster")
     warnings.filterwarnings("ignore", category=UserWarning, message=".*[Bb]eta.*")
     args = build_parser().parse_args(argv)
+    from bg_agents.db.engine import DatabaseUnavailable
     from bg_agents.db.migrate import SchemaOutOfDate
+    from bg_agents.settings import validate_environment
 
     try:
+        # Every setting is checked before any work, so a typo in one variable is reported
+        # with all the others instead of surfacing halfway through a run.
+        validate_environment()
         return args.func(args)
-    except (ValueError, SchemaOutOfDate) as exc:
-        print(f"bg-agents: error: {exc}", file=sys.stderr)
+    except (ValueError, SchemaOutOfDate, DatabaseUnavailable) as exc:
+        # A user's mistake or setup problem: one line per problem, never a traceback.
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print(f"bg-agents: error: {line}", file=sys.stderr)
         return 2
 
 

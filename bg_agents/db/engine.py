@@ -11,6 +11,26 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+# A PostgreSQL host that drops packets would otherwise hang a command for minutes.
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class DatabaseUnavailable(Exception):
+    """The configured database cannot be reached or opened: a setup problem, not a bug."""
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once, turning a driver's error into one line that names the database."""
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.DBAPIError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig or exc).strip().splitlines()
+        raise DatabaseUnavailable(
+            f"cannot connect to the database {where}: {reason[0] if reason else type(exc).__name__}"
+        ) from None
+
 
 @functools.cache
 def get_engine(url: str) -> Engine:
@@ -22,7 +42,11 @@ def get_engine(url: str) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 60})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(driver_url(url), pool_pre_ping=True)
+    return sa.create_engine(
+        driver_url(url),
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
 
 
 def driver_url(url: str) -> sa.engine.URL:
