@@ -363,7 +363,6 @@ def test_malformed_ofx_is_refused(tmp_path: Path, content: bytes, message: str) 
         ("book.csv", b"PK\x03\x04rest", "Excel workbook"),
         ("bin.csv", b"Date,Amount\n\x00\x01", "binary data"),
         ("nohead.csv", b"2026-01-02,-3.00,Coffee\n", "no header row"),
-        ("quote.csv", b'Date,Amount\n2026-01-02,"-3\n' + b"x" * 140_000, "never closed"),
     ],
 )
 def test_unusable_files_raise_a_reason_the_user_can_act_on(
@@ -371,6 +370,16 @@ def test_unusable_files_raise_a_reason_the_user_can_act_on(
 ) -> None:
     with pytest.raises(ImportFileError, match=message):
         read(write(tmp_path, name, content))
+
+
+def test_a_quote_never_closed_is_a_quarantined_line_not_a_failed_file(tmp_path: Path) -> None:
+    """An open quote used to sink the file (or swallow the rest of it into one value); now only
+    its line is quarantined and every other line is still read as a row."""
+    content = b'Date,Amount\n2026-01-02,"-3\n' + b"x" * 140_000 + b"\n2026-01-03,-4\n"
+    parsed = read(write(tmp_path, "quote.csv", content))
+    assert [r.amount for r in parsed.rows] == ["-4"]
+    assert "never closed" in parsed.rejected[0]["reason"]
+    assert parsed.rows_total == len(parsed.rows) + len(parsed.rejected) == 3
 
 
 def test_csv_without_currency_column_or_default_is_refused(tmp_path: Path) -> None:

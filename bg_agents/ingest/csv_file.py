@@ -145,6 +145,28 @@ def _norm_header(text: str) -> str:
 
 def decode_text(data: bytes) -> str:
     """Bytes to text: UTF-8 (BOM or not), UTF-16 with BOM, else the legacy Windows code page."""
+    return _decode(data, keep_bad_bytes=False)
+
+
+# One invalid byte in a UTF-8 export is one damaged row, not a Windows-1252 file: decoding the
+# whole file as cp1252 would turn every "ä" into "Ã¤" and give each row a different derived id
+# than the same row from a clean export. So a legacy code page is used only when the file's
+# non-ASCII bytes are mostly not UTF-8; otherwise the bad bytes stay marked (as lone surrogates,
+# see ``BAD_BYTE``) and the rows holding them are quarantined.
+BAD_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def decode_bank_text(data: bytes) -> str:
+    """Like ``decode_text``, but invalid bytes in a UTF-8 file are kept as ``BAD_BYTE`` marks."""
+    return _decode(data, keep_bad_bytes=True)
+
+
+def show_bad_bytes(text: str) -> str:
+    """Marked bytes as ``\\xNN`` text, so a quarantined row can be stored and read."""
+    return BAD_BYTE.sub(lambda m: f"\\x{ord(m[0]) - 0xDC00:02X}", text)
+
+
+def _decode(data: bytes, *, keep_bad_bytes: bool) -> str:
     if data.startswith(b"PK\x03\x04"):
         raise ImportFileError(
             "this is an Excel workbook (.xlsx) or another zip file, not CSV: open it and save it "
@@ -169,14 +191,17 @@ def decode_text(data: bytes) -> str:
                 "as CSV or OFX"
             )
         body = data.removeprefix(codecs.BOM_UTF8)
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            # Legacy exports are Windows-1252; latin-1 accepts the five bytes cp1252 leaves unused.
-            try:
-                text = body.decode("cp1252")
-            except UnicodeDecodeError:
-                text = body.decode("latin-1")
+        text = body.decode("utf-8", errors="surrogateescape")
+        bad = len(BAD_BYTE.findall(text))
+        if bad:
+            good = sum(1 for c in text if c > "\x7f") - bad
+            declared = data.startswith(codecs.BOM_UTF8)  # a UTF-8 BOM settles the question
+            if not keep_bad_bytes or (bad > good and not declared):
+                # Legacy exports are Windows-1252; latin-1 accepts the bytes cp1252 leaves unused.
+                try:
+                    text = body.decode("cp1252")
+                except UnicodeDecodeError:
+                    text = body.decode("latin-1")
     if "\x00" in text:
         raise ImportFileError("the file holds binary data (NUL characters), not CSV text")
     return text
@@ -206,15 +231,98 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def _records(text: str, delimiter: str, skip: int = 0) -> Iterator[list[str]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
+def _records_of(reader: Any) -> Iterator[list[str]]:
     try:
-        yield from itertools.islice(reader, skip, None)
+        yield from reader
     except csv.Error as exc:
         raise ImportFileError(
             f"the file is not valid CSV near line {reader.line_num} ({exc}); this is usually a "
             "quote that is never closed"
         ) from None
+
+
+# A physical line ends at \r\n, \r or \n, as for the csv module with newline="".
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+# A quoted value longer than this that spans lines is a stray quote, not a bank's memo.
+MAX_MULTILINE_VALUE = 1_000
+
+
+class _Record(list[str]):
+    """A record's cells, the physical line it starts on and, for a line that could not be read
+    as a record of its own, the reason."""
+
+    line: int = 0
+    problem: str | None = None
+
+
+def _swallows(cells: list[str], block: list[str], delimiter: str, width: int) -> bool:
+    """Whether a record that spans several lines is a stray quote eating whole rows.
+
+    Banks do quote memos with line breaks; such a record has the header's width and none of its
+    inner lines reads as a row by itself. A stray quote (``"Joe's Diner, Berlin``) runs on until
+    the next quote, so its record has the wrong width or swallows lines that are full rows.
+    """
+    if len(cells) < width or any(c.strip() for c in cells[width:]):
+        return True
+    if any(len(c) > MAX_MULTILINE_VALUE for c in cells):
+        return True
+    for line in block[1:-1]:
+        alone = next(csv.reader([line], delimiter=delimiter), [])
+        if len(alone) >= max(2, width - 1):
+            return True
+    return False
+
+
+def _data_records(text: str, delimiter: str, start: int, width: int) -> Iterator[_Record]:
+    """Records from physical line ``start`` (0-based) on, each knowing where it starts.
+
+    The reader, not the parser, decides what a row is: when a quote swallows following lines
+    (see ``_swallows``), only its own line is yielded, with the problem, and reading resumes on
+    the next line, so the swallowed rows are read as themselves instead of vanishing into one
+    value. A quote left open at the end of the file is the same case.
+    """
+    lines = _LINES.findall(text)
+    at = start
+    while at < len(lines):
+        consumed = 0
+
+        def source(first: int) -> Iterator[str]:
+            nonlocal consumed
+            for line in itertools.islice(lines, first, None):
+                consumed += 1
+                yield line
+
+        reader = csv.reader(source(at), delimiter=delimiter, skipinitialspace=True)
+        while at < len(lines):
+            before = consumed
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                record = _Record([lines[at].rstrip("\r\n")])
+                record.line, record.problem = at + 1, f"this line is not valid CSV ({exc})"
+                if consumed - before > 1:
+                    record.problem += "; a quote opened on this line is never closed"
+                yield record
+                at += 1
+                break
+            used = consumed - before
+            record = _Record(cells)
+            record.line = at + 1
+            if used > 1 and _swallows(cells, lines[at : at + used], delimiter, width):
+                record = _Record([lines[at].rstrip("\r\n")])
+                record.line = at + 1
+                record.problem = (
+                    f"a quote opened on line {at + 1} is not closed on that line and would "
+                    f"swallow the next {used - 1} line(s) into one value: fix the quote in "
+                    "this line and import the file again"
+                )
+                yield record
+                at += 1
+                break  # a fresh reader from the next line: the swallowed lines are rows
+            yield record
+            at += used
 
 
 # --- header -----------------------------------------------------------------------------------
@@ -263,16 +371,18 @@ def _is_complete(columns: dict[str, int], mapping: ColumnMapping | None) -> bool
 def _find_header(
     text: str, delimiter: str, mapping: ColumnMapping | None
 ) -> tuple[int, list[str], dict[str, int]]:
-    """The first row (within the first few) that names every needed column."""
+    """The first row (within the first few) that names every needed column, with the number of
+    physical lines up to and including it."""
     best: list[str] | None = None
-    for index, record in enumerate(itertools.islice(_records(text, delimiter), _HEADER_SCAN_ROWS)):
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
+    for record in itertools.islice(_records_of(reader), _HEADER_SCAN_ROWS):
         cells = [c.strip() for c in record]
         if not any(cells):
             continue
         columns = _resolve_columns(cells, mapping)
         if _is_complete(columns, mapping):
             _check_unique(cells, columns)
-            return index, cells, columns
+            return reader.line_num, cells, columns
         if best is None or sum(map(bool, cells)) > sum(map(bool, best)):
             best = cells
     if best is None:
@@ -597,9 +707,10 @@ def parse_csv(
     team_ref: str,
     mapping: ColumnMapping | None,
     default_currency: str | None,
-) -> tuple[list[RawTransaction], list[dict[str, Any]]]:
-    """Rows whose date and amount could be read, and the rejected rows with their reasons."""
-    text = decode_text(data)
+) -> tuple[list[RawTransaction], list[dict[str, Any]], int]:
+    """Rows whose date and amount could be read, the rejected rows with their reasons, and the
+    number of non-blank data rows the reader saw (each one is in exactly one of the lists)."""
+    text = decode_bank_text(data)
     if not text.strip():
         raise ImportFileError("the file is empty")
     delimiter = sniff_delimiter(text)
@@ -607,7 +718,7 @@ def parse_csv(
     # A trailing delimiter on the header line only adds empty columns that rows may omit.
     while header and not header[-1]:
         header.pop()
-    names = _cell_names(header)
+    names = [show_bad_bytes(name) for name in _cell_names(header)]
     width = len(header)
 
     fallback = (mapping.default_currency if mapping else None) or default_currency
@@ -624,7 +735,9 @@ def parse_csv(
     comma = dot = 0
     if date_format is None or mapping is None:
         dates, comma, dot = _survey(
-            _records(text, delimiter, header_at + 1), columns["date"], money
+            (r for r in _data_records(text, delimiter, header_at, width) if r.problem is None),
+            columns["date"],
+            money,
         )
     decimal = mapping.decimal if mapping else _guess_decimal(comma, dot)
     order = numeric_date_order(dates) if date_format is None else "dmy"
@@ -647,13 +760,24 @@ def parse_csv(
         rejected.append(
             {
                 "row_ref": str(row_no),
-                "raw": dict(zip(cell_names, record, strict=False)),
+                "raw": dict(zip(cell_names, map(show_bad_bytes, record), strict=False)),
                 "reason": reason,
             }
         )
 
-    for row_no, record in enumerate(_records(text, delimiter, header_at + 1), 1):
-        if not any(record):
+    seen = 0
+    for row_no, record in enumerate(_data_records(text, delimiter, header_at, width), 1):
+        if not any(c.strip() for c in record):
+            continue
+        seen += 1
+        if record.problem is not None:
+            rejected.append(
+                {
+                    "row_ref": str(row_no),
+                    "raw": {"line": record.line, "text": show_bad_bytes(record[0])},
+                    "reason": record.problem,
+                }
+            )
             continue
         if len(record) != width:
             if not any(c.strip() for c in record):
@@ -669,6 +793,15 @@ def parse_csv(
                     f"{'tab' if delimiter == chr(9) else repr(delimiter)} inside a value?)",
                 )
                 continue
+        if bad := sorted({m[0] for c in record for m in BAD_BYTE.finditer(c)}):
+            shown = ", ".join(show_bad_bytes(b).replace("\\x", "0x") for b in bad)
+            reject(
+                row_no,
+                record,
+                f"invalid UTF-8 byte(s) {shown} in this row: the rest of the file is UTF-8, so "
+                "the row is not guessed; export it again or fix it by hand",
+            )
+            continue
         date_text = record[i_date].strip()
         if not date_text and not any(record[i].strip() for i in money_cells):
             if any(c.strip() for c in record):
@@ -725,7 +858,7 @@ def parse_csv(
                 category=(record[i_cat].strip() or None) if i_cat is not None else None,
             )
         )
-    return rows, rejected
+    return rows, rejected, seen
 
 
 def _debit_credit(

@@ -213,6 +213,9 @@ class ParsedFile:
     file_format: str  # "csv" | "ofx"
     rows: list[RawTransaction] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    # Rows the reader counted (CSV records, OFX STMTTRN tags), independently of how many were
+    # parsed, so a row lost between reading and parsing shows as a gap in the file's report.
+    rows_total: int = 0
 
 
 def read_import_file(
@@ -252,14 +255,14 @@ def read_import_file(
     from bg_agents.ingest import csv_file, ofx_file
 
     if suffix in OFX_SUFFIXES or ofx_file.looks_like_ofx(data):
-        rows, rejected = ofx_file.parse_ofx(
+        rows, rejected, total = ofx_file.parse_ofx(
             data, sha256=sha256, team_ref=team_ref, default_currency=default_currency
         )
-        return ParsedFile(sha256, "ofx", rows, rejected)
-    rows, rejected = csv_file.parse_csv(
+        return ParsedFile(sha256, "ofx", rows, rejected, total)
+    rows, rejected, total = csv_file.parse_csv(
         data, sha256=sha256, team_ref=team_ref, mapping=mapping, default_currency=default_currency
     )
-    return ParsedFile(sha256, "csv", rows, rejected)
+    return ParsedFile(sha256, "csv", rows, rejected, total)
 
 
 __all__ = [

@@ -32,6 +32,7 @@ _V1_CHARSET = re.compile(rb"CHARSET:[ \t]*[\w-]+")
 _CLOSING_TAG = re.compile(rb"</OFX\s*>", re.IGNORECASE)
 _MISSING = re.compile(r"Can't set STMTTRN\.(\w+) to None")
 _MAX_ID = 128
+_STMTTRN_TAG = re.compile(rb"<STMTTRN\s*>", re.IGNORECASE)
 
 
 def looks_like_ofx(data: bytes) -> bool:
@@ -149,8 +150,14 @@ def _external_id(account: str, fitid: str) -> str:
 
 def parse_ofx(
     data: bytes, *, sha256: str, team_ref: str, default_currency: str | None
-) -> tuple[list[RawTransaction], list[dict[str, Any]]]:
-    """Rows for every STMTTRN of every bank, card or investment statement in the file."""
+) -> tuple[list[RawTransaction], list[dict[str, Any]], int]:
+    """Rows for every STMTTRN of every bank, card or investment statement in the file, the
+    rejected ones with reasons, and how many STMTTRN tags the file holds.
+
+    The tags are counted in the bytes, apart from the parser: a transaction the markup parser
+    folded into another (or lost in a statement it did not recognize) is reported as a rejected
+    row instead of disappearing.
+    """
     data = _prepare(data)
     root = _parse_tree(data)
     if not _CLOSING_TAG.search(data):
@@ -227,4 +234,14 @@ def parse_ofx(
                         reference=trn.checknum or trn.refnum,
                     )
                 )
-    return rows, rejected
+    tags = len(_STMTTRN_TAG.findall(data))
+    for missing in range(ordinal + 1, tags + 1):
+        rejected.append(
+            {
+                "row_ref": f"#{missing}",
+                "raw": {},
+                "reason": f"the file has {tags} <STMTTRN> tags but only {ordinal} could be read "
+                "as transactions of a statement: the markup around them is broken",
+            }
+        )
+    return rows, rejected, max(tags, ordinal)
