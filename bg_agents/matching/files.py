@@ -597,6 +597,23 @@ def write_pairs(
         raise
 
 
+# A spreadsheet runs a cell starting with one of these as a formula ("CSV injection"): an id or
+# a name from a bank export like =HYPERLINK(...) or =cmd|' /C calc'!A0 must stay text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """``value`` as a spreadsheet shows it, never runs it: a leading quote makes a cell text.
+
+    A plain negative number (``-42.50``) stays a number: it cannot run anything, and a
+    reviewer sums the column.
+    """
+    if value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _write_csv(path: Path, records: dict[str, list[Any]]) -> None:
     import pandas as pd
 
@@ -609,7 +626,7 @@ def _write_csv(path: Path, records: dict[str, list[Any]]) -> None:
         elif column.endswith("_date"):
             text[column] = [v.isoformat() if v else "" for v in values]
         else:
-            text[column] = ["" if v is None else v for v in values]
+            text[column] = ["" if v is None else spreadsheet_safe(str(v)) for v in values]
     # utf-8-sig: spreadsheet programs then show accented names correctly.
     pd.DataFrame(text, columns=list(records)).to_csv(path, index=False, encoding="utf-8-sig")
 
