@@ -8,6 +8,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from babel.localedata import locale_identifiers
+from babel.numbers import list_currencies
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from bg_agents.domain.insights import (
     CategoryFigures,
@@ -408,3 +412,56 @@ def test_fallback_text_always_validates() -> None:
             text = fallback_text(facts, limit=limit)
             assert 3 <= text.count("\n") + 1 <= 5
             assert validate(text, facts) == [], (seed, text)
+
+
+ALL_LOCALES = sorted(locale_identifiers())
+CURRENCIES = sorted(list_currencies())
+EXTREME = st.one_of(
+    st.sampled_from(
+        ["0", "0.005", "0.0049", "999.995", "1000", "99999999.49", "9999999999999.9999"]
+    ),
+    st.decimals(min_value=0, max_value=Decimal("9999999999999.9999"), places=4),
+).map(Decimal)
+
+
+@st.composite
+def extreme_inputs(draw: st.DrawFn) -> InsightInputs:
+    """A week in any locale babel knows, in any currency, with amounts from 0 to 10^13."""
+
+    def figures(back: int) -> WeekFigures:
+        revenue, expenses = draw(EXTREME), draw(EXTREME)
+        return week(str(revenue), str(expenses), n=draw(st.integers(0, 10**7)), back=back)
+
+    return inputs(
+        figures(0),
+        figures(1),
+        locale=draw(st.sampled_from(ALL_LOCALES)),
+        currency=draw(st.sampled_from(CURRENCIES)),
+        baseline=tuple(figures(2 + i) for i in range(draw(st.integers(0, 2)))),
+        categories=tuple(
+            category(f"cat{i}", str(draw(EXTREME)), str(draw(EXTREME))) for i in range(2)
+        ),
+        largest=(LargeTransaction(MONDAY, -draw(EXTREME), "Acme Cloud"),),
+        overdue=(str(draw(EXTREME)), draw(st.integers(0, 10**6))),
+        receivables=(str(draw(EXTREME)), draw(st.integers(0, 10**6))),
+    )
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@example(inputs(week("10000000", n=1), week("0.01", back=1), locale="de_CH", currency="CHF"))
+@example(inputs(week("1234567.89"), week("2", back=1), locale="fr_CH", currency="CHF"))
+@example(inputs(week("2792332.28"), week("1", back=1), locale="en_AU", currency="EUR"))
+@example(inputs(week("2792332.28"), week("1", back=1), locale="bgn", currency="INR"))
+@example(inputs(week("999999999"), week("1", back=1), locale="blo", currency="JPY"))
+@example(inputs(week("1234567.89"), week("1", back=1), locale="en_IN", currency="INR"))
+@given(extreme_inputs())
+def test_every_sentence_reads_back_in_every_locale(facts_inputs: InsightInputs) -> None:
+    """The validator reads each number exactly as the formatter wrote it, in every locale babel
+    knows (apostrophe, narrow-space, Arabic and lakh grouping; codes written before digits):
+    otherwise the deterministic text itself would be refused and a team would get nothing."""
+    facts = build_facts(facts_inputs)
+    sentences = [f"- {fact.sentence}" for fact in facts.ranked()]
+    for i in range(0, len(sentences), 3):
+        chunk = sentences[i : i + 3]
+        text = "\n".join(chunk + ["- Nothing else changed."] * (3 - len(chunk)))
+        assert validate(text, facts) == [], (facts_inputs.locale, facts_inputs.currency, text)

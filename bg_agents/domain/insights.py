@@ -1,6 +1,6 @@
 """The pure core of the weekly insights agent: facts, ranking, sentences, validation, fallback.
 
-The model never computes or compares numbers (ARCHITECTURE.md §8). Everything here is worked out
+The model never computes or compares numbers. Everything here is worked out
 in code first: each :class:`Fact` carries its figures and a pre-written sentence that states the
 tricky comparisons correctly (a smaller loss *narrowed*, a week after a zero is "no spending the
 week before", a change within ±2 % is "about the same"), with numbers formatted for the team's
@@ -28,13 +28,12 @@ from typing import Any, Literal
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton
 from babel.numbers import (
-    format_currency,
-    format_decimal,
-    format_percent,
+    NumberPattern,
     get_currency_precision,
     get_currency_symbol,
     get_decimal_symbol,
     get_group_symbol,
+    parse_pattern,
 )
 
 from bg_agents.domain.money import known_currencies
@@ -279,6 +278,55 @@ def _clean_name(raw: str | None, neutral: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class _NumberStyle:
+    """How babel writes numbers in one locale: the single source for the formatter and the reader.
+
+    Symbols and grouping sizes come from the locale's CLDR data (the same lookups babel's own
+    formatting makes), never from a hand-written list of separators.
+    """
+
+    group: str
+    decimal: str
+    primary: frozenset[int]  # digits in the last group (3 in 12,34,567), per pattern
+    secondary: frozenset[int]  # digits in the groups before it (2 in en_IN)
+
+    @staticmethod
+    @functools.lru_cache(maxsize=256)
+    def of(locale: Locale) -> _NumberStyle:
+        patterns = (
+            locale.decimal_formats[None],
+            locale.percent_formats[None],
+            locale.currency_formats["standard"],
+        )
+        return _NumberStyle(
+            group=get_group_symbol(locale),
+            decimal=get_decimal_symbol(locale),
+            primary=frozenset(p.grouping[0] for p in patterns),
+            secondary=frozenset(p.grouping[1] for p in patterns),
+        )
+
+
+def _apply(pattern: NumberPattern, value: Decimal, locale: Locale, currency: str | None) -> str:
+    """``value`` rendered by babel with ``pattern``, with the integer part grouped here.
+
+    babel removes every pair of apostrophes from its whole output (its rule for quoted pattern
+    literals), so with an apostrophe group symbol (Swiss locales since CLDR 48) it writes
+    "CHF 1234567.00" and "99999999'949 %". Rendering without groups and inserting them by the
+    pattern's own sizes gives what CLDR specifies and what the reader expects.
+    """
+    bare = pattern.apply(value, locale, currency=currency, group_separator=False)
+    digits = re.search(r"\d+", bare)
+    if digits is None:
+        return bare
+    whole, size, groups = digits.group(), pattern.grouping[0], []
+    while len(whole) > size:
+        groups.insert(0, whole[-size:])
+        whole, size = whole[:-size], pattern.grouping[1]
+    grouped = get_group_symbol(locale).join([whole, *groups])
+    return bare[: digits.start()] + grouped + bare[digits.end() :]
+
+
 class _Formatter:
     """Locale- and currency-aware display of the numbers sentences use."""
 
@@ -286,23 +334,25 @@ class _Formatter:
         self.locale = locale
         self.currency = currency
         self.digits = get_currency_precision(currency)
-        pattern = locale.percent_formats[None].pattern.split(";")[0]
+        self.currency_pattern = locale.currency_formats["standard"]
+        self.pct_whole = locale.percent_formats[None]
+        pattern = self.pct_whole.pattern.split(";")[0]
         last_zero = pattern.rfind("0")
-        self.pct_one = pattern[: last_zero + 1] + ".0" + pattern[last_zero + 1 :]
+        self.pct_one = parse_pattern(pattern[: last_zero + 1] + ".0" + pattern[last_zero + 1 :])
 
     def money(self, value: Decimal) -> str:
         shown = _roundings(abs(value), self.digits)
-        return format_currency(shown, self.currency, locale=self.locale)
+        return _apply(self.currency_pattern, shown, self.locale, self.currency)
 
     def pct(self, value: Decimal) -> str:
         """Whole percents from 10 % up, one decimal below ("up 3.4 %")."""
         magnitude = abs(value)
         if magnitude >= 10:
-            return format_percent(_roundings(magnitude, 0) / 100, locale=self.locale)
-        return format_percent(_roundings(magnitude, 1) / 100, self.pct_one, locale=self.locale)
+            return _apply(self.pct_whole, _roundings(magnitude, 0) / 100, self.locale, None)
+        return _apply(self.pct_one, _roundings(magnitude, 1) / 100, self.locale, None)
 
     def count(self, value: int) -> str:
-        return format_decimal(value, locale=self.locale)
+        return _apply(self.locale.decimal_formats[None], Decimal(value), self.locale, None)
 
     def day(self, value: date) -> str:
         return format_date(value, "medium", locale=self.locale)
@@ -646,26 +696,44 @@ def _word_count(text: str) -> int:
 
 
 class _NumberReader:
-    """Reads the numbers in a text the way a reader in ``locale`` would, and checks them."""
+    """Reads the numbers in a text the way a reader in ``locale`` would, and checks them.
+
+    The locale's own convention (symbols and group sizes) is the :class:`_NumberStyle` the
+    formatter writes with; the other common conventions are read too, only to say precisely
+    that a number is written the wrong way.
+    """
+
+    OTHER_CONVENTIONS = ((",", "."), (".", ","), (" ", ","), ("'", "."))
 
     def __init__(self, facts: Facts, locale: Locale) -> None:
         self.facts = facts
         self.locale = locale
-        self.group = self._norm(get_group_symbol(locale))
-        self.decimal = self._norm(get_decimal_symbol(locale))
-        spaced = self.group == " "
-        sep = r"(?:[.,'’]|[ \u00a0\u202f\u2009\u2007](?=\d{3}(?!\d)))" if spaced else r"[.,'’]"
+        style = _NumberStyle.of(locale)
+        self.group = self._norm(style.group)
+        self.decimal = self._norm(style.decimal)
+        self.last = {n for n in style.primary if n < 10} | {3}  # 1000: a pattern never groups
+        self.middle = {n for n in style.secondary if n < 10} | {3}
+        marks = {style.group, style.decimal, *".,", *_APOSTROPHES} - set(_SPACES)
+        sep = "[" + "".join(re.escape(ch) for ch in sorted(marks)) + "]"
+        if self.group == " ":
+            ahead = "|".join(rf"\d{{{n}}}" for n in sorted(self.middle | self.last))
+            sep = rf"(?:{sep}|[{_SPACES}](?=(?:{ahead})(?!\d)))"
         self.pattern = re.compile(rf"(?<![A-Za-z])\d+(?:{sep}\d+)*")
-        symbols = {
+        own = {
             get_currency_symbol(facts.currency, locale),
             get_currency_symbol(facts.currency, "en"),
-            format_currency(1, facts.currency, locale=locale),
+            facts.currency,
         }
-        self.own_signs = {ch for s in symbols for ch in s if unicodedata.category(ch) == "Sc"}
+        self.own = {s.strip(_SPACES) for s in own} - {""}
+        self.own_signs = {ch for s in own for ch in s if unicodedata.category(ch) == "Sc"}
+        # A symbol or code written straight before the digits ("CHF1,234", "EUR2.792"): apart,
+        # so the digits read as a number and the symbol as its currency.
+        words = sorted(self.own | known_currencies(), key=len, reverse=True)
+        self.attached = re.compile(
+            r"(?<![^\W\d_])(" + "|".join(re.escape(w) for w in words) + r")(?=\d)"
+        )
         self.conventions = [(self.group, self.decimal)] + [
-            c
-            for c in ((",", "."), (".", ","), (" ", ","), ("'", "."))
-            if c != (self.group, self.decimal)
+            c for c in self.OTHER_CONVENTIONS if c != (self.group, self.decimal)
         ]
 
     @staticmethod
@@ -676,9 +744,11 @@ class _NumberReader:
             text = text.replace(ch, "'")
         return text
 
-    @staticmethod
-    def parse(token: str, group: str, decimal: str) -> tuple[Decimal, int] | None:
-        """The value and decimal places of ``token`` under one convention, or None if malformed."""
+    def parse(self, token: str, group: str, decimal: str) -> tuple[Decimal, int] | None:
+        """The value and decimal places of ``token`` under one convention, or None if malformed.
+
+        Groups follow the locale's sizes for its own convention (12,34,567 in en_IN) and are
+        always allowed in threes."""
         if token.count(decimal) > 1:
             return None
         whole, _, fraction = token.partition(decimal)
@@ -687,23 +757,28 @@ class _NumberReader:
         groups = whole.split(group)
         if not all(g.isdigit() for g in groups):
             return None
+        local = (group, decimal) == (self.group, self.decimal)
+        last, middle = (self.last, self.middle) if local else ({3}, {3})
         if len(groups) > 1 and not (
-            1 <= len(groups[0]) <= 3
-            and all(len(g) in (2, 3) for g in groups[1:-1])
-            and len(groups[-1]) == 3
+            1 <= len(groups[0]) <= max(middle)
+            and all(len(g) in middle for g in groups[1:-1])
+            and len(groups[-1]) in last
         ):
             return None
         return Decimal("".join(groups) + ("." + fraction if fraction else "")), len(fraction)
 
     def currency_marker(self, before: str, after: str) -> str | None:
-        """The currency sign or ISO code written right next to a number, if any."""
+        """The currency sign, symbol or ISO code written right next to a number, if any."""
         left = before.rstrip(_SPACES + "-−+")
+        right = after[1:] if after[:1] in _SPACES else after
+        for symbol in self.own:
+            if left.endswith(symbol) or right.startswith(symbol):
+                return symbol
         if left and unicodedata.category(left[-1]) == "Sc":
             return left[-1]
         code = re.search(r"(?<![A-Za-z])([A-Z]{3})$", left)
         if code and code.group(1) in known_currencies():
             return code.group(1)
-        right = after[1:] if after[:1] in _SPACES else after
         if right and unicodedata.category(right[0]) == "Sc":
             return right[0]
         code = re.match(r"([A-Z]{3})(?![A-Za-z])", right)
@@ -713,6 +788,7 @@ class _NumberReader:
 
     def problems(self, text: str) -> list[str]:
         found: list[str] = []
+        text = self.attached.sub(r"\1 ", text)
         for match in self.pattern.finditer(text):
             token, start, end = match.group(), match.start(), match.end()
             after = text[end : end + 12]
@@ -730,7 +806,7 @@ class _NumberReader:
             unit: Unit | None = None
             marker = self.currency_marker(before, after)
             if marker is not None:
-                if marker in self.own_signs or marker == self.facts.currency:
+                if marker in self.own or marker in self.own_signs:
                     unit = "money"
                 else:
                     found.append(
@@ -755,7 +831,7 @@ class _NumberReader:
             if alternative is not None and self.facts.matches(*alternative, unit):
                 whole = self.locale.decimal_formats[None].pattern.split(";")[0].split(".")[0]
                 pattern = whole + ("." + "0" * alternative[1] if alternative[1] else "")
-                proper = format_decimal(alternative[0], pattern, locale=self.locale)
+                proper = _apply(parse_pattern(pattern), alternative[0], self.locale, None)
                 return f"the number {token} is not written the {self.locale} way; write {proper}"
         reading = local or next((p for p in parsed if p is not None), None)
         if reading is not None:
