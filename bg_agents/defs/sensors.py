@@ -95,10 +95,40 @@ def staged_rows_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase)
 def unmatched_records_sensor(
     context: dg.SensorEvaluationContext, app_db: AppDatabase
 ) -> dg.SensorResult:
+    if context.cursor is None:
+        return _unmatched_from_current_state(context, app_db)
     return _requests_for_new_rows(
         app_db, UnmatchedRecord.id, UnmatchedRecord.record_date, context.cursor,
         "no new unmatched records",
     )  # fmt: skip
+
+
+def _unmatched_from_current_state(
+    context: dg.SensorEvaluationContext, app_db: AppDatabase
+) -> dg.SensorResult:
+    """First tick: start from what is there, not from the beginning of history.
+
+    Days whose ``record_matches`` partition was materialized (by the demo, a backfill, an earlier
+    deployment) are already reconciled: re-requesting them would only queue runs that find
+    nothing new. Only days with records but no reconciliation yet get a run.
+    """
+    with app_db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(UnmatchedRecord.record_date, sa.func.max(UnmatchedRecord.id)).group_by(
+                UnmatchedRecord.record_date
+            )
+        ).all()
+    cursor = str(max((max_id for _, max_id in rows), default=0))
+    done = context.instance.get_materialized_partitions(dg.AssetKey("record_matches"))
+    existing = set(daily_partitions.get_partition_keys())
+    requests = [
+        dg.RunRequest(partition_key=day.isoformat(), run_key=f"{day.isoformat()}:{max_id}")
+        for day, max_id in sorted(rows)
+        if day.isoformat() in existing and day.isoformat() not in done
+    ]
+    if not requests:
+        return dg.SensorResult(skip_reason="every day with records is reconciled", cursor=cursor)
+    return dg.SensorResult(run_requests=requests, cursor=cursor)
 
 
 @dg.sensor(

@@ -1,14 +1,20 @@
-"""Reconcile the records that new data touched: load, match, write links and suggestions, notify.
+"""Reconcile the teams that new data touched: load, match, write links and suggestions, notify.
 
-A day's run looks at the teams with unmatched records that day, and at what those records can
-pair with: unlinked receipts from the last two date windows, open invoices whose payment may
-still arrive, and the unlinked bank rows around them. Receipts pair with money going out,
-invoices with money coming in (the matcher's groups keep them apart).
+What the matcher sees is a function of the data alone, never of which days a run covers: a run
+matches, team by team, *all* of a team's receipts, invoices still owed (or settled by an
+automatic link) and bank rows, in a fixed order. Automatic links are inputs like everything
+else, so a second pass proposes exactly what the first stored, and a tie that was left to a
+person stays one. Only people's decisions are taken as given: confirmed links take their record
+and bank row out, declined pairs are refused. So one 7-day run, seven 1-day runs in any order
+and a re-run all store the same rows. Receipts pair with money going out, invoices with money
+coming in (the matcher's groups keep them apart).
 
-Writes are upserts keyed (team, record, transaction) that rewrite a row only when it changed, and
-never touch a pair a person confirmed or declined: re-running a day changes nothing. Automatic
-links notify the team at once through the outbox (keyed per link and user, so never twice);
-suggestions wait for review.
+Writes make the stored pairs equal the matcher's answer: new or changed rows are upserted,
+proposals it no longer makes are deleted, and pairs a person confirmed or declined are never
+touched. An automatic link, once announced, is kept even if later data would make it a tie
+(a person may decline it); proposals conflicting with it are dropped. Automatic links notify
+the team at once through the outbox (keyed per link and user, so never twice); suggestions wait
+for review. The ``unmatched_records`` days whose records changed are refreshed in the end.
 """
 
 from __future__ import annotations
@@ -16,12 +22,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bg_agents.agents.backends import ChatBackend, OfflineBackend
 from bg_agents.agents.ledger import Ledger
@@ -48,7 +54,7 @@ from bg_agents.domain.match_rules import Side
 from bg_agents.matching import DEFAULT_CONFIG, Feedback, MatcherConfig, Pair, match
 from bg_agents.matching.types import TieBreaker
 from bg_agents.notify.outbox import Message, deliver_in_app, enqueue
-from bg_agents.services.unmatched import OPEN_INVOICE, active_link, linked
+from bg_agents.services.unmatched import OPEN_INVOICE, active_link, snapshot_unmatched
 
 HUMAN = ("confirmed", "declined")
 FEEDBACK_LIMIT = 5000  # the most recent human decisions per run teach aliases and refusals
@@ -84,63 +90,74 @@ def _team_of(side: Side) -> int:
 
 @dataclass
 class _Scope:
+    """One team's matching problem: every record and bank row a person has not settled."""
+
+    team: Team
     records: list[Side]
     candidates: list[Side]
-    teams: dict[int, Team]
 
 
-def _load(session: Session, start: date, end: date, cfg: MatcherConfig) -> _Scope:
-    team_ids = session.scalars(
-        sa.select(UnmatchedRecord.team_id)
-        .where(UnmatchedRecord.record_date.between(start, end))
-        .distinct()
-    ).all()
-    teams = {t.id: t for t in session.scalars(sa.select(Team).where(Team.id.in_(team_ids)))}
-    window = 2 * cfg.rules.date_days
+def _touched_teams(session: Session, start: date, end: date) -> list[int]:
+    """Teams with any record or bank row dated inside the run's days."""
+    queries = [
+        sa.select(Document.team_id).where(Document.document_date.between(start, end)),
+        sa.select(Invoice.team_id).where(Invoice.issue_date.between(start, end)),
+        sa.select(Transaction.team_id).where(Transaction.booking_date.between(start, end)),
+        sa.select(UnmatchedRecord.team_id).where(UnmatchedRecord.record_date.between(start, end)),
+    ]
+    return sorted(set(session.scalars(sa.union(*queries))))
+
+
+def _settled_by_people(kind: str, id_column: sa.ColumnElement[int]) -> sa.Exists:
+    """A record or bank row that a link a person confirmed has taken: not the matcher's to move."""
+    confirmed = active_link() & (Match.status == "confirmed")
+    if kind == "payment":
+        return sa.exists().where(Match.transaction_id == id_column, confirmed)
+    return sa.exists().where(Match.record_kind == kind, Match.record_id == id_column, confirmed)
+
+
+def _load(session: Session, team: Team) -> _Scope:
+    """The team's whole problem, in id order, so the input never depends on the run's days.
+
+    Links the matcher made itself stay inputs (an invoice it settled counts as still owed here):
+    leaving them out would change the problem, its assignments and its ties on a re-run.
+    """
     docs = session.scalars(
-        sa.select(Document).where(
-            Document.team_id.in_(team_ids),
-            Document.document_date.between(start - timedelta(window), end),
-            ~linked("document", Document.id),
-        )
+        sa.select(Document)
+        .where(Document.team_id == team.id, ~_settled_by_people("document", Document.id))
+        .order_by(Document.id)
     ).all()
+    settled_by_us = sa.exists().where(
+        Match.record_kind == "invoice",
+        Match.record_id == Invoice.id,
+        active_link(),
+        Match.status == "auto",
+    )
     invoices = session.execute(
         sa.select(Invoice, Customer)
         .outerjoin(Customer, Customer.id == Invoice.customer_id)
         .where(
-            Invoice.team_id.in_(team_ids),
-            Invoice.status.in_(OPEN_INVOICE),
-            Invoice.issue_date <= end,
-            # Late payments are proposed up to late_days after the due date, and a payment
-            # quoting the invoice's number up to reference_days.
-            Invoice.due_date >= start - timedelta(window + max(cfg.late_days, cfg.reference_days)),
-            ~linked("invoice", Invoice.id),
+            Invoice.team_id == team.id,
+            Invoice.status.in_(OPEN_INVOICE) | ((Invoice.status == "paid") & settled_by_us),
+            ~_settled_by_people("invoice", Invoice.id),
         )
+        .order_by(Invoice.id)
     ).all()
-    records = [
-        _in_group(document_side(d, teams[d.team_id].base_currency), d.team_id, "out") for d in docs
-    ]
-    records += [
-        _in_group(invoice_side(inv, cust, teams[inv.team_id].base_currency), inv.team_id, "in")
-        for inv, cust in invoices
-    ]
-    earliest = min((r.date for r in records), default=start) - timedelta(window)
     txs = session.scalars(
-        sa.select(Transaction).where(
-            Transaction.team_id.in_(team_ids),
-            Transaction.booking_date.between(earliest, end + timedelta(window)),
-            ~linked("payment", Transaction.id),
-        )
+        sa.select(Transaction)
+        .where(Transaction.team_id == team.id, ~_settled_by_people("payment", Transaction.id))
+        .order_by(Transaction.id)
     ).all()
+    currency = team.base_currency
+    records = [_in_group(document_side(d, currency), team.id, "out") for d in docs]
+    records += [
+        _in_group(invoice_side(inv, cust, currency), team.id, "in") for inv, cust in invoices
+    ]
     candidates = [
-        _in_group(
-            transaction_side(tx, teams[tx.team_id].base_currency),
-            tx.team_id,
-            "out" if tx.amount < 0 else "in",
-        )  # fmt: skip
+        _in_group(transaction_side(tx, currency), team.id, "out" if tx.amount < 0 else "in")
         for tx in txs
     ]
-    return _Scope(records, candidates, teams)
+    return _Scope(team, records, candidates)
 
 
 def _in_group(side: Side, team_id: int, direction: str) -> Side:
@@ -189,19 +206,34 @@ def _feedback(session: Session, team_ids: Iterable[int]) -> Feedback:
 
 
 def _tie_breaker(
-    engine: Engine, scope: _Scope, backend: ChatBackend | None, cfg: MatcherConfig, ledger: Ledger
+    engine: Engine,
+    team: Team,
+    stored: dict[str, dict[str, str]],
+    backend: ChatBackend | None,
+    cfg: MatcherConfig,
+    ledger: Ledger,
 ) -> TieBreaker | None:
-    """The model breaks ties only when a real one is configured; offline, ties go to people."""
+    """The model breaks ties only when a real one is configured; offline, ties go to people.
+
+    A tie a previous run already settled is answered from what it stored, without a model call:
+    the link the model chose stays chosen, and a tie left to a person stays with the person.
+    """
     if backend is None or backend.name == OfflineBackend.name:
         return None
-    per_team: dict[int, TieBreaker] = {}
+    model: TieBreaker | None = None
 
     def choose(record: Side, options: list[tuple[Side, float]]) -> str | None:
-        team = scope.teams[_team_of(record)]
-        if team.id not in per_team:
-            per_team[team.id] = model_tie_breaker(engine, team.id, team.name, backend,
-                                                  cfg.rules, ledger)  # fmt: skip
-        return per_team[team.id](record, options)
+        nonlocal model
+        before = stored.get(record.id, {})
+        offered = [c.id for c, _ in options]
+        chosen = [c for c in offered if before.get(c) == "link"]
+        if chosen:
+            return chosen[0]
+        if any(c in before for c in offered):
+            return None
+        if model is None:
+            model = model_tie_breaker(engine, team.id, team.name, backend, cfg.rules, ledger)
+        return model(record, options)
 
     return choose
 
@@ -222,54 +254,78 @@ def _match_row(pair: Pair, team_id: int) -> dict[str, object]:
 
 
 UPDATED = ("decision", "status", "score", "matched_amount", "explanation")
+Key = tuple[str, int, int]  # (record kind, record id, transaction id)
 
 
-def _write(session: Session, rows: list[dict[str, object]]) -> int:
-    """Upsert pairs, leaving alone every pair a person already decided; returns rows changed."""
-    if not rows:
-        return 0
-    teams = {r["team_id"] for r in rows}
+def _key(row: dict[str, object]) -> Key:
+    return (str(row["record_kind"]), int(row["record_id"]), int(row["transaction_id"]))  # type: ignore[call-overload]
+
+
+def _sides_of(key: Key) -> tuple[str, str]:
+    kind, record_id, tx_id = key
+    return f"{'doc' if kind == 'document' else 'inv'}-{record_id}", f"tx-{tx_id}"
+
+
+@dataclass
+class _Written:
+    rows: int = 0
+    links: list[Key] = field(default_factory=list)  # every link the team now has from us
+    new_links: list[dict[str, object]] = field(default_factory=list)  # to announce
+    now_linked: set[str] = field(default_factory=set)  # side ids that got their first link
+    now_unlinked: set[str] = field(default_factory=set)  # side ids that lost their last link
+
+
+def _write(session: Session, team_id: int, rows: list[dict[str, object]]) -> _Written:
+    """Make the team's stored pairs equal ``rows``, leaving every pair a person decided alone.
+
+    An automatic link already stored but no longer proposed (later data made it a tie) is kept,
+    and proposals that would contradict it are dropped, so the answer stays idempotent.
+    """
     existing = {
         (m.record_kind, m.record_id, m.transaction_id): m
-        for m in session.scalars(
-            sa.select(Match).where(
-                Match.team_id.in_(teams),
-                Match.transaction_id.in_({r["transaction_id"] for r in rows}),
-            )
-        )
+        for m in session.scalars(sa.select(Match).where(Match.team_id == team_id))
     }
-    fresh = []
-    for r in rows:
-        old = existing.get((r["record_kind"], r["record_id"], r["transaction_id"]))
-        if old is not None and old.status in HUMAN:
-            continue
-        if old is None or any(getattr(old, c) != r[c] for c in UPDATED):
-            fresh.append(r)
+    ours = {k: m for k, m in existing.items() if m.status not in HUMAN}
+    proposed = {_key(r): r for r in rows if _key(r) not in existing or _key(r) in ours}
+    announced = {k for k, m in ours.items() if m.decision == "link"}
+    kept = announced - {k for k, r in proposed.items() if r["decision"] == "link"}
+    busy_records = {k[:2] for k in kept}
+    busy_txs = {k[2] for k in kept}
+    proposed = {
+        k: r
+        for k, r in proposed.items()
+        if k not in kept
+        and (k in announced or (k[:2] not in busy_records and k[2] not in busy_txs))
+    }
+    fresh = [
+        r
+        for k, r in proposed.items()
+        if k not in ours or any(getattr(ours[k], c) != r[c] for c in UPDATED)
+    ]
+    stale = [m.id for k, m in ours.items() if k not in proposed and k not in kept]
+    out = _Written(rows=len(fresh) + len(stale))
+    out.links = sorted(kept | {k for k, r in proposed.items() if r["decision"] == "link"})
+    out.new_links = [
+        r for r in fresh if r["decision"] == "link" and _key(r) not in announced
+    ]  # fmt: skip
+    before = {
+        k for k, m in existing.items() if m.decision == "link" and m.status != "declined"
+    }  # fmt: skip
+    after = {k for k in before if existing[k].status in HUMAN} | set(out.links)
+    linked_before = {side for k in before for side in _sides_of(k)}
+    linked_after = {side for k in after for side in _sides_of(k)}
+    out.now_linked = linked_after - linked_before
+    out.now_unlinked = linked_before - linked_after
     session.expunge_all()
+    for i in range(0, len(stale), 500):
+        session.execute(sa.delete(Match).where(Match.id.in_(stale[i : i + 500])))
     upsert(session, Match, fresh, MATCH_KEY, UPDATED)
-    # A pending suggestion whose record or transaction is now linked elsewhere is stale.
-    other = aliased(Match)
-    session.execute(
-        sa.delete(Match).where(
-            Match.status == "pending",
-            Match.team_id.in_(teams),
-            sa.exists().where(
-                other.id != Match.id,
-                other.team_id == Match.team_id,
-                active_link(other),
-                sa.or_(
-                    (other.record_kind == Match.record_kind) & (other.record_id == Match.record_id),
-                    other.transaction_id == Match.transaction_id,
-                ),
-            ),
-        )
-    )
-    return len(fresh)
+    return out
 
 
-def _settle_invoices(session: Session, links: list[dict[str, object]]) -> None:
+def _settle_invoices(session: Session, links: list[Key]) -> None:
     """An invoice linked to its payment is paid: insights stop counting it as owed or overdue."""
-    ids = [r["record_id"] for r in links if r["record_kind"] == "invoice"]
+    ids = sorted({record_id for kind, record_id, _ in links if kind == "invoice"})
     if ids:
         paid_on = (
             sa.select(sa.func.max(Transaction.booking_date))
@@ -288,8 +344,8 @@ def _settle_invoices(session: Session, links: list[dict[str, object]]) -> None:
         )
 
 
-def _notify(session: Session, links: list[dict[str, object]], scope: _Scope) -> int:
-    """One in-app message per automatic link and team member, delivered at once."""
+def _notify(session: Session, links: list[dict[str, object]], sides: dict[str, Side]) -> int:
+    """One in-app message per new automatic link and team member, delivered at once."""
     if not links:
         return 0
     users: dict[int, list[int]] = {}
@@ -297,7 +353,6 @@ def _notify(session: Session, links: list[dict[str, object]], scope: _Scope) -> 
         sa.select(User.team_id, User.id).where(User.team_id.in_({r["team_id"] for r in links}))
     ):
         users.setdefault(team_id, []).append(user_id)
-    sides = {s.id: s for s in scope.records}
     messages = []
     for r in links:
         prefix = "doc" if r["record_kind"] == "document" else "inv"
@@ -379,6 +434,29 @@ def _check_truth(session: Session, links: list[dict[str, object]], report: Recon
             report.truth_correct += 1
 
 
+UNMATCHED_KIND = {"doc": "receipt", "inv": "invoice", "tx": "payment"}
+
+
+def _refresh_unmatched(engine: Engine, written: _Written, sides: dict[str, Side]) -> None:
+    """Keep ``unmatched_records`` exactly the unlinked set: drop what got linked, and re-take
+    the day of anything that lost its link."""
+    gone: dict[str, list[int]] = {}
+    for side_id in written.now_linked:
+        prefix, _, raw = side_id.partition("-")
+        gone.setdefault(UNMATCHED_KIND[prefix], []).append(int(raw))
+    with engine.begin() as conn:
+        for kind, ids in gone.items():
+            for i in range(0, len(ids), 500):
+                conn.execute(
+                    sa.delete(UnmatchedRecord).where(
+                        UnmatchedRecord.record_kind == kind,
+                        UnmatchedRecord.record_id.in_(ids[i : i + 500]),
+                    )
+                )
+    for day in sorted({sides[s].date for s in written.now_unlinked if s in sides}):
+        snapshot_unmatched(engine, day)
+
+
 def reconcile(
     engine: Engine,
     start: date,
@@ -389,29 +467,49 @@ def reconcile(
     run_id: str | None = None,
     partition_key: str | None = None,
 ) -> ReconcileReport:
-    """Match what days ``start``..``end`` touched; see the module docstring."""
+    """Match the teams that days ``start``..``end`` touched; see the module docstring.
+
+    The report counts the pairs of records dated inside the run's days (an invoice by its issue
+    date), so a re-run reports what it found again, with nothing written or notified.
+    """
     report = ReconcileReport()
-    with Session(engine) as session:
-        scope = _load(session, start, end, config)
-        feedback = _feedback(session, scope.teams)
-    report.teams, report.records = len(scope.teams), len(scope.records)
-    report.candidates = len(scope.candidates)
-    if not scope.records:
-        return report
     ledger = Ledger(engine, AGENT, run_id=run_id, partition_key=partition_key)
-    result = match(scope.records, scope.candidates, config, feedback=feedback,
-                   tie_breaker=_tie_breaker(engine, scope, backend, config, ledger))  # fmt: skip
-    team_of = {s.id: _team_of(s) for s in scope.records}
-    rows = [_match_row(p, team_of[p.left_id]) for p in result.pairs]
-    report.decisions.update(p.decision for p in result.pairs)
-    report.relations.update(p.relation for p in result.pairs)
-    report.ties = result.stats["ties"]
-    report.model_links = result.stats["model_links"]
+    with Session(engine) as session:
+        team_ids = _touched_teams(session, start, end)
+        teams = list(
+            session.scalars(sa.select(Team).where(Team.id.in_(team_ids)).order_by(Team.id))
+        )
+    for team in teams:
+        with Session(engine) as session:
+            scope = _load(session, team)
+            feedback = _feedback(session, [team.id])
+            stored: dict[str, dict[str, str]] = {}
+            for m in session.scalars(sa.select(Match).where(Match.team_id == team.id)):
+                record, tx = _sides_of((m.record_kind, m.record_id, m.transaction_id))
+                stored.setdefault(record, {})[tx] = m.decision
+        sides = {s.id: s for s in (*scope.records, *scope.candidates)}
+        in_run = {s.id for s in scope.records if start <= s.date <= end}
+        report.teams += 1
+        report.records += len(in_run)
+        report.candidates += sum(start <= s.date <= end for s in scope.candidates)
+        if not scope.records:
+            continue
+        tie_breaker = _tie_breaker(engine, team, stored, backend, config, ledger)
+        result = match(scope.records, scope.candidates, config, feedback=feedback,
+                       tie_breaker=tie_breaker)  # fmt: skip
+        rows = [_match_row(p, team.id) for p in result.pairs]
+        mine = [p for p in result.pairs if p.left_id in in_run]
+        report.decisions.update(p.decision for p in mine)
+        report.relations.update(p.relation for p in mine)
+        report.ties += result.stats["ties"]
+        report.model_links += result.stats["model_links"]
+        with Session(engine) as session, session.begin():
+            written = _write(session, team.id, rows)
+            report.written += written.rows
+            _settle_invoices(session, written.links)
+            report.notified += _notify(session, written.new_links, sides)
+            links = [r for r in rows if r["decision"] == "link" and _sides_of(_key(r))[0] in in_run]
+            _check_truth(session, links, report)
+        _refresh_unmatched(engine, written, sides)
     report.model_calls = len(ledger.calls)
-    links = [r for r in rows if r["decision"] == "link"]
-    with Session(engine) as session, session.begin():
-        report.written = _write(session, rows)
-        _settle_invoices(session, links)
-        report.notified = _notify(session, links, scope)
-        _check_truth(session, links, report)
     return report
