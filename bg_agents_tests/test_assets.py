@@ -53,7 +53,10 @@ def test_every_asset_materializes_a_partition_and_a_rerun_changes_nothing(engine
         assert materialize(db_url, ["transactions"], day).success
     weekly = materialize(db_url, ["weekly_metrics"], WEEK)
     assert weekly.success
-    assert [c.passed for c in weekly.get_asset_check_evaluations()] == [True]
+    assert {c.check_name: c.passed for c in weekly.get_asset_check_evaluations()} == {
+        "totals_match_transactions": True,
+        "every_team_measured": True,
+    }
     assert _count(engine, WeeklyMetric) == 3  # one row per team
 
     before = dump(engine)

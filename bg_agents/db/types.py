@@ -114,10 +114,51 @@ class MoneyUnits(sa.BigInteger):
 
 
 def money_units(column: Any, dialect_name: str) -> ColumnElement[int]:
-    """SQL expression giving a Money column as exact integer 1/10000 units, for aggregation."""
+    """SQL expression giving a Money column as exact integer 1/10000 units, for aggregation.
+
+    NUMERIC on PostgreSQL (a stored amount may exceed BIGINT there), INTEGER on SQLite.
+    """
     if dialect_name == "postgresql":
-        return sa.cast(sa.type_coerce(column, sa.Numeric) * UNITS_PER_MAJOR, MoneyUnits)
+        return sa.type_coerce(sa.type_coerce(column, sa.Numeric) * UNITS_PER_MAJOR, MoneyUnits)
     return sa.type_coerce(column, MoneyUnits)
+
+
+# Sums of units are taken in two parts, ``units = high * SPLIT + low`` (|low| < SPLIT), so that
+# neither part's SUM can overflow SQLite's 64-bit integers, however large one team's amounts are.
+SPLIT = 10**9
+# What a computed amount may reach to be stored on both databases: |x| < 900 trillion, i.e.
+# 9e18 units (SQLite's INTEGER ends at 9.22e18 units, PostgreSQL's NUMERIC(19, 4) at 1e19).
+MAX_STORED_UNITS = 9 * 10**18
+_MAX_HIGH = MAX_STORED_UNITS // SPLIT
+
+
+def split_units(units: Any, dialect_name: str) -> tuple[ColumnElement[int], ColumnElement[int]]:
+    """(high, low) parts of an integer units expression, truncating toward zero on both."""
+    if dialect_name == "postgresql":
+        return (
+            sa.type_coerce(sa.func.div(units, SPLIT), MoneyUnits),
+            sa.type_coerce(sa.func.mod(units, SPLIT), MoneyUnits),
+        )
+    return sa.type_coerce(units // SPLIT, MoneyUnits), sa.type_coerce(units % SPLIT, MoneyUnits)
+
+
+def joined_units(
+    high: Any, low: Any, dialect_name: str
+) -> tuple[ColumnElement[bool], ColumnElement[Any]]:
+    """(fits, amount) for summed parts: whether ``high * SPLIT + low`` is storable, and that
+    amount in Money's storage form. The amount must only be evaluated where ``fits`` holds."""
+    if dialect_name == "postgresql":
+        units = sa.type_coerce(high, sa.Numeric) * SPLIT + low
+        return sa.func.abs(units) < MAX_STORED_UNITS, units / sa.literal(
+            UNITS_PER_MAJOR, sa.Numeric
+        )
+    carried = (high + low // SPLIT, low % SPLIT)  # |low| < SPLIT, so high alone decides
+    units = carried[0] * SPLIT + carried[1]
+    fits = sa.case(
+        (sa.func.abs(carried[0]) > _MAX_HIGH, sa.false()),
+        else_=sa.func.abs(units) < MAX_STORED_UNITS,
+    )
+    return fits, units
 
 
 def _money_if_money(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

@@ -4,9 +4,11 @@ One GROUP BY (team x category, split into this week and the week before) scans t
 once into a temporary table; two ``INSERT ... SELECT ... ON CONFLICT`` statements roll it up into
 ``weekly_category_metrics`` and ``weekly_metrics``. No row passes through Python, so the asset costs
 about what a hand-written GROUP BY costs (benchmarks/ingest_and_metrics.py measures the ratio), and
-10,000 teams cost about as much as ten per team. Sums stay in Money's exact storage form (integer
-units on SQLite, NUMERIC on PostgreSQL); percentages are computed against ``|previous|`` and are
-NULL when the previous week was zero, so a smaller loss reads as an improvement. Rows that did not
+10,000 teams cost about as much as ten per team. Sums are exact integer units taken in two parts
+(:func:`~bg_agents.db.types.split_units`), so no team's amounts can overflow the shared GROUP BY; a
+team whose totals cannot be stored is left out of the week and named; percentages are computed
+against ``|previous|`` and are NULL when the previous week was zero, so a smaller loss reads as an
+improvement. Rows that did not
 change are not rewritten, so a re-run writes nothing.
 """
 
@@ -21,24 +23,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from bg_agents.db.models import Team, Transaction, WeeklyCategoryMetric, WeeklyMetric
+from bg_agents.db.types import MoneyUnits, joined_units, money_units, split_units
 from bg_agents.db.upsert import update_if_changed
 
 AGG = "tmp_weekly_agg"
-# Money sums (stored form) and counts, per team and category, this week then the week before.
-SUMS = (
-    "income",
-    "expense",
-    "income_n",
-    "expense_n",
-    "unconverted_n",
-    "prev_income",
-    "prev_expense",
-)
+# Money figures per team and category, this week then the week before: each is a sum of
+# non-negative amounts, kept as (high, low) parts of its units so no SUM can overflow.
+MONEY = ("income", "expense", "prev_income", "prev_expense")
+COUNTS = ("income_n", "expense_n", "unconverted_n")
+PARTS = tuple(f"{m}_{part}" for m in MONEY for part in ("hi", "lo"))
 _agg = sa.table(
     AGG,
     sa.column("team_id", sa.BigInteger),
     sa.column("category", sa.String),
-    *(sa.column(c, sa.BigInteger if c.endswith("_n") else sa.Numeric) for c in SUMS),
+    *(sa.column(c, sa.BigInteger) for c in COUNTS),
+    *(sa.column(c, MoneyUnits) for c in PARTS),
 )
 
 
@@ -49,32 +48,44 @@ class WeeklyMetricsResult:
     teams_with_activity: int
     transactions: int
     category_rows: int
+    # Teams whose figures do not fit a stored amount (|x| >= 900 trillion): no row this week.
+    overflowed_teams: tuple[str, ...] = ()
 
 
-def aggregate_query(week_start: date) -> sa.Select:
-    """team x category sums for the week and the week before, in Money's storage form.
+def aggregate_query(week_start: date, dialect: str = "sqlite") -> sa.Select:
+    """team x category sums for the week and the week before, as (high, low) units parts.
 
-    Nothing here passes through Python, so sums stay in the column's stored representation
-    (exact integer units on SQLite, NUMERIC on PostgreSQL) and are written back as they are.
+    Nothing here passes through Python. Sums are exact integers on both databases and cannot
+    overflow, whatever one team stored, so one team's data can never fail every team's week.
     """
     base = Transaction.base_amount
+    units = money_units(base, dialect)
     current = Transaction.booking_date >= week_start
     category = sa.func.coalesce(Transaction.category, "uncategorized")
 
     def total(*conds: sa.ColumnElement[bool], value: Any = 1) -> sa.ColumnElement[int]:
         return sa.func.sum(sa.case((sa.and_(*conds), value), else_=0))
 
+    figures = {
+        "income": (current, base > 0, units),
+        "expense": (current, base < 0, -units),
+        "prev_income": (~current, base > 0, units),
+        "prev_expense": (~current, base < 0, -units),
+    }
+    parts = []
+    for name in MONEY:
+        *conds, value = figures[name]
+        high, low = split_units(value, dialect)
+        parts += [total(*conds, value=high).label(f"{name}_hi")]
+        parts += [total(*conds, value=low).label(f"{name}_lo")]
     return (
         sa.select(
             Transaction.team_id.label("team_id"),
             category.label("category"),
-            total(current, base > 0, value=base).label("income"),
-            total(current, base < 0, value=-base).label("expense"),
             total(current, base > 0).label("income_n"),
             total(current, base < 0).label("expense_n"),
             total(current, base.is_(None)).label("unconverted_n"),
-            total(~current, base > 0, value=base).label("prev_income"),
-            total(~current, base < 0, value=-base).label("prev_expense"),
+            *parts,
         )
         .where(
             Transaction.booking_date >= week_start - timedelta(days=7),
@@ -102,11 +113,18 @@ def _upsert_from(
 
 
 def store_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsResult:
-    """Write one week's rows for every team (silent teams get zeros); returns counts for the UI."""
+    """Write one week's rows for every team (silent teams get zeros); returns counts for the UI.
+
+    A team whose figures cannot be stored (a sum of 900 trillion or more) gets no row for the
+    week, and a stale one is removed, so its insight waits; it is named in the result. Every
+    other team's week is computed as usual.
+    """
     if week_start.weekday() != 0:
         raise ValueError(f"{week_start} is not a Monday; weekly metrics use ISO weeks")
     dialect = conn.dialect.name
-    query = aggregate_query(week_start).compile(conn, compile_kwargs={"literal_binds": True})
+    query = aggregate_query(week_start, dialect).compile(
+        conn, compile_kwargs={"literal_binds": True}
+    )
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {AGG}")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {AGG} AS {query}")
     # The stale-row DELETE below probes this table once per stored row.
@@ -114,16 +132,41 @@ def store_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsRes
     a = _agg.c
     week = sa.literal(week_start, sa.Date)
 
-    spent = sa.or_(a.expense > 0, a.prev_expense > 0)
+    sums = (
+        sa.select(a.team_id, *(sa.func.sum(a[c]).label(c) for c in (*COUNTS, *PARTS)))
+        .group_by(a.team_id)
+        .subquery()
+    )
+
+    def z(column: str) -> sa.ColumnElement[Any]:
+        return sa.func.coalesce(sums.c[column], 0)
+
+    def team_figure(name: str) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[Any]]:
+        return joined_units(z(f"{name}_hi"), z(f"{name}_lo"), dialect)
+
+    # Every figure is a sum of non-negative amounts: if a team's four totals fit, so do its
+    # categories (parts of a total) and its net (between minus and plus the larger total).
+    figures = {name: team_figure(name) for name in MONEY}
+    overflowed = conn.execute(
+        sa.select(Team.id, Team.slug)
+        .join(sums, sums.c.team_id == Team.id)
+        .where(sa.or_(*(~fits for fits, _ in figures.values())))
+        .order_by(Team.slug)
+    ).all()
+    left_out = [team_id for team_id, _ in overflowed]
+
+    spent = sa.or_(a.expense_hi > 0, a.expense_lo > 0, a.prev_expense_hi > 0, a.prev_expense_lo > 0)
+    expense = joined_units(a.expense_hi, a.expense_lo, dialect)[1]
+    prev_expense = joined_units(a.prev_expense_hi, a.prev_expense_lo, dialect)[1]
     categories = sa.select(
         a.team_id,
         week.label("week_start"),
         a.category,
-        a.expense.label("expenses"),
+        expense.label("expenses"),
         a.expense_n.label("transaction_count"),
-        a.prev_expense.label("prev_expenses"),
-        _change_pct(a.expense, a.prev_expense).label("change_pct"),
-    ).where(spent)
+        prev_expense.label("prev_expenses"),
+        _change_pct(expense, prev_expense).label("change_pct"),
+    ).where(spent, a.team_id.not_in(left_out))
     conn.execute(
         _upsert_from(
             dialect, WeeklyCategoryMetric, categories, ("team_id", "week_start", "category")
@@ -133,63 +176,72 @@ def store_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsRes
     conn.execute(
         sa.delete(wcm).where(
             wcm.week_start == week_start,
-            ~sa.exists().where(a.team_id == wcm.team_id, a.category == wcm.category, spent),
+            sa.or_(
+                wcm.team_id.in_(left_out),
+                ~sa.exists().where(a.team_id == wcm.team_id, a.category == wcm.category, spent),
+            ),
         )
     )
 
-    sums = (
+    revenue, expenses = figures["income"][1], figures["expense"][1]
+    prev_revenue, prev_expenses = figures["prev_income"][1], figures["prev_expense"][1]
+    net, prev_net = revenue - expenses, prev_revenue - prev_expenses
+    teams = (
         sa.select(
-            a.team_id,
-            *(sa.func.sum(a[c]).label(c) for c in SUMS),
+            Team.id.label("team_id"),
+            week.label("week_start"),
+            Team.base_currency.label("currency"),
+            revenue.label("revenue"),
+            expenses.label("expenses"),
+            net.label("net"),
+            (z("income_n") + z("expense_n") + z("unconverted_n")).label("transaction_count"),
+            z("income_n").label("income_count"),
+            z("expense_n").label("expense_count"),
+            z("unconverted_n").label("unconverted_count"),
+            prev_revenue.label("prev_revenue"),
+            prev_expenses.label("prev_expenses"),
+            prev_net.label("prev_net"),
+            _change_pct(revenue, prev_revenue).label("revenue_change_pct"),
+            _change_pct(expenses, prev_expenses).label("expenses_change_pct"),
+            _change_pct(net, prev_net).label("net_change_pct"),
+            sa.func.current_timestamp().label("computed_at"),
         )
-        .group_by(a.team_id)
-        .subquery()
+        .select_from(sa.outerjoin(Team, sums, sums.c.team_id == Team.id))
+        # Also what SQLite needs to tell INSERT ... SELECT ... ON CONFLICT from a join's ON.
+        .where(Team.id.not_in(left_out))
     )
-
-    def z(column: str) -> sa.ColumnElement[Any]:
-        return sa.func.coalesce(sums.c[column], 0)
-
-    net, prev_net = z("income") - z("expense"), z("prev_income") - z("prev_expense")
-    teams = sa.select(
-        Team.id.label("team_id"),
-        week.label("week_start"),
-        Team.base_currency.label("currency"),
-        z("income").label("revenue"),
-        z("expense").label("expenses"),
-        net.label("net"),
-        (z("income_n") + z("expense_n") + z("unconverted_n")).label("transaction_count"),
-        z("income_n").label("income_count"),
-        z("expense_n").label("expense_count"),
-        z("unconverted_n").label("unconverted_count"),
-        z("prev_income").label("prev_revenue"),
-        z("prev_expense").label("prev_expenses"),
-        prev_net.label("prev_net"),
-        _change_pct(z("income"), z("prev_income")).label("revenue_change_pct"),
-        _change_pct(z("expense"), z("prev_expense")).label("expenses_change_pct"),
-        _change_pct(net, prev_net).label("net_change_pct"),
-        sa.func.current_timestamp().label("computed_at"),
-    ).select_from(sa.outerjoin(Team, sums, sums.c.team_id == Team.id))
-    if dialect == "sqlite":
-        # SQLite cannot tell INSERT ... SELECT ... ON CONFLICT apart from a join's ON without it.
-        teams = teams.where(sa.true())
     conn.execute(
         _upsert_from(dialect, WeeklyMetric, teams, ("team_id", "week_start"), ("computed_at",))
     )
+    if left_out:
+        conn.execute(
+            sa.delete(WeeklyMetric).where(
+                WeeklyMetric.week_start == week_start, WeeklyMetric.team_id.in_(left_out)
+            )
+        )
 
+    active = a.income_n + a.expense_n + a.unconverted_n
     counts = conn.execute(
         sa.select(
             sa.select(sa.func.count()).select_from(Team).scalar_subquery(),
-            sa.select(sa.func.count(sa.distinct(a.team_id)))
-            .where(a.income_n + a.expense_n + a.unconverted_n > 0)
+            sa.select(sa.func.count(sa.distinct(a.team_id))).where(active > 0).scalar_subquery(),
+            sa.select(sa.func.coalesce(sa.func.sum(active), 0)).scalar_subquery(),
+            sa.select(sa.func.count())
+            .select_from(_agg)
+            .where(spent, a.team_id.not_in(left_out))
             .scalar_subquery(),
-            sa.select(
-                sa.func.coalesce(sa.func.sum(a.income_n + a.expense_n + a.unconverted_n), 0)
-            ).scalar_subquery(),
-            sa.select(sa.func.count()).select_from(_agg).where(spent).scalar_subquery(),
         )
     ).one()
     conn.exec_driver_sql(f"DROP TABLE {AGG}")
-    return WeeklyMetricsResult(week_start, *(int(c) for c in counts))
+    n_teams, with_activity, transactions, category_rows = (int(c) for c in counts)
+    return WeeklyMetricsResult(
+        week_start,
+        n_teams - len(left_out),
+        with_activity,
+        transactions,
+        category_rows,
+        tuple(slug for _, slug in overflowed),
+    )
 
 
 def build_weekly_metrics(engine: Engine, week_start: date) -> WeeklyMetricsResult:

@@ -24,7 +24,16 @@ def _pct(value: float | None) -> str:
             asset="weekly_metrics",
             blocking=True,
             description="Stored revenue and expenses equal a direct SUM over the week's rows.",
-        )
+        ),
+        dg.AssetCheckSpec(
+            "every_team_measured",
+            asset="weekly_metrics",
+            blocking=False,
+            description=(
+                "Warns when a team's totals are too large to store (900 trillion or more): that "
+                "team gets no row and its insight waits; every other team's week goes ahead."
+            ),
+        ),
     ],
     group_name="metrics",
     kinds={"sql"},
@@ -41,12 +50,14 @@ def weekly_metrics(context: dg.AssetExecutionContext, app_db: AppDatabase) -> dg
     with app_db.engine.connect() as conn:
         check = quality.weekly_totals_match(conn, week)
         top = top_spenders(conn, week)
+    left_out = quality.teams_left_out(result.overflowed_teams)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": dg.MetadataValue.int(result.teams),
             "teams_with_activity": dg.MetadataValue.int(result.teams_with_activity),
             "transactions": dg.MetadataValue.int(result.transactions),
             "category_rows": dg.MetadataValue.int(result.category_rows),
+            "teams_left_out": dg.MetadataValue.text(", ".join(result.overflowed_teams) or "none"),
             "top_spenders": markdown_table(
                 (
                     (r.slug, r.currency, r.revenue, r.expenses, _pct(r.expenses_change_pct))
@@ -55,5 +66,14 @@ def weekly_metrics(context: dg.AssetExecutionContext, app_db: AppDatabase) -> dg
                 ("team", "currency", "revenue", "expenses", "expenses vs last week"),
             ),
         },
-        check_results=[check_result("totals_match_transactions", check)],
+        check_results=[
+            check_result("totals_match_transactions", check),
+            dg.AssetCheckResult(
+                check_name="every_team_measured",
+                passed=left_out.passed,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=left_out.description,
+                metadata=left_out.metadata,
+            ),
+        ],
     )
