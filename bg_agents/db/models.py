@@ -246,6 +246,21 @@ class Insight(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class InsightClaim(Base):
+    """Who is writing (team, week)'s insight: taken with an INSERT the unique key arbitrates,
+    before the model is called, so racing runs pay for one generation. A claim not finished
+    within the timeout (its process died) can be taken over."""
+
+    __tablename__ = "insight_claims"
+    __table_args__ = (sa.UniqueConstraint("team_id", "week_start"),)
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    week_start: Mapped[date]
+    owner: Mapped[str] = mapped_column(sa.String(128))
+    claimed_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
 class Notification(Base):
     """The outbox: one row per message to one user on one channel, keyed for exactly-once."""
 
