@@ -25,7 +25,7 @@ def stage_import_file(
 ) -> None:
     settings = load_settings()
     path = Path(config.path)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a dangling link is refused with a report
         context.log.warning(f"{path} is gone (already imported by another run?)")
         return
     result = stage_file(app_db.engine, path, settings.import_dir, settings.history_start)

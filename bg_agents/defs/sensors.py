@@ -30,7 +30,7 @@ def import_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
     import_dir = load_settings().import_dir
     requests = []
     for path in pending_files(import_dir):
-        stat = path.stat()
+        stat = path.lstat()  # a dangling link is listed too: staging refuses it with a report
         # A re-dropped file with new content or a new mtime gets a new run; the content hash
         # inside the job still makes a byte-identical re-drop stage nothing new.
         run_key = f"{path.relative_to(import_dir)}:{stat.st_size}:{stat.st_mtime_ns}"

@@ -2,13 +2,58 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from bg_agents.domain.money import parse_amount, parse_currency
+from babel.numbers import get_currency_precision
+
+from bg_agents.domain.money import MAX_ABS_AMOUNT, parse_amount, parse_currency
 from bg_agents.ingest.raw import RawTransaction
+
+# The largest plausible single bank row, in a currency's minor units (cents, fils, yen): 1e11 is
+# a billion in a two-decimal currency, 100 billion yen, 100 million Kuwaiti dinars (three
+# decimals), all far above what a business account books in one row yet far below the 1e13
+# column limit, so a mangled number (an IBAN or an account number in the amount column) or a
+# row meant to overflow weekly sums is quarantined instead of landing. Minor units scale the
+# bound with the currency's magnitude for most codes; a few currencies whose unit is worth less
+# than about a hundredth of a US cent get that many more powers of ten (capped at the column
+# limit), so ordinary payments in them are not refused.
+PLAUSIBLE_MINOR_UNITS = 11
+_WEAK_UNIT_EXTRA_DIGITS = {
+    "IRR": 3,
+    "UZS": 2,
+    "VND": 1,
+    "LBP": 1,
+    "IDR": 1,
+    "LAK": 1,
+    "SLL": 1,
+    "GNF": 1,
+    "STD": 1,
+    "SYP": 1,
+    "VES": 1,
+}
+
+
+@functools.cache
+def plausible_limit(currency: str) -> Decimal:
+    """Amounts at or above this (in absolute value) are implausible for one row in ``currency``."""
+    digits = PLAUSIBLE_MINOR_UNITS - get_currency_precision(currency)
+    limit = Decimal(10) ** (digits + _WEAK_UNIT_EXTRA_DIGITS.get(currency, 0))
+    return min(limit, MAX_ABS_AMOUNT)
+
+
+def _plausible(amount: Decimal, currency: str, label: str) -> Decimal:
+    limit = plausible_limit(currency)
+    if abs(amount) >= limit:
+        raise ValueError(
+            f"implausible {label} {format(amount, 'f')} {currency}: one bank row in {currency} "
+            f"stays under {limit:,f}"
+        )
+    return amount
 
 
 @dataclass(frozen=True)
@@ -61,10 +106,10 @@ def _transaction(raw: RawTransaction, teams: Mapping[str, TeamRef]) -> dict[str,
         booking_date = date.fromisoformat((raw.booking_date or "").strip())
     except ValueError:
         raise ValueError(f"bad booking date {raw.booking_date!r}") from None
-    amount = parse_amount(raw.amount)
     currency = parse_currency(raw.currency)
+    amount = _plausible(parse_amount(raw.amount), currency, "amount")
     if raw.base_amount not in (None, ""):
-        base_amount = parse_amount(raw.base_amount)
+        base_amount = _plausible(parse_amount(raw.base_amount), team.base_currency, "base amount")
     elif currency == team.base_currency:
         base_amount = amount
     else:

@@ -4,18 +4,23 @@ Files go into ``<import_dir>/<team-slug>/``. A file is keyed by its content hash
 same export twice stages nothing new. Rows that cannot be read go to quarantine with the reason; a
 file that cannot be read at all moves to ``_failed/`` beside an ``.error.txt`` report. Nothing is
 dropped silently.
+
+Symbolic links are refused (moved aside with a report, never followed): a link would let a team
+folder read any file the service can. Team folders that are themselves links are not scanned.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bg_agents import clock
 from bg_agents.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team
 from bg_agents.db.types import utcnow
 from bg_agents.db.upsert import insert_missing
@@ -25,6 +30,11 @@ from bg_agents.ingest.transactions import QUARANTINE_KEY
 PROCESSED = "_processed"
 FAILED = "_failed"
 IMPORT_SUFFIXES = {".csv", ".txt", ".ofx", ".qfx"}
+# Banks list pending card payments a few days ahead; a row dated further out than this is a
+# typo or a hostile file, and would otherwise wait in staging for a partition that never comes.
+FUTURE_DAYS = 7
+# File names are limited to 255 bytes; the timestamp or hash prefix and ".error.txt" must fit.
+MAX_NAME_BYTES = 200
 
 
 @dataclass
@@ -40,40 +50,85 @@ class StageResult:
 
 
 def pending_files(import_dir: Path) -> list[Path]:
-    """Files waiting in team folders (``_processed``/``_failed`` and hidden entries skipped)."""
+    """Files waiting in team folders (``_processed``/``_failed`` and hidden entries skipped).
+
+    Symbolic links are listed (even dangling ones) so that staging refuses them with a report
+    instead of leaving them in the inbox unexplained.
+    """
     if not import_dir.is_dir():
         return []
     return sorted(
         p
         for team_dir in import_dir.iterdir()
-        if team_dir.is_dir() and not team_dir.name.startswith(("_", "."))
+        if team_dir.is_dir()
+        and not team_dir.is_symlink()
+        and not team_dir.name.startswith(("_", "."))
         for p in team_dir.iterdir()
-        if p.is_file() and p.suffix.lower() in IMPORT_SUFFIXES and not p.name.startswith(".")
+        if (p.is_symlink() or p.is_file())
+        and p.suffix.lower() in IMPORT_SUFFIXES
+        and not p.name.startswith(".")
     )
+
+
+def _printable(name: str) -> str:
+    """A file name as storable text: bytes that were not UTF-8 shown as ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def safe_name(name: str, prefix: str = "") -> str:
+    """``prefix + name``, shortened (suffix and a hash of the full name kept) to fit a folder."""
+    encoded = name.encode("utf-8", "surrogateescape")
+    if len(encoded) + len(prefix.encode()) <= MAX_NAME_BYTES:
+        return prefix + name
+    suffix = Path(name).suffix[:16]
+    digest = hashlib.sha256(encoded).hexdigest()[:10]
+    room = MAX_NAME_BYTES - len(prefix.encode()) - len(suffix.encode()) - len(digest) - 1
+    head = encoded[: max(room, 0)].decode("utf-8", "ignore")
+    return f"{prefix}{head}~{digest}{suffix}"
 
 
 def _move(path: Path, folder: Path, prefix: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{prefix}{path.name}"
+    target = folder / safe_name(path.name, prefix)
     shutil.move(str(path), target)
     return target
 
 
 def _fail(path: Path, import_dir: Path, team: str, reason: str) -> StageResult:
+    """Move the file (a link itself, never its target) aside and always leave a report."""
     stamp = utcnow().strftime("%Y%m%dT%H%M%S-")
-    target = _move(path, import_dir / FAILED / team, stamp)
+    folder = import_dir / FAILED / safe_name(team)
+    try:
+        target = _move(path, folder, stamp)
+    except OSError as exc:
+        # The report still gets written; the file stays where it is and is tried again.
+        reason += f"\n(the file could not be moved aside: {exc.strerror or exc})"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / safe_name(path.name, stamp)
     target.with_name(target.name + ".error.txt").write_text(
-        f"{path.name} could not be imported:\n{reason}\n", encoding="utf-8"
+        f"{path.name} could not be imported:\n{reason}\n",
+        encoding="utf-8",
+        errors="backslashreplace",
     )
-    return StageResult(path.name, team, "failed", target, error=reason)
+    return StageResult(_printable(path.name), team, "failed", target, error=reason)
 
 
 def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date) -> StageResult:
     team_slug = path.parent.name
-    with engine.connect() as conn:
-        team = conn.execute(
-            sa.select(Team.id, Team.base_currency).where(Team.slug == team_slug)
-        ).first()
+    if path.is_symlink():
+        return _fail(
+            path,
+            import_dir,
+            team_slug,
+            "symbolic links are not imported (they could point anywhere): copy the file itself "
+            "into the team folder",
+        )
+    team = None
+    if _printable(team_slug) == team_slug:  # a folder name with undecodable bytes is no slug
+        with engine.connect() as conn:
+            team = conn.execute(
+                sa.select(Team.id, Team.base_currency).where(Team.slug == team_slug)
+            ).first()
     if team is None:
         return _fail(
             path,
@@ -90,8 +145,18 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
         return _fail(path, import_dir, team_slug, str(exc))
 
     staged, rejected = [], list(parsed.rejected)
+    horizon = clock.now().date() + timedelta(days=FUTURE_DAYS)
     for number, row in enumerate(parsed.rows, 1):
         day = date.fromisoformat(row.booking_date)
+        if day > horizon:
+            rejected.append(
+                {
+                    "row_ref": row.row_ref,
+                    "raw": row.as_dict(),
+                    "reason": f"booking date {day} is more than {FUTURE_DAYS} days in the future",
+                }
+            )
+            continue
         if day < history_start:
             rejected.append(
                 {
@@ -112,10 +177,11 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
                 {
                     "sha256": parsed.sha256,
                     "team_id": team.id,
-                    "file_name": path.name[:255],
+                    "file_name": _printable(path.name)[:255],
                     "file_format": parsed.file_format,
                     "rows_staged": len(staged),
                     "rows_quarantined": len(rejected),
+                    "rows_total": parsed.rows_total,
                 }
             ],
             ["sha256"],
@@ -156,7 +222,7 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
         )
     target = _move(path, import_dir / PROCESSED / team_slug, f"{parsed.sha256[:12]}-")
     return StageResult(
-        file_name=path.name,
+        file_name=_printable(path.name),
         team=team_slug,
         status="staged" if new_rows or not staged else "already_imported",
         moved_to=target,
