@@ -1,0 +1,143 @@
+"""Re-running changes nothing, and the answer does not depend on how days are grouped into runs.
+
+A backfill may run a week as one run, the sensor may run its days one by one in any order, and
+an operator may re-run everything: the links people are notified about, the invoices marked
+paid and the unmatched queue must come out the same every time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import dagster as dg
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bg_agents.db.models import Invoice, Match, Notification, UnmatchedRecord
+from bg_agents.defs import inprocess
+from bg_agents.defs.resources import AppDatabase
+from bg_agents.ingest.transactions import ingest_day
+from bg_agents.services.reconcile import reconcile
+from bg_agents.services.unmatched import snapshot_unmatched
+from bg_agents_tests.helpers import WORLD_END, dump, seed
+from bg_agents_tests.test_reconcile import sensor_tick
+
+WEEKS = 2
+START = WORLD_END - timedelta(days=7 * WEEKS - 1)
+DAYS = [START + timedelta(days=d) for d in range(7 * WEEKS)]
+
+
+def pairs(engine: Engine) -> set[tuple]:
+    """What the matcher stored, by natural key (ids of match rows aside)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(Match.record_kind, Match.record_id, Match.transaction_id, Match.decision,
+                      Match.status, Match.matched_amount, Match.explanation)
+        ).all()  # fmt: skip
+    return {tuple(r) for r in rows}
+
+
+def forget_matching(engine: Engine) -> None:
+    """Back to the state before any reconciliation (the seeded invoices are all open)."""
+    with engine.begin() as conn:
+        conn.execute(sa.delete(Match))
+        conn.execute(sa.delete(Notification))
+        conn.execute(
+            sa.update(Invoice)
+            .where(Invoice.status == "paid")
+            .values(status="open", amount_paid=Decimal(0), paid_date=None)
+        )
+    for day in DAYS:
+        snapshot_unmatched(engine, day)
+
+
+def test_the_answer_does_not_depend_on_how_days_are_grouped(engine: Engine):
+    seed(engine, teams=3, weeks=WEEKS)
+    for day in DAYS:
+        ingest_day(engine, day)
+        snapshot_unmatched(engine, day)
+    groupings = {
+        "one run": [(START, WORLD_END)],
+        "day by day": [(d, d) for d in DAYS],
+        "day by day, backwards": [(d, d) for d in reversed(DAYS)],
+        "weeks, backwards": [(START + timedelta(7), WORLD_END), (START, START + timedelta(6))],
+    }
+    found = {}
+    for name, runs in groupings.items():
+        forget_matching(engine)
+        for start, end in runs:
+            reconcile(engine, start, end)
+        found[name] = pairs(engine)
+    links = {p for p in found["one run"] if p[3] == "link"}
+    assert len(links) > 20 and len(found["one run"]) > len(links)  # links and suggestions
+    for name, got in found.items():
+        assert got == found["one run"], name
+
+
+def demo_like(url: str, instance: dg.DagsterInstance, days: list[date]) -> None:
+    """Each week's days as one run of the daily assets, as `bg-agents demo` does."""
+    for monday in days[::7]:
+        inprocess.materialize(
+            ["transactions", "unmatched_records", "record_matches"],
+            instance=instance,
+            partition_range=(monday.isoformat(), (monday + timedelta(6)).isoformat()),
+            app_db=AppDatabase(url=url),
+        )
+
+
+def unlinked(engine: Engine) -> set[tuple[str, int]]:
+    """Records of the snapshotted days with no link, asked independently of the snapshot code."""
+    query = sa.text(
+        """
+        select 'receipt', d.id from documents d
+        where d.document_date between :start and :end and not exists (
+            select 1 from matches m where m.record_kind = 'document' and m.record_id = d.id
+            and m.decision = 'link' and m.status <> 'declined')
+        union all
+        select 'invoice', i.id from invoices i
+        where i.issue_date between :start and :end and i.status in ('open', 'partially_paid')
+        and not exists (
+            select 1 from matches m where m.record_kind = 'invoice' and m.record_id = i.id
+            and m.decision = 'link' and m.status <> 'declined')
+        union all
+        select 'payment', t.id from transactions t
+        where t.booking_date between :start and :end and t.amount > 0 and not exists (
+            select 1 from matches m where m.transaction_id = t.id
+            and m.decision = 'link' and m.status <> 'declined')
+        """
+    )
+    with engine.connect() as conn:
+        return {tuple(r) for r in conn.execute(query, {"start": START, "end": WORLD_END})}
+
+
+def queue(engine: Engine) -> set[tuple[str, int]]:
+    with engine.connect() as conn:
+        return {
+            tuple(r)
+            for r in conn.execute(sa.select(UnmatchedRecord.record_kind, UnmatchedRecord.record_id))
+        }
+
+
+def test_a_rerun_with_no_new_data_changes_no_row_and_sends_nothing(db_url: str, engine: Engine):
+    seed(engine, teams=2, weeks=WEEKS)
+    instance = dg.DagsterInstance.ephemeral()
+    demo_like(db_url, instance, DAYS)
+    before = dump(engine)
+    assert before["matches"] and before["notifications"]
+
+    # The queue is exactly what is still unlinked once the runs are done.
+    assert queue(engine) == unlinked(engine)
+    assert len(queue(engine)) < len(before["unmatched_records"]) + 1
+
+    # A deployment starting now (first sensor tick, no cursor) finds the history reconciled.
+    tick = sensor_tick(db_url, None, instance)
+    assert tick.run_requests == []
+    assert int(tick.cursor) == max(r[0] for r in before["unmatched_records"])
+
+    demo_like(db_url, instance, DAYS)  # `demo --force`
+    for day in DAYS:  # and the sensor's way: one day per run
+        reconcile(engine, day, day)
+    after = dump(engine)
+    for table, rows in before.items():
+        assert after[table] == rows, table
