@@ -182,6 +182,35 @@ def test_without_a_model_ties_wait_for_a_person(engine: Engine, tie: dict[str, i
     assert {d for _, d, _ in links(engine)} == {"suggestion"}
 
 
+def test_a_tie_left_to_a_person_stays_with_the_person(engine: Engine, tie: dict[str, int]):
+    """Re-running (now with a model configured) must not turn a stored tie into a link."""
+    reconcile(engine, DAY, DAY)
+    before = dump(engine)
+    choice = {"record_id": f"doc-{tie['doc']}", "candidate_id": f"tx-{tie['after']}",
+              "confidence": 0.9}  # fmt: skip
+    with ScriptedOpenAI(tool_calls([("match_record", choice)]), reply("Linked.")) as server:
+        backend = OpenAIBackend(api_key="test", base_url=server.base_url)
+        report = reconcile(engine, DAY, DAY, backend=backend)
+        assert server.requests == []
+    assert (report.ties, report.model_calls, report.written) == (1, 0, 0)
+    assert dump(engine) == before
+
+
+def test_a_tie_the_model_broke_is_not_asked_again(engine: Engine, tie: dict[str, int]):
+    """The model's choice is stored; a re-run reuses it (no call, no ledger row, no change)."""
+    choice = {"record_id": f"doc-{tie['doc']}", "candidate_id": f"tx-{tie['after']}",
+              "confidence": 0.9}  # fmt: skip
+    with ScriptedOpenAI(tool_calls([("match_record", choice)]), reply("Linked.")) as server:
+        backend = OpenAIBackend(api_key="test", base_url=server.base_url)
+        reconcile(engine, DAY, DAY, backend=backend)
+        before, asked = dump(engine), len(server.requests)
+        again = reconcile(engine, DAY, DAY, backend=backend)
+        assert len(server.requests) == asked == 2
+    assert (again.model_calls, again.written, again.notified) == (0, 0, 0)
+    assert links(engine) == [(tie["after"], "link", "auto")]
+    assert dump(engine) == before
+
+
 def sensor_tick(
     url: str, cursor: str | None, instance: dg.DagsterInstance | None = None
 ) -> dg.SensorResult:
