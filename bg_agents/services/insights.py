@@ -10,6 +10,8 @@ insight and never duplicates it; a delivered one is left alone unless forced.
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,13 +32,15 @@ from bg_agents.agents.messages import Message, Turn
 from bg_agents.agents.prompting import data_block, load_prompt
 from bg_agents.db.models import (
     Insight,
+    InsightClaim,
     Invoice,
     Team,
     Transaction,
     WeeklyCategoryMetric,
     WeeklyMetric,
 )
-from bg_agents.db.upsert import upsert
+from bg_agents.db.types import SPLIT, from_units, money_units, split_units, utcnow
+from bg_agents.db.upsert import insert_missing, upsert
 from bg_agents.domain.delivery import due_local, slot_for
 from bg_agents.domain.insights import (
     CategoryFigures,
@@ -54,6 +58,9 @@ from bg_agents.services.delivery import DeliveryResult, catch_up_window, deliver
 AGENT = "insights"
 BASELINE_WEEKS = 4
 OPEN = ("open", "partially_paid")
+# A claim older than this and not finished belongs to a process that died: it may be taken over.
+# Longer than a generation can take (two attempts of the agent's 120 s wall time, plus retries).
+CLAIM_TIMEOUT = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -146,19 +153,22 @@ def load_inputs(conn: Connection, teams: Sequence[TeamRow], week: date) -> dict[
     overdue: dict[int, tuple[Decimal, int]] = {}
     receivable: dict[int, tuple[Decimal, int]] = {}
     due_day = week + timedelta(days=7)
-    owed = Invoice.amount - Invoice.amount_paid
-    for team_id, is_overdue, total, count in conn.execute(
+    # Summed as exact unit parts joined in Python: one team's huge invoices cannot overflow the
+    # query every team of the slot shares.
+    dialect = conn.dialect.name
+    owed = money_units(Invoice.amount, dialect) - money_units(Invoice.amount_paid, dialect)
+    for team_id, is_overdue, high, low, count in conn.execute(
         sa.select(
             Invoice.team_id,
             Invoice.due_date < due_day,
-            sa.func.sum(owed),
+            *(sa.func.sum(part) for part in split_units(owed, dialect)),
             sa.func.count(),
         )
         .where(Invoice.team_id.in_(ids), Invoice.status.in_(OPEN), Invoice.issue_date < due_day)
         .group_by(Invoice.team_id, Invoice.due_date < due_day)
     ):
         target = overdue if is_overdue else receivable
-        target[team_id] = (Decimal(total or 0), int(count))
+        target[team_id] = (from_units(int(high or 0) * SPLIT + int(low or 0)), int(count))
     out = {}
     for team in teams:
         weeks = weekly.get(team.id, {})
@@ -269,6 +279,64 @@ def store(conn: Connection, week: date, generated: Sequence[Generated]) -> int:
     return len(rows)
 
 
+# --- claims: one paid generation per (team, week), however many runs race for it ---------------
+
+
+def claim(
+    engine: Engine,
+    team_id: int,
+    week: date,
+    owner: str,
+    started: datetime,
+    timeout: timedelta = CLAIM_TIMEOUT,
+) -> bool:
+    """Take (team, week) for ``owner`` before any model call; False if another run has it.
+
+    A new claim is an INSERT the unique key arbitrates. An existing one is taken over by an
+    UPDATE whose condition both racers re-check under the row lock, so at most one wins: when
+    its holder died (unfinished past ``timeout``), or when it finished before this run
+    ``started`` (an ordinary re-run). One finished while this run was going is left alone: that
+    insight is as fresh as the one this run would write.
+    """
+    now = utcnow()
+    c = InsightClaim
+    with engine.begin() as conn:
+        row = {"team_id": team_id, "week_start": week, "owner": owner, "claimed_at": now}
+        if insert_missing(conn, InsightClaim, [row], ("team_id", "week_start")):
+            return True
+        taken = conn.execute(
+            sa.update(c)
+            .where(
+                c.team_id == team_id,
+                c.week_start == week,
+                sa.or_(
+                    sa.and_(c.finished_at.is_(None), c.claimed_at < now - timeout),
+                    c.finished_at < started,
+                ),
+            )
+            .values(owner=owner, claimed_at=now, finished_at=None)
+        )
+        return taken.rowcount == 1
+
+
+def finish_claims(conn: Connection, week: date, team_ids: Sequence[int], owner: str) -> None:
+    c = InsightClaim
+    conn.execute(
+        sa.update(c)
+        .where(c.week_start == week, c.team_id.in_(team_ids), c.owner == owner)
+        .values(finished_at=utcnow())
+    )
+
+
+def release_claim(engine: Engine, team_id: int, week: date, owner: str) -> None:
+    """Give a claim back at once when generation failed, instead of waiting for the timeout."""
+    c = InsightClaim
+    with engine.begin() as conn:
+        conn.execute(
+            sa.delete(c).where(c.team_id == team_id, c.week_start == week, c.owner == owner)
+        )
+
+
 @dataclass
 class SlotResult:
     week: date
@@ -281,6 +349,7 @@ class SlotResult:
     cost_usd: Decimal = Decimal(0)
     delivery: DeliveryResult | None = None
     waiting: list[str] = field(default_factory=list)  # teams whose week has no metrics
+    claimed_elsewhere: list[str] = field(default_factory=list)  # another run is writing these
 
 
 def generate_slot(
@@ -295,9 +364,16 @@ def generate_slot(
     run_id: str | None = None,
     partition_key: str | None = None,
     concurrency: int = 8,
+    claim_timeout: timedelta = CLAIM_TIMEOUT,
 ) -> SlotResult:
-    """Generate, store and (inside the delivery window) deliver one unit: a week x slot."""
+    """Generate, store and (inside the delivery window) deliver one unit: a week x slot.
+
+    Each team is claimed before its model call; a team another run holds is left to that run
+    (listed in ``claimed_elsewhere``), so two racing runs never pay twice for one insight.
+    """
     result = SlotResult(week, slot)
+    started = utcnow()
+    owner = f"{run_id or 'local'}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
     with engine.connect() as conn:
         teams = teams_in_slot(conn, week, slot, team)
         if not force:  # a delivered insight is final: re-runs spend no model calls on it
@@ -316,15 +392,27 @@ def generate_slot(
     teams = [t for t in teams if t.id in inputs]
     facts = {t.id: build_facts(inputs[t.id]) for t in teams}
 
-    def one(t: TeamRow) -> tuple[Generated, Ledger]:
-        ledger = Ledger(engine, AGENT, t.id, run_id, partition_key)
-        return generate(engine, t, week, facts[t.id], backend, ledger), ledger
+    def one(t: TeamRow) -> tuple[Generated, Ledger] | None:
+        if not claim(engine, t.id, week, owner, started, claim_timeout):
+            return None
+        try:
+            ledger = Ledger(engine, AGENT, t.id, run_id, partition_key)
+            return generate(engine, t, week, facts[t.id], backend, ledger), ledger
+        except BaseException:
+            release_claim(engine, t.id, week, owner)
+            raise
 
     # Model calls wait on the network, so teams run side by side. Per step this is at most
     # `concurrency` calls; the Dagster pool caps how many such steps run at once.
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         outcomes = list(pool.map(one, teams))
-    for generated, ledger in outcomes:
+    mine = []
+    for t, outcome in zip(teams, outcomes, strict=True):
+        if outcome is None:
+            result.claimed_elsewhere.append(t.slug)
+            continue
+        generated, ledger = outcome
+        mine.append(t.id)
         result.generated.append(generated)
         for call in ledger.calls:
             result.ledger_calls += 1
@@ -333,11 +421,12 @@ def generate_slot(
         result.cost_usd += ledger.total_cost
     with engine.begin() as conn:
         result.stored = store(conn, week, result.generated)
+        finish_claims(conn, week, mine, owner)
         result.delivery = deliver(
             conn,
             week,
             slot,
-            [t.id for t in teams],
+            mine,
             now or clock.now(),
             catch_up_window(),
         )

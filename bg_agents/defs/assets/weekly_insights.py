@@ -49,6 +49,8 @@ def weekly_insights(
             "dagster/row_count": dg.MetadataValue.int(result.stored),
             "teams": dg.MetadataValue.int(len(result.generated)),
             "waiting_for_metrics": dg.MetadataValue.int(len(result.waiting)),
+            # Another run holds these teams' claims and writes them; nobody pays twice.
+            "claimed_elsewhere": dg.MetadataValue.int(len(result.claimed_elsewhere)),
             "scope": dg.MetadataValue.text(
                 f"team {config.team} only" if config.team else "every team of the slot"
             ),
