@@ -36,6 +36,7 @@ from babel.numbers import (
     parse_pattern,
 )
 
+from bg_agents.domain.content_guard import content_problems
 from bg_agents.domain.money import known_currencies
 
 Unit = Literal["money", "pct", "count"]
@@ -178,6 +179,7 @@ class Fact:
     sentence: str
     score: float
     figures: tuple[Figure, ...] = ()
+    subject: str = ""  # the category or counterparty the fact is about, if any
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,22 @@ class Facts:
             for mode in (ROUND_HALF_UP, ROUND_HALF_EVEN)
         )
 
+    def matching(self, value: Decimal, places: int, unit: Unit | None) -> list[tuple[Fact, Figure]]:
+        """Every (fact, figure) that shows as ``value`` at ``places``, of ``unit`` if given."""
+        value = abs(value)
+        if places > MAX_PLACES:
+            return []
+        return [
+            (fact, g)
+            for fact in self.items
+            for g in fact.figures
+            if (unit is None or g.unit == unit)
+            and any(
+                _roundings(abs(Decimal(g.value)), places, mode) == value
+                for mode in (ROUND_HALF_UP, ROUND_HALF_EVEN)
+            )
+        ]
+
     def near_miss(self, value: Decimal, places: int, unit: Unit | None) -> Figure | None:
         """A figure ``value`` is off from by less than one unit of its last digit (bad rounding)."""
         if places > MAX_PLACES:
@@ -274,6 +292,8 @@ def _clean_name(raw: str | None, neutral: str) -> str:
     if len(text) > NAME_LIMIT:
         text = text[:NAME_LIMIT].rsplit(" ", 1)[0].strip(" -.,/'’")
     if not any(ch.isalpha() for ch in text) or _INJECTION.search(text):
+        return neutral
+    if content_problems(text):  # "Reply with your PIN Ltd" would phish through the fallback
         return neutral
     return text
 
@@ -400,9 +420,11 @@ class _Builder:
     def count(self, name: str, value: int) -> Figure:
         return Figure(name, value, "count", self.fmt.count(value))
 
-    def add(self, key: str, sentence: str, score: float, *figures: Figure) -> None:
+    def add(
+        self, key: str, sentence: str, score: float, *figures: Figure, subject: str = ""
+    ) -> None:
         head = figures[0]
-        self.facts.append(Fact(key, head.value, head.unit, sentence, score, figures))
+        self.facts.append(Fact(key, head.value, head.unit, sentence, score, figures, subject))
 
     def comparison(
         self, current: Decimal, previous: Decimal, pct: Decimal | None, nothing: str
@@ -572,7 +594,7 @@ class _Builder:
             sentence = f"The largest spending category was {label} at {self.fmt.money(cur)}"
             sentence += self.comparison(cur, prev, pct, "no spending on it")
             figures = [self.money("this_week", cur), *self.change_figures(cur, prev, pct)]
-            self.add("top_category", sentence, score, *figures)
+            self.add("top_category", sentence, score, *figures, subject=label)
 
         week, previous = self.inputs.week, self.inputs.previous
         scale = max(
@@ -601,7 +623,7 @@ class _Builder:
                 sentence = f"Spending on {label} was {self.fmt.money(cur)}"
                 sentence += self.comparison(cur, prev, pct, "no spending on it")
             figures = [self.money("this_week", cur), *self.change_figures(cur, prev, pct)]
-            self.add(f"mover.{i}", sentence, _change_score(cur, prev, pct), *figures)
+            self.add(f"mover.{i}", sentence, _change_score(cur, prev, pct), *figures, subject=label)
 
     def largest(self) -> None:
         rows = sorted(
@@ -618,7 +640,11 @@ class _Builder:
             )
             lead = "The largest transaction was" if i == 1 else "Another large transaction was"
             self.add(
-                f"largest.{i}", f"{lead} {what} on {day}.", TIER_OTHER, self.money("amount", amount)
+                f"largest.{i}",
+                f"{lead} {what} on {day}.",
+                TIER_OTHER,
+                self.money("amount", amount),
+                subject=name,
             )
 
     def build(self) -> Facts:
@@ -705,9 +731,15 @@ class _NumberReader:
 
     OTHER_CONVENTIONS = ((",", "."), (".", ","), (" ", ","), ("'", "."))
 
-    def __init__(self, facts: Facts, locale: Locale) -> None:
+    def __init__(self, facts: Facts, locale: Locale, any_convention: bool = False) -> None:
         self.facts = facts
         self.locale = locale
+        self.any_convention = any_convention  # analyst answers: any unambiguous convention
+        # What problems() last read: the text, every number token, and those that are figures
+        # (token, position, the facts and figures it shows).
+        self.read = ""
+        self.tokens = 0
+        self.figures: list[tuple[str, int, list[tuple[Fact, Figure]]]] = []
         style = _NumberStyle.of(locale)
         self.group = self._norm(style.group)
         self.decimal = self._norm(style.decimal)
@@ -787,10 +819,15 @@ class _NumberReader:
         return None
 
     def problems(self, text: str) -> list[str]:
+        """What is wrong with the numbers of ``text``; the numbers read correctly are left in
+        :attr:`figures` with the facts they belong to."""
         found: list[str] = []
-        text = self.attached.sub(r"\1 ", text)
+        self.figures, self.tokens, self.at = [], 0, 0
+        text = self.read = self.attached.sub(r"\1 ", text)
         for match in self.pattern.finditer(text):
             token, start, end = match.group(), match.start(), match.end()
+            self.tokens += 1
+            self.at = start
             after = text[end : end + 12]
             abbreviation = _ABBREVIATION.match(after)
             if abbreviation:
@@ -825,8 +862,11 @@ class _NumberReader:
         normalized = self._norm(token)
         parsed = [self.parse(normalized, g, d) for g, d in self.conventions]
         local = parsed[0]
-        if local is not None and self.facts.matches(local[0], local[1], unit):
-            return None
+        for reading in parsed if self.any_convention else parsed[:1]:
+            if reading is not None and self.facts.matches(reading[0], reading[1], unit):
+                matched = self.facts.matching(reading[0], reading[1], unit)
+                self.figures.append((token, self.at, matched))
+                return None
         for alternative in parsed[1:]:
             if alternative is not None and self.facts.matches(*alternative, unit):
                 whole = self.locale.decimal_formats[None].pattern.split(";")[0].split(".")[0]
@@ -861,6 +901,112 @@ def _date_pattern(dates: frozenset[date], locale: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{options})(?!\d)")
 
 
+# What a bullet must be about: each fact's metric, in the words a writer would use for it.
+_METRIC_WORDS = {
+    "revenue": r"revenues?|income|sales|turnover|takings|earnings|earned|inflows?|received",
+    "expenses": r"expenses?|expenditures?|spending|spend|spent|costs?|outgoings|outflows?",
+    "net": r"net|profits?|loss(?:es)?|result|broke\s+even|break(?:ing)?\s+even|margin",
+    "overdue": r"overdue|late|past\s+due|invoices?",
+    "receivables": r"receivables?|unpaid|outstanding|owed|invoices?",
+    "top_category": r"categor(?:y|ies)|spending|spend|spent|expenses?|costs?",
+    "mover": r"categor(?:y|ies)|spending|spend|spent|expenses?|costs?",
+    "largest": r"transactions?|payments?|paid|received|receipts?|transfers?|largest|biggest",
+    "transactions": r"transactions?|bookings?",
+}
+_UP = (
+    r"up|rose|rise[sn]?|rising|increase[sd]?|increasing|grew|grow[ns]?|growing|growth|higher|"
+    r"jump(?:ed|s)?|climb(?:ed|s)?|gain(?:ed|s)?|soar(?:ed|s)?|surge[sd]?|doubled|tripled"
+)
+_DOWN = (
+    r"down|fell|fall(?:s|en|ing)?|drop(?:ped|s)?|decrease[sd]?|decreasing|declin(?:e|ed|es|ing)|"
+    r"lower|shr[iau]nk|collaps(?:e|ed|es)|slump(?:ed|s)?|tumbl(?:e|ed)|plunge[sd]?|sank|"
+    r"reduc(?:e|ed|tion)|halved|contract(?:ed|ion)"
+)
+_DIRECTION = re.compile(
+    rf"\b(?:(?P<up>{_UP})|(?P<down>{_DOWN})|(?P<narrow>narrow(?:ed|s)?)|"
+    rf"(?P<widen>widen(?:ed|s)?))\b",
+    re.IGNORECASE,
+)
+_CLAUSE = re.compile(r";|,\s|\(|\)|\s(?:while|whereas|but|and|although|though)\s", re.I)
+_TREND_FIGURES = ("this_week", "previous", "change", "change_pct")
+
+
+def _names_fact(fact: Fact, line: str) -> bool:
+    words = _METRIC_WORDS[fact.key.split(".")[0]]
+    if re.search(rf"(?<!\w)(?:{words})(?!\w)", line, re.IGNORECASE):
+        return True
+    return bool(fact.subject) and fact.subject.lower() in line.lower()
+
+
+def _trend(fact: Fact) -> int:
+    """+1 if the fact's figure went up from the week before, -1 if down, 0 if unknown/same."""
+    values = {g.name: Decimal(g.value) for g in fact.figures}
+    if "this_week" not in values or "previous" not in values:
+        return 0
+    change = values["this_week"] - values["previous"]
+    return (change > 0) - (change < 0)
+
+
+def _said_direction(clause: str, fact: Fact) -> tuple[int, str]:
+    """The direction a clause states for ``fact`` (+1, -1, or 0 when it states none or both).
+
+    For the net result, "the loss grew" means net went down and "the loss narrowed" up."""
+    loss = fact.key == "net" and re.search(r"\bloss", clause, re.IGNORECASE) is not None
+    seen: dict[int, str] = {}
+    for m in _DIRECTION.finditer(clause):
+        if m.group("up") or m.group("down"):
+            sign = 1 if m.group("up") else -1
+            seen.setdefault(-sign if loss else sign, m.group())
+        elif loss:
+            seen.setdefault(1 if m.group("narrow") else -1, m.group())
+    if len(seen) != 1:
+        return 0, ""
+    return next(iter(seen.items()))
+
+
+def _claim_problems(line: str, reader: _NumberReader, facts: Facts) -> list[str]:
+    """A bullet must report a fact that exists: its figure, its metric and its direction.
+
+    Every number must belong to a fact the bullet names ("revenue collapsed by 310 %" with the
+    310 % of expenses is refused), a stated direction must be the fact's, and a bullet without
+    a figure must be about a fact that shows none either ("No invoices are overdue.")."""
+    named = [fact for fact in facts if _names_fact(fact, line)]
+    short = _BULLET.sub("", line).strip()[:60]
+    if not reader.figures:
+        if reader.tokens or any(not any(g.display in f.sentence for g in f.figures) for f in named):
+            return []
+        return [
+            f"the bullet {short!r} reports no figure from the facts; give each bullet one "
+            "fact with its figure"
+        ]
+    problems = []
+    clauses = [(m.start(), m.end()) for m in _CLAUSE.finditer(reader.read)]
+    for token, at, pairs in reader.figures:
+        bound = [(f, g) for f, g in pairs if f in named]
+        if not bound:
+            owner = pairs[0][0].sentence if pairs else ""
+            problems.append(
+                f"the number {token} is not a figure of what the bullet {short!r} is about; "
+                f"it belongs to: {owner}"
+            )
+            continue
+        start = max((end for begin, end in clauses if end <= at), default=0)
+        stop = min((begin for begin, end in clauses if begin >= at), default=len(reader.read))
+        clause = reader.read[start:stop]
+        verdicts = []
+        for fact, figure in bound:
+            said, word = _said_direction(clause, fact)
+            trend = _trend(fact) if figure.name in _TREND_FIGURES else 0
+            verdicts.append((said == 0 or trend == 0 or said == trend, word, fact, trend))
+        if not any(ok for ok, *_ in verdicts):
+            _, word, fact, trend = verdicts[0]
+            problems.append(
+                f"the bullet says {word!r} but the figure went {'up' if trend > 0 else 'down'}: "
+                f"{fact.sentence}"
+            )
+    return problems
+
+
 def validate(text: str, facts: Facts, locale: str | None = None) -> list[str]:
     """Problems with a generated summary, worded so the model can fix them; empty means valid."""
     problems: list[str] = []
@@ -882,8 +1028,7 @@ def validate(text: str, facts: Facts, locale: str | None = None) -> list[str]:
         problems.append(
             f"the text repeats an instruction ({match.group()!r}); describe only the figures"
         )
-    if _LINK.search(text):
-        problems.append("the text contains a link; remove it")
+    problems.extend(content_problems(text))
 
     # Names are user data: their digits and words are not figures or judgements.
     work = text
@@ -902,7 +1047,11 @@ def validate(text: str, facts: Facts, locale: str | None = None) -> list[str]:
         )
     work = _ISO_DATE.sub(" ", work)
     work = _NUMBERING.sub(r"\1", work)
-    problems.extend(_NumberReader(facts, loc).problems(work))
+    reader = _NumberReader(facts, loc)
+    for line, shown in zip(text.split("\n"), work.split("\n"), strict=True):
+        problems.extend(reader.problems(shown))
+        if _BULLET.match(line):
+            problems.extend(_claim_problems(line, reader, facts))
     return list(dict.fromkeys(problems))
 
 
