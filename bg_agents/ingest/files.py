@@ -162,8 +162,11 @@ def parse_mapping_spec(spec: str) -> dict[str, str]:
 def mapping_path(path: Path) -> Path | None:
     """The sidecar mapping that applies to ``path``: its own, else the team folder's."""
     own = path.with_name(path.name + MAPPING_SUFFIX)
-    if own.is_file():
-        return own
+    try:
+        if own.is_file():
+            return own
+    except OSError:  # the data file's name is too long to have a sidecar: none can exist
+        pass
     team = path.parent / TEAM_MAPPING_NAME
     return team if team.is_file() else None
 

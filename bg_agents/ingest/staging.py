@@ -47,6 +47,7 @@ class StageResult:
     rows_rejected: int = 0
     dates: list[date] = field(default_factory=list)
     error: str | None = None
+    sha256: str | None = None
 
 
 def pending_files(import_dir: Path) -> list[Path]:
@@ -143,6 +144,8 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
         )
     except (ImportFileError, ValueError) as exc:
         return _fail(path, import_dir, team_slug, str(exc))
+    except OSError as exc:  # the file system refused something: still leave a report
+        return _fail(path, import_dir, team_slug, f"cannot read the file: {exc.strerror or exc}")
 
     staged, rejected = [], list(parsed.rejected)
     horizon = clock.now().date() + timedelta(days=FUTURE_DAYS)
@@ -229,4 +232,5 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
         rows_staged=len(staged),
         rows_rejected=len(rejected),
         dates=sorted({day for _, day, _ in staged}),
+        sha256=parsed.sha256,
     )
