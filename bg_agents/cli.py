@@ -360,6 +360,37 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Stage and ingest bank files now; per file, what became of its rows (exit 1 if one failed)."""
+    from pathlib import Path
+
+    from bg_agents.ingest.report import import_paths
+
+    settings = load_settings()
+    reports = import_paths(
+        _engine(),
+        args.team,
+        [Path(f) for f in args.files],
+        settings.import_dir,
+        settings.history_start,
+    )
+    if args.json:
+        print(json.dumps([r.as_dict() for r in reports]))
+    for r in [] if args.json else reports:
+        if r.status == "failed":
+            print(f"{r.file}: failed: {r.error} (report beside {r.moved_to})")
+            continue
+        print(
+            f"{r.file}: {r.rows:,} rows: {r.landed:,} landed, {r.duplicates:,} duplicates, "
+            f"{r.quarantined:,} quarantined"
+            + (f", {r.waiting:,} waiting for their day" if r.waiting else "")
+            + ("" if r.adds_up else "  (DOES NOT ADD UP)")
+        )
+        for reason, count in r.reasons:
+            print(f"    {count:>6,}  {reason}")
+    return 1 if any(r.status == "failed" for r in reports) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bg-agents", description="Background agents for a finance SaaS, on Dagster."
@@ -466,6 +497,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     match.add_argument("--json", action="store_true", help="print the summary as JSON")
     match.set_defaults(func=cmd_match)
+
+    imp = sub.add_parser(
+        "import", help="stage and ingest bank files (CSV/OFX) now, with a report per file"
+    )
+    imp.add_argument("--team", required=True, help="team slug (`bg-agents teams` lists them)")
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--json", action="store_true", help="print the reports as JSON")
+    imp.set_defaults(func=cmd_import)
 
     teams = sub.add_parser("teams", help="list teams with their time zones")
     teams.add_argument("--json", action="store_true")
