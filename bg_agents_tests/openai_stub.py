@@ -1,9 +1,10 @@
 """A scripted OpenAI-compatible chat-completions server, so tests drive the real ``openai`` client.
 
-Tests queue *steps* (a full response, an HTTP error, a delay, or a callable deciding from the
-request) and the server answers each POST /v1/chat/completions with the next one, recording what
-the client sent and when. An empty queue answers 500 with a message saying so, which the client
-sees as a server error: a test that asks for more than it scripted fails instead of hanging.
+Tests queue *steps* (a full response, an HTTP error, raw bytes, a body that never ends, a delay,
+or a callable deciding from the request) and the server answers each POST /v1/chat/completions
+with the next one, recording what the client sent and when. An empty queue answers 500 with a
+message saying so, which the client sees as a server error: a test that asks for more than it
+scripted fails instead of hanging.
 
     with ScriptedOpenAI(tool_calls([("add", {"a": 1, "b": 2})]), reply("3")) as server:
         backend = OpenAIBackend(api_key="test", base_url=server.base_url)
@@ -43,6 +44,31 @@ class Response:
 
 
 @dataclass(frozen=True)
+class Raw:
+    """Answer with these exact bytes: broken JSON, HTML, an empty body, any content type.
+
+    ``length`` overrides the Content-Length header (a larger value with the connection then
+    closed is a body cut off in transit)."""
+
+    body: bytes
+    code: int = 200
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    length: int | None = None
+
+
+@dataclass(frozen=True)
+class Trickle:
+    """Send the headers, then ``chunk`` every ``every`` seconds until the client hangs up: a
+    response that never ends, each read arriving well inside a per-read timeout."""
+
+    chunk: bytes = b" "
+    every: float = 0.1
+    content_type: str = "application/json"
+    prefix: bytes = b""
+
+
+@dataclass(frozen=True)
 class Slow:
     """Wait ``seconds`` before answering with ``then`` (to run into the client's timeout)."""
 
@@ -58,7 +84,7 @@ class Repeat:
 
 
 Dynamic = Callable[[dict[str, Any]], "Step"]
-Step = Response | Slow | Repeat | Dynamic
+Step = Response | Raw | Trickle | Slow | Repeat | Dynamic
 
 
 @dataclass(frozen=True)
@@ -146,6 +172,19 @@ def status(code: int, *, headers: Mapping[str, str] | None = None, message: str 
     return Response({"error": error}, code=code, headers=dict(headers or {}))
 
 
+def raw(
+    body: bytes | str,
+    *,
+    code: int = 200,
+    content_type: str = "application/json",
+    headers: Mapping[str, str] | None = None,
+    length: int | None = None,
+) -> Raw:
+    """Exact bytes with this status and content type (``str`` is sent as UTF-8)."""
+    data = body.encode() if isinstance(body, str) else body
+    return Raw(data, code, content_type, dict(headers or {}), length)
+
+
 def slow(seconds: float, then: Step) -> Slow:
     return Slow(seconds, then)
 
@@ -182,10 +221,16 @@ class _Handler(BaseHTTPRequestHandler):
                 if stub._closing.wait(step.seconds):
                     return  # shutting down: drop the connection instead of answering late
                 step = step.then
-            elif isinstance(step, Response):
+            elif isinstance(step, Response | Raw | Trickle):
                 break
             else:
                 step = step(body)
+        if isinstance(step, Raw):
+            self._send_raw(step)
+            return
+        if isinstance(step, Trickle):
+            self._trickle(step)
+            return
         if step.code == 200 and step.body.get("model") is None:
             step = Response({**step.body, "model": body.get("model", "")}, 200, step.headers)
         self._send(step)
@@ -202,6 +247,33 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (its timeout); that is what a slow step is for
+
+    def _send_raw(self, raw: Raw) -> None:
+        try:
+            self.send_response(raw.code)
+            self.send_header("Content-Type", raw.content_type)
+            self.send_header(
+                "Content-Length", str(len(raw.body) if raw.length is None else raw.length)
+            )
+            for name, value in raw.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(raw.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _trickle(self, trickle: Trickle) -> None:
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", trickle.content_type)
+            self.end_headers()  # no Content-Length: HTTP/1.0 ends the body when we close
+            self.wfile.write(trickle.prefix)
+            self.wfile.flush()
+            while not self.server.stub._closing.wait(trickle.every):
+                self.wfile.write(trickle.chunk)
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up, which is what a never-ending answer is for
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
         pass  # keep test output clean; the requests are recorded instead

@@ -1,4 +1,10 @@
-"""The call ledger: every model call as a row of ``llm_calls``, with its estimated cost."""
+"""The call ledger: every model call as a row of ``llm_calls``, with its estimated cost.
+
+Nothing is guessed: a token count the server did not report (or reported as nonsense) is stored as
+NULL, and so is the cost of a call whose model has no known price or whose priced tokens are
+unknown. ``model`` is the name the server reported (the requested one when it named none), and
+``reported_model`` is NULL exactly when the server named none.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,12 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bg_agents.agents.backends import CallRecord
+from bg_agents.agents.backends import MODEL_NAME_LENGTH, CallRecord
+from bg_agents.agents.messages import redact
 from bg_agents.db.models import LLMCall
 
 # USD per million tokens (input, output), checked 2026-11 against the providers' price pages.
-# An unknown model (a local server, a new name) is recorded at cost 0 with its tokens.
+# A model not listed here (a local server, a new name) has an unknown cost: NULL, not $0.
 PRICES: dict[str, tuple[Decimal, Decimal]] = {
     "gpt-4o-mini": (Decimal("0.15"), Decimal("0.60")),
     "gpt-4o": (Decimal("2.50"), Decimal("10.00")),
@@ -23,14 +30,23 @@ PRICES: dict[str, tuple[Decimal, Decimal]] = {
 }
 
 
-def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:
+def cost_usd(
+    model: str, prompt_tokens: int | None, completion_tokens: int | None
+) -> Decimal | None:
+    """The call's cost, or None when it cannot be known (unpriced model, unknown priced tokens)."""
     # Providers answer with dated names ("gpt-4o-mini-2024-07-18"): match the longest prefix.
     name = max((m for m in PRICES if model.startswith(m)), key=len, default=None)
     if name is None:
-        return Decimal(0)
+        return None
     inp, out = PRICES[name]
-    cost = (inp * prompt_tokens + out * completion_tokens) / 1_000_000
+    if (prompt_tokens is None and inp) or (completion_tokens is None and out):
+        return None
+    cost = (inp * (prompt_tokens or 0) + out * (completion_tokens or 0)) / 1_000_000
     return cost.quantize(Decimal("0.0001"))
+
+
+def _call_cost(call: CallRecord) -> Decimal | None:
+    return cost_usd(call.model, call.tokens.prompt_tokens, call.tokens.completion_tokens)
 
 
 @dataclass
@@ -54,13 +70,13 @@ class Ledger:
                 {
                     "agent": self.agent,
                     "team_id": self.team_id,
-                    "model": call.model,
-                    "prompt_tokens": call.usage.prompt_tokens,
-                    "completion_tokens": call.usage.completion_tokens,
+                    # Names come from the server: never longer than the column, never a secret.
+                    "model": redact(call.model)[:MODEL_NAME_LENGTH],
+                    "reported_model": call.reported_model,
+                    "prompt_tokens": call.tokens.prompt_tokens,
+                    "completion_tokens": call.tokens.completion_tokens,
                     "latency_ms": call.latency_ms,
-                    "cost_usd": cost_usd(
-                        call.model, call.usage.prompt_tokens, call.usage.completion_tokens
-                    ),
+                    "cost_usd": _call_cost(call),
                     "outcome": call.outcome,
                     "run_id": self.run_id,
                     "partition_key": self.partition_key,
@@ -69,10 +85,15 @@ class Ledger:
 
     @property
     def total_cost(self) -> Decimal:
-        return sum(
-            (
-                cost_usd(c.model, c.usage.prompt_tokens, c.usage.completion_tokens)
-                for c in self.calls
-            ),
-            Decimal(0),
-        )
+        """The cost of the calls whose cost is known (see :attr:`cost_unknown_calls`)."""
+        return sum((c for c in map(_call_cost, self.calls) if c is not None), Decimal(0))
+
+    @property
+    def cost_unknown_calls(self) -> int:
+        """Calls whose cost cannot be known: an unpriced model, or tokens never reported."""
+        return sum(1 for c in self.calls if _call_cost(c) is None)
+
+    @property
+    def cost(self) -> Decimal | None:
+        """The run's cost when every call's cost is known, else None."""
+        return None if self.cost_unknown_calls else self.total_cost

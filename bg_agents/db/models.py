@@ -290,10 +290,13 @@ class LLMCall(Base):
     agent: Mapped[str] = mapped_column(sa.String(64))
     team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id", ondelete="SET NULL"))
     model: Mapped[str] = mapped_column(sa.String(100))
-    prompt_tokens: Mapped[int] = mapped_column(default=0)
-    completion_tokens: Mapped[int] = mapped_column(default=0)
+    # What the server's answer named (NULL: it named none, or the answer could not be read).
+    reported_model: Mapped[str | None] = mapped_column(sa.String(100))
+    # NULL means unknown (not reported, or an unusable count), never guessed as 0.
+    prompt_tokens: Mapped[int | None]
+    completion_tokens: Mapped[int | None]
     latency_ms: Mapped[int] = mapped_column(default=0)
-    cost_usd: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    cost_usd: Mapped[Decimal | None]  # NULL: no known price for the model, or tokens unknown
     outcome: Mapped[str] = mapped_column(sa.String(32))
     run_id: Mapped[str | None] = mapped_column(sa.String(64))
     partition_key: Mapped[str | None] = mapped_column(sa.String(128))
