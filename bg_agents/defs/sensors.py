@@ -89,7 +89,9 @@ def staged_rows_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase)
     description=(
         "Matches new unmatched records (receipts, invoices, payments) as soon as a snapshot adds "
         "them: one `record_matches` run per day with new rows. Snapshot rows keep their ids when "
-        "re-run, so only really new records trigger a run."
+        "re-run, so only really new records trigger a run; days reconciled after their rows "
+        "appeared (the demo, a backfill) are skipped, and the first tick starts from the present "
+        "instead of requesting history."
     ),
 )
 def unmatched_records_sensor(
@@ -97,10 +99,44 @@ def unmatched_records_sensor(
 ) -> dg.SensorResult:
     if context.cursor is None:
         return _unmatched_from_current_state(context, app_db)
-    return _requests_for_new_rows(
+    result = _requests_for_new_rows(
         app_db, UnmatchedRecord.id, UnmatchedRecord.record_date, context.cursor,
         "no new unmatched records",
     )  # fmt: skip
+    return _without_reconciled_days(context, app_db, result)
+
+
+def _without_reconciled_days(
+    context: dg.SensorEvaluationContext, app_db: AppDatabase, result: dg.SensorResult
+) -> dg.SensorResult:
+    """Drop the days a ``record_matches`` run already covered after their new rows appeared.
+
+    The demo or a backfill reconciles right after snapshotting, while the cursor may be older
+    (a deployment that ran before): those rows need no second run.
+    """
+    if not result.run_requests:
+        return result
+    days = [date.fromisoformat(r.partition_key) for r in result.run_requests]
+    with app_db.engine.connect() as conn:
+        newest = dict(
+            conn.execute(
+                sa.select(UnmatchedRecord.record_date, sa.func.max(UnmatchedRecord.snapshot_at))
+                .where(
+                    UnmatchedRecord.id > int(context.cursor or 0),
+                    UnmatchedRecord.record_date.in_(days),
+                )
+                .group_by(UnmatchedRecord.record_date)
+            ).all()
+        )
+    keep = []
+    for request, day in zip(result.run_requests, days, strict=True):
+        reconciled = last_materialized(context.instance, "record_matches", day)
+        if reconciled is None or day not in newest or newest[day] > reconciled:
+            keep.append(request)
+    if not keep:
+        return dg.SensorResult(skip_reason="the new records' days are reconciled already",
+                               cursor=result.cursor)  # fmt: skip
+    return dg.SensorResult(run_requests=keep, cursor=result.cursor)
 
 
 def _unmatched_from_current_state(
