@@ -44,10 +44,19 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reachable(settings):  # type: ignore[no-untyped-def]
+    """``settings`` once its database answers (seed and demo open it themselves, later)."""
+    from bg_agents.db.engine import check_connection, get_engine
+
+    check_connection(get_engine(settings.database_url))
+    return settings
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     from bg_agents.demo import seed
 
-    new = seed(load_settings(), args.teams, args.weeks, args.seed, datetime.now(UTC).date(), print)
+    settings = _reachable(load_settings())
+    new = seed(settings, args.teams, args.weeks, args.seed, datetime.now(UTC).date(), print)
     for table, n in sorted(new.items()):
         print(f"  {table:<22} {n:>10,} new")
     return 0
@@ -56,7 +65,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from bg_agents.demo import run_demo
 
-    settings = load_settings()
+    settings = _reachable(load_settings())
     os.environ.setdefault("DAGSTER_HOME", str(settings.home.parent / ".dagster_home"))
     os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
     run_demo(settings, args.teams, args.weeks, args.seed, args.force)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,54 @@ def test_stats_on_an_empty_home_says_how_to_migrate(tmp_path: Path) -> None:
 def test_bad_arguments_are_refused_with_a_message(tmp_path: Path) -> None:
     proc = run(["seed", "--teams", "0"], tmp_path / "home", check=False)
     assert proc.returncode == 2 and "must be at least 1" in proc.stderr
+
+
+@pytest.mark.integration
+def test_insights_generate_prints_a_stored_week_and_says_why_a_week_has_none(
+    tmp_path: Path,
+) -> None:
+    """The demo stored every week's insight: asking again shows it, not a crash."""
+    home = tmp_path / "home"
+    run(["demo", "--teams", "1", "--weeks", "1"], home)
+    (team,) = json.loads(run(["teams", "--json"], home).stdout)
+    slug = team["slug"]
+    with sqlite3.connect(home / "app.db") as conn:
+        ((week, stored),) = conn.execute("SELECT week_start, content FROM insights").fetchall()
+
+    again = run(["insights", "generate", "--team", slug, "--week", week], home)
+    assert again.stdout.strip() == stored.strip()
+    assert "--force regenerates it" in again.stderr and "Traceback" not in again.stderr
+
+    empty = run(["insights", "generate", "--team", slug, "--week", "2025-01-06"], home, False)
+    assert empty.returncode == 1 and "Traceback" not in empty.stderr
+    assert empty.stderr.startswith("bg-agents: error: ")
+    assert "has no weekly metrics" in empty.stderr and len(empty.stderr.splitlines()) == 1
+
+    forced = run(["insights", "generate", "--team", slug, "--week", week, "--force"], home)
+    assert forced.stdout.strip() and "--force regenerates" not in forced.stderr
+
+
+def test_commands_say_in_one_line_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    """demo and seed open the database themselves: they must report it like the others do."""
+    env_url = "postgresql://postgres:pw@127.0.0.1:1/none"
+    for args in (["demo", "--teams", "1", "--weeks", "1"], ["seed"], ["teams"], ["stats"]):
+        proc = run_with(args, tmp_path / "home", BG_AGENTS_DATABASE_URL=env_url)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr, args
+        assert proc.stderr.startswith("bg-agents: error: cannot connect to the database"), args
+        assert "pw@" not in proc.stderr
+
+
+def test_a_corrupt_database_file_is_one_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "app.db").write_text("this is not a database\n" * 100)
+    proc = run(["stats"], home, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "cannot connect to the database" in proc.stderr
+
+
+def run_with(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "BG_AGENTS_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), **env}
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
+    return subprocess.run([str(BIN), *args], env=full, capture_output=True, text=True, timeout=120)
