@@ -124,3 +124,53 @@ def test_asset_materializes_one_row_per_team_and_week_and_regenerates_one_team(
     assert (regenerated["scope"], regenerated["teams"]) == (f"team {slug} only", 1)
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(Insight)).scalar() == 1
+
+
+@pytest.mark.integration
+def test_the_facts_check_recomputes_every_stored_figure_from_the_raw_rows(
+    engine, db_url, team
+) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    from bg_agents.db.models import Invoice, Team
+    from bg_agents.services.quality import insight_facts_match
+
+    slug, slot = team
+    with engine.begin() as conn:
+        team_id = conn.execute(sa.select(Team.id).where(Team.slug == slug)).scalar_one()
+        conn.execute(
+            sa.insert(Invoice),
+            {
+                "team_id": team_id,
+                "number": "CHECK-1",
+                "amount": Decimal("12411.70"),
+                "amount_paid": Decimal("0.05"),
+                "currency": "USD",
+                "issue_date": date(2026, 1, 2),
+                "due_date": date(2026, 2, 1),
+                "status": "partially_paid",
+            },
+        )
+    key = dg.MultiPartitionKey({"slot": slot, "week": WEEK.isoformat()})
+    result = materialize(
+        ["weekly_insights"],
+        instance=dg.DagsterInstance.ephemeral(),
+        partition_key=key,
+        app_db=AppDatabase(url=db_url),
+        llm_resource=LLM(backend="offline"),
+    )
+    (check,) = result.get_asset_check_evaluations()
+    assert (check.check_name, check.passed) == ("facts_match_data", True)
+    assert check.metadata["insights_checked"].value == 1
+
+    # A stored figure that no longer matches the data is named.
+    stored = _stored(engine)
+    facts = stored.facts
+    for fact in facts["facts"]:
+        if fact["key"] == "overdue":
+            fact["figures"][0]["value"] = "124117000.00"
+    with engine.begin() as conn:
+        conn.execute(sa.update(Insight).values(facts=facts))
+        outcome = insight_facts_match(conn, WEEK, [team_id])
+    assert not outcome.passed
+    assert "overdue.amount: stored 124117000.00" in outcome.description

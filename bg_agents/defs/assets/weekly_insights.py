@@ -2,8 +2,10 @@
 
 import dagster as dg
 
+from bg_agents.defs.metadata import check_result
 from bg_agents.defs.partitions import insight_partitions, key_to_date
 from bg_agents.defs.resources import LLM, LLM_POOL, AppDatabase
+from bg_agents.services import quality
 from bg_agents.services.insights import generate_slot
 
 
@@ -16,6 +18,16 @@ class InsightsConfig(dg.Config):
     partitions_def=insight_partitions,
     deps=["weekly_metrics"],
     pool=LLM_POOL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "facts_match_data",
+            asset="weekly_insights",
+            description=(
+                "Every figure in the facts stored with this run's insights equals one recomputed "
+                "in Python from the raw transactions and invoices."
+            ),
+        )
+    ],
     group_name="insights",
     kinds={"openai", "sql"},
     owners=["team:data"],
@@ -43,6 +55,8 @@ def weekly_insights(
     paths: dict[str, int] = {"llm": 0, "retried": 0, "fallback": 0}
     for g in result.generated:
         paths[g.path] += 1
+    with app_db.engine.connect() as conn:
+        facts_check = quality.insight_facts_match(conn, week, [g.team_id for g in result.generated])
     sample = result.generated[0].content if result.generated else "_no team in this slot_"
     return dg.MaterializeResult(
         metadata={
@@ -61,5 +75,6 @@ def weekly_insights(
             "prompt_tokens": dg.MetadataValue.int(result.prompt_tokens),
             "completion_tokens": dg.MetadataValue.int(result.completion_tokens),
             "cost_usd": dg.MetadataValue.float(float(result.cost_usd)),
-        }
+        },
+        check_results=[check_result("facts_match_data", facts_check)],
     )
