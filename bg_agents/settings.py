@@ -183,11 +183,14 @@ class Environment(BaseSettings):
             url = sa.engine.make_url(value.strip())
         except (sa.exc.ArgumentError, ValueError):
             raise ValueError(f"is not a database URL ({hint})") from None
-        backend, driver = url.get_backend_name(), url.get_driver_name()
+        # Split by hand: SQLAlchemy's getters import the dialect, which fails for unknown ones.
+        backend, _, driver = url.drivername.partition("+")
+        if backend == "postgres":
+            raise ValueError("write postgresql://, not postgres:// (SQLAlchemy knows only that)")
         if backend not in ("sqlite", "postgresql"):
             raise ValueError(f"uses {backend!r}; only sqlite and postgresql are supported ({hint})")
         allowed = {"sqlite": ("pysqlite",), "postgresql": ("psycopg2",)}[backend]
-        if "+" in url.drivername and driver not in allowed:
+        if driver and driver not in allowed:
             raise ValueError(f"driver {driver!r} is not supported; use {backend}:// ({hint})")
         if backend == "postgresql" and url.port is not None and not 0 < url.port < 65536:
             raise ValueError(f"port {url.port} is out of range")
