@@ -15,6 +15,7 @@ repeats them.
 from __future__ import annotations
 
 import contextvars
+import functools
 import math
 import os
 import tempfile
@@ -297,14 +298,27 @@ def _problem_line(error: Mapping[str, Any], raw: Mapping[str, str]) -> str:
     return f"{name}{_shown(name, raw.get(name, error.get('input', '')))}: {message}"
 
 
+_NAMES = tuple(f.alias for f in Environment.model_fields.values() if f.alias)
+
+
 def read_environment(env: Mapping[str, str] | None = None) -> Environment:
-    """Validate every setting; ``env`` defaults to ``os.environ`` (tests pass their own)."""
-    token = _SOURCE.set(env)
+    """Validate every setting; ``env`` defaults to ``os.environ`` (tests pass their own).
+
+    The clock asks on every call, so a validated set of values is remembered: the same
+    variables are checked (folders probed) once, and any change is validated afresh.
+    """
+    raw = os.environ if env is None else env
+    return _validated(tuple((name, raw[name]) for name in _NAMES if name in raw))
+
+
+@functools.lru_cache(maxsize=64)
+def _validated(values: tuple[tuple[str, str], ...]) -> Environment:
+    mapping = dict(values)
+    token = _SOURCE.set(mapping)
     try:
         return Environment()
     except ValidationError as exc:
-        raw = os.environ if env is None else env
-        raise SettingsError([_problem_line(e, raw) for e in exc.errors()]) from None
+        raise SettingsError([_problem_line(e, mapping) for e in exc.errors()]) from None
     finally:
         _SOURCE.reset(token)
 
