@@ -27,9 +27,13 @@ from bg_agents.agents.loop import Limits, ToolTrace, run_agent
 from bg_agents.agents.messages import Message, ToolCall, Turn
 from bg_agents.agents.prompting import load_prompt
 from bg_agents.db.models import Team
+from bg_agents.domain.content_guard import content_problems
+from bg_agents.domain.insights import Fact, Facts, Figure, check_numbers, clean_name
 from bg_agents.domain.weeks import last_complete_week
 
 AGENT = "analyst"
+_ISO_DAY = re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)")
+WITHHELD = "I cannot show that answer: it did not pass the checks for what an answer may contain."
 
 
 @dataclass
@@ -60,7 +64,7 @@ def ask(
 ) -> Answer:
     with engine.connect() as conn:
         team = conn.execute(
-            sa.select(Team.id, Team.name, Team.base_currency, Team.time_zone).where(
+            sa.select(Team.id, Team.name, Team.base_currency, Team.time_zone, Team.locale).where(
                 Team.slug == team_slug
             )
         ).first()
@@ -96,12 +100,17 @@ def ask(
         result = attempt(backend)
         if not result.answered or not (result.text or "").strip():
             reason = f"the model stopped without an answer ({result.stopped})"
+        elif problems := answer_problems(result.text or "", result.messages, team):
+            reason = "the model's answer was withheld: " + "; ".join(problems)
     except LLMUnavailable as exc:
         reason = str(exc)
     if reason is not None and backend.name != OfflineBackend.name:
         result = attempt(OfflineBackend())
+    text = (result.text or "").strip() or "I could not produce an answer."
+    if answer_problems(text, result.messages, team):
+        text = WITHHELD  # never shown, whoever wrote it
     return Answer(
-        text=(result.text or "").strip() or "I could not produce an answer.",
+        text=text,
         backend=OfflineBackend.name if reason else backend.name,
         fallback_reason=reason,
         steps=result.steps,
@@ -109,6 +118,71 @@ def ask(
         cost_usd=ledger.total_cost,
         history=result.messages[1:],
     )
+
+
+def tool_facts(messages: Sequence[Message], currency: str, locale: str) -> Facts:
+    """Every figure, date and name in the conversation's tool results: what an answer may cite.
+
+    Percent keys (``change_pct``) are percentages, whole numbers counts, decimal strings money.
+    """
+    figures: list[Figure] = []
+    names: set[str] = set()
+    dates: set[date] = set()
+
+    def walk(value: Any, key: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, bool) or value is None:
+            return
+        elif isinstance(value, int | float):
+            unit = "pct" if key.endswith("pct") else "count" if isinstance(value, int) else "money"
+            figures.append(Figure(key, Decimal(str(value)), unit, str(value)))
+        elif isinstance(value, str):
+            try:
+                dates.add(date.fromisoformat(value))
+                return
+            except ValueError:
+                pass
+            try:
+                amount = Decimal(value)
+            except ArithmeticError:
+                if key == "category":
+                    names.add(clean_name(value, "an unnamed category"))
+                dates.update(date.fromisoformat(d) for d in _ISO_DAY.findall(value))  # errors
+                return
+            if amount.is_finite():
+                figures.append(
+                    Figure(key, amount, "pct" if key.endswith("pct") else "money", value)
+                )
+
+    for message in messages:
+        if message["role"] != "tool":
+            continue
+        try:
+            data = json.loads(message["content"] or "")
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            currency = data.get("currency") or currency
+        walk(data, "")
+    fact = Fact("tool_results", 0, "count", "", 0.0, tuple(figures))
+    week = min(dates, default=date.today())
+    return Facts("", currency, locale, week, (fact,), frozenset(names), frozenset(dates))
+
+
+def answer_problems(text: str, messages: Sequence[Message], team: Any) -> list[str]:
+    """Why an answer may not be shown: instructions, credentials, payment requests, links or
+    contacts, or a number that is not in this conversation's tool results. Worded for people,
+    never quoting the refused text."""
+    problems = content_problems(text, quote=False)
+    facts = tool_facts(messages, team.base_currency, team.locale)
+    if check_numbers(text, facts, team.locale):
+        problems.append("it states numbers that are not in the tool results")
+    return problems
 
 
 # --- offline behaviour (SIMULATED: keyword rules, not a model) -----------------------------------
@@ -167,7 +241,8 @@ def describe(result: dict[str, Any]) -> str:
     if "categories" in result:
         cur = result["currency"]
         parts = [
-            f"{c['category']} {_money(c['expenses'], cur)} ({_change(c['change_pct'])})"
+            f"{clean_name(c['category'], 'an unnamed category')} {_money(c['expenses'], cur)} "
+            f"({_change(c['change_pct'])})"
             for c in result["categories"]
         ]
         listed = "; ".join(parts) or "no spending recorded"

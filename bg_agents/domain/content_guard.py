@@ -18,7 +18,8 @@ _IMPERATIVE_VERBS = (
     r"log\s*in|login|sign\s*in|sign\s*up|verify|confirm|update|enter|re-?enter|provide|share|"
     r"submit|visit|download|install|forward|e-?mail|dial|approve|authori[sz]e|"
     r"review|check|consider|ensure|go|follow|reset|register|scan|keep|avoid|chase|"
-    r"reach\s+out|get\s+in\s+touch|act|stop|do\s+not|don'?t|never|remember|note|be\s+sure"
+    r"reach\s+out|get\s+in\s+touch|act|stop|do\s+not|don'?t|never|remember|note|be\s+sure|"
+    r"ignore|disregard|forget|buy|purchase|renew|claim"
 )
 INSTRUCTION_PATTERNS = (
     r"\byou\s+(?:must|should|need\s+to|have\s+to|ought\s+to|will\s+need\s+to|are\s+(?:required|"
@@ -84,13 +85,17 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
-def content_problems(text: str) -> list[str]:
-    """Why ``text`` may not be shown to a team, one reason per kind; empty means it may."""
+def content_problems(text: str, *, quote: bool = True) -> list[str]:
+    """Why ``text`` may not be shown to a team, one reason per kind; empty means it may.
+
+    ``quote`` adds the offending words (for the model's retry); leave it off for anything a
+    person reads, so a refusal never repeats the phishing text it refused."""
     problems = []
     for reason, pattern in _RULES:
         match = pattern.search(text or "")
         if match:
-            problems.append(f"{reason} ({match.group().strip()!r}); report only the figures")
+            shown = f" ({match.group().strip()!r}); report only the figures" if quote else ""
+            problems.append(reason + shown)
     return problems
 
 

@@ -747,7 +747,7 @@ class _NumberReader:
         self.middle = {n for n in style.secondary if n < 10} | {3}
         marks = {style.group, style.decimal, *".,", *_APOSTROPHES} - set(_SPACES)
         sep = "[" + "".join(re.escape(ch) for ch in sorted(marks)) + "]"
-        if self.group == " ":
+        if self.group == " " or any_convention:
             ahead = "|".join(rf"\d{{{n}}}" for n in sorted(self.middle | self.last))
             sep = rf"(?:{sep}|[{_SPACES}](?=(?:{ahead})(?!\d)))"
         self.pattern = re.compile(rf"(?<![A-Za-z])\d+(?:{sep}\d+)*")
@@ -1055,6 +1055,28 @@ def validate(text: str, facts: Facts, locale: str | None = None) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
+def clean_name(raw: str | None, neutral: str) -> str:
+    """User data (a category, a counterparty) made safe to show in any text a team reads."""
+    return _clean_name(raw, neutral)
+
+
+def check_numbers(text: str, facts: Facts, locale: str | None = None) -> list[str]:
+    """Problems with the numbers of a free-form answer (the analyst's): each must be a figure of
+    ``facts`` (or a date among its dates), written in any unambiguous convention."""
+    loc = _resolve_locale(locale or facts.locale)
+    work = (text or "").translate(_BIDI)
+    for name in sorted(facts.names, key=len, reverse=True):
+        work = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", work, flags=re.IGNORECASE)
+    if facts.dates:
+        work = _date_pattern(facts.dates, str(loc)).sub(" ", work)
+    problems = [
+        f"the date {m.group()} is not in the tool results" for m in _ISO_DATE.finditer(work)
+    ]
+    work = _ISO_DATE.sub(" ", work)
+    problems.extend(_NumberReader(facts, loc, any_convention=True).problems(work))
+    return list(dict.fromkeys(problems))
+
+
 __all__ = [
     "BIG_PCT",
     "FLAT_PCT",
@@ -1069,6 +1091,8 @@ __all__ = [
     "LargeTransaction",
     "WeekFigures",
     "build_facts",
+    "check_numbers",
+    "clean_name",
     "facts_payload",
     "fallback_text",
     "validate",
