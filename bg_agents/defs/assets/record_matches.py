@@ -24,10 +24,13 @@ class MatchConfig(dg.Config):
     kinds={"python", "sql", "openai"},
     owners=["team:data"],
     description=(
-        "Matches the records a day touched (receipts, open invoices) with bank transactions: "
-        "automatic links when the rules hold and nothing else comes close (the team is notified "
-        "at once), suggestions for review otherwise (VAT, fees, FX, partial and combined "
-        "payments). The model only breaks ties, under the same rules. Re-running changes nothing."
+        "Matches the records (receipts, open invoices) of every team with data that day against "
+        "its bank transactions, the team's whole history at once, so the answer does not depend "
+        "on how days are grouped into runs: automatic links when the rules hold and nothing else "
+        "comes close (the team is notified at once), suggestions for review otherwise (VAT, "
+        "fees, FX, partial and combined payments). The model only breaks ties, under the same "
+        "rules, and a tie it broke is not asked again. Re-running changes nothing. Metadata "
+        "counts the pairs of records dated in the run's days."
     ),
 )
 def record_matches(
