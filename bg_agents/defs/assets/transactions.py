@@ -36,7 +36,8 @@ CHECKS = [
     description=(
         "Booked bank transactions, one partition per booking day: the simulated bank feed plus "
         "rows from CSV/OFX files in the import folder. Inserted once per (team, source, external "
-        "id); unreadable rows go to `quarantined_rows` with the reason."
+        "id); a row reusing a stored id is an identical duplicate or, with other content, a "
+        "conflict; unreadable rows and conflicts go to `quarantined_rows` with the reason."
     ),
 )
 def transactions(context: dg.AssetExecutionContext, app_db: AppDatabase) -> dg.MaterializeResult:
@@ -51,6 +52,7 @@ def transactions(context: dg.AssetExecutionContext, app_db: AppDatabase) -> dg.M
             inserted=result.inserted,
             already_present=result.already_present,
             quarantined=result.quarantined,
+            conflicts=result.conflicts,
         )
         sources.update(result.by_source)
         reasons.update(result.reasons)
@@ -71,6 +73,8 @@ def transactions(context: dg.AssetExecutionContext, app_db: AppDatabase) -> dg.M
             "inserted": dg.MetadataValue.int(totals["inserted"]),
             "already_present": dg.MetadataValue.int(totals["already_present"]),
             "quarantined": dg.MetadataValue.int(totals["quarantined"]),
+            # Rows reusing a stored bank id with other content (part of "quarantined").
+            "conflicting_duplicates": dg.MetadataValue.int(totals["conflicts"]),
             "by_source": counts_table(sources, ("source", "rows")),
             "quarantine_reasons": counts_table(reasons, ("reason", "rows")),
             "days": dg.MetadataValue.int(len(keys)),
