@@ -211,6 +211,30 @@ def test_a_tie_the_model_broke_is_not_asked_again(engine: Engine, tie: dict[str,
     assert dump(engine) == before
 
 
+def test_an_announced_link_stays_when_later_data_makes_it_a_tie(engine: Engine):
+    """A late bank row as good as the linked one: the team was told, so the link stays (a
+    person may decline it), nothing contradicting it is proposed, and re-runs change nothing."""
+    with Session(engine) as session, session.begin():
+        team = Team(slug="acme", name="Acme", time_zone="UTC", base_currency="EUR")
+        session.add(team)
+        session.flush()
+        session.add(User(team_id=team.id, email="a@acme.example", name="Ann"))
+        team_id = team.id
+    add_document(engine, team_id, "77.70", "Zyzzyva Supplies")
+    first = add_transaction(engine, team_id, "-77.70", "ZYZZYVA SUPPLIES",
+                            booking_date=DAY - timedelta(1))  # fmt: skip
+    snapshot_unmatched(engine, DAY)
+    assert reconcile(engine, DAY, DAY).notified == 1
+    assert links(engine) == [(first, "link", "auto")]
+    add_transaction(engine, team_id, "-77.70", "ZYZZYVA SUPPLIES", booking_date=DAY + timedelta(1))
+    later = reconcile(engine, DAY + timedelta(1), DAY + timedelta(1))
+    assert (later.written, later.notified) == (0, 0)
+    assert links(engine) == [(first, "link", "auto")]
+    before = dump(engine)
+    reconcile(engine, DAY, DAY + timedelta(1))
+    assert dump(engine) == before
+
+
 def sensor_tick(
     url: str, cursor: str | None, instance: dg.DagsterInstance | None = None
 ) -> dg.SensorResult:
