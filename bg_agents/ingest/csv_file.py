@@ -284,17 +284,13 @@ def _data_records(text: str, delimiter: str, start: int, width: int) -> Iterator
     lines = _LINES.findall(text)
     at = start
     while at < len(lines):
-        consumed = 0
-
-        def source(first: int) -> Iterator[str]:
-            nonlocal consumed
-            for line in itertools.islice(lines, first, None):
-                consumed += 1
-                yield line
-
-        reader = csv.reader(source(at), delimiter=delimiter, skipinitialspace=True)
+        # line_num counts the lines the reader took from its source, so it tells how many
+        # physical lines each record used.
+        reader = csv.reader(
+            itertools.islice(lines, at, None), delimiter=delimiter, skipinitialspace=True
+        )
         while at < len(lines):
-            before = consumed
+            before = reader.line_num
             try:
                 cells = next(reader)
             except StopIteration:
@@ -302,12 +298,12 @@ def _data_records(text: str, delimiter: str, start: int, width: int) -> Iterator
             except csv.Error as exc:
                 record = _Record([lines[at].rstrip("\r\n")])
                 record.line, record.problem = at + 1, f"this line is not valid CSV ({exc})"
-                if consumed - before > 1:
+                if reader.line_num - before > 1:
                     record.problem += "; a quote opened on this line is never closed"
                 yield record
                 at += 1
                 break
-            used = consumed - before
+            used = reader.line_num - before
             record = _Record(cells)
             record.line = at + 1
             if used > 1 and _swallows(cells, lines[at : at + used], delimiter, width):
@@ -766,6 +762,7 @@ def parse_csv(
         )
 
     seen = 0
+    has_bad_bytes = BAD_BYTE.search(text) is not None
     for row_no, record in enumerate(_data_records(text, delimiter, header_at, width), 1):
         if not any(c.strip() for c in record):
             continue
@@ -793,7 +790,7 @@ def parse_csv(
                     f"{'tab' if delimiter == chr(9) else repr(delimiter)} inside a value?)",
                 )
                 continue
-        if bad := sorted({m[0] for c in record for m in BAD_BYTE.finditer(c)}):
+        if has_bad_bytes and (bad := sorted({m[0] for c in record for m in BAD_BYTE.finditer(c)})):
             shown = ", ".join(show_bad_bytes(b).replace("\\x", "0x") for b in bad)
             reject(
                 row_no,
