@@ -119,16 +119,18 @@ def test_a_live_claim_is_left_alone_and_a_dead_ones_is_taken_over(engine) -> Non
     assert unfinished == 0
 
 
-def test_a_failed_generation_gives_its_claim_back(engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("step", ["generate", "store"])
+def test_a_failed_generation_or_store_gives_its_claims_back(engine, monkeypatch, step) -> None:  # type: ignore[no-untyped-def]
+    """Otherwise the unit would wait for the timeout before anyone could write it."""
     import bg_agents.services.insights as insights
 
     slot = _world(engine)
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise RuntimeError("bug in generation")
+        raise RuntimeError(f"bug in {step}")
 
-    monkeypatch.setattr(insights, "generate", broken)
-    with pytest.raises(RuntimeError, match="bug in generation"):
-        generate_slot(engine, WEEK, slot, _backend("http://127.0.0.1:9/v1"))
+    monkeypatch.setattr(insights, step, broken)
+    with ScriptedOpenAI(repeat(reply(ANSWER))) as server, pytest.raises(RuntimeError, match="bug"):
+        generate_slot(engine, WEEK, slot, _backend(server.base_url))
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(InsightClaim)).scalar() == 0

@@ -419,17 +419,22 @@ def generate_slot(
             result.prompt_tokens += call.usage.prompt_tokens
             result.completion_tokens += call.usage.completion_tokens
         result.cost_usd += ledger.total_cost
-    with engine.begin() as conn:
-        result.stored = store(conn, week, result.generated)
-        finish_claims(conn, week, mine, owner)
-        result.delivery = deliver(
-            conn,
-            week,
-            slot,
-            mine,
-            now or clock.now(),
-            catch_up_window(),
-        )
+    try:
+        with engine.begin() as conn:
+            result.stored = store(conn, week, result.generated)
+            finish_claims(conn, week, mine, owner)
+            result.delivery = deliver(
+                conn,
+                week,
+                slot,
+                mine,
+                now or clock.now(),
+                catch_up_window(),
+            )
+    except BaseException:  # nothing was stored: the next run may claim these at once
+        for team_id in mine:
+            release_claim(engine, team_id, week, owner)
+        raise
     return result
 
 
