@@ -186,6 +186,16 @@ class abs(GenericFunction[Any]):  # noqa: N801, A001
         super().__init__(*args, **kwargs)
 
 
+class total(GenericFunction[Any]):  # noqa: N801
+    """SQLite's float ``total`` of money is money, read back to the nearest unit."""
+
+    inherit_cache = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _money_if_money(args, kwargs)
+        super().__init__(*args, **kwargs)
+
+
 class UntypedMoneyAggregate(CompileError):
     """An aggregate over money whose result would not be read back as money."""
 
@@ -204,6 +214,7 @@ def _carries_money(element: Any) -> bool:
 @compiles(functions.min)
 @compiles(functions.max)
 @compiles(avg)
+@compiles(total)
 def _typed_money_aggregate(element: Any, compiler: Any, **kw: Any) -> str:
     if not isinstance(element.type, Money) and _carries_money(element.clause_expr):
         raise UntypedMoneyAggregate(
