@@ -572,6 +572,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             print(f"bg-agents: error: {line}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        # The file system or network refused (a read-only folder, a full disk): a setup problem.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"bg-agents: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -672,3 +672,15 @@ def _is_number(text: str) -> bool:
 )
 def test_spreadsheet_safe_quotes_only_cells_that_would_run(cell: str, written: str) -> None:
     assert files.spreadsheet_safe(cell) == written
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """/proc exists but takes no files: the file system's refusal is the user's to fix."""
+    left, right = write(tmp_path, "left.csv", LEFT), write(tmp_path, "right.csv", RIGHT)
+    code, stdout, stderr = run(
+        capsys, "--left", left, "--right", right, "--out", "/proc/bg_agents_pairs.csv"
+    )
+    assert code == 2 and stdout == ""
+    assert stderr.startswith("bg-agents: error: /proc/") and len(stderr.splitlines()) == 1
