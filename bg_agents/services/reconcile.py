@@ -108,12 +108,15 @@ def _touched_teams(session: Session, start: date, end: date) -> list[int]:
     return sorted(set(session.scalars(sa.union(*queries))))
 
 
-def _settled_by_people(kind: str, id_column: sa.ColumnElement[int]) -> sa.Exists:
-    """A record or bank row that a link a person confirmed has taken: not the matcher's to move."""
-    confirmed = active_link() & (Match.status == "confirmed")
+def _settled_by_people(kind: str, model: Any) -> sa.Exists:
+    """A record or bank row that a link a person confirmed has taken: not the matcher's to move.
+
+    The team is part of the predicate so the lookup uses the matches' natural-key index.
+    """
+    confirmed = active_link() & (Match.status == "confirmed") & (Match.team_id == model.team_id)
     if kind == "payment":
-        return sa.exists().where(Match.transaction_id == id_column, confirmed)
-    return sa.exists().where(Match.record_kind == kind, Match.record_id == id_column, confirmed)
+        return sa.exists().where(Match.transaction_id == model.id, confirmed)
+    return sa.exists().where(Match.record_kind == kind, Match.record_id == model.id, confirmed)
 
 
 def _load(session: Session, team: Team) -> _Scope:
@@ -124,10 +127,11 @@ def _load(session: Session, team: Team) -> _Scope:
     """
     docs = session.scalars(
         sa.select(Document)
-        .where(Document.team_id == team.id, ~_settled_by_people("document", Document.id))
+        .where(Document.team_id == team.id, ~_settled_by_people("document", Document))
         .order_by(Document.id)
     ).all()
     settled_by_us = sa.exists().where(
+        Match.team_id == Invoice.team_id,
         Match.record_kind == "invoice",
         Match.record_id == Invoice.id,
         active_link(),
@@ -139,13 +143,13 @@ def _load(session: Session, team: Team) -> _Scope:
         .where(
             Invoice.team_id == team.id,
             Invoice.status.in_(OPEN_INVOICE) | ((Invoice.status == "paid") & settled_by_us),
-            ~_settled_by_people("invoice", Invoice.id),
+            ~_settled_by_people("invoice", Invoice),
         )
         .order_by(Invoice.id)
     ).all()
     txs = session.scalars(
         sa.select(Transaction)
-        .where(Transaction.team_id == team.id, ~_settled_by_people("payment", Transaction.id))
+        .where(Transaction.team_id == team.id, ~_settled_by_people("payment", Transaction))
         .order_by(Transaction.id)
     ).all()
     currency = team.base_currency
