@@ -24,7 +24,13 @@ from bg_agents.agents.backends import OfflineBackend, OpenAIBackend, RetryPolicy
 from bg_agents.agents.ledger import Ledger
 from bg_agents.domain.content_guard import content_problems
 from bg_agents.domain.delivery import slot_for
-from bg_agents.domain.insights import Facts, build_facts, fallback_text, validate
+from bg_agents.domain.insights import (
+    Facts,
+    LargeTransaction,
+    build_facts,
+    fallback_text,
+    validate,
+)
 from bg_agents.services.insights import AGENT, TeamRow, generate, load_inputs, teams_in_slot
 from bg_agents_tests.helpers import one_team_with_metrics
 from bg_agents_tests.openai_stub import ScriptedOpenAI, reply, tool_calls
@@ -244,3 +250,24 @@ def test_legitimate_analyst_answers_pass_in_each_number_style(engine, team, styl
             None,
             written[0],
         )
+
+
+def test_counterparty_names_cannot_phish_through_the_deterministic_text(team) -> None:  # type: ignore[no-untyped-def]
+    """User data reaches every sentence: a name that asks for credentials or carries contacts
+    becomes "an unnamed counterparty", while names that merely contain a verb stay readable."""
+    _, inputs = team
+    names = {
+        "Reply with your PIN": False,
+        "Call +44 20 7946 0958": False,
+        "help@fin-support.com": False,
+        "Apple Pay": True,
+        "Check Point Software": True,
+    }
+    for name, kept in names.items():
+        big = LargeTransaction(WEEK, Decimal("-100000"), name)
+        facts = build_facts(dataclasses.replace(inputs, largest=[big]))
+        sentence = facts["largest.1"].sentence
+        assert (name in sentence) == kept, sentence
+        assert kept or "an unnamed counterparty" in sentence
+        text = "\n".join([f"- {sentence}", *fallback_text(facts, 3).split("\n")[:2]])
+        assert validate(text, facts) == [], text

@@ -33,6 +33,10 @@ INSTRUCTION_PATTERNS = (
     r"\b(?:expired|expires|suspended|deactivated|compromised)\b",
     r"\b(?:account|connection|card|access|login|profile|subscription|password|session|banking)"
     r"\s+(?:\w+\s+){0,2}?(?:locked|blocked|closed|frozen|disabled|terminated|restricted)\b",
+)
+# A sentence or bullet that starts with a verb addressed to the reader. Not applied to names
+# ("Check Point Software"), which never start a sentence of ours.
+SENTENCE_START_PATTERNS = (
     r"(?:^|[.!?:;]\s+|^\s*(?:[-•*]|\d{1,2}[.)])\s*)(?:" + _IMPERATIVE_VERBS + r")\b",
 )
 # Credentials and the data that opens an account or a card.
@@ -49,8 +53,8 @@ CREDENTIAL_PATTERNS = (
     r"\bsort\s+codes?\b|\brouting\s+numbers?\b|\bsocial\s+security\b",
 )
 # Payment requests: paying is something the text reports, never asks for.
+PAYMENT_VERBS = (r"\b(?:pay|wire|remit)\b",)  # not in names: "Apple Pay" is a counterparty
 PAYMENT_PATTERNS = (
-    r"\b(?:pay|wire|remit)\b",
     r"\b(?:transfer|send|move|deposit)\s+(?:\S+\s+){0,4}?(?:to|into)\s+(?:the|this|our|my|a|an|"
     r"following|your|new)\s+(?:account|iban|wallet|tax\s+office|address|card)\b",
     r"\bgift\s*cards?\b|\bbitcoins?\b|\bcrypto(?:currency)?\b|\bwallet\s+address\b",
@@ -71,29 +75,35 @@ _PHONE = (
 )
 _IBAN = r"(?-i:\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,3})?\b)"
 
-_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (reason, re.compile("|".join(patterns), re.IGNORECASE | re.MULTILINE))
-    for reason, patterns in (
-        ("it tells the reader what to do", INSTRUCTION_PATTERNS),
-        ("it asks for credentials", CREDENTIAL_PATTERNS),
-        ("it asks for a payment or bank details", PAYMENT_PATTERNS),
-        ("it contains a link", (_LINK,)),
-        ("it contains an e-mail address", (_EMAIL,)),
-        ("it contains a phone number or contact channel", (_PHONE,)),
-        ("it contains an IBAN", (_IBAN,)),
+_RULES: tuple[tuple[str, bool, re.Pattern[str]], ...] = tuple(
+    (reason, in_names, re.compile("|".join(patterns), re.IGNORECASE | re.MULTILINE))
+    for reason, in_names, patterns in (
+        ("it tells the reader what to do", False, SENTENCE_START_PATTERNS),
+        ("it asks for a payment or bank details", False, PAYMENT_VERBS),
+        ("it tells the reader what to do", True, INSTRUCTION_PATTERNS),
+        ("it asks for credentials", True, CREDENTIAL_PATTERNS),
+        ("it asks for a payment or bank details", True, PAYMENT_PATTERNS),
+        ("it contains a link", True, (_LINK,)),
+        ("it contains an e-mail address", True, (_EMAIL,)),
+        ("it contains a phone number or contact channel", True, (_PHONE,)),
+        ("it contains an IBAN", True, (_IBAN,)),
     )
 )
 
 
-def content_problems(text: str, *, quote: bool = True) -> list[str]:
+def content_problems(text: str, *, quote: bool = True, name: bool = False) -> list[str]:
     """Why ``text`` may not be shown to a team, one reason per kind; empty means it may.
 
     ``quote`` adds the offending words (for the model's retry); leave it off for anything a
-    person reads, so a refusal never repeats the phishing text it refused."""
-    problems = []
-    for reason, pattern in _RULES:
+    person reads, so a refusal never repeats the phishing text it refused. ``name`` checks a
+    counterparty or category name, which sits inside our sentences: a leading verb or the word
+    "pay" is then part of a name, not an instruction."""
+    problems: list[str] = []
+    for reason, in_names, pattern in _RULES:
+        if name and not in_names:
+            continue
         match = pattern.search(text or "")
-        if match:
+        if match and not any(p.startswith(reason) for p in problems):
             shown = f" ({match.group().strip()!r}); report only the figures" if quote else ""
             problems.append(reason + shown)
     return problems

@@ -286,14 +286,14 @@ def _clean_name(raw: str | None, neutral: str) -> str:
     """User data made safe to show: no controls, markup, links or instructions; 40 characters."""
     text = unicodedata.normalize("NFKC", raw or "")
     text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    if _INJECTION.search(text) or _LINK.search(text):
-        return neutral
+    if _INJECTION.search(text) or _LINK.search(text) or content_problems(text, name=True):
+        return neutral  # "Reply with your PIN Ltd" would phish through our own sentences
     text = " ".join(_NAME_DROP.sub(" ", text.replace("_", " ")).split()).strip(" -.,/'’")
     if len(text) > NAME_LIMIT:
         text = text[:NAME_LIMIT].rsplit(" ", 1)[0].strip(" -.,/'’")
     if not any(ch.isalpha() for ch in text) or _INJECTION.search(text):
         return neutral
-    if content_problems(text):  # "Reply with your PIN Ltd" would phish through the fallback
+    if content_problems(text, name=True):  # and what cleaning may have revealed
         return neutral
     return text
 
@@ -1028,12 +1028,12 @@ def validate(text: str, facts: Facts, locale: str | None = None) -> list[str]:
         problems.append(
             f"the text repeats an instruction ({match.group()!r}); describe only the figures"
         )
-    problems.extend(content_problems(text))
 
     # Names are user data: their digits and words are not figures or judgements.
     work = text
     for name in sorted(facts.names, key=len, reverse=True):
         work = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", work, flags=re.IGNORECASE)
+    problems.extend(content_problems(work))  # names were checked when they were cleaned
     for word in dict.fromkeys(m.group().lower() for m in _PUFFERY.finditer(work)):
         problems.append(f"the word {word!r} is puffery; state the figures plainly")
     for word in dict.fromkeys(m.group().lower() for m in _LOOSE.finditer(work)):
