@@ -4,6 +4,7 @@ relies on when a bank file is odd (stray bytes, reused ids, far dates, links, lo
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from bg_agents.cli import main
-from bg_agents.db.models import QuarantinedRow, StagedImportRow, Team, Transaction
+from bg_agents.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team, Transaction
 from bg_agents.defs.jobs import stage_import_file_job
 from bg_agents.defs.resources import AppDatabase
 from bg_agents.defs.sensors import import_folder_sensor
@@ -63,6 +64,7 @@ def _stage_through_sensor(db_url: str) -> int:
             run_config={**request.run_config, **QUIET},
             resources={"app_db": AppDatabase(url=db_url)},
             instance=dg.DagsterInstance.ephemeral(),
+            tags=request.tags,
         )
         assert result.success
     return len(requests)
@@ -171,6 +173,21 @@ def test_a_244_character_file_name_is_staged_or_leaves_an_error_report(
     assert list(inbox.iterdir()) == []
     with engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(StagedImportRow)) == 1
+
+
+@pytest.mark.integration
+def test_a_file_name_that_is_not_utf8_is_imported_not_stuck_in_the_sensor(
+    engine, db_url, team, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Dagster cannot store a run whose tags hold undecodable bytes; such a name used to fail
+    every run of the import job, so the file stayed in the inbox forever."""
+    _write(
+        _inbox(tmp_path, team), os.fsdecode(b"caf\xe9.csv"), HEADER + "TX1,2026-03-02,A,-1,EUR\n"
+    )
+    assert _stage_through_sensor(db_url) == 1
+    with engine.connect() as conn:
+        assert conn.scalars(sa.select(ImportFile.file_name)).all() == ["caf\\xe9.csv"]
+    assert list(_inbox(tmp_path, team).iterdir()) == []
 
 
 def test_the_plausible_amount_follows_the_currency() -> None:

@@ -54,12 +54,14 @@ def pending_files(import_dir: Path) -> list[Path]:
     """Files waiting in team folders (``_processed``/``_failed`` and hidden entries skipped).
 
     Symbolic links are listed (even dangling ones) so that staging refuses them with a report
-    instead of leaving them in the inbox unexplained.
+    instead of leaving them in the inbox unexplained. A name that is not valid UTF-8 is renamed
+    to its ``\\xNN`` spelling first: Dagster cannot record a run, tag or run key holding it, so
+    the sensor would fail on every tick and no file would be imported.
     """
     if not import_dir.is_dir():
         return []
     return sorted(
-        p
+        _renamed_printable(p)
         for team_dir in import_dir.iterdir()
         if team_dir.is_dir()
         and not team_dir.is_symlink()
@@ -74,6 +76,20 @@ def pending_files(import_dir: Path) -> list[Path]:
 def _printable(name: str) -> str:
     """A file name as storable text: bytes that were not UTF-8 shown as ``\\xNN``."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _renamed_printable(path: Path) -> Path:
+    printable = _printable(path.name)
+    if printable == path.name:
+        return path
+    target = path.with_name(safe_name(printable))
+    try:
+        if not target.exists() and not target.is_symlink():
+            path.rename(target)
+            return target
+    except OSError:
+        pass
+    return path  # staging still reads it (or refuses it) under its old name
 
 
 def safe_name(name: str, prefix: str = "") -> str:
