@@ -393,6 +393,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             f"{r.file}: {r.rows:,} rows: {r.landed:,} landed, {r.duplicates:,} duplicates, "
             f"{r.quarantined:,} quarantined"
             + (f", {r.waiting:,} waiting for their day" if r.waiting else "")
+            + (" (imported before: the same content)" if r.status == "already_imported" else "")
             + ("" if r.adds_up else "  (DOES NOT ADD UP)")
         )
         for reason, count in r.reasons:
