@@ -86,7 +86,7 @@ def file_report(engine: Engine, stage: StageResult) -> FileReport:
     return report
 
 
-def check_paths(engine: Engine, team: str, paths: list[Path]) -> None:
+def check_paths(engine: Engine, team: str, paths: list[Path], inbox: Path) -> None:
     """Refuse a user's mistake before anything is copied: ValueError with one clear line."""
     with engine.connect() as conn:
         if conn.scalar(sa.select(Team.id).where(Team.slug == team)) is None:
@@ -101,6 +101,9 @@ def check_paths(engine: Engine, team: str, paths: list[Path]) -> None:
                 f"{path}: unsupported file type {path.suffix or '(no extension)'!r}; "
                 f"import {', '.join(sorted(SUPPORTED_SUFFIXES))} files"
             )
+        waiting = inbox / path.name
+        if waiting.exists() or waiting.is_symlink():
+            raise ValueError(f"{waiting}: a file of that name is already waiting in the inbox")
 
 
 def import_paths(
@@ -114,14 +117,12 @@ def import_paths(
     ``_processed`` or ``_failed`` like any dropped file. The staged-rows sensor later re-runs
     those days' partitions, which changes nothing but lets Dagster see them.
     """
-    check_paths(engine, team, paths)
     inbox = import_dir / team
+    check_paths(engine, team, paths, inbox)
     inbox.mkdir(parents=True, exist_ok=True)
     reports = []
     for path in paths:
         target = inbox / path.name
-        if target.exists() or target.is_symlink():
-            raise ValueError(f"{target}: a file of that name is already waiting in the inbox")
         partial = inbox / f".{uuid.uuid4().hex}.partial"
         shutil.copyfile(path, partial)
         os.replace(partial, target)
