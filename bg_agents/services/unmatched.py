@@ -1,7 +1,9 @@
 """Snapshot, for one day, the records that still have no link: receipts, invoices, payments.
 
 A record counts as linked once a match with decision ``link`` exists that was not declined.
-Suggestions do not count: a suggested record is still waiting for someone.
+Suggestions do not count: a suggested record is still waiting for someone. Reconciliation removes
+the rows of what it links (and re-takes the day of anything that lost its link), so between
+snapshots the table stays exactly the unlinked set.
 """
 
 from __future__ import annotations
