@@ -135,6 +135,13 @@ def _analyst():  # type: ignore[no-untyped-def]
     return ask, build_backend(settings, key), Limits(request_timeout=settings.request_timeout)
 
 
+def _fallback_note(answer) -> str | None:  # type: ignore[no-untyped-def]
+    """Why the answer came from offline, with keys and passwords removed (servers echo them)."""
+    from bg_agents.agents.messages import redact
+
+    return redact(answer.fallback_reason) if answer.fallback_reason else None
+
+
 def _print_answer(answer, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     if as_json:
         print(
@@ -142,7 +149,7 @@ def _print_answer(answer, as_json: bool) -> None:  # type: ignore[no-untyped-def
                 {
                     "answer": answer.text,
                     "backend": answer.backend,
-                    "fallback_reason": answer.fallback_reason,
+                    "fallback_reason": _fallback_note(answer),
                     "steps": answer.steps,
                     "tools": [t.name for t in answer.tools],
                     "cost_usd": str(answer.cost_usd),
@@ -152,7 +159,7 @@ def _print_answer(answer, as_json: bool) -> None:  # type: ignore[no-untyped-def
         return
     print(answer.text)
     if answer.fallback_reason:
-        print(f"(answered offline: {answer.fallback_reason})", file=sys.stderr)
+        print(f"(answered offline: {_fallback_note(answer)})", file=sys.stderr)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -185,7 +192,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         history = answer.history
         print(f"analyst> {answer.text}")
         if answer.fallback_reason:
-            print(f"(answered offline: {answer.fallback_reason})", file=sys.stderr)
+            print(f"(answered offline: {_fallback_note(answer)})", file=sys.stderr)
 
 
 def _fail(message: str, code: int = 1) -> int:
