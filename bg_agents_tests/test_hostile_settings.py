@@ -79,6 +79,11 @@ INVALID: dict[str, Case] = {
     "home unwritable": Case(
         {"BG_AGENTS_HOME": "/proc/bg_agents_home"}, says=("BG_AGENTS_HOME", "not writable")
     ),
+    "dagster home is a file": Case({"DAGSTER_HOME": A_FILE}, says=("DAGSTER_HOME", "is a file")),
+    "openai base url garbage": Case(
+        {"OPENAI_BASE_URL": "not a url"}, says=("OPENAI_BASE_URL", "http")
+    ),
+    "now blank": Case({"BG_AGENTS_NOW": "   "}, says=("BG_AGENTS_NOW", "ISO instant")),
     "dagster home relative": Case(
         {"DAGSTER_HOME": "relative/dagster"}, says=("DAGSTER_HOME", "absolute")
     ),
