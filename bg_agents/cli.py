@@ -152,7 +152,8 @@ def _print_answer(answer, as_json: bool) -> None:  # type: ignore[no-untyped-def
                     "fallback_reason": _fallback_note(answer),
                     "steps": answer.steps,
                     "tools": [t.name for t in answer.tools],
-                    "cost_usd": str(answer.cost_usd),
+                    # null: a call had no known price (e.g. a local model), not free
+                    "cost_usd": None if answer.cost_usd is None else str(answer.cost_usd),
                 }
             )
         )

@@ -327,6 +327,9 @@ def test_a_hostile_server_never_crashes_ask_chat_or_insights(
         assert outcome.ledger, f"{name}: no call to the server was recorded"
         assert set(outcome.ledger) == {kind.ledger}, f"{name}: dishonest ledger rows"
     answer = json.loads(ask.out)
+    # The run's cost is unknown (null) as soon as one call's is; never a made-up "0".
+    cost_known = kind.ledger[3] is not None
+    assert (answer["cost_usd"] is not None) == cost_known
     if kind.answered:
         assert (answer["backend"], answer["answer"], answer["fallback_reason"]) == (
             "openai",

@@ -43,7 +43,7 @@ class Answer:
     fallback_reason: str | None = None
     steps: int = 0
     tools: list[ToolTrace] = field(default_factory=list)
-    cost_usd: Decimal = Decimal(0)
+    cost_usd: Decimal | None = Decimal(0)  # None: some call's cost is unknown (unpriced model)
     history: list[Message] = field(default_factory=list)
 
 
@@ -115,7 +115,7 @@ def ask(
         fallback_reason=reason,
         steps=result.steps,
         tools=result.tools,
-        cost_usd=ledger.total_cost,
+        cost_usd=ledger.cost,
         history=result.messages[1:],
     )
 
