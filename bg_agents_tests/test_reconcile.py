@@ -153,6 +153,7 @@ def test_the_model_breaks_a_tie_through_match_record(engine: Engine, tie: dict[s
     assert f"tx-{tie['far']}" not in prompt  # outside the tie: never offered
     assert (report.ties, report.model_calls, report.model_links) == (1, 2, 1)
     assert links(engine) == [(tie["after"], "link", "auto")]
+    assert report.notified == 1  # the team hears of a link the model chose like of any other
     with engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(LLMCall)) == 2
 

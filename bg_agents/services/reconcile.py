@@ -279,11 +279,15 @@ class _Written:
     now_unlinked: set[str] = field(default_factory=set)  # side ids that lost their last link
 
 
-def _write(session: Session, team_id: int, rows: list[dict[str, object]]) -> _Written:
+def _write(
+    session: Session, team_id: int, rows: list[dict[str, object]], earlier_links: set[Key]
+) -> _Written:
     """Make the team's stored pairs equal ``rows``, leaving every pair a person decided alone.
 
     An automatic link already stored but no longer proposed (later data made it a tie) is kept,
     and proposals that would contradict it are dropped, so the answer stays idempotent.
+    ``earlier_links`` are the links stored before this run's matching: a link the model's tool
+    wrote during the run is still new, and announced.
     """
     existing = {
         (m.record_kind, m.record_id, m.transaction_id): m
@@ -310,7 +314,7 @@ def _write(session: Session, team_id: int, rows: list[dict[str, object]]) -> _Wr
     out = _Written(rows=len(fresh) + len(stale))
     out.links = sorted(kept | {k for k, r in proposed.items() if r["decision"] == "link"})
     out.new_links = [
-        r for r in fresh if r["decision"] == "link" and _key(r) not in announced
+        r for k, r in proposed.items() if r["decision"] == "link" and k not in earlier_links
     ]  # fmt: skip
     before = {
         k for k, m in existing.items() if m.decision == "link" and m.status != "declined"
@@ -488,9 +492,13 @@ def reconcile(
             scope = _load(session, team)
             feedback = _feedback(session, [team.id])
             stored: dict[str, dict[str, str]] = {}
+            earlier_links: set[Key] = set()
             for m in session.scalars(sa.select(Match).where(Match.team_id == team.id)):
-                record, tx = _sides_of((m.record_kind, m.record_id, m.transaction_id))
+                key = (m.record_kind, m.record_id, m.transaction_id)
+                record, tx = _sides_of(key)
                 stored.setdefault(record, {})[tx] = m.decision
+                if m.decision == "link":
+                    earlier_links.add(key)
         sides = {s.id: s for s in (*scope.records, *scope.candidates)}
         in_run = {s.id for s in scope.records if start <= s.date <= end}
         report.teams += 1
@@ -508,7 +516,7 @@ def reconcile(
         report.ties += result.stats["ties"]
         report.model_links += result.stats["model_links"]
         with Session(engine) as session, session.begin():
-            written = _write(session, team.id, rows)
+            written = _write(session, team.id, rows, earlier_links)
             report.written += written.rows
             _settle_invoices(session, written.links)
             report.notified += _notify(session, written.new_links, sides)
