@@ -121,6 +121,18 @@ def test_a_known_bank_id_with_another_amount_is_a_conflict_not_already_present(
 
 
 @pytest.mark.integration
+def test_a_known_bank_id_with_a_reworded_memo_is_an_identical_duplicate(
+    engine, team, tmp_path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """Banks re-word memos between exports; the money facts decide whether it is the same row."""
+    first = _write(tmp_path / "in", "a.csv", HEADER + "TX1,2026-03-02,CARD 1234 Coffee,-20,EUR\n")
+    later = _write(tmp_path / "in", "b.csv", HEADER + "TX1,2026-03-02,Coffee Berlin,-20.00,EUR\n")
+    _import(capsys, team, first)
+    (report,) = _import(capsys, team, later)
+    assert (report["landed"], report["duplicates"], report["quarantined"]) == (0, 1, 0)
+
+
+@pytest.mark.integration
 def test_a_row_dated_far_ahead_is_quarantined_instead_of_waiting_forever(
     engine, db_url, team, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]

@@ -31,8 +31,10 @@ from bg_agents.ingest.raw import RawTransaction
 TRANSACTION_KEY = ("team_id", "source", "external_id")
 QUARANTINE_KEY = ("source", "batch_ref", "row_ref")
 LANDED, DUPLICATE, QUARANTINED = "landed", "duplicate", "quarantined"
-# What makes two rows with the same bank id the same row.
-_COMPARED = ("booking_date", "amount", "currency", "description")
+# What makes two rows with the same bank id the same row: the money facts. Texts are left out
+# on purpose: banks re-word memos between exports and legacy encodings change accents, and
+# neither makes it another transaction.
+_COMPARED = ("booking_date", "amount", "currency")
 _LOOKUP_CHUNK = 500
 
 
@@ -73,10 +75,7 @@ def _staged(conn: Connection, day: date) -> list[tuple[int, RawTransaction]]:
 
 def _content(row: dict[str, Any] | sa.Row[Any]) -> tuple[Any, ...]:
     values = row if isinstance(row, dict) else row._mapping
-    return tuple(
-        " ".join((values[name] or "").split()) if name == "description" else values[name]
-        for name in _COMPARED
-    )
+    return tuple(values[name] for name in _COMPARED)
 
 
 def _stored(conn: Connection, keys: set[tuple[int, str, str]]) -> dict[tuple, tuple]:
