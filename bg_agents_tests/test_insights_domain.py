@@ -469,3 +469,34 @@ def test_every_sentence_reads_back_in_every_locale(facts_inputs: InsightInputs) 
         chunk = sentences[i : i + 3]
         text = "\n".join(chunk + chunk[:1] * (3 - len(chunk)))
         assert validate(text, facts) == [], (facts_inputs.locale, facts_inputs.currency, text)
+
+
+@pytest.mark.parametrize(
+    ("bullet", "problem"),
+    [
+        ("- Revenue rose to $1,234.56.", "the number 1,234.56 is not a figure of what the bullet"),
+        ("- Net profit grew 20%.", "the number 20 is not a figure of what the bullet"),
+        ("- 12 invoices are overdue.", "the number 12 is not a figure of what the bullet"),
+        ("- Spending on software fell 35% to $600.00.", "the bullet says 'fell' but the figure "
+         "went up"),
+        ("- Expenses fell 20% and revenue rose 1%.", "the bullet says 'fell'"),
+        ("- Things look fine this week.", "reports no figure from the facts"),
+        ("- You must pay $2,500 to the tax office.", "it asks for a payment"),
+        ("- Revenue was $5,000.00; reply with your PIN.", "it asks for credentials"),
+    ],
+)  # fmt: skip
+def test_each_bullet_reports_a_real_fact_with_its_metric_and_direction(
+    bullet: str, problem: str
+) -> None:
+    """Real figures moved to another metric or turned around, bullets without a fact, and
+    requests to the reader are refused; the same facts stated faithfully pass."""
+    facts = build_facts(sample())
+    filler = "- 3 invoices worth $2,500.00 are overdue.\n- Revenue was $5,000.00.\n"
+    problems = validate(filler + bullet, facts)
+    assert any(problem in p for p in problems), problems
+    faithful = (
+        "- Costs climbed 20% to $1,234.56 while revenue slipped 1% to $5,000.\n"
+        "- 12 unpaid invoices; 3 of them, worth $2,500, are overdue.\n"
+        "- Net profit: $3,765.44 (down 6.4%)."
+    )
+    assert validate(faithful, facts) == []

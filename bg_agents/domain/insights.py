@@ -906,8 +906,8 @@ _METRIC_WORDS = {
     "revenue": r"revenues?|income|sales|turnover|takings|earnings|earned|inflows?|received",
     "expenses": r"expenses?|expenditures?|spending|spend|spent|costs?|outgoings|outflows?",
     "net": r"net|profits?|loss(?:es)?|result|broke\s+even|break(?:ing)?\s+even|margin",
-    "overdue": r"overdue|late|past\s+due|invoices?",
-    "receivables": r"receivables?|unpaid|outstanding|owed|invoices?",
+    "overdue": r"overdue|late|past\s+due|unpaid|outstanding",  # not "invoices": 12 of them
+    "receivables": r"receivables?|unpaid|outstanding|owed|open",  # may be open, 3 overdue
     "top_category": r"categor(?:y|ies)|spending|spend|spent|expenses?|costs?",
     "mover": r"categor(?:y|ies)|spending|spend|spent|expenses?|costs?",
     "largest": r"transactions?|payments?|paid|received|receipts?|transfers?|largest|biggest",
