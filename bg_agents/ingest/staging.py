@@ -12,10 +12,12 @@ folder read any file the service can. Team folders that are themselves links are
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -71,6 +73,20 @@ def pending_files(import_dir: Path) -> list[Path]:
         and p.suffix.lower() in IMPORT_SUFFIXES
         and not p.name.startswith(".")
     )
+
+
+# PostgreSQL stores neither NUL in text or JSON nor lone surrogates (undecodable bytes); one such
+# character would fail the whole file's transaction, leaving it in the inbox without a report.
+_UNSTORABLE = re.compile("[\x00\udc80-\udcff]")
+
+
+def _storable(value: Any) -> Any:
+    """A quarantined row's raw cells with NUL and undecodable bytes spelled ``\\xNN``."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(lambda m: f"\\x{ord(m[0]) & 0xFF:02X}", value)
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value
 
 
 def _printable(name: str) -> str:
@@ -163,10 +179,20 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
     except OSError as exc:  # the file system refused something: still leave a report
         return _fail(path, import_dir, team_slug, f"cannot read the file: {exc.strerror or exc}")
 
-    staged, rejected = [], list(parsed.rejected)
+    staged, rejected = [], [{**r, "raw": _storable(r["raw"])} for r in parsed.rejected]
     horizon = clock.now().date() + timedelta(days=FUTURE_DAYS)
     for number, row in enumerate(parsed.rows, 1):
         day = date.fromisoformat(row.booking_date)
+        if any(_UNSTORABLE.search(v) for v in vars(row).values() if isinstance(v, str)):
+            rejected.append(
+                {
+                    "row_ref": row.row_ref,
+                    "raw": _storable(row.as_dict()),
+                    "reason": "the row holds a NUL character or undecodable bytes (binary data "
+                    "in a text field): fix the export",
+                }
+            )
+            continue
         if day > horizon:
             rejected.append(
                 {

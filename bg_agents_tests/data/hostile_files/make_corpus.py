@@ -96,6 +96,14 @@ case(
     quarantined=2,
 )
 case("truncated.ofx", ofx([("F1", "20260302", "-1")], closed=False), status="failed")
+case(
+    "ofx_nul_in_name.ofx",
+    ofx([("F1", "20260302", "-1"), ("F2", "20260302", "-2")]).replace("Shop", "Sh\x00op", 1),
+    rows=2,
+    landed=1,
+    quarantined=1,
+    reason="NUL character",
+)
 # 6-7: dates out of any partition.
 case(
     "far_future_date.csv",
