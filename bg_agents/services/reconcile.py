@@ -274,6 +274,8 @@ def _sides_of(key: Key) -> tuple[str, str]:
 class _Written:
     rows: int = 0
     links: list[Key] = field(default_factory=list)  # every link the team now has from us
+    kept: set[Key] = field(default_factory=set)  # earlier links the answer no longer makes
+    stored: list[Key] = field(default_factory=list)  # the proposals now stored
     new_links: list[dict[str, object]] = field(default_factory=list)  # to announce
     now_linked: set[str] = field(default_factory=set)  # side ids that got their first link
     now_unlinked: set[str] = field(default_factory=set)  # side ids that lost their last link
@@ -313,6 +315,7 @@ def _write(
     stale = [m.id for k, m in ours.items() if k not in proposed and k not in kept]
     out = _Written(rows=len(fresh) + len(stale))
     out.links = sorted(kept | {k for k, r in proposed.items() if r["decision"] == "link"})
+    out.kept, out.stored = kept, list(proposed)
     out.new_links = [
         r for k, r in proposed.items() if r["decision"] == "link" and k not in earlier_links
     ]  # fmt: skip
@@ -510,9 +513,6 @@ def reconcile(
         result = match(scope.records, scope.candidates, config, feedback=feedback,
                        tie_breaker=tie_breaker)  # fmt: skip
         rows = [_match_row(p, team.id) for p in result.pairs]
-        mine = [p for p in result.pairs if p.left_id in in_run]
-        report.decisions.update(p.decision for p in mine)
-        report.relations.update(p.relation for p in mine)
         report.ties += result.stats["ties"]
         report.model_links += result.stats["model_links"]
         with Session(engine) as session, session.begin():
@@ -520,7 +520,19 @@ def reconcile(
             report.written += written.rows
             _settle_invoices(session, written.links)
             report.notified += _notify(session, written.new_links, sides)
-            links = [r for r in rows if r["decision"] == "link" and _sides_of(_key(r))[0] in in_run]
+            # Count what is stored now (an earlier link kept over a new proposal included).
+            pair_of = {_key(r): p for r, p in zip(rows, result.pairs, strict=True)}
+            mine = [k for k in (*written.stored, *written.kept) if _sides_of(k)[0] in in_run]
+            linked = set(written.links)
+            for k in mine:
+                pair = pair_of.get(k)
+                report.decisions["auto" if k in linked else "suggest"] += 1
+                report.relations[pair.relation if k not in written.kept and pair else "kept"] += 1
+            mine_links = set(mine) & linked
+            links = [
+                {"team_id": team.id, "record_kind": k[0], "record_id": k[1], "transaction_id": k[2]}
+                for k in sorted(mine_links)
+            ]
             _check_truth(session, links, report)
         _refresh_unmatched(engine, written, sides)
     report.model_calls = len(ledger.calls)
