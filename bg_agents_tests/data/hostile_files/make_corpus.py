@@ -252,6 +252,36 @@ case(
     landed=1,
     quarantined=1,
 )
+case(
+    "header_repeated_mid_file.csv",
+    csv_of(["TX1,2026-03-02,A,-1,EUR", HEADER.strip(), "TX2,2026-03-02,B,-2,EUR"]),
+    rows=3,
+    landed=2,
+    quarantined=1,
+    reason="bad date 'Date'",
+)
+case(
+    "unicode_line_separator.csv",
+    csv_of(["TX1,2026-03-02,Shop\u2028Berlin\u0085Mitte,-1,EUR", "TX2,2026-03-02,B,-2,EUR"]),
+    rows=2,
+    landed=2,
+)
+case(
+    "long_external_id.csv",
+    csv_of(["I" * 200 + ",2026-03-02,A,-1,EUR", "TX2,2026-03-02,B,-2,EUR"]),
+    rows=2,
+    landed=1,
+    quarantined=1,
+    reason="over-long external id",
+)
+case(
+    "ofx_far_future.ofx",
+    ofx([("F1", "21991231", "-1"), ("F2", "20260302", "-2")]),
+    rows=2,
+    landed=1,
+    quarantined=1,
+    reason="in the future",
+)
 # 20-24: files that cannot be read at all: refused whole, with a report.
 case("nul_bytes.csv", b"Date,Amount\n2026-03-02,\x00\x00-1\n", status="failed")
 case("empty.csv", b"", status="failed")
