@@ -3,7 +3,10 @@
 It migrates, seeds SIMULATED data, then materializes every partition in-process against the
 persistent Dagster instance in DAGSTER_HOME, so `make dev` afterwards shows the same runs,
 materializations and checks in the UI. Partitions already materialized are skipped, so running it
-twice changes nothing.
+twice changes nothing; with ``--force`` every partition runs again and still no row changes and
+nobody is notified. Nothing here touches sensor cursors: the materializations recorded in the
+instance are what tells `unmatched_records_sensor` that these days are reconciled, exactly as
+runs of a live deployment would.
 """
 
 from __future__ import annotations
