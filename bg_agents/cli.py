@@ -578,7 +578,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except (ValueError, SchemaOutOfDate, DatabaseUnavailable) as exc:
         # A user's mistake or setup problem: one line per problem, never a traceback.
-        for line in str(exc).splitlines() or [type(exc).__name__]:
+        from bg_agents.agents.messages import redact  # errors may quote keys or passwords
+
+        for line in redact(exc).splitlines() or [type(exc).__name__]:
             print(f"bg-agents: error: {line}", file=sys.stderr)
         return 2
     except OSError as exc:

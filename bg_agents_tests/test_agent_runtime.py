@@ -25,14 +25,15 @@ from bg_agents.agents.backends import (
     offline_policy,
     parse_retry_after,
 )
-from bg_agents.agents.ledger import Ledger
+from bg_agents.agents.ledger import Ledger, cost_usd
 from bg_agents.agents.loop import AgentResult, AgentTimeout, Limits, ToolTrace, run_agent
-from bg_agents.agents.messages import Message, ToolCall, Turn
+from bg_agents.agents.messages import Message, ToolCall, Turn, redact, register_secret
 from bg_agents.agents.tools import Tool, ToolArgs, ToolError
 from bg_agents.db.models import LLMCall
 from bg_agents_tests.openai_stub import (
     Response,
     ScriptedOpenAI,
+    Trickle,
     repeat,
     reply,
     slow,
@@ -442,6 +443,21 @@ def test_a_malformed_completion_is_reported_unavailable_not_crashed(stub: Harnes
     assert [c.outcome for c in ledger.calls] == ["bad_response"]
 
 
+def test_a_body_that_never_ends_is_cut_off_by_the_request_timeout(stub: Harness) -> None:
+    """httpx's read timeout restarts with each chunk: a byte every 0.1 s must still not hold the
+    run past its request timeout (it used to hang forever)."""
+    stub.server.script(Trickle(b" ", every=0.1), reply("5"))
+    ledger = Ledger(None, AGENT)
+
+    started = time.monotonic()
+    result = stub.run(record=ledger, limits=Limits(request_timeout=0.5))
+
+    assert result.text == "5"  # the retry got the real answer
+    assert time.monotonic() - started < 3
+    assert [c.outcome for c in ledger.calls] == ["timeout", "ok"]
+    assert ledger.calls[0].tokens.prompt_tokens is None  # the server may have billed: unknown
+
+
 # --- structured output ----------------------------------------------------------------------------
 
 
@@ -521,6 +537,52 @@ def test_the_ledger_writes_one_row_per_attempt_with_tokens_latency_and_cost(
     assert rows[1].latency_ms >= 200  # the scripted delay is part of the call's latency
     assert {(r.run_id, r.partition_key) for r in rows} == {("run-1", "2026-03-02")}
     assert ledger.total_cost == Decimal("0.0180")
+
+
+def test_costs_are_unknown_rather_than_zero_when_they_cannot_be_known() -> None:
+    assert cost_usd("gpt-4o-mini-2024-07-18", 1_000_000, 0) == Decimal("0.1500")
+    assert cost_usd("llama-3.1-8b-local", 1_000, 100) is None  # no price: unknown, not free
+    assert cost_usd("gpt-4o-mini", 1_000, None) is None  # priced output, count unknown
+    assert cost_usd("offline", None, None) == Decimal(0)  # free whatever the count
+
+
+def test_redact_removes_keys_bearer_tokens_passwords_and_the_configured_key() -> None:
+    configured = "gw-live-R4nd0mLiteral9"
+    register_secret(configured)
+    register_secret("short")  # too short to be a secret worth mangling messages for
+    message = (
+        f"Incorrect API key provided: Bearer abc.def-123; key {configured}; "
+        "sk-proj-Ab12Cd34Ef56 and masked sk-proj-********7890; api_key=hunter2xyz; "
+        "postgresql://billing:Hunter2Secret@db.internal:5432/prod; short stays"
+    )
+
+    clean = redact(message)
+
+    for secret in (
+        "abc.def-123",
+        configured,
+        "Ab12Cd34Ef56",
+        "7890",
+        "hunter2xyz",
+        "Hunter2Secret",
+    ):
+        assert secret not in clean
+    assert "postgresql://billing:[redacted]@db.internal:5432/prod" in clean
+    assert "short stays" in clean
+    assert redact("postgresql://postgres@127.0.0.1:5432/test") == (
+        "postgresql://postgres@127.0.0.1:5432/test"  # no password: nothing to hide
+    )
+
+
+def test_an_unavailable_models_message_is_redacted_at_its_source(stub: Harness) -> None:
+    """Callers print and store LLMUnavailable's text; the key a server echoes never reaches it."""
+    stub.server.script(status(401, message="Incorrect API key provided: sk-proj-Secret123456"))
+
+    with pytest.raises(LLMUnavailable) as raised:
+        stub.run()
+
+    assert "Secret123456" not in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
 
 
 # --- retry helpers --------------------------------------------------------------------------------
