@@ -192,7 +192,7 @@ def test_hostile_analyst_answers_are_withheld_for_the_offline_answer(engine, tea
     the same tools is given instead, and the reason quotes nothing of the refused text."""
     row, _ = team
     offline = ask(engine, row.slug, QUESTION, OfflineBackend(), now=NOW)
-    assert content_problems(offline.text) == []
+    assert content_problems(offline.text) == [] and offline.text.startswith("Expenses in the week")
     outcomes: Counter[str] = Counter()
     for entry in CORPUS["hostile_answers"]:
         sent: list[str] = []

@@ -738,7 +738,7 @@ class _NumberReader:
         # What problems() last read: the text, every number token, and those that are figures
         # (token, position, the facts and figures it shows).
         self.read = ""
-        self.tokens = 0
+        self.tokens = self.at = 0
         self.figures: list[tuple[str, int, list[tuple[Fact, Figure]]]] = []
         style = _NumberStyle.of(locale)
         self.group = self._norm(style.group)
