@@ -97,8 +97,8 @@ def staged_rows_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase)
 def unmatched_records_sensor(
     context: dg.SensorEvaluationContext, app_db: AppDatabase
 ) -> dg.SensorResult:
-    if context.cursor is None:
-        return _unmatched_from_current_state(context, app_db)
+    # With no cursor (a first tick) every day with records counts as new; the filter below
+    # then keeps only the days no reconciliation has seen yet, instead of all of history.
     result = _requests_for_new_rows(
         app_db, UnmatchedRecord.id, UnmatchedRecord.record_date, context.cursor,
         "no new unmatched records",
@@ -111,8 +111,8 @@ def _without_reconciled_days(
 ) -> dg.SensorResult:
     """Drop the days a ``record_matches`` run already covered after their new rows appeared.
 
-    The demo or a backfill reconciles right after snapshotting, while the cursor may be older
-    (a deployment that ran before): those rows need no second run.
+    The demo, a backfill or an earlier deployment reconciles right after snapshotting, while the
+    cursor may be older or missing: those rows need no second run.
     """
     if not result.run_requests:
         return result
@@ -128,43 +128,19 @@ def _without_reconciled_days(
                 .group_by(UnmatchedRecord.record_date)
             ).all()
         )
+    # One call for the days never reconciled; a timestamp lookup only for the others.
+    done = context.instance.get_materialized_partitions(dg.AssetKey("record_matches"))
     keep = []
     for request, day in zip(result.run_requests, days, strict=True):
-        reconciled = last_materialized(context.instance, "record_matches", day)
-        if reconciled is None or day not in newest or newest[day] > reconciled:
-            keep.append(request)
+        if request.partition_key in done:
+            reconciled = last_materialized(context.instance, "record_matches", day)
+            if reconciled is not None and day in newest and newest[day] <= reconciled:
+                continue
+        keep.append(request)
     if not keep:
         return dg.SensorResult(skip_reason="the new records' days are reconciled already",
                                cursor=result.cursor)  # fmt: skip
     return dg.SensorResult(run_requests=keep, cursor=result.cursor)
-
-
-def _unmatched_from_current_state(
-    context: dg.SensorEvaluationContext, app_db: AppDatabase
-) -> dg.SensorResult:
-    """First tick: start from what is there, not from the beginning of history.
-
-    Days whose ``record_matches`` partition was materialized (by the demo, a backfill, an earlier
-    deployment) are already reconciled: re-requesting them would only queue runs that find
-    nothing new. Only days with records but no reconciliation yet get a run.
-    """
-    with app_db.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(UnmatchedRecord.record_date, sa.func.max(UnmatchedRecord.id)).group_by(
-                UnmatchedRecord.record_date
-            )
-        ).all()
-    cursor = str(max((max_id for _, max_id in rows), default=0))
-    done = context.instance.get_materialized_partitions(dg.AssetKey("record_matches"))
-    existing = set(daily_partitions.get_partition_keys())
-    requests = [
-        dg.RunRequest(partition_key=day.isoformat(), run_key=f"{day.isoformat()}:{max_id}")
-        for day, max_id in sorted(rows)
-        if day.isoformat() in existing and day.isoformat() not in done
-    ]
-    if not requests:
-        return dg.SensorResult(skip_reason="every day with records is reconciled", cursor=cursor)
-    return dg.SensorResult(run_requests=requests, cursor=cursor)
 
 
 @dg.sensor(
