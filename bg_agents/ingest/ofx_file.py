@@ -7,6 +7,7 @@ sink every good one. Each STMTTRN is converted on its own and a bad one is rejec
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import hashlib
 import io
@@ -57,6 +58,38 @@ def _prepare(data: bytes) -> bytes:
     if m and m[2] not in known:
         data = data[: m.start(2)] + b"220" + data[m.end(2) :]
     return data
+
+
+_BAD_BYTE = re.compile("[\udc80-\udcff]")
+_STMTTRN_END = re.compile(rb"</STMTTRN\s*>", re.IGNORECASE)
+
+
+def _isolate_bad_bytes(data: bytes) -> tuple[bytes, dict[int, str]]:
+    """Invalid bytes in an otherwise UTF-8 file: each becomes "?" and the transactions holding
+    them (numbered in file order) are returned to be rejected.
+
+    As for CSV, one bad byte must not make the whole file a legacy code page (or fail it): a file
+    whose non-ASCII bytes are mostly not UTF-8 is left alone for the code-page fallback.
+    """
+    text = data.decode("utf-8", errors="surrogateescape")
+    bad = [m.start() for m in _BAD_BYTE.finditer(text)]
+    if not bad or len(bad) > sum(1 for c in text if c > "\x7f") - len(bad):
+        return data, {}
+    # Byte offsets of the bad characters: every character before them is one byte or a valid
+    # UTF-8 sequence, so re-encoding the prefix gives the offset.
+    offsets = [len(text[:i].encode("utf-8", "surrogateescape")) for i in bad]
+    starts = [m.start() for m in _STMTTRN_TAG.finditer(data)]
+    damaged: dict[int, list[str]] = {}
+    for offset in offsets:
+        index = bisect.bisect_right(starts, offset)
+        if index:
+            end = _STMTTRN_END.search(data, starts[index - 1])
+            if end is None or offset < end.start():
+                damaged.setdefault(index, []).append(f"0x{data[offset]:02X}")
+    cleaned = bytearray(data)
+    for offset in offsets:
+        cleaned[offset] = ord("?")
+    return bytes(cleaned), {k: ", ".join(sorted(set(v))) for k, v in damaged.items()}
 
 
 def _parse_tree(data: bytes) -> ET.Element:
@@ -159,6 +192,7 @@ def parse_ofx(
     row instead of disappearing.
     """
     data = _prepare(data)
+    data, damaged = _isolate_bad_bytes(data)
     root = _parse_tree(data)
     if not _CLOSING_TAG.search(data):
         # ofxtools does not notice missing end tags, so a cut-off download would import partly.
@@ -195,6 +229,16 @@ def parse_ofx(
                 fitid = (elem.findtext("FITID") or "").strip()
                 row_ref = fitid if fitid and fitid not in row_refs else f"{fitid}#{ordinal}"
                 row_refs.add(row_ref)
+                if ordinal in damaged:
+                    rejected.append(
+                        {
+                            "row_ref": row_ref,
+                            "raw": _flatten(elem),
+                            "reason": f"invalid UTF-8 byte(s) {damaged[ordinal]} in this "
+                            "transaction: the rest of the file is UTF-8, so it is not guessed",
+                        }
+                    )
+                    continue
                 try:
                     trn = _convert(elem)
                 except Exception as exc:  # ofxtools raises ValueError, decimal and type errors

@@ -96,6 +96,22 @@ case(
     quarantined=2,
 )
 case("truncated.ofx", ofx([("F1", "20260302", "-1")], closed=False), status="failed")
+utf8_ofx = (
+    ofx([("F1", "20260302", "-1"), ("F2", "20260302", "-2"), ("F3", "20260302", "-3")])
+    .replace("Shop", "Bäckerei")
+    .replace("ENCODING:USASCII\nCHARSET:1252", "ENCODING:UTF-8\nCHARSET:NONE")
+    .encode("utf-8")
+)
+case(
+    "ofx_one_bad_byte.ofx",
+    utf8_ofx.replace(
+        "<TRNAMT>-2<FITID>F2<NAME>Bäckerei".encode(), b"<TRNAMT>-2<FITID>F2<NAME>B\xe4ckerei"
+    ),
+    rows=3,
+    landed=2,
+    quarantined=1,
+    reason="invalid UTF-8 byte(s) 0xE4",
+)
 case(
     "ofx_nul_in_name.ofx",
     ofx([("F1", "20260302", "-1"), ("F2", "20260302", "-2")]).replace("Shop", "Sh\x00op", 1),
