@@ -133,12 +133,13 @@ _MAX_HIGH = MAX_STORED_UNITS // SPLIT
 
 
 def split_units(units: Any, dialect_name: str) -> tuple[ColumnElement[int], ColumnElement[int]]:
-    """(high, low) parts of an integer units expression, truncating toward zero on both."""
+    """(high, low) parts of an integer units expression: ``units = high * SPLIT + low``.
+
+    PostgreSQL sums NUMERIC without overflow, so there everything is ``low`` (no per-row
+    division to pay for); SQLite truncates toward zero, keeping ``|low| < SPLIT``.
+    """
     if dialect_name == "postgresql":
-        return (
-            sa.type_coerce(sa.func.div(units, SPLIT), MoneyUnits),
-            sa.type_coerce(sa.func.mod(units, SPLIT), MoneyUnits),
-        )
+        return sa.literal(0, MoneyUnits), sa.type_coerce(units, MoneyUnits)
     return sa.type_coerce(units // SPLIT, MoneyUnits), sa.type_coerce(units % SPLIT, MoneyUnits)
 
 
