@@ -125,3 +125,29 @@ def test_money_times_money_and_factors_bound_as_money_are_refused() -> None:
     # a plain factor stays a number: 2, not 2.0000 money (20000 units on SQLite)
     factor = (Transaction.amount * 2).right
     assert not isinstance(factor.type, type(Transaction.amount.type))
+
+
+def test_one_teams_huge_invoices_cannot_fail_the_slots_insight_inputs(engine) -> None:  # type: ignore[no-untyped-def]
+    """100 invoices of 9,999,999,999,999 owed: more than SQLite's integers hold in 1/10000
+    units. The shared query still answers, exactly."""
+    huge = Decimal("9999999999999")
+    with engine.begin() as conn:
+        team = _team(conn)
+        conn.execute(
+            sa.insert(Invoice),
+            [
+                {
+                    "team_id": team,
+                    "number": f"RE-{i}",
+                    "amount": huge,
+                    "currency": "EUR",
+                    "issue_date": date(2026, 1, 5),
+                    "due_date": date(2026, 2, 1),
+                }
+                for i in range(100)
+            ],
+        )
+    build_weekly_metrics(engine, WEEK)
+    with engine.connect() as conn:
+        inputs = load_inputs(conn, [TeamRow(team, "t", "T", "UTC", "EUR", "de_DE")], WEEK)
+    assert (inputs[team].overdue_amount, inputs[team].receivables) == (100 * huge, 100 * huge)
