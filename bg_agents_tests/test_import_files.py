@@ -457,3 +457,17 @@ def test_a_100k_row_export_parses_whole_with_distinct_ids(tmp_path: Path) -> Non
     parsed = read(path)
     assert len(parsed.rows) == 100_000 and parsed.rejected == []
     assert len({r.external_id for r in parsed.rows}) == 100_000
+
+
+def test_a_bad_byte_in_an_ofx_2_statement_rejects_only_its_transaction(tmp_path: Path) -> None:
+    """An XML statement is UTF-8; one invalid byte used to refuse the whole file."""
+    clean = (DATA / "card_v2.ofx").read_bytes()
+    damaged = clean.replace(b"<NAME>GitHub", b"<NAME>Git\xffHub", 1)
+    assert damaged != clean
+    good = read(write(tmp_path, "clean.ofx", clean))
+    parsed = read(write(tmp_path, "damaged.ofx", damaged))
+    (bad,) = parsed.rejected
+    assert "0xFF" in bad["reason"] and "GitHub" not in {r.counterparty for r in parsed.rows}
+    assert [(r.external_id, r.description) for r in good.rows if r.row_ref != bad["row_ref"]] == [
+        (r.external_id, r.description) for r in parsed.rows
+    ]

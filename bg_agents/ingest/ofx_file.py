@@ -61,6 +61,7 @@ def _prepare(data: bytes) -> bytes:
 
 
 _BAD_BYTE = re.compile("[\udc80-\udcff]")
+_XML_OTHER_ENCODING = re.compile(rb'encoding=["\'](?!utf-?8["\'])', re.IGNORECASE)
 _STMTTRN_END = re.compile(rb"</STMTTRN\s*>", re.IGNORECASE)
 
 
@@ -73,7 +74,11 @@ def _isolate_bad_bytes(data: bytes) -> tuple[bytes, dict[int, str]]:
     """
     text = data.decode("utf-8", errors="surrogateescape")
     bad = [m.start() for m in _BAD_BYTE.finditer(text)]
-    if not bad or len(bad) > sum(1 for c in text if c > "\x7f") - len(bad):
+    if not bad:
+        return data, {}
+    # An XML (2.x) file that declares UTF-8 has no code-page fallback: it is UTF-8 regardless.
+    xml_utf8 = data.lstrip().startswith(b"<") and not _XML_OTHER_ENCODING.search(data[:200])
+    if not xml_utf8 and len(bad) > sum(1 for c in text if c > "\x7f") - len(bad):
         return data, {}
     # Byte offsets of the bad characters: every character before them is one byte or a valid
     # UTF-8 sequence, so re-encoding the prefix gives the offset.
