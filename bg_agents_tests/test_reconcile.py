@@ -154,6 +154,9 @@ def test_the_model_breaks_a_tie_through_match_record(engine: Engine, tie: dict[s
     assert (report.ties, report.model_calls, report.model_links) == (1, 2, 1)
     assert links(engine) == [(tie["after"], "link", "auto")]
     assert report.notified == 1  # the team hears of a link the model chose like of any other
+    with engine.connect() as conn:  # and it leaves the unmatched queue
+        queued = conn.execute(sa.select(UnmatchedRecord.record_kind, UnmatchedRecord.record_id))
+        assert ("receipt", tie["doc"]) not in set(queued)
     with engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(LLMCall)) == 2
 

@@ -319,9 +319,8 @@ def _write(
     out.new_links = [
         r for k, r in proposed.items() if r["decision"] == "link" and k not in earlier_links
     ]  # fmt: skip
-    before = {
-        k for k, m in existing.items() if m.decision == "link" and m.status != "declined"
-    }  # fmt: skip
+    # What was linked before matching (not a link the model's tool wrote meanwhile).
+    before = {k for k in earlier_links if k in existing and existing[k].status != "declined"}
     after = {k for k in before if existing[k].status in HUMAN} | set(out.links)
     linked_before = {side for k in before for side in _sides_of(k)}
     linked_after = {side for k in after for side in _sides_of(k)}
