@@ -458,6 +458,20 @@ def test_a_body_that_never_ends_is_cut_off_by_the_request_timeout(stub: Harness)
     assert ledger.calls[0].tokens.prompt_tokens is None  # the server may have billed: unknown
 
 
+def test_a_redirect_is_not_followed_so_team_data_reaches_no_other_host(stub: Harness) -> None:
+    with ScriptedOpenAI(reply("from elsewhere")) as elsewhere:
+        stub.server.script(
+            Response({}, code=307, headers={"Location": f"{elsewhere.base_url}/chat/completions"})
+        )
+        ledger = Ledger(None, AGENT)
+
+        with pytest.raises(LLMUnavailable, match="redirects to http://127.0.0.1"):
+            stub.run(record=ledger)
+
+        assert elsewhere.requests == []
+    assert [c.outcome for c in ledger.calls] == ["redirected"]
+
+
 # --- structured output ----------------------------------------------------------------------------
 
 

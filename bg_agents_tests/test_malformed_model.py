@@ -66,6 +66,7 @@ UNREADABLE = ("bad_response", None, None, None, MODEL, None)
 UNREADABLE_NAMED = ("bad_response", None, None, None, MODEL, MODEL)
 REFUSED = ("refused", 0, 0, Decimal(0), MODEL, None)
 NO_ANSWER = ("connection_error", None, None, None, MODEL, None)
+REDIRECTED = ("redirected", 0, 0, Decimal(0), MODEL, None)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ CORPUS = [
         raw("<html><h1>Bad gateway</h1></html>", content_type="text/html"),
         False,
         UNREADABLE,
-    ),  # fmt: skip
+    ),
     Kind("empty_body", raw(""), False, UNREADABLE),
     Kind("json_array", raw("[]"), False, UNREADABLE),
     Kind("json_null", raw("null"), False, UNREADABLE),
@@ -93,14 +94,14 @@ CORPUS = [
         Response({"object": "chat.completion", "model": MODEL}),
         False,
         UNREADABLE_NAMED,
-    ),  # fmt: skip
+    ),
     Kind("empty_choices", Response(_completion(choices=[])), False, UNREADABLE_NAMED),
     Kind(
         "message_null",
         Response(_completion(choices=[{"index": 0, "message": None}])),
         False,
         UNREADABLE_NAMED,
-    ),  # fmt: skip
+    ),
     Kind("content_null_no_tool_calls", reply(None, model=MODEL), False, UNREADABLE_NAMED),
     Kind(
         "broken_tool_calls",
@@ -121,7 +122,7 @@ CORPUS = [
         ),
         False,
         UNREADABLE_NAMED,
-    ),  # fmt: skip
+    ),
     Kind(
         "error_object_with_200",
         Response({"error": {"message": f"upstream rejected key {KEY}"}, "model": MODEL}),
@@ -133,26 +134,32 @@ CORPUS = [
         raw("data: {garbage\n\ndata: [DONE]\n\n", content_type="text/event-stream"),
         False,
         UNREADABLE,
-    ),  # fmt: skip
+    ),
     Kind(
         "never_ending_body",
         Trickle(b" ", every=0.1),
         False,
         ("timeout", None, None, None, MODEL, None),
-    ),  # fmt: skip
+    ),
     Kind("cut_off_in_transit", raw(json.dumps(_completion())[:60], length=4000), False, NO_ANSWER),
     Kind(
         "redirect_loop",
         Response({}, code=307, headers={"Location": "/v1/chat/completions"}),
         False,
-        NO_ANSWER,
-    ),  # fmt: skip
+        REDIRECTED,
+    ),
+    Kind(
+        "redirect_to_another_host",
+        Response({}, code=302, headers={"Location": "http://elsewhere.invalid/v1/chat"}),
+        False,
+        REDIRECTED,
+    ),
     Kind(
         "401_echoing_the_key",
         status(401, message=f"Incorrect API key provided: Bearer {KEY}"),
         False,
         REFUSED,
-    ),  # fmt: skip
+    ),
     Kind(
         "400_echoing_secrets_in_error_message",
         status(
@@ -162,32 +169,30 @@ CORPUS = [
         ),
         False,
         REFUSED,
-    ),  # fmt: skip
+    ),
     Kind("completion_tokens_null", _usage(20, None), True, ("ok", 20, None, None, MODEL, MODEL)),
     Kind("negative_tokens", _usage(-20, 10), True, ("ok", None, 10, None, MODEL, MODEL)),
     Kind("huge_tokens", _usage(10**30, 10), True, ("ok", None, 10, None, MODEL, MODEL)),
     Kind("string_tokens", _usage("20", "ten"), True, ("ok", None, None, None, MODEL, MODEL)),
-    Kind(
-        "float_and_bool_tokens", _usage(20.5, True), True, ("ok", None, None, None, MODEL, MODEL)
-    ),  # fmt: skip
+    Kind("float_and_bool_tokens", _usage(20.5, True), True, ("ok", None, None, None, MODEL, MODEL)),
     Kind(
         "usage_missing",
         Response({k: v for k, v in _completion().items() if k != "usage"}),
         True,
         ("ok", None, None, None, MODEL, MODEL),
-    ),  # fmt: skip
+    ),
     Kind(
         "json_as_text_plain",
         raw(json.dumps(_completion()), content_type="text/plain"),
         True,
         ("ok", 20, 10, Decimal("0.0000"), MODEL, MODEL),
-    ),  # fmt: skip
+    ),
     Kind(
         "unknown_model",
         reply(ANSWER, model="llama-3.1-8b-local"),
         True,
         ("ok", 20, 10, None, "llama-3.1-8b-local", "llama-3.1-8b-local"),
-    ),  # fmt: skip
+    ),
 ]
 
 
@@ -316,8 +321,9 @@ def test_a_hostile_server_never_crashes_ask_chat_or_insights(
 
     ask = app.run("ask", "--team", world.team, question, "--json")
     chat = app.run("chat", "--team", world.team, stdin=f"{question}\nAnd revenue?\n\n")
-    insights = app.run("insights", "generate", "--team", world.team, "--week", world.week,
-                       "--force")  # fmt: skip
+    insights = app.run(
+        "insights", "generate", "--team", world.team, "--week", world.week, "--force"
+    )
 
     for name, outcome in (("ask", ask), ("chat", chat), ("insights", insights)):
         assert outcome.code == 0, f"{name}: exit {outcome.code}: {outcome.err}"

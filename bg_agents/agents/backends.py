@@ -50,7 +50,8 @@ class CallRecord:
     """One HTTP attempt (or offline answer), for the call ledger."""
 
     model: str  # what the server reported, else what was requested
-    # ok | rate_limited | server_error | timeout | connection_error | refused | bad_response
+    # ok | rate_limited | server_error | timeout | connection_error | refused | redirected
+    # | bad_response
     outcome: str
     latency_ms: int
     # As reported: None where a count is unknown (the ledger stores NULL).
@@ -190,6 +191,13 @@ def _classify(exc: Exception) -> str | None:
     return None
 
 
+def _redirected(exc: Exception) -> str | None:
+    """Where a 3xx answer points, or None when ``exc`` is no redirect."""
+    if isinstance(exc, openai.APIStatusError) and 300 <= exc.status_code < 400:
+        return exc.response.headers.get("location") or "nowhere"
+    return None
+
+
 class OpenAIBackend:
     name = "openai"
 
@@ -213,7 +221,11 @@ class OpenAIBackend:
             api_key=api_key,
             base_url=base_url,
             max_retries=0,
-            http_client=openai.DefaultHttpxClient(transport=_WholeAnswerTimeout()),
+            # Not following redirects: a request carries a team's data, and goes to the
+            # configured server only, never to wherever an answer points.
+            http_client=openai.DefaultHttpxClient(
+                transport=_WholeAnswerTimeout(), follow_redirects=False
+            ),
         )
 
     def complete(
@@ -251,12 +263,20 @@ class OpenAIBackend:
             except openai.APIError as exc:
                 latency = int((time.monotonic() - started) * 1000)
                 outcome = _classify(exc)
+                location = _redirected(exc)
                 if record:
                     # An error status answered by the server used no tokens; a timeout or a lost
                     # connection may have, unknown how many.
                     answered = isinstance(exc, openai.APIStatusError)
                     tokens = Usage() if answered else UNKNOWN_USAGE
-                    record(CallRecord(self.model, outcome or "refused", latency, tokens, attempt))
+                    final = outcome or ("redirected" if location else "refused")
+                    record(CallRecord(self.model, final, latency, tokens, attempt))
+                if location is not None:
+                    raise LLMUnavailable(
+                        f"{agent}: the server redirects to {location}; set the base URL to the "
+                        "final address (requests carry team data and follow no redirect)",
+                        attempt,
+                    ) from None
                 if outcome is None:
                     raise LLMUnavailable(
                         f"{agent}: the model refused the request: {exc}", attempt
