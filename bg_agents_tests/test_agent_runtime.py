@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from bg_agents.agents.backends import (
+    CallRecord,
     ChatBackend,
     LLMUnavailable,
     OfflineBackend,
@@ -27,7 +28,7 @@ from bg_agents.agents.backends import (
 )
 from bg_agents.agents.ledger import Ledger, cost_usd
 from bg_agents.agents.loop import AgentResult, AgentTimeout, Limits, ToolTrace, run_agent
-from bg_agents.agents.messages import Message, ToolCall, Turn, redact, register_secret
+from bg_agents.agents.messages import Message, ToolCall, Turn, Usage, redact, register_secret
 from bg_agents.agents.tools import Tool, ToolArgs, ToolError
 from bg_agents.db.models import LLMCall
 from bg_agents_tests.openai_stub import (
@@ -597,6 +598,26 @@ def test_an_unavailable_models_message_is_redacted_at_its_source(stub: Harness) 
 
     assert "Secret123456" not in str(raised.value)
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_unknown_tokens_survive_as_null_and_a_downgrade_turns_them_into_zero(
+    engine: sa.Engine,
+) -> None:
+    """The old schema cannot say "unknown"; going back must not fail on the rows that do."""
+    from bg_agents.db import migrate
+
+    ledger = Ledger(engine, AGENT)
+    ledger(CallRecord("llama-local", "ok", 5, Usage(None, 7), 1, "llama-local"))
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(LLMCall.__table__)).one()
+    assert (row.prompt_tokens, row.completion_tokens, row.cost_usd) == (None, 7, None)
+    assert (row.model, row.reported_model) == ("llama-local", "llama-local")
+
+    migrate.downgrade(engine, "0001")
+    with engine.connect() as conn:
+        old = conn.execute(sa.text("select prompt_tokens, cost_usd from llm_calls")).one()
+    assert tuple(old) == (0, 0)
+    migrate.upgrade(engine)
 
 
 # --- retry helpers --------------------------------------------------------------------------------
