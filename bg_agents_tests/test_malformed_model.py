@@ -87,6 +87,17 @@ CORPUS = [
         UNREADABLE,
     ),
     Kind("empty_body", raw(""), False, UNREADABLE),
+    Kind("no_content_204", raw("", code=204), False, UNREADABLE),
+    Kind(
+        "invalid_utf8",
+        raw(b'{"choices": [{"message": {"content": "\xff\xfe"}}]}'),
+        False,
+        UNREADABLE,
+    ),
+    Kind("nested_beyond_recursion_limit", raw("[" * 100_000 + "]" * 100_000), False, UNREADABLE),
+    Kind(
+        "undecodable_gzip", raw(b"not gzip", headers={"Content-Encoding": "gzip"}), False, NO_ANSWER
+    ),
     Kind("json_array", raw("[]"), False, UNREADABLE),
     Kind("json_null", raw("null"), False, UNREADABLE),
     Kind(
