@@ -248,11 +248,13 @@ def test_the_import_command_prints_counts_and_reasons_per_file(
         (["--team", "nobody", "{corpus}/utf8_clean.csv"], "unknown team 'nobody'"),
         (["--team", "t-eur", "{tmp}/missing.csv"], "missing.csv: no such file"),
         (["--team", "t-eur", "{corpus}/make_corpus.py"], "unsupported file type '.py'"),
+        (["--team", "t-eur", "{tmp}/folder.csv"], "folder.csv: not a file"),
     ],
 )
 def test_a_users_mistake_is_one_line_and_exit_2(
     engine, team, tmp_path, capsys, argv, message
 ) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "folder.csv").mkdir()
     args = [a.format(corpus=CORPUS, tmp=tmp_path) for a in argv]
     assert main(["import", *args]) == 2
     err = capsys.readouterr().err

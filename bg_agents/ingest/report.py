@@ -96,6 +96,10 @@ def check_paths(engine: Engine, team: str, paths: list[Path], inbox: Path) -> No
             raise ValueError(f"{path}: no such file")
         if not path.is_file():
             raise ValueError(f"{path}: not a file")
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             raise ValueError(
                 f"{path}: unsupported file type {path.suffix or '(no extension)'!r}; "
