@@ -49,6 +49,38 @@ def weekly(engine: Engine):
         yield reconcile(engine, monday, monday + timedelta(days=6))
 
 
+def unlinked(engine: Engine) -> set[tuple[str, int]]:
+    """Records with no link, asked independently of the snapshot code."""
+    query = sa.text(
+        """
+        select 'receipt', d.id from documents d
+        where not exists (
+            select 1 from matches m where m.record_kind = 'document' and m.record_id = d.id
+            and m.decision = 'link' and m.status <> 'declined')
+        union all
+        select 'invoice', i.id from invoices i
+        where i.status in ('open', 'partially_paid') and not exists (
+            select 1 from matches m where m.record_kind = 'invoice' and m.record_id = i.id
+            and m.decision = 'link' and m.status <> 'declined')
+        union all
+        select 'payment', t.id from transactions t
+        where t.amount > 0 and not exists (
+            select 1 from matches m where m.transaction_id = t.id
+            and m.decision = 'link' and m.status <> 'declined')
+        """
+    )
+    with engine.connect() as conn:
+        return {tuple(r) for r in conn.execute(query)}
+
+
+def queue(engine: Engine) -> set[tuple[str, int]]:
+    with engine.connect() as conn:
+        return {
+            tuple(r)
+            for r in conn.execute(sa.select(UnmatchedRecord.record_kind, UnmatchedRecord.record_id))
+        }
+
+
 def test_links_suggestions_and_notifications_once(engine: Engine):
     seed(engine, teams=2, weeks=WEEKS)
     ingest_and_snapshot(engine)
@@ -111,6 +143,8 @@ def test_people_decide_over_the_matcher(engine: Engine):
             for m in conn.execute(sa.select(Match))
         }
     assert rows[declined] == "declined" and rows[confirmed] == "confirmed"
+    # What the declined link had taken is unlinked again, and back in the queue unless re-matched.
+    assert queue(engine) == unlinked(engine)
 
 
 @pytest.fixture

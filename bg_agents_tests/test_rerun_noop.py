@@ -14,14 +14,14 @@ import dagster as dg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bg_agents.db.models import Invoice, Match, Notification, UnmatchedRecord
+from bg_agents.db.models import Invoice, Match, Notification
 from bg_agents.defs import inprocess
 from bg_agents.defs.resources import AppDatabase
 from bg_agents.ingest.transactions import ingest_day
 from bg_agents.services.reconcile import reconcile
 from bg_agents.services.unmatched import snapshot_unmatched
 from bg_agents_tests.helpers import WORLD_END, dump, seed
-from bg_agents_tests.test_reconcile import sensor_tick
+from bg_agents_tests.test_reconcile import queue, sensor_tick, unlinked
 
 WEEKS = 2
 START = WORLD_END - timedelta(days=7 * WEEKS - 1)
@@ -84,39 +84,6 @@ def demo_like(url: str, instance: dg.DagsterInstance, days: list[date]) -> None:
             partition_range=(monday.isoformat(), (monday + timedelta(6)).isoformat()),
             app_db=AppDatabase(url=url),
         )
-
-
-def unlinked(engine: Engine) -> set[tuple[str, int]]:
-    """Records of the snapshotted days with no link, asked independently of the snapshot code."""
-    query = sa.text(
-        """
-        select 'receipt', d.id from documents d
-        where d.document_date between :start and :end and not exists (
-            select 1 from matches m where m.record_kind = 'document' and m.record_id = d.id
-            and m.decision = 'link' and m.status <> 'declined')
-        union all
-        select 'invoice', i.id from invoices i
-        where i.issue_date between :start and :end and i.status in ('open', 'partially_paid')
-        and not exists (
-            select 1 from matches m where m.record_kind = 'invoice' and m.record_id = i.id
-            and m.decision = 'link' and m.status <> 'declined')
-        union all
-        select 'payment', t.id from transactions t
-        where t.booking_date between :start and :end and t.amount > 0 and not exists (
-            select 1 from matches m where m.transaction_id = t.id
-            and m.decision = 'link' and m.status <> 'declined')
-        """
-    )
-    with engine.connect() as conn:
-        return {tuple(r) for r in conn.execute(query, {"start": START, "end": WORLD_END})}
-
-
-def queue(engine: Engine) -> set[tuple[str, int]]:
-    with engine.connect() as conn:
-        return {
-            tuple(r)
-            for r in conn.execute(sa.select(UnmatchedRecord.record_kind, UnmatchedRecord.record_id))
-        }
 
 
 def test_a_rerun_with_no_new_data_changes_no_row_and_sends_nothing(db_url: str, engine: Engine):

@@ -14,7 +14,8 @@ proposals it no longer makes are deleted, and pairs a person confirmed or declin
 touched. An automatic link, once announced, is kept even if later data would make it a tie
 (a person may decline it); proposals conflicting with it are dropped. Automatic links notify
 the team at once through the outbox (keyed per link and user, so never twice); suggestions wait
-for review. The ``unmatched_records`` days whose records changed are refreshed in the end.
+for review. In the end the team's ``unmatched_records`` rows are made equal to its unlinked
+records.
 """
 
 from __future__ import annotations
@@ -54,7 +55,12 @@ from bg_agents.domain.match_rules import Side
 from bg_agents.matching import DEFAULT_CONFIG, Feedback, MatcherConfig, Pair, match
 from bg_agents.matching.types import TieBreaker
 from bg_agents.notify.outbox import Message, deliver_in_app, enqueue
-from bg_agents.services.unmatched import OPEN_INVOICE, active_link, snapshot_unmatched
+from bg_agents.services.unmatched import (
+    OPEN_INVOICE,
+    active_link,
+    snapshot_unmatched,
+    unlinked_records,
+)
 
 HUMAN = ("confirmed", "declined")
 FEEDBACK_LIMIT = 5000  # the most recent human decisions per run teach aliases and refusals
@@ -277,8 +283,6 @@ class _Written:
     kept: set[Key] = field(default_factory=set)  # earlier links the answer no longer makes
     stored: list[Key] = field(default_factory=list)  # the proposals now stored
     new_links: list[dict[str, object]] = field(default_factory=list)  # to announce
-    now_linked: set[str] = field(default_factory=set)  # side ids that got their first link
-    now_unlinked: set[str] = field(default_factory=set)  # side ids that lost their last link
 
 
 def _write(
@@ -319,13 +323,6 @@ def _write(
     out.new_links = [
         r for k, r in proposed.items() if r["decision"] == "link" and k not in earlier_links
     ]  # fmt: skip
-    # What was linked before matching (not a link the model's tool wrote meanwhile).
-    before = {k for k in earlier_links if k in existing and existing[k].status != "declined"}
-    after = {k for k in before if existing[k].status in HUMAN} | set(out.links)
-    linked_before = {side for k in before for side in _sides_of(k)}
-    linked_after = {side for k in after for side in _sides_of(k)}
-    out.now_linked = linked_after - linked_before
-    out.now_unlinked = linked_before - linked_after
     session.expunge_all()
     for i in range(0, len(stale), 500):
         session.execute(sa.delete(Match).where(Match.id.in_(stale[i : i + 500])))
@@ -444,18 +441,30 @@ def _check_truth(session: Session, links: list[dict[str, object]], report: Recon
             report.truth_correct += 1
 
 
-UNMATCHED_KIND = {"doc": "receipt", "inv": "invoice", "tx": "payment"}
+def _refresh_unmatched(engine: Engine, team_id: int, until: date) -> None:
+    """Keep the team's ``unmatched_records`` rows exactly its unlinked records.
 
-
-def _refresh_unmatched(engine: Engine, written: _Written, sides: dict[str, Side]) -> None:
-    """Keep ``unmatched_records`` exactly the unlinked set: drop what got linked, and re-take
-    the day of anything that lost its link."""
-    gone: dict[str, list[int]] = {}
-    for side_id in written.now_linked:
-        prefix, _, raw = side_id.partition("-")
-        gone.setdefault(UNMATCHED_KIND[prefix], []).append(int(raw))
+    The run matched the team's whole history, so its whole queue is brought up to date: rows of
+    what got linked are removed, and an unlinked record without a row (a person declined its
+    link, or its day was never snapshotted) gets its day re-taken, up to the run's last day:
+    later days are the ``unmatched_records`` asset's to add, with the sensor run they trigger.
+    """
     with engine.begin() as conn:
-        for kind, ids in gone.items():
+        queue = {
+            (kind, id_): day
+            for kind, id_, day in conn.execute(
+                sa.select(
+                    UnmatchedRecord.record_kind,
+                    UnmatchedRecord.record_id,
+                    UnmatchedRecord.record_date,
+                ).where(UnmatchedRecord.team_id == team_id)
+            )
+        }
+        truth = unlinked_records(conn, team_id)
+        stale: dict[str, list[int]] = {}
+        for kind, id_ in queue.keys() - truth.keys():
+            stale.setdefault(kind, []).append(id_)
+        for kind, ids in stale.items():
             for i in range(0, len(ids), 500):
                 conn.execute(
                     sa.delete(UnmatchedRecord).where(
@@ -463,7 +472,7 @@ def _refresh_unmatched(engine: Engine, written: _Written, sides: dict[str, Side]
                         UnmatchedRecord.record_id.in_(ids[i : i + 500]),
                     )
                 )
-    for day in sorted({sides[s].date for s in written.now_unlinked if s in sides}):
+    for day in sorted({truth[k] for k in truth.keys() - queue.keys() if truth[k] <= until}):
         snapshot_unmatched(engine, day)
 
 
@@ -533,6 +542,6 @@ def reconcile(
                 for k in sorted(mine_links)
             ]
             _check_truth(session, links, report)
-        _refresh_unmatched(engine, written, sides)
+        _refresh_unmatched(engine, team.id, end)
     report.model_calls = len(ledger.calls)
     return report

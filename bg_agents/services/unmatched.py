@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -31,6 +32,38 @@ def linked(kind: str, id_column: sa.ColumnElement[int]) -> sa.Exists:
     if kind == "payment":
         return sa.exists().where(Match.transaction_id == id_column, link)
     return sa.exists().where(Match.record_kind == kind, Match.record_id == id_column, link)
+
+
+def unlinked_records(conn: Connection, team_id: int) -> dict[tuple[str, int], date]:
+    """All of a team's records that belong in the snapshot, with their dates.
+
+    The same predicates as :func:`unmatched_on`, for one team and every day; the team is part
+    of each link lookup so it uses the matches' natural-key index.
+    """
+
+    def no_link(kind: str, model: Any) -> sa.ColumnElement[bool]:
+        mine = (Match.team_id == model.team_id) & active_link()
+        if kind == "payment":
+            return ~sa.exists().where(Match.transaction_id == model.id, mine)
+        return ~sa.exists().where(Match.record_kind == kind, Match.record_id == model.id, mine)
+
+    queries = [
+        sa.select(sa.literal("receipt"), Document.id, Document.document_date).where(
+            Document.team_id == team_id,
+            no_link("document", Document),
+        ),
+        sa.select(sa.literal("invoice"), Invoice.id, Invoice.issue_date).where(
+            Invoice.team_id == team_id,
+            Invoice.status.in_(OPEN_INVOICE),
+            no_link("invoice", Invoice),
+        ),
+        sa.select(sa.literal("payment"), Transaction.id, Transaction.booking_date).where(
+            Transaction.team_id == team_id,
+            Transaction.amount > 0,
+            no_link("payment", Transaction),
+        ),
+    ]
+    return {(kind, id_): day for query in queries for kind, id_, day in conn.execute(query)}
 
 
 def unmatched_on(conn: Connection, day: date) -> list[dict]:
