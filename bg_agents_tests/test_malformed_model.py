@@ -172,6 +172,12 @@ CORPUS = [
         REFUSED,
     ),
     Kind(
+        "400_with_a_multiline_100_kb_message",
+        status(400, message="Invalid request:\n" + "a line of detail\n" * 6_000),
+        False,
+        REFUSED,
+    ),
+    Kind(
         "400_echoing_secrets_in_error_message",
         status(
             400,
@@ -359,6 +365,8 @@ def test_a_hostile_server_never_crashes_ask_chat_or_insights(
         # The conversation goes on: both questions answered, each offline.
         assert chat.err.count("(answered offline:") == 2
         assert "path: fallback" in insights.err
+        # The reason is one bounded line, however large or multi-line the server's error was.
+        assert "\n" not in answer["fallback_reason"] and len(answer["fallback_reason"]) <= 300
     assert chat.out.count("analyst> ") == 2
     _assert_no_secret("the logs", caplog.text)
     _assert_no_secret("the database", repr(dump(app.engine)))

@@ -31,13 +31,20 @@ import openai
 from bg_agents.agents.messages import Message, ToolCall, Turn, Usage, redact, register_secret
 from bg_agents.settings import LLMSettings
 
+# Longest reason kept from a server's error: enough to act on, not a whole HTML error page.
+MAX_REASON_CHARS = 300
+
 
 class LLMUnavailable(RuntimeError):
     """The model could not be reached after all retries (or refused the request)."""
 
     def __init__(self, message: str, attempts: int) -> None:
-        # Servers echo keys in their errors; this message is printed and stored by callers.
-        super().__init__(redact(message))
+        # Callers print and store this text: servers echo keys in their errors, and a body can
+        # be a multi-line page of any size. One redacted line of bounded length.
+        line = " ".join(redact(message).split())
+        if len(line) > MAX_REASON_CHARS:
+            line = line[: MAX_REASON_CHARS - 1] + "…"
+        super().__init__(line)
         self.attempts = attempts
 
 
