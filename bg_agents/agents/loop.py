@@ -1,7 +1,8 @@
 """The tool loop: ask the model, run the tools it calls, repeat until it answers or a limit hits.
 
 Limits are hard: steps (model calls, default 5 as in the seed's ``stepCountIs(5)``), wall time
-and tokens. Several tool calls in one turn are all executed and answered, in order. An optional
+and tokens (those the server reports: a server that reports none is still bounded by steps and
+time). Several tool calls in one turn are all executed and answered, in order. An optional
 pydantic model for the final answer is requested as JSON, validated, and repaired once.
 """
 
