@@ -467,7 +467,10 @@ def test_no_currency_column_asks_for_one(
         (("--amount-tolerance", "half"), "pairs.csv", "--amount-tolerance must be a number"),
         (("--amount-tolerance=-1%",), "pairs.csv", "--amount-tolerance must be a number"),
         (("--amount-abs", "1,5"), "pairs.csv", "--amount-abs must be a number"),
-        (("--date-window-days", "-2"), "pairs.csv", "--date-window-days must be 0 or more"),
+        (("--amount-abs", "1e400"), "pairs.csv", "--amount-abs must be a number from 0 to"),
+        (("--amount-abs", "1000000001"), "pairs.csv", "--amount-abs must be a number from 0 to"),
+        (("--date-window-days", "-2"), "pairs.csv", "--date-window-days must be from 0 to 3660"),
+        (("--date-window-days", "99999"), "pairs.csv", "--date-window-days must be from 0 to"),
     ],
 )
 def test_bad_options_are_refused_before_reading(

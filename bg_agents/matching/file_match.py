@@ -118,14 +118,21 @@ def reconcile(
 # --- options -------------------------------------------------------------------------------------
 
 
+MAX_OPTION_VALUE = Decimal(1_000_000_000)
+MAX_DATE_WINDOW_DAYS = 3660  # ten years
+
+
 def _decimal_option(text: str, option: str, example: str) -> Decimal:
     try:
         value = Decimal(text.strip())
     except ArithmeticError:
         value = Decimal("NaN")
-    if not value.is_finite() or value < 0:
+    # The upper bound keeps the rules' Decimal context (28 digits) from overflowing; no amount
+    # an import accepts is this large.
+    if not value.is_finite() or value < 0 or value > MAX_OPTION_VALUE:
         raise InputError(
-            f"{option} must be a number of at least 0, such as {example}; got {text!r}"
+            f"{option} must be a number from 0 to {MAX_OPTION_VALUE:,}, such as {example}; "
+            f"got {text!r}"
         )
     return value
 
@@ -151,8 +158,10 @@ def matcher_config(
         config = profile(profile_name)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    if date_window_days is not None and date_window_days < 0:
-        raise InputError(f"--date-window-days must be 0 or more, got {date_window_days}")
+    if date_window_days is not None and not 0 <= date_window_days <= MAX_DATE_WINDOW_DAYS:
+        raise InputError(
+            f"--date-window-days must be from 0 to {MAX_DATE_WINDOW_DAYS}, got {date_window_days}"
+        )
     return config.with_tolerances(
         amount_pct=parse_percent(amount_tolerance) if amount_tolerance is not None else None,
         amount_abs=(
