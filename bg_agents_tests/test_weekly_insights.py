@@ -57,6 +57,17 @@ def test_a_good_answer_is_stored_as_written(engine, team) -> None:  # type: igno
     assert stored.facts["facts"], "the facts behind the text are kept with it"
 
 
+def test_the_insight_names_the_model_the_server_reported_and_an_unknown_cost_stays_unknown(
+    engine, team
+) -> None:  # type: ignore[no-untyped-def]
+    _, slot = team
+    text = _good_text(engine, slot)
+    with ScriptedOpenAI(reply(text, model="llama-3.1-8b-local")) as server:
+        result = generate_slot(engine, WEEK, slot, _backend(server))
+    assert _stored(engine).model == "llama-3.1-8b-local"
+    assert (result.cost_unknown_calls, result.cost_usd) == (1, 0), "unpriced: unknown, not $0"
+
+
 def test_an_invented_number_is_retried_with_the_reason_then_replaced(engine, team) -> None:  # type: ignore[no-untyped-def]
     _, slot = team
     invented = "- Revenue was $987,654.32.\n- Expenses were flat.\n- Net was fine."

@@ -249,7 +249,12 @@ def generate(
         text = (result.text or "").strip()
         problems = validate(text, facts, team.locale) if text else ["no answer"]
         if not problems:
-            return Generated(team.id, text, attempt, backend.model, payload)
+            # The model that wrote it, as the server named it (a proxy may route elsewhere).
+            model = next(
+                (c.reported_model for c in reversed(ledger.calls) if c.reported_model),
+                backend.model,
+            )
+            return Generated(team.id, text, attempt, model, payload)
         history = result.messages[1:]
     return Generated(team.id, fallback_text(facts), "fallback", "none", payload, problems)
 
@@ -346,7 +351,8 @@ class SlotResult:
     ledger_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost_usd: Decimal = Decimal(0)
+    cost_usd: Decimal = Decimal(0)  # of the calls whose cost is known
+    cost_unknown_calls: int = 0  # unpriced model or tokens the server never reported
     delivery: DeliveryResult | None = None
     waiting: list[str] = field(default_factory=list)  # teams whose week has no metrics
     claimed_elsewhere: list[str] = field(default_factory=list)  # another run is writing these
@@ -419,6 +425,7 @@ def generate_slot(
             result.prompt_tokens += call.usage.prompt_tokens
             result.completion_tokens += call.usage.completion_tokens
         result.cost_usd += ledger.total_cost
+        result.cost_unknown_calls += ledger.cost_unknown_calls
     try:
         with engine.begin() as conn:
             result.stored = store(conn, week, result.generated)

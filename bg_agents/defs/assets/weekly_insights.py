@@ -75,6 +75,8 @@ def weekly_insights(
             "prompt_tokens": dg.MetadataValue.int(result.prompt_tokens),
             "completion_tokens": dg.MetadataValue.int(result.completion_tokens),
             "cost_usd": dg.MetadataValue.float(float(result.cost_usd)),
+            # cost_usd leaves these out: a cost that cannot be known is not shown as $0.
+            "llm_calls_cost_unknown": dg.MetadataValue.int(result.cost_unknown_calls),
         },
         check_results=[check_result("facts_match_data", facts_check)],
     )
