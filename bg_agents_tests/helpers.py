@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -13,6 +13,9 @@ from bg_agents.db.models import Base
 from bg_agents.defs import inprocess
 from bg_agents.defs.inprocess import QUIET  # noqa: F401 - re-exported for tests
 from bg_agents.defs.resources import AppDatabase
+from bg_agents.domain.weeks import last_complete_week, last_complete_week_end
+from bg_agents.ingest.transactions import ingest_day
+from bg_agents.services.metrics import build_weekly_metrics
 from bg_agents.simulate.store import write_world
 from bg_agents.simulate.world import generate_world
 
@@ -83,3 +86,19 @@ def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
     found = inprocess.materialization_metadata(result, asset)
     assert found, f"{asset} was not materialized"
     return found
+
+
+def team_with_last_week_measured(engine: Engine, seed_value: int) -> tuple[str, date]:
+    """One team whose last complete week (the real one) has metrics, so "last week" has data for
+    commands that read the real clock. Returns the team's slug and that week's Monday."""
+    today = datetime.now(UTC).date()
+    world = generate_world(teams=1, weeks=2, seed=seed_value, end=last_complete_week_end(today))
+    write_world(engine, world)
+    day = world.start
+    while day <= world.end:
+        ingest_day(engine, day)
+        day += timedelta(days=1)
+    monday = last_complete_week(today)
+    for week in (monday - timedelta(days=7), monday):
+        build_weekly_metrics(engine, week)
+    return world.teams[0]["slug"], monday

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,7 @@ import sqlalchemy as sa
 from bg_agents.db import migrate
 from bg_agents.db.engine import get_engine
 from bg_agents.db.models import LLMCall
-from bg_agents.domain.weeks import last_complete_week, last_complete_week_end
-from bg_agents.ingest.transactions import ingest_day
-from bg_agents.services.metrics import build_weekly_metrics
-from bg_agents.simulate.store import write_world
-from bg_agents.simulate.world import generate_world
+from bg_agents_tests.helpers import team_with_last_week_measured
 from bg_agents_tests.openai_stub import (
     Response,
     ScriptedOpenAI,
@@ -39,17 +34,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     home = tmp_path_factory.mktemp("ask")
     engine = get_engine(f"sqlite:///{home / 'app.db'}")
     migrate.upgrade(engine)
-    today = datetime.now(UTC).date()
-    world = generate_world(teams=1, weeks=2, seed=3, end=last_complete_week_end(today))
-    write_world(engine, world)
-    day = world.start
-    while day <= world.end:
-        ingest_day(engine, day)
-        day += timedelta(days=1)
-    monday = last_complete_week(today)
-    for week in (monday - timedelta(days=7), monday):
-        build_weekly_metrics(engine, week)
-    return home, world.teams[0]["slug"]
+    slug, _ = team_with_last_week_measured(engine, seed_value=3)
+    return home, slug
 
 
 def run(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,7 @@ from bg_agents import cli
 from bg_agents.db import migrate
 from bg_agents.db.engine import get_engine, temporary_database
 from bg_agents.db.models import LLMCall
-from bg_agents.domain.weeks import last_complete_week, last_complete_week_end
-from bg_agents.ingest.transactions import ingest_day
-from bg_agents.services.metrics import build_weekly_metrics
-from bg_agents.simulate.store import write_world
-from bg_agents.simulate.world import generate_world
-from bg_agents_tests.helpers import dump
+from bg_agents_tests.helpers import dump, team_with_last_week_measured
 from bg_agents_tests.openai_stub import (
     Response,
     ScriptedOpenAI,
@@ -225,18 +219,9 @@ def _build_world(url: str, home: Path) -> World:
     """One team whose last complete week (the real one) has metrics: "last week" has data."""
     engine = get_engine(url)
     migrate.upgrade(engine)
-    today = datetime.now(UTC).date()
-    world = generate_world(teams=1, weeks=2, seed=11, end=last_complete_week_end(today))
-    write_world(engine, world)
-    day = world.start
-    while day <= world.end:
-        ingest_day(engine, day)
-        day += timedelta(days=1)
-    monday = last_complete_week(today)
-    for week in (monday - timedelta(days=7), monday):
-        build_weekly_metrics(engine, week)
+    slug, monday = team_with_last_week_measured(engine, seed_value=11)
     engine.dispose()
-    return World(url, home, world.teams[0]["slug"], monday.isoformat())
+    return World(url, home, slug, monday.isoformat())
 
 
 @pytest.fixture(scope="module")
