@@ -174,6 +174,34 @@ def test_ask_json_never_prints_a_key_the_server_echoes(home) -> None:  # type: i
 
 
 @pytest.mark.integration
+def test_ask_json_never_prints_the_key_in_another_case_or_without_its_prefix(home) -> None:  # type: ignore[no-untyped-def]
+    """Proxies echo the key upper-cased or without "sk-": every such form is redacted too."""
+    folder, team = home
+    key = "sk-test123secret"
+    echo = status(
+        401,
+        message="Incorrect API key provided: SK-TEST123SECRET (key id test123secret, "
+        "Test123Secret)",
+    )
+    with ScriptedOpenAI(repeat(echo)) as server:
+        proc = bg(
+            folder,
+            "ask",
+            "--team",
+            team,
+            "How did expenses change?",
+            "--json",
+            BG_AGENTS_LLM_BASE_URL=server.base_url,
+            BG_AGENTS_LLM_API_KEY=key,
+        )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["backend"] == "offline" and "Incorrect API key provided" in out["fallback_reason"]
+    for text in (proc.stdout, proc.stderr):
+        assert "test123secret" not in text.lower(), text
+
+
+@pytest.mark.integration
 def test_chat_goes_on_when_the_server_reports_null_tokens(home) -> None:  # type: ignore[no-untyped-def]
     """`completion_tokens: null` once ended the conversation with an IntegrityError."""
     folder, team = home

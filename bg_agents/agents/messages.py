@@ -3,6 +3,7 @@ one redaction every error message goes through before it is printed or stored.""
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass, field
@@ -102,6 +103,25 @@ _PATTERNS = (
 )
 
 
+# Servers and proxies echo a key in another case or without its prefix ("SK-TEST123SECRET",
+# "test123secret"): each registered secret is also matched by these forms.
+_KEY_PREFIX = re.compile(r"(?i)^(?:sk-proj-|sk-|rk-)")
+
+
+def _forms(secret: str) -> list[str]:
+    """The secret and, when it has a known key prefix, its body (if that is long enough)."""
+    body = _KEY_PREFIX.sub("", secret)
+    return [secret, body] if body != secret and len(body) >= _MIN_SECRET else [secret]
+
+
+@functools.lru_cache(maxsize=32)
+def _secret_pattern(secrets: tuple[str, ...]) -> re.Pattern[str]:
+    """One case-insensitive alternation of every form of every secret, longest first."""
+    forms = {form for secret in secrets for form in _forms(secret)}
+    ordered = sorted(forms, key=lambda f: (-len(f), f))
+    return re.compile("|".join(re.escape(f) for f in ordered), re.IGNORECASE)
+
+
 def register_secret(value: str | None) -> None:
     """Remember a configured secret (an API key) so :func:`redact` removes it wherever it shows."""
     if value and len(value) >= _MIN_SECRET:
@@ -118,8 +138,8 @@ def redact(text: object) -> str:
     out = str(text)
     with _SECRETS_LOCK:
         secrets = sorted(_SECRETS, key=len, reverse=True)
-    for secret in secrets:
-        out = out.replace(secret, "[redacted]")
+    if secrets:
+        out = _secret_pattern(tuple(secrets)).sub("[redacted]", out)
     for pattern, replacement in _PATTERNS:
         out = pattern.sub(replacement, out)
     return out
