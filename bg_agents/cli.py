@@ -214,7 +214,7 @@ def cmd_insights(args: argparse.Namespace) -> int:
     from bg_agents.db.models import Insight, Team
     from bg_agents.domain.delivery import slot_for
     from bg_agents.domain.weeks import week_start
-    from bg_agents.services.insights import generate_slot
+    from bg_agents.services.insights import generate_slot, missing_metrics_reason
     from bg_agents.services.inventory import list_teams
     from bg_agents.settings import load_llm_settings
 
@@ -241,22 +241,33 @@ def cmd_insights(args: argparse.Namespace) -> int:
                 .join(Team, Team.id == Insight.team_id)
                 .where(Team.slug == args.team, Insight.week_start == week)
             ).first()
-        if stored is not None:
+            # A week without metrics cannot be (re)generated, --force or not: say so and why.
+            missing = missing_metrics_reason(conn, args.team, week)
+        if missing is not None:
+            why = f"the week of {week} has no weekly metrics for {args.team}: {missing}"
+        elif args.team in result.claimed_elsewhere:
+            why = "another run is generating it right now; run this again in a minute"
+        else:
+            why = None  # a final (delivered or skipped) insight, kept without --force
+        if stored is not None and not args.force:
             print(stored.content)
+            hint = f"not regenerated: {why}" if why else "--force regenerates it"
             print(
                 f"(week of {week}: the stored insight, {stored.status}, path: {stored.path}, "
-                f"model: {stored.model}; --force regenerates it)",
+                f"model: {stored.model}; {hint})",
                 file=sys.stderr,
             )
             return 0
-        if args.team in result.waiting:
-            return _fail(
-                f"no insight for {args.team} in the week of {week}: that week has no weekly "
-                "metrics yet (run `bg-agents demo` or materialize weekly_metrics for it first)"
-            )
+        kept = (
+            f"; the stored insight ({stored.status}, path: {stored.path}) is unchanged"
+            if stored is not None
+            else ""
+        )
         return _fail(
-            f"no insight was generated for {args.team} in the week of {week} "
-            "(another run may be writing it); try again, or pass --force"
+            f"no insight was {'re' if stored is not None else ''}generated for {args.team} in "
+            f"the week of {week}"
+            f"{' although --force was given' if args.force else ''}: "
+            f"{why or 'no reason was reported'}{kept}"
         )
     generated = result.generated[0]
     print(generated.content)

@@ -106,3 +106,88 @@ def run_with(args: list[str], home: Path, **env: str) -> subprocess.CompletedPro
     full = {**os.environ, "BG_AGENTS_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), **env}
     (home / "dagster").mkdir(parents=True, exist_ok=True)
     return subprocess.run([str(BIN), *args], env=full, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("status", ["generated", "delivered"])
+def test_insights_generate_force_on_a_week_left_out_of_metrics_says_so_and_keeps_the_insight(
+    engine, app_env, capsys, status: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A team whose totals cannot be stored has no weekly_metrics row that week, but still its
+    old insight: --force used to print that insight, exit 0 and say "--force regenerates it"."""
+    from datetime import date
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from bg_agents.cli import main
+    from bg_agents.db.models import Insight, Team, Transaction, WeeklyMetric
+    from bg_agents.services.metrics import build_weekly_metrics
+
+    monday, huge = date(2026, 3, 2), Decimal("9999999999999")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(Team),
+            [
+                {"slug": s, "name": s, "time_zone": "UTC", "base_currency": "EUR"}
+                for s in ("hostile", "normal", "late")
+            ],
+        )
+        ids = dict(conn.execute(sa.select(Team.slug, Team.id)).all())
+        rows = [(ids["hostile"], str(huge)) for _ in range(100)] + [(ids["normal"], "-12.34")]
+        conn.execute(
+            sa.insert(Transaction),
+            [
+                {
+                    "team_id": team_id,
+                    "source": "t",
+                    "external_id": str(n),
+                    "booking_date": date(2026, 3, 3),
+                    "amount": Decimal(amount),
+                    "currency": "EUR",
+                    "base_amount": Decimal(amount),
+                    "description": "",
+                }
+                for n, (team_id, amount) in enumerate(rows)
+            ],
+        )
+        conn.execute(
+            sa.insert(Insight),
+            [
+                {
+                    "team_id": ids[slug],
+                    "week_start": monday,
+                    "content": f"- the old insight of {slug}",
+                    "status": status,
+                    "path": "llm",
+                    "facts": {},
+                    "model": "m",
+                }
+                for slug in ("hostile", "late")
+            ],
+        )
+    assert build_weekly_metrics(engine, monday).overflowed_teams == ("hostile",)
+    with engine.begin() as conn:  # "late" arrived after the week was computed
+        conn.execute(sa.delete(WeeklyMetric).where(WeeklyMetric.team_id == ids["late"]))
+
+    def generate(slug: str, *force: str) -> tuple[int, str, str]:
+        code = main(["insights", "generate", "--team", slug, "--week", "2026-03-04", *force])
+        out = capsys.readouterr()
+        assert "Traceback" not in out.err
+        return code, out.out, out.err
+
+    for slug, why in (("hostile", "900 trillion"), ("late", "materialize weekly_metrics")):
+        code, out, err = generate(slug, "--force")
+        assert code == 1 and out == "" and len(err.splitlines()) == 1, err
+        assert "no insight was regenerated" in err and "although --force was given" in err
+        assert "has no weekly metrics" in err and why in err and "is unchanged" in err
+        assert "--force regenerates" not in err
+
+        # Without --force the stored insight is printed, with why it was not regenerated.
+        code, out, err = generate(slug)
+        assert code == 0 and out.strip() == f"- the old insight of {slug}"
+        assert "not regenerated" in err and why in err and "--force regenerates" not in err
+
+    with engine.connect() as conn:
+        kept = conn.execute(sa.select(Insight.content, Insight.status)).all()
+    assert sorted(kept) == [(f"- the old insight of {s}", status) for s in ("hostile", "late")]

@@ -39,7 +39,14 @@ from bg_agents.db.models import (
     WeeklyCategoryMetric,
     WeeklyMetric,
 )
-from bg_agents.db.types import SPLIT, from_units, money_units, split_units, utcnow
+from bg_agents.db.types import (
+    MAX_STORED_UNITS,
+    SPLIT,
+    from_units,
+    money_units,
+    split_units,
+    utcnow,
+)
 from bg_agents.db.upsert import insert_missing, upsert
 from bg_agents.domain.delivery import due_local, slot_for
 from bg_agents.domain.insights import (
@@ -197,6 +204,38 @@ def load_inputs(conn: Connection, teams: Sequence[TeamRow], week: date) -> dict[
             receivables_count=rec_count + over_count,
         )
     return out
+
+
+def missing_metrics_reason(conn: Connection, team: str, week: date) -> str | None:
+    """Why team ``team``'s ``week`` has no weekly_metrics row (so no insight can be written for
+    it), in words for the user; None when the row exists."""
+    from bg_agents.services.metrics import MONEY, aggregate_query
+
+    team_id = conn.scalar(sa.select(Team.id).where(Team.slug == team))
+    has_row = sa.select(WeeklyMetric.team_id).where(WeeklyMetric.week_start == week)
+    if conn.execute(has_row.where(WeeklyMetric.team_id == team_id)).first() is not None:
+        return None
+    # The same sums weekly_metrics takes (this week and the one before), joined exactly here.
+    agg = aggregate_query(week, conn.dialect.name).where(Transaction.team_id == team_id).subquery()
+    totals = dict.fromkeys(MONEY, 0)
+    for row in conn.execute(sa.select(agg)).mappings():
+        for name in MONEY:
+            totals[name] += int(row[f"{name}_hi"] or 0) * SPLIT + int(row[f"{name}_lo"] or 0)
+    if max(totals.values()) >= MAX_STORED_UNITS:
+        return (
+            "weekly_metrics left the team out of that week because its revenue or expenses "
+            "(that week or the week before) add up to 900 trillion or more, which cannot be "
+            "stored; correct those transactions and materialize weekly_metrics for the week again"
+        )
+    if conn.execute(has_row.limit(1)).first() is not None:
+        return (
+            "weekly_metrics for that week has no row for the team (it was computed before the "
+            "team or its transactions arrived): materialize weekly_metrics for the week again"
+        )
+    return (
+        "weekly metrics were never computed for that week (run `bg-agents demo` or materialize "
+        "weekly_metrics for it first)"
+    )
 
 
 def generate(
