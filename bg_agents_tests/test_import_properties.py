@@ -3,7 +3,7 @@ a stray byte anywhere costs exactly the row it is in, and the other rows keep th
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bg_agents.ingest.csv_file import parse_csv
@@ -54,3 +54,46 @@ def test_a_stray_byte_costs_only_its_own_row_and_no_other_id_changes(row: int, b
     assert [r.external_id for r in rows] == CLEAN_IDS[:row] + CLEAN_IDS[row + 1 :]
     (bad,) = rejected
     assert "invalid UTF-8" in bad["reason"]
+
+
+# The same export as a German bank writes it: ";" between cells and a decimal comma, so every
+# line also splits on "," (the delimiter must not be decided by a reader a stray quote derails).
+SEMI_HEADER = "Buchungstag;Verwendungszweck;Auftraggeber/Empfänger;Betrag;Währung\n"
+SEMI_LINES = [line.replace(",", ";").replace(".", ",") for line in LINES]
+SEMI_CLEAN = (SEMI_HEADER + "\n".join(SEMI_LINES) + "\n").encode("utf-8")
+SEMI_IDS = [r.external_id for r in _parse(SEMI_CLEAN)[0]]
+
+
+def _with_quotes(lines: list[str], sep: str, spots: list[tuple[int, int, int]]) -> bytes:
+    damaged = list(lines)
+    for row, cell, at in spots:
+        cells = damaged[row].split(sep)
+        text = cells[cell % len(cells)]
+        cells[cell % len(cells)] = text[: at % (len(text) + 1)] + '"' + text[at % (len(text) + 1) :]
+        damaged[row] = sep.join(cells)
+    return (SEMI_HEADER + "\n".join(damaged) + "\n").encode("utf-8")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    spots=st.lists(
+        st.tuples(st.integers(0, len(LINES) - 1), st.integers(0, 4), st.integers(0, 40)),
+        min_size=1,
+        max_size=3,
+        unique_by=lambda spot: spot[0],
+    )
+)
+@example(spots=[(4, 1, 0), (5, 1, 0)])  # two values opened on neighbouring lines pair up
+@example(spots=[(len(LINES) - 1, 2, 0)])  # still open at the end of the file
+def test_stray_quotes_in_a_semicolon_file_cost_only_their_own_rows(
+    spots: list[tuple[int, int, int]],
+) -> None:
+    """Up to three stray quotes, on any rows (neighbours too): never the whole file, and no row
+    without one is lost or changed."""
+    rows, rejected, total = _parse(_with_quotes(SEMI_LINES, ";", spots))
+    damaged = {str(row + 1) for row, _, _ in spots}
+    assert total == len(SEMI_LINES) == len(rows) + len(rejected)
+    assert {r["row_ref"] for r in rejected} <= damaged
+    assert [r.external_id for r in rows if r.row_ref not in damaged] == [
+        SEMI_IDS[i] for i in range(len(SEMI_LINES)) if str(i + 1) not in damaged
+    ]

@@ -207,27 +207,38 @@ def _decode(data: bytes, *, keep_bad_bytes: bool) -> str:
     return text
 
 
-def sniff_delimiter(text: str) -> str:
-    """The delimiter that splits the most leading rows into the same number (>1) of cells."""
+def sniff_delimiter(text: str, mapping: ColumnMapping | None = None) -> str:
+    """The file's delimiter: the one that splits a leading line into a header naming the date
+    and amount columns, else (or among several) the one that splits the most lines into the same
+    number (>1) of cells.
+
+    Each physical line is split on its own: a stray quote (``;"Joe's Diner Berlin;``) read by
+    one reader over the sample swallows every line after it, so the file's real delimiter lost
+    to another that only splits each decimal comma ("-1,00") and the whole file was refused.
+    Read line by line, a stray quote costs its delimiter one line, and the header settles it.
+    """
     sample = text[:_SNIFF_CHARS]
     if len(text) > _SNIFF_CHARS and "\n" in sample:
         sample = sample[: sample.rindex("\n") + 1]
-    best, best_score = ",", (0, 0)
+    lines = [line for line in _LINES.findall(sample) if line.strip()][:_SNIFF_ROWS]
+    best, best_score = ",", (False, 0, 0)
     for delimiter in _DELIMITERS:
         widths: Counter[int] = Counter()
-        reader = csv.reader(
-            io.StringIO(sample, newline=""), delimiter=delimiter, skipinitialspace=True
-        )
-        try:
-            for record in itertools.islice(reader, _SNIFF_ROWS):
-                if len(record) > 1:
-                    widths[len(record)] += 1
-        except csv.Error:
-            continue
+        has_header = False
+        for number, line in enumerate(lines):
+            try:
+                cells = next(csv.reader([line], delimiter=delimiter, skipinitialspace=True), [])
+            except csv.Error:
+                continue  # an over-long value, say: this line tells nothing
+            if len(cells) > 1:
+                widths[len(cells)] += 1
+                if number < _HEADER_SCAN_ROWS and not has_header:
+                    stripped = [c.strip() for c in cells]
+                    has_header = _is_complete(_resolve_columns(stripped, mapping), mapping)
         if widths:
             width, rows = max(widths.items(), key=lambda item: (item[1], item[0]))
-            if (rows, width) > best_score:
-                best, best_score = delimiter, (rows, width)
+            if (has_header, rows, width) > best_score:
+                best, best_score = delimiter, (has_header, rows, width)
     return best
 
 
@@ -265,6 +276,14 @@ def _swallows(cells: list[str], block: list[str], delimiter: str, width: int) ->
     if len(cells) < width or any(c.strip() for c in cells[width:]):
         return True
     if any(len(c) > MAX_MULTILINE_VALUE for c in cells):
+        return True
+    # A bank's memo is well-formed: its closing quote ends the value. Stray quotes on two
+    # neighbouring lines pair up instead and leave text after the second one ('"Joe's Diner;TX5
+    # <newline> ...;"Joe's Diner;TX6' reads as one value, then "Joe's Diner"), which a strict
+    # reader refuses: without this, two rows became one and a row vanished uncounted.
+    try:
+        next(csv.reader(block, delimiter=delimiter, skipinitialspace=True, strict=True))
+    except csv.Error:
         return True
     for line in block[1:-1]:
         alone = next(csv.reader([line], delimiter=delimiter), [])
@@ -709,7 +728,7 @@ def parse_csv(
     text = decode_bank_text(data)
     if not text.strip():
         raise ImportFileError("the file is empty")
-    delimiter = sniff_delimiter(text)
+    delimiter = sniff_delimiter(text, mapping)
     header_at, header, columns = _find_header(text, delimiter, mapping)
     # A trailing delimiter on the header line only adds empty columns that rows may omit.
     while header and not header[-1]:

@@ -43,6 +43,81 @@ two = rows(30)
 two[4] = 'TX5,2026-03-02,"Opens here,-4.50,EUR'
 two[19] = 'TX20,2026-03-02,Closes" here",-4.50,EUR'
 case("two_stray_quotes.csv", csv_of(two), rows=30, landed=29, quarantined=1, reason="quote")
+# 1b: the same stray quotes in files that are not comma-separated: one reader over the file let
+# the quote swallow the lines after it, and the decimal commas ("-1,50") outvoted ";" as the
+# delimiter, so the whole file was refused.
+
+
+def delimited(sep: str, n: int, decimal: str = ",") -> list[str]:
+    return [
+        sep.join((f"2026-03-{1 + i % 18:02d}", f"-{i % 90 + 1}{decimal}50", f"Shop {i}", f"TX{i}"))
+        for i in range(1, n + 1)
+    ]
+
+
+def header_of(sep: str) -> str:
+    return sep.join(("Date", "Amount", "Description", "Transaction ID")) + "\n"
+
+
+semi = delimited(";", 200)
+semi[49] = "2026-03-02;-4,50;\"Joe's Diner Berlin;TX50"
+case(
+    "semicolon_stray_quote.csv",
+    csv_of(semi, header_of(";")),
+    rows=200,
+    landed=199,
+    quarantined=1,
+    reason="quote",
+)
+case(
+    "semicolon_stray_quote_short.csv",
+    "Date;Amount;Description;Transaction ID\n2026-03-18;-1,00;Mueller;QA-P4-1\n"
+    "2026-03-18;-2,00;\"Joe's Diner Berlin;QA-P4-2\n2026-03-18;-3,00;Zurich;QA-P4-3\n",
+    rows=3,
+    landed=2,
+    quarantined=1,
+    reason="quote",
+)
+semi_last = delimited(";", 20)
+semi_last[-1] = '2026-03-05;-1,00;"Never closed;TX20'
+case(
+    "semicolon_unclosed_quote_last_row.csv",
+    csv_of(semi_last, header_of(";")),
+    rows=20,
+    landed=19,
+    quarantined=1,
+)
+semi_many = delimited(";", 30)
+for at in (4, 5, 17):  # two on consecutive lines pair up unless each is read as its own line
+    semi_many[at] = f"2026-03-02;-4,50;\"Joe's Diner Berlin;TX{at + 1}"
+case(
+    "semicolon_three_stray_quotes.csv",
+    csv_of(semi_many, header_of(";")),
+    rows=30,
+    landed=27,
+    quarantined=3,
+    reason="quote",
+)
+tab = delimited("\t", 50)
+tab[9] = "2026-03-02\t-4,50\t\"Joe's Diner, Berlin\tTX10"
+case(
+    "tab_stray_quote.csv",
+    csv_of(tab, header_of("\t")),
+    rows=50,
+    landed=49,
+    quarantined=1,
+    reason="quote",
+)
+pipe = delimited("|", 50, ".")
+pipe[9] = "2026-03-02|-4.50|\"Joe's Diner; Berlin|TX10"
+case(
+    "pipe_stray_quote.csv",
+    csv_of(pipe, header_of("|")),
+    rows=50,
+    landed=49,
+    quarantined=1,
+    reason="quote",
+)
 # 3-5: bank ids reused, with and without other content.
 case(
     "conflicting_bank_id.csv",
