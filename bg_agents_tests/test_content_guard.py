@@ -262,6 +262,14 @@ def test_counterparty_names_cannot_phish_through_the_deterministic_text(team) ->
         "help@fin-support.com": False,
         "Apple Pay": True,
         "Check Point Software": True,
+        "Antworten Sie mit Ihrem Passwort": False,
+        "Envie sua senha agora": False,
+        "Votre mot de passe a expiré": False,
+        "Ｐａｓｓｗｏｒｔ-Service": False,
+        "Crédit Agricole": True,
+        "Sofort GmbH": True,
+        "Banco do Brasil": True,
+        "PIX RECEBIDO": True,
     }
     for name, kept in names.items():
         big = LargeTransaction(WEEK, Decimal("-100000"), name)
