@@ -500,3 +500,60 @@ def test_each_bullet_reports_a_real_fact_with_its_metric_and_direction(
         "- Net profit: $3,765.44 (down 6.4%)."
     )
     assert validate(faithful, facts) == []
+
+
+def qa_week() -> InsightInputs:
+    """The QA team's week (de_CH, EUR): expenses 361.04, uncategorized 222.56 (+310 % from
+    54.32), meals 83.83 (+132 % from 36.17)."""
+    return inputs(
+        week("500", "361.04", n=20),
+        week("450", "300", n=18, back=1),
+        locale="de_CH",
+        currency="EUR",
+        categories=(
+            category("uncategorized", "222.56", "54.32"),
+            category("meals", "83.83", "36.17"),
+            category("software", "54.65", "209.51"),
+        ),
+        largest=(LargeTransaction(MONDAY, Decimal("-150.25"), "Acme Cloud"),),
+    )
+
+
+@pytest.mark.parametrize(
+    "bullet",
+    [
+        "- Expenses were EUR 222.56 this week.",
+        "- Expenses were EUR 83.83, up 132% from EUR 36.17 the week before.",
+        "- Expenses were EUR 222.56, up 310% from EUR 54.32 the week before.",
+        "- Costs came to EUR 54.65, down 74% from EUR 209.51.",
+        "- Spending rose 310%.",
+        "- Net profit was EUR 222.56.",
+        "- Revenue was EUR 54.32 the week before.",
+        "- Expenses in the top category were EUR 222.56.",
+        "- Expenses were EUR 150.25 this week.",
+    ],
+)
+def test_a_bullet_naming_a_metric_carries_that_metrics_figures(bullet: str) -> None:
+    """A category's (or a transaction's) figures under the name of the week's expenses, revenue
+    or net are refused: "spending" or "costs" do not name a category, only its name does."""
+    facts = build_facts(qa_week())
+    filler = fallback_text(facts, 3).split("\n")[1:]
+    problems = validate("\n".join([bullet, *filler]), facts)
+    assert any("is not a figure of what the bullet" in p for p in problems), problems
+
+
+def test_a_category_named_by_its_name_may_stand_beside_the_weeks_expenses() -> None:
+    """The faithful ways to report the same figures still pass."""
+    facts = build_facts(qa_week())
+    assert validate(fallback_text(facts), facts) == []
+    filler = fallback_text(facts, 3).split("\n")[1:]
+    for bullet in (
+        "- Uncategorized spending rose 310% to EUR 222.56.",
+        "- Expenses were EUR 361.04; uncategorized was EUR 222.56 of it, up 310% from EUR 54.32.",
+        "- Spending on meals rose 132% to EUR 83.83 from EUR 36.17.",
+        "- The largest category was uncategorized at EUR 222.56.",
+        "- Costs: EUR 361.04 (up 20%), of which uncategorized EUR 222.56.",
+        "- Revenue was EUR 500.00 against expenses of EUR 361.04.",
+        "- The largest payment was EUR 150.25 to Acme Cloud.",
+    ):
+        assert validate("\n".join([bullet, *filler]), facts) == [], bullet

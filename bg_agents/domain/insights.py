@@ -908,10 +908,22 @@ _METRIC_WORDS = {
     "net": r"net|profits?|loss(?:es)?|result|broke\s+even|break(?:ing)?\s+even|margin",
     "overdue": r"overdue|late|past\s+due|unpaid|outstanding",  # not "invoices": 12 of them
     "receivables": r"receivables?|unpaid|outstanding|owed|open",  # may be open, 3 overdue
-    "top_category": r"categor(?:y|ies)|spending|spend|spent|expenses?|costs?",
-    "mover": r"categor(?:y|ies)|spending|spend|spent|expenses?|costs?",
+    # A category is named by its name or the word "category", never by "spending" or "costs":
+    # those name the week's expenses, and "Expenses were €222.56" with a category's figure lies.
+    "top_category": r"categor(?:y|ies)",
+    "mover": r"categor(?:y|ies)",
     "largest": r"transactions?|payments?|paid|received|receipts?|transfers?|largest|biggest",
     "transactions": r"transactions?|bookings?",
+}
+# A bullet naming one of these metrics with these words reports that metric: a money figure in
+# it must be the metric's own, or belong to a fact whose name (a category, a counterparty) the
+# bullet writes out ("Spending on meals was €83.83").
+_HEADLINE_WORDS = {
+    "revenue": r"revenues?|income|sales|turnover|takings|earnings",
+    "expenses": r"expenses?|expenditures?|spending|spend|spent|costs?|outgoings",
+    "net": r"net|profits?|loss(?:es)?",
+    "overdue": r"overdue|past\s+due",
+    "receivables": r"receivables?",
 }
 _UP = (
     r"up|rose|rise[sn]?|rising|increase[sd]?|increasing|grew|grow[ns]?|growing|growth|higher|"
@@ -935,7 +947,25 @@ def _names_fact(fact: Fact, line: str) -> bool:
     words = _METRIC_WORDS[fact.key.split(".")[0]]
     if re.search(rf"(?<!\w)(?:{words})(?!\w)", line, re.IGNORECASE):
         return True
-    return bool(fact.subject) and fact.subject.lower() in line.lower()
+    return _names_subject(fact, line)
+
+
+def _names_subject(fact: Fact, line: str) -> bool:
+    """The bullet writes out the fact's category or counterparty ("office_supplies" too)."""
+
+    def plain(text: str) -> str:
+        return " ".join(re.sub(r"[_\-/]", " ", text).casefold().split())
+
+    return bool(fact.subject) and plain(fact.subject) in plain(line)
+
+
+def _headlines(line: str) -> set[str]:
+    """The headline metrics (revenue, expenses, net, overdue, receivables) a bullet names."""
+    return {
+        key
+        for key, words in _HEADLINE_WORDS.items()
+        if re.search(rf"(?<!\w)(?:{words})(?!\w)", line, re.IGNORECASE)
+    }
 
 
 def _trend(fact: Fact) -> int:
@@ -968,7 +998,9 @@ def _claim_problems(line: str, reader: _NumberReader, facts: Facts) -> list[str]
     """A bullet must report a fact that exists: its figure, its metric and its direction.
 
     Every number must belong to a fact the bullet names ("revenue collapsed by 310 %" with the
-    310 % of expenses is refused), a stated direction must be the fact's, and a bullet without
+    310 % of expenses is refused); a money figure in a bullet that names a headline metric
+    ("Expenses were €222.56") must be that metric's, or belong to a category or counterparty the
+    bullet names; a stated direction must be the fact's, and a bullet without
     a figure must be about a fact that shows none either ("No invoices are overdue.")."""
     named = [fact for fact in facts if _names_fact(fact, line)]
     short = _BULLET.sub("", line).strip()[:60]
@@ -980,9 +1012,19 @@ def _claim_problems(line: str, reader: _NumberReader, facts: Facts) -> list[str]
             "fact with its figure"
         ]
     problems = []
+    headlines = _headlines(line)
     clauses = [(m.start(), m.end()) for m in _CLAUSE.finditer(reader.read)]
     for token, at, pairs in reader.figures:
         bound = [(f, g) for f, g in pairs if f in named]
+        money = [(f, g) for f, g in bound if g.unit == "money"]
+        if (
+            bound
+            and headlines
+            and money
+            and not any(f.key in headlines or _names_subject(f, line) for f, _ in money)
+            and not any(g.unit != "money" for _, g in bound)
+        ):
+            bound = []  # "Expenses were €222.56" with the figure of a category it never names
         if not bound:
             owner = pairs[0][0].sentence if pairs else ""
             problems.append(
