@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from pydantic import BaseModel
 
-from bg_agents.agents.backends import (
+from bg_agents.lib.agents.backends import (
     CallRecord,
     ChatBackend,
     LLMUnavailable,
@@ -26,11 +26,11 @@ from bg_agents.agents.backends import (
     offline_policy,
     parse_retry_after,
 )
-from bg_agents.agents.ledger import Ledger, cost_usd
-from bg_agents.agents.loop import AgentResult, AgentTimeout, Limits, ToolTrace, run_agent
-from bg_agents.agents.messages import Message, ToolCall, Turn, Usage, redact, register_secret
-from bg_agents.agents.tools import Tool, ToolArgs, ToolError
-from bg_agents.db.models import LLMCall
+from bg_agents.lib.agents.ledger import Ledger, cost_usd
+from bg_agents.lib.agents.loop import AgentResult, AgentTimeout, Limits, ToolTrace, run_agent
+from bg_agents.lib.agents.messages import Message, ToolCall, Turn, Usage, redact, register_secret
+from bg_agents.lib.agents.tools import Tool, ToolArgs, ToolError
+from bg_agents.lib.db.models import LLMCall
 from bg_agents_tests.openai_stub import (
     Response,
     ScriptedOpenAI,
@@ -604,7 +604,7 @@ def test_unknown_tokens_survive_as_null_and_a_downgrade_turns_them_into_zero(
     engine: sa.Engine,
 ) -> None:
     """The old schema cannot say "unknown"; going back must not fail on the rows that do."""
-    from bg_agents.db import migrate
+    from bg_agents.lib.db import migrate
 
     ledger = Ledger(engine, AGENT)
     ledger(CallRecord("llama-local", "ok", 5, Usage(None, 7), 1, "llama-local"))

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from bg_agents.agents.analyst import ask, plan
-from bg_agents.agents.analyst_tools import analyst_tools, resolve_week
-from bg_agents.agents.backends import OfflineBackend
-from bg_agents.agents.tools import ToolError, run_tool
-from bg_agents.db.models import LLMCall, Team, WeeklyMetric
+from bg_agents.defs.analyst.agent import ask, plan
+from bg_agents.defs.analyst.tools import analyst_tools, resolve_week
+from bg_agents.lib.agents.backends import OfflineBackend
+from bg_agents.lib.agents.tools import ToolError, run_tool
+from bg_agents.lib.db.models import LLMCall, Team, WeeklyMetric
 from bg_agents_tests.helpers import ingest_and_measure, seed
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)  # a Tuesday: last week is 2026-03-02..08

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bg_agents.db import migrate
-from bg_agents.db.engine import get_engine
-from bg_agents.db.models import LLMCall
+from bg_agents.lib.db import migrate
+from bg_agents.lib.db.engine import get_engine
+from bg_agents.lib.db.models import LLMCall
 from bg_agents_tests.helpers import team_with_last_week_measured
 from bg_agents_tests.openai_stub import (
     Response,

@@ -5,8 +5,8 @@ import dagster as dg
 import pytest
 
 from bg_agents.definitions import defs
-from bg_agents.defs.inprocess import materialize
-from bg_agents.defs.resources import AppDatabase
+from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.inprocess import materialize
 from bg_agents_tests.helpers import seed
 
 WEEK = "2026-03-02"

@@ -19,19 +19,19 @@ from typing import Any
 
 import pytest
 
-from bg_agents.agents.analyst import ask
-from bg_agents.agents.backends import OfflineBackend, OpenAIBackend, RetryPolicy
-from bg_agents.agents.ledger import Ledger
-from bg_agents.domain.content_guard import content_problems
-from bg_agents.domain.delivery import slot_for
-from bg_agents.domain.insights import (
+from bg_agents.defs.analyst.agent import ask
+from bg_agents.defs.insights.facts import (
     Facts,
     LargeTransaction,
     build_facts,
     fallback_text,
     validate,
 )
-from bg_agents.services.insights import AGENT, TeamRow, generate, load_inputs, teams_in_slot
+from bg_agents.defs.insights.service import AGENT, TeamRow, generate, load_inputs, teams_in_slot
+from bg_agents.lib.agents.backends import OfflineBackend, OpenAIBackend, RetryPolicy
+from bg_agents.lib.agents.ledger import Ledger
+from bg_agents.lib.content_guard import content_problems
+from bg_agents.lib.delivery_slots import slot_for
 from bg_agents_tests.helpers import one_team_with_metrics
 from bg_agents_tests.openai_stub import ScriptedOpenAI, reply, tool_calls
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 
-from bg_agents.domain.delivery import SLOTS, due_at, due_local, slot_for, slot_offset
+from bg_agents.lib.delivery_slots import SLOTS, due_at, due_local, slot_for, slot_offset
 
 FIRST = date(2025, 1, 6)
 

@@ -8,9 +8,9 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bg_agents.domain.delivery import due_at, local_week_end, slot_for
-from bg_agents.ingest.timing import days_to_ingest
-from bg_agents.services.delivery import action, units_to_run
+from bg_agents.defs.ingestion.timing import days_to_ingest
+from bg_agents.defs.insights.delivery import action, units_to_run
+from bg_agents.lib.delivery_slots import due_at, local_week_end, slot_for
 
 ZONES = [
     "America/New_York",

@@ -8,8 +8,8 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from bg_agents.db import migrate
-from bg_agents.db.engine import get_engine
+from bg_agents.lib.db import migrate
+from bg_agents.lib.db.engine import get_engine
 from bg_agents_tests.helpers import materialize, seed
 
 ROOT = Path(__file__).resolve().parents[1]

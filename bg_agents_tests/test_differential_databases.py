@@ -14,19 +14,21 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bg_agents.agents.analyst_tools import analyst_tools
-from bg_agents.agents.backends import OfflineBackend
-from bg_agents.db import migrate
-from bg_agents.db.engine import get_engine
-from bg_agents.db.models import Base, Team
-from bg_agents.domain.delivery import slot_for
-from bg_agents.domain.insights import build_facts, facts_payload
-from bg_agents.ingest.transactions import ingest_day
-from bg_agents.services import quality
-from bg_agents.services.insights import generate_slot, load_inputs, teams_in_slot
-from bg_agents.services.metrics import build_weekly_metrics, top_spenders
-from bg_agents.services.reconcile import reconcile
-from bg_agents.services.unmatched import snapshot_unmatched, unmatched_on
+from bg_agents.defs.analyst.tools import analyst_tools
+from bg_agents.defs.ingestion import quality as ingestion_quality
+from bg_agents.defs.ingestion.transactions import ingest_day
+from bg_agents.defs.insights import quality as insights_quality
+from bg_agents.defs.insights.facts import build_facts, facts_payload
+from bg_agents.defs.insights.service import generate_slot, load_inputs, teams_in_slot
+from bg_agents.defs.metrics import quality as metrics_quality
+from bg_agents.defs.metrics.service import build_weekly_metrics, top_spenders
+from bg_agents.defs.reconciliation.service import reconcile
+from bg_agents.defs.reconciliation.unmatched import snapshot_unmatched, unmatched_on
+from bg_agents.lib.agents.backends import OfflineBackend
+from bg_agents.lib.db import migrate
+from bg_agents.lib.db.engine import get_engine
+from bg_agents.lib.db.models import Base, Team
+from bg_agents.lib.delivery_slots import slot_for
 from bg_agents_tests.helpers import VOLATILE, WORLD_END, seed
 
 WEEKS = 3
@@ -62,9 +64,11 @@ def _run_everything(engine: Engine) -> dict[str, Any]:
             out[f"unmatched_on {day}"] = unmatched_on(conn, day)
         for monday in MONDAYS:
             out[f"top_spenders {monday}"] = [tuple(r) for r in top_spenders(conn, monday)]
-            out[f"totals check {monday}"] = quality.weekly_totals_match(conn, monday)
-        out["finite check"] = quality.finite_amounts(conn, FIRST_DAY, WORLD_END)
-        out["duplicates check"] = quality.duplicate_natural_keys(conn, FIRST_DAY, WORLD_END)
+            out[f"totals check {monday}"] = metrics_quality.weekly_totals_match(conn, monday)
+        out["finite check"] = ingestion_quality.finite_amounts(conn, FIRST_DAY, WORLD_END)
+        out["duplicates check"] = ingestion_quality.duplicate_natural_keys(
+            conn, FIRST_DAY, WORLD_END
+        )
         slots = sorted({slot_for(WEEK, zone) for zone in zones})
         teams = [t for slot in slots for t in teams_in_slot(conn, WEEK, slot)]
         inputs = load_inputs(conn, teams, WEEK)
@@ -74,7 +78,8 @@ def _run_everything(engine: Engine) -> dict[str, Any]:
             for k, v in inputs.items()
         }
         out["recomputed inputs"] = {
-            k: asdict(v) for k, v in quality.recomputed_inputs(conn, team_ids, WEEK).items()
+            k: asdict(v)
+            for k, v in insights_quality.recomputed_inputs(conn, team_ids, WEEK).items()
         }
     for team_id in team_ids:
         for tool in analyst_tools(engine, team_id, WORLD_END + timedelta(days=1)):
@@ -86,7 +91,7 @@ def _run_everything(engine: Engine) -> dict[str, Any]:
         out[f"insights {slot}"] = sorted((g.team_id, g.path, g.content) for g in result.generated)
         out[f"delivery {slot}"] = result.delivery
     with engine.connect() as conn:
-        out["facts check"] = quality.insight_facts_match(conn, WEEK, team_ids)
+        out["facts check"] = insights_quality.insight_facts_match(conn, WEEK, team_ids)
     return out
 
 

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from bg_agents.cli import main
-from bg_agents.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team, Transaction
+from bg_agents.lib.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team, Transaction
 
 CORPUS = Path(__file__).parent / "data" / "hostile_files"
 EXPECTED: dict[str, dict[str, object]] = json.loads((CORPUS / "expected.json").read_text())

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bg_agents.ingest import files
-from bg_agents.ingest.files import (
+from bg_agents.defs.ingestion import files
+from bg_agents.defs.ingestion.files import (
     ColumnMapping,
     ImportFileError,
     ParsedFile,
@@ -16,7 +16,7 @@ from bg_agents.ingest.files import (
     parse_mapping_spec,
     read_import_file,
 )
-from bg_agents.ingest.normalize import TeamRef, normalize
+from bg_agents.defs.ingestion.normalize import TeamRef, normalize
 
 DATA = Path(__file__).parent / "data" / "imports"
 

@@ -14,14 +14,14 @@ import pytest
 import sqlalchemy as sa
 
 from bg_agents.cli import main
-from bg_agents.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team, Transaction
-from bg_agents.defs.jobs import stage_import_file_job
-from bg_agents.defs.resources import AppDatabase
-from bg_agents.defs.sensors import import_folder_sensor
-from bg_agents.ingest.files import read_import_file
-from bg_agents.ingest.normalize import TeamRef, normalize
-from bg_agents.ingest.raw import RawTransaction
-from bg_agents.ingest.transactions import ingest_day
+from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs.ingestion.files import read_import_file
+from bg_agents.defs.ingestion.jobs import stage_import_file_job
+from bg_agents.defs.ingestion.normalize import TeamRef, normalize
+from bg_agents.defs.ingestion.raw import RawTransaction
+from bg_agents.defs.ingestion.sensors import import_folder_sensor
+from bg_agents.defs.ingestion.transactions import ingest_day
+from bg_agents.lib.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team, Transaction
 from bg_agents_tests.helpers import QUIET
 
 CORPUS = Path(__file__).parent / "data" / "hostile_files"

@@ -7,10 +7,10 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from bg_agents.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team, Transaction
-from bg_agents.defs.jobs import stage_import_file_job
-from bg_agents.defs.resources import AppDatabase
-from bg_agents.defs.sensors import import_folder_sensor, staged_rows_sensor
+from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs.ingestion.jobs import stage_import_file_job
+from bg_agents.defs.ingestion.sensors import import_folder_sensor, staged_rows_sensor
+from bg_agents.lib.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team, Transaction
 from bg_agents_tests.helpers import QUIET, materialize
 
 DATA = Path(__file__).parent / "data" / "imports"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bg_agents.ingest.csv_file import parse_csv
+from bg_agents.defs.ingestion.csv_file import parse_csv
 
 HEADER = "Date,Description,Counterparty,Amount,Currency\n"
 LINES = [

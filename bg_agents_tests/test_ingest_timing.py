@@ -3,7 +3,7 @@ end in the last one."""
 
 from datetime import UTC, date, datetime
 
-from bg_agents.ingest.timing import days_to_ingest
+from bg_agents.defs.ingestion.timing import days_to_ingest
 
 
 def test_a_day_is_fetched_from_its_end_at_utc_plus_14_to_a_day_after_utc_minus_12() -> None:

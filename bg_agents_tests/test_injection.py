@@ -7,12 +7,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bg_agents.agents.backends import OpenAIBackend, RetryPolicy
-from bg_agents.agents.loop import Limits, run_agent
-from bg_agents.agents.matching_tools import matching_tools
-from bg_agents.db.models import Document, Match, Transaction
-from bg_agents.domain.match_rules import DEFAULT_RULES, Side, check_pair
-from bg_agents.ingest.transactions import ingest_day
+from bg_agents.defs.ingestion.transactions import ingest_day
+from bg_agents.defs.reconciliation.matcher.rules import DEFAULT_RULES, Side, check_pair
+from bg_agents.defs.reconciliation.tools import matching_tools
+from bg_agents.lib.agents.backends import OpenAIBackend, RetryPolicy
+from bg_agents.lib.agents.loop import Limits, run_agent
+from bg_agents.lib.db.models import Document, Match, Transaction
 from bg_agents_tests.helpers import WORLD_END, seed
 from bg_agents_tests.openai_stub import ScriptedOpenAI, reply, tool_calls
 

@@ -8,13 +8,13 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bg_agents.agents.backends import OpenAIBackend, RetryPolicy
-from bg_agents.db import migrate
-from bg_agents.db.engine import get_engine
-from bg_agents.db.models import Insight, InsightClaim, LLMCall, Team
-from bg_agents.db.types import utcnow
-from bg_agents.domain.delivery import slot_for
-from bg_agents.services.insights import generate_slot
+from bg_agents.defs.insights.service import generate_slot
+from bg_agents.lib.agents.backends import OpenAIBackend, RetryPolicy
+from bg_agents.lib.db import migrate
+from bg_agents.lib.db.engine import get_engine
+from bg_agents.lib.db.models import Insight, InsightClaim, LLMCall, Team
+from bg_agents.lib.db.types import utcnow
+from bg_agents.lib.delivery_slots import slot_for
 from bg_agents_tests.helpers import ingest_and_measure, seed
 from bg_agents_tests.openai_stub import ScriptedOpenAI, repeat, reply, slow
 
@@ -122,7 +122,7 @@ def test_a_live_claim_is_left_alone_and_a_dead_ones_is_taken_over(engine) -> Non
 @pytest.mark.parametrize("step", ["generate", "store"])
 def test_a_failed_generation_or_store_gives_its_claims_back(engine, monkeypatch, step) -> None:  # type: ignore[no-untyped-def]
     """Otherwise the unit would wait for the timeout before anyone could write it."""
-    import bg_agents.services.insights as insights
+    import bg_agents.defs.insights.service as insights
 
     slot = _world(engine)
 

@@ -7,13 +7,13 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from bg_agents.agents.backends import OfflineBackend
-from bg_agents.db.models import Insight, Notification, User
-from bg_agents.defs.inprocess import materialize
-from bg_agents.defs.resources import AppDatabase
-from bg_agents.defs.sensors import insight_delivery_sensor
-from bg_agents.domain.delivery import due_at, slot_for
-from bg_agents.services.insights import generate_slot
+from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs.ingestion.sensors import insight_delivery_sensor
+from bg_agents.defs.insights.service import generate_slot
+from bg_agents.inprocess import materialize
+from bg_agents.lib.agents.backends import OfflineBackend
+from bg_agents.lib.db.models import Insight, Notification, User
+from bg_agents.lib.delivery_slots import due_at, slot_for
 from bg_agents_tests.helpers import ingest_and_measure, one_team_with_metrics, seed
 
 WEEK = date(2026, 3, 2)

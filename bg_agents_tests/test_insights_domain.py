@@ -13,7 +13,7 @@ from babel.numbers import list_currencies
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bg_agents.domain.insights import (
+from bg_agents.defs.insights.facts import (
     CategoryFigures,
     InsightInputs,
     LargeTransaction,

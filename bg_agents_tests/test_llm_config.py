@@ -8,9 +8,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from bg_agents.agents.backends import OfflineBackend, OpenAIBackend
-from bg_agents.defs.resources import llm
-from bg_agents.settings import load_llm_settings
+from bg_agents.defs._shared.resources import llm
+from bg_agents.lib.agents.backends import OfflineBackend, OpenAIBackend
+from bg_agents.lib.settings import load_llm_settings
 
 
 def test_no_key_and_no_url_means_offline() -> None:

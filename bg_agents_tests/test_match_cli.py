@@ -17,9 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from bg_agents.cli import main
-from bg_agents.domain.match_rules import Side
-from bg_agents.matching import files
-from bg_agents.matching.files import (
+from bg_agents.defs.reconciliation.matcher import files
+from bg_agents.defs.reconciliation.matcher.files import (
     InputError,
     date_format,
     decimal_mark,
@@ -29,7 +28,8 @@ from bg_agents.matching.files import (
     read_sides,
     write_pairs,
 )
-from bg_agents.matching.types import Pair
+from bg_agents.defs.reconciliation.matcher.rules import Side
+from bg_agents.defs.reconciliation.matcher.types import Pair
 
 LEFT = (
     "id,date,amount,name,currency\n"

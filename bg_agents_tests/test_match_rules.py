@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bg_agents.domain.match_rules import (
+from bg_agents.defs.reconciliation.matcher.rules import (
     MatchRules,
     Side,
     check_pair,

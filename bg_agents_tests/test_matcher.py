@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from bg_agents.domain.match_rules import check_pair
-from bg_agents.matching import Feedback, Side, match, profile
-from bg_agents.matching.config import DEFAULT_CONFIG
-from bg_agents.matching.evaluation import evaluate, labelled_set
+from bg_agents.defs.reconciliation.matcher import Feedback, Side, match, profile
+from bg_agents.defs.reconciliation.matcher.config import DEFAULT_CONFIG
+from bg_agents.defs.reconciliation.matcher.rules import check_pair
+from bg_agents.simulate.match_evaluation import evaluate, labelled_set
 
 D = date(2025, 3, 10)
 

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bg_agents.agents.matching_tools import load_record, load_transaction, matching_tools
-from bg_agents.agents.tools import Tool, run_tool
-from bg_agents.db.models import Document, Invoice, Match, Team, Transaction
-from bg_agents.domain.match_rules import check_pair
-from bg_agents.ingest.transactions import ingest_day
+from bg_agents.defs.ingestion.transactions import ingest_day
+from bg_agents.defs.reconciliation.matcher.rules import check_pair
+from bg_agents.defs.reconciliation.tools import load_record, load_transaction, matching_tools
+from bg_agents.lib.agents.tools import Tool, run_tool
+from bg_agents.lib.db.models import Document, Invoice, Match, Team, Transaction
 from bg_agents_tests.helpers import WORLD_END, seed
 
 DAY = WORLD_END - timedelta(days=3)

@@ -6,8 +6,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bg_agents.db.models import Team, Transaction, WeeklyCategoryMetric, WeeklyMetric
-from bg_agents.services.metrics import build_weekly_metrics
+from bg_agents.defs.metrics.service import build_weekly_metrics
+from bg_agents.lib.db.models import Team, Transaction, WeeklyCategoryMetric, WeeklyMetric
 
 MONDAY = date(2026, 3, 2)
 

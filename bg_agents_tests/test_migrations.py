@@ -5,8 +5,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bg_agents.db import migrate
-from bg_agents.db.models import Base
+from bg_agents.lib.db import migrate
+from bg_agents.lib.db.models import Base
 
 
 def test_upgrade_from_empty_creates_every_table_and_matches_the_models(engine) -> None:  # type: ignore[no-untyped-def]
@@ -30,7 +30,7 @@ def test_downgrade_to_empty_and_upgrade_again(engine) -> None:  # type: ignore[n
 
 
 def test_an_unmigrated_database_is_refused_with_the_command_to_run(sqlite_url) -> None:  # type: ignore[no-untyped-def]
-    from bg_agents.db.engine import get_engine
+    from bg_agents.lib.db.engine import get_engine
 
     with pytest.raises(migrate.SchemaOutOfDate, match="bg-agents db upgrade"):
         migrate.ensure_current(get_engine(sqlite_url))

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from bg_agents.db.models import Invoice, Team, Transaction
-from bg_agents.db.types import UntypedMoneyAggregate, money_units
-from bg_agents.services.insights import TeamRow, load_inputs
-from bg_agents.services.metrics import build_weekly_metrics
+from bg_agents.defs.insights.service import TeamRow, load_inputs
+from bg_agents.defs.metrics.service import build_weekly_metrics
+from bg_agents.lib.db.models import Invoice, Team, Transaction
+from bg_agents.lib.db.types import UntypedMoneyAggregate, money_units
 
 WEEK = date(2026, 3, 2)
 AMOUNTS = ("12.3400", "-0.0100", "1000.5000", "-250.0001")

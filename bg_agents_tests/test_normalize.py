@@ -2,8 +2,8 @@
 
 from decimal import Decimal
 
-from bg_agents.ingest.normalize import TeamRef, normalize
-from bg_agents.ingest.raw import RawTransaction
+from bg_agents.defs.ingestion.normalize import TeamRef, normalize
+from bg_agents.defs.ingestion.raw import RawTransaction
 
 TEAMS = {"acme": TeamRef(id=1, base_currency="EUR")}
 

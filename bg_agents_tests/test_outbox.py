@@ -2,8 +2,8 @@
 
 import sqlalchemy as sa
 
-from bg_agents.db.models import Notification, Team, User
-from bg_agents.notify.outbox import Message, deliver_in_app, enqueue, inbox, mark_read
+from bg_agents.defs.notifications.outbox import Message, deliver_in_app, enqueue, inbox, mark_read
+from bg_agents.lib.db.models import Notification, Team, User
 
 
 def _user(conn) -> tuple[int, int]:  # type: ignore[no-untyped-def]

@@ -11,8 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bg_agents.agents.backends import OpenAIBackend
-from bg_agents.db.models import (
+from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs.ingestion.sensors import unmatched_records_sensor
+from bg_agents.defs.ingestion.transactions import ingest_day
+from bg_agents.defs.reconciliation.service import reconcile
+from bg_agents.defs.reconciliation.unmatched import snapshot_unmatched
+from bg_agents.lib.agents.backends import OpenAIBackend
+from bg_agents.lib.db.models import (
     Invoice,
     LLMCall,
     Match,
@@ -22,11 +27,6 @@ from bg_agents.db.models import (
     UnmatchedRecord,
     User,
 )
-from bg_agents.defs.resources import AppDatabase
-from bg_agents.defs.sensors import unmatched_records_sensor
-from bg_agents.ingest.transactions import ingest_day
-from bg_agents.services.reconcile import reconcile
-from bg_agents.services.unmatched import snapshot_unmatched
 from bg_agents_tests.helpers import WORLD_END, dump, materialize, metadata, seed
 from bg_agents_tests.openai_stub import ScriptedOpenAI, reply, tool_calls
 from bg_agents_tests.test_matching_tools import DAY, add_document, add_transaction
@@ -330,7 +330,7 @@ def test_record_matches_asset_reports_decisions_and_changes_nothing_on_rerun(
 
 
 def test_an_unknown_profile_fails_the_run_with_the_known_ones(db_url: str, engine: Engine):
-    from bg_agents.defs import inprocess
+    from bg_agents import inprocess
 
     with pytest.raises(dg.Failure, match="unknown profile 'loose'; known: seed, strict, lenient"):
         inprocess.materialize(

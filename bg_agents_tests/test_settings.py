@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bg_agents import clock
-from bg_agents.services.delivery import catch_up_window
-from bg_agents.settings import (
+from bg_agents.defs.insights.delivery import catch_up_window
+from bg_agents.lib import clock
+from bg_agents.lib.settings import (
     Environment,
     SettingsError,
     load_llm_settings,

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bg_agents.db import migrate
-from bg_agents.db.engine import get_engine
-from bg_agents.domain.money import parse_amount, parse_currency
-from bg_agents.domain.weeks import last_complete_week_end
+from bg_agents.lib.db import migrate
+from bg_agents.lib.db.engine import get_engine
+from bg_agents.lib.money import parse_amount, parse_currency
+from bg_agents.lib.weeks import last_complete_week_end
 from bg_agents.simulate.store import write_world
 from bg_agents.simulate.world import (
     DOCUMENT_CASES,

@@ -8,13 +8,13 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from bg_agents.agents.backends import OpenAIBackend, RetryPolicy
-from bg_agents.db.models import Insight, LLMCall
-from bg_agents.defs.inprocess import materialization_metadata, materialize
-from bg_agents.defs.resources import LLM, AppDatabase
-from bg_agents.domain.delivery import slot_for
-from bg_agents.domain.insights import build_facts, fallback_text
-from bg_agents.services.insights import generate_slot, load_inputs, teams_in_slot
+from bg_agents.defs._shared.resources import LLM, AppDatabase
+from bg_agents.defs.insights.facts import build_facts, fallback_text
+from bg_agents.defs.insights.service import generate_slot, load_inputs, teams_in_slot
+from bg_agents.inprocess import materialization_metadata, materialize
+from bg_agents.lib.agents.backends import OpenAIBackend, RetryPolicy
+from bg_agents.lib.db.models import Insight, LLMCall
+from bg_agents.lib.delivery_slots import slot_for
 from bg_agents_tests.helpers import one_team_with_metrics
 from bg_agents_tests.openai_stub import ScriptedOpenAI, repeat, reply, status
 
@@ -143,8 +143,8 @@ def test_the_facts_check_recomputes_every_stored_figure_from_the_raw_rows(
 ) -> None:  # type: ignore[no-untyped-def]
     from decimal import Decimal
 
-    from bg_agents.db.models import Invoice, Team
-    from bg_agents.services.quality import insight_facts_match
+    from bg_agents.defs.insights.quality import insight_facts_match
+    from bg_agents.lib.db.models import Invoice, Team
 
     slug, slot = team
     with engine.begin() as conn:

@@ -88,7 +88,7 @@ def generate_world(teams: int, weeks: int, seed: int, end: date) -> World:
     if end.isoweekday() != 7:
         raise ValueError(
             f"end must be a Sunday (the last day of an ISO week), got {end} ({end:%A}); "
-            "see bg_agents.domain.weeks.last_complete_week_end()"
+            "see bg_agents.lib.weeks.last_complete_week_end()"
         )
     cal = _Calendar.build(end, weeks)
     world = World(start=cal.days[0], end=end)

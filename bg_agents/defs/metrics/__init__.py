@@ -1,0 +1,1 @@
+"""Metrics: weekly revenue, expenses and top spenders per team, computed in SQL."""
