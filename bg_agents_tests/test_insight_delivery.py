@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from bg_agents.defs._shared.resources import AppDatabase
-from bg_agents.defs.ingestion.sensors import insight_delivery_sensor
+from bg_agents.defs.insights.sensors import insight_delivery_sensor
 from bg_agents.defs.insights.service import generate_slot
 from bg_agents.inprocess import materialize
 from bg_agents.lib.agents.backends import OfflineBackend

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bg_agents.defs._shared.resources import AppDatabase
-from bg_agents.defs.ingestion.sensors import unmatched_records_sensor
 from bg_agents.defs.ingestion.transactions import ingest_day
+from bg_agents.defs.reconciliation.sensors import unmatched_records_sensor
 from bg_agents.defs.reconciliation.service import reconcile
 from bg_agents.defs.reconciliation.unmatched import snapshot_unmatched
 from bg_agents.lib.agents.backends import OpenAIBackend
