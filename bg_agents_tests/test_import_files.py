@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 
 from bg_agents.defs.ingestion import files
-from bg_agents.defs.ingestion.files import (
+from bg_agents.defs.ingestion.files import ParsedFile, read_import_file
+from bg_agents.defs.ingestion.formats import (
     ColumnMapping,
     ImportFileError,
-    ParsedFile,
     load_mapping,
     parse_mapping_spec,
-    read_import_file,
 )
 from bg_agents.defs.ingestion.normalize import TeamRef, normalize
 

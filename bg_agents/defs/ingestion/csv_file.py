@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from bg_agents.defs.ingestion.files import MAPPING_HELP, ColumnMapping, ImportFileError
+from bg_agents.defs.ingestion.formats import MAPPING_HELP, ColumnMapping, ImportFileError
 from bg_agents.defs.ingestion.raw import RawTransaction
 
 _DELIMITERS = (",", ";", "\t", "|")

@@ -23,7 +23,7 @@ from ofxtools.models.base import Aggregate, OFXAggregateWarning
 from ofxtools.Parser import OFXTree
 from ofxtools.Types import OFXTypeWarning
 
-from bg_agents.defs.ingestion.files import ImportFileError
+from bg_agents.defs.ingestion.formats import ImportFileError
 from bg_agents.defs.ingestion.raw import RawTransaction
 
 _STATEMENTS = {"STMTRS": "BANKACCTFROM", "CCSTMTRS": "CCACCTFROM", "INVSTMTRS": "INVACCTFROM"}

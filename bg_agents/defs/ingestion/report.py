@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bg_agents.defs.ingestion.files import SUPPORTED_SUFFIXES
+from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES
 from bg_agents.defs.ingestion.staging import StageResult, stage_file
 from bg_agents.defs.ingestion.transactions import (
     DUPLICATE,

@@ -22,7 +22,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bg_agents.defs.ingestion.files import ImportFileError, load_mapping, read_import_file
+from bg_agents.defs.ingestion.files import read_import_file
+from bg_agents.defs.ingestion.formats import ImportFileError, load_mapping
 from bg_agents.defs.ingestion.transactions import QUARANTINE_KEY
 from bg_agents.lib import clock
 from bg_agents.lib.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team
