@@ -1,1 +1,8 @@
-"""Insights: the weekly insight of each team, written by an agent from checked facts."""
+"""Insights: each team's weekly insight, written by an agent from checked facts, delivered once.
+
+Public surface: the fact model and number reader the analyst's answers are checked with.
+"""
+
+from bg_agents.defs.insights.facts import Fact, Facts, Figure, check_numbers, clean_name
+
+__all__ = ["Fact", "Facts", "Figure", "check_numbers", "clean_name"]

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bg_agents.defs.notifications.outbox import Message, deliver_in_app, enqueue
+from bg_agents.defs.notifications import Message, deliver_in_app, enqueue
 from bg_agents.lib.db.models import Insight, User
 from bg_agents.lib.delivery_slots import SLOTS, due_at, slot_for
 from bg_agents.lib.settings import catch_up_hours

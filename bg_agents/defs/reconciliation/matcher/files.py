@@ -20,8 +20,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bg_agents.defs.ingestion.csv_file import decode_text, parse_amount_text, sniff_delimiter
-from bg_agents.defs.ingestion.files import ImportFileError
+from bg_agents.defs.ingestion import (
+    ImportFileError,
+    decode_text,
+    parse_amount_text,
+    sniff_delimiter,
+)
 from bg_agents.defs.reconciliation.matcher.rules import Side
 from bg_agents.lib.money import MAX_ABS_AMOUNT, known_currencies
 
@@ -543,7 +547,6 @@ PAIR_COLUMNS = (
     "decided_by",
     "explanation",
 )
-SIDE_COLUMNS = ("date", "amount", "currency", "name")
 
 
 def _amount_text(value: Decimal | None) -> str:
