@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
-from bg_agents.lib.settings import load_settings
+from bg_agents.lib.settings import load_settings, use_dagster_home
 
 # Ceilings of count arguments: a simulated world larger than this is a typo, and ten years of
 # weeks is more history than any demo or delivery preview needs.
@@ -66,8 +65,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bg_agents.cli.demo import run_demo
 
     settings = _reachable(load_settings())
-    os.environ.setdefault("DAGSTER_HOME", str(settings.home.parent / ".dagster_home"))
-    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+    use_dagster_home(settings)
     run_demo(settings, args.teams, args.weeks, args.seed, args.force)
     print()
     _print_stats(brief=True)
@@ -131,7 +129,7 @@ def _analyst():  # type: ignore[no-untyped-def]
     from bg_agents.lib.settings import load_llm_settings
 
     settings = load_llm_settings()
-    key = os.environ.get(settings.api_key_var) if settings.api_key_var else None
+    key = settings.api_key()
     return ask, build_backend(settings, key), Limits(request_timeout=settings.request_timeout)
 
 
@@ -225,7 +223,7 @@ def cmd_insights(args: argparse.Namespace) -> int:
         raise ValueError(f"unknown team {args.team!r}; `bg-agents teams` lists them")
     week = week_start(args.week)
     settings = load_llm_settings()
-    key = os.environ.get(settings.api_key_var) if settings.api_key_var else None
+    key = settings.api_key()
     result = generate_slot(
         engine,
         week,

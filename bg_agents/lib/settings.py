@@ -348,6 +348,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(home=home, database_url=url, history_start=e.history_start)
 
 
+def database_url_configured(env: Mapping[str, str] | None = None) -> bool:
+    """Whether ``BG_AGENTS_DATABASE_URL`` is set (it may hold a password: Dagster gets its name)."""
+    return read_environment(env).database_url is not None
+
+
+def use_dagster_home(settings: Settings) -> Path:
+    """``DAGSTER_HOME`` for an in-process Dagster instance (the demo): the configured one, else a
+    folder beside the app's home. Exported, because Dagster's instance reads it from there."""
+    os.environ.setdefault("DAGSTER_HOME", str(settings.home.parent / ".dagster_home"))
+    path = Path(os.environ["DAGSTER_HOME"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def pinned_now(env: Mapping[str, str] | None = None) -> datetime | None:
     """``BG_AGENTS_NOW`` as a UTC instant, or None when the clock is not pinned."""
     return read_environment(env).now
@@ -368,6 +382,12 @@ class LLMSettings:
     api_key_var: str | None  # the environment variable that holds the key, if any
     request_timeout: float
     max_retries: int
+
+    def api_key(self, env: Mapping[str, str] | None = None) -> str | None:
+        """The key's value from the variable ``api_key_var`` names (None when there is none)."""
+        if not self.api_key_var:
+            return None
+        return (os.environ if env is None else env).get(self.api_key_var)
 
 
 def load_llm_settings(env: Mapping[str, str] | None = None) -> LLMSettings:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy.engine import Engine
@@ -11,7 +9,12 @@ from sqlalchemy.engine import Engine
 from bg_agents.lib.agents.backends import ChatBackend, build_backend
 from bg_agents.lib.db import migrate
 from bg_agents.lib.db.engine import get_engine
-from bg_agents.lib.settings import LLMSettings, load_llm_settings, load_settings
+from bg_agents.lib.settings import (
+    LLMSettings,
+    database_url_configured,
+    load_llm_settings,
+    load_settings,
+)
 
 
 class AppDatabase(dg.ConfigurableResource):
@@ -34,7 +37,7 @@ class AppDatabase(dg.ConfigurableResource):
 
 def app_database() -> AppDatabase:
     """The URL may hold a password: when set, it reaches Dagster as an EnvVar, never as text."""
-    if os.environ.get("BG_AGENTS_DATABASE_URL"):
+    if database_url_configured():
         return AppDatabase(url=dg.EnvVar("BG_AGENTS_DATABASE_URL"))
     return AppDatabase(url=load_settings().database_url)
 
