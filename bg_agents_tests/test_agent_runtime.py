@@ -23,7 +23,6 @@ from bg_agents.lib.agents.backends import (
     OfflineBackend,
     OpenAIBackend,
     RetryPolicy,
-    offline_policy,
     parse_retry_after,
 )
 from bg_agents.lib.agents.ledger import Ledger, cost_usd
@@ -67,7 +66,6 @@ class Summary(BaseModel):
     currency: str
 
 
-@offline_policy(AGENT)
 def _offline(
     messages: Sequence[Message], tools: Sequence[dict[str, Any]], response_format: Any
 ) -> Turn:
@@ -120,6 +118,7 @@ class Harness:
             instructions="You are a careful calculator.",
             prompt="What is 2 + 3?",
             tools=self.tools() if tools is None else tools,
+            offline=_offline,
             **kwargs,
         )
 

@@ -20,13 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bg_agents.defs.analyst.tools import analyst_tools
-from bg_agents.defs.insights.facts import Fact, Facts, Figure, check_numbers, clean_name
+from bg_agents.defs.insights import Fact, Facts, Figure, check_numbers, clean_name
 from bg_agents.lib import clock
 from bg_agents.lib.agents.backends import (
     ChatBackend,
     LLMUnavailable,
     OfflineBackend,
-    offline_policy,
 )
 from bg_agents.lib.agents.ledger import Ledger
 from bg_agents.lib.agents.loop import Limits, ToolTrace, run_agent
@@ -99,6 +98,7 @@ def ask(
             limits=limits,
             record=ledger,
             history=list(history),
+            offline=offline_analyst,
         )
 
     reason = None
@@ -261,7 +261,6 @@ def describe(result: dict[str, Any]) -> str:
     )
 
 
-@offline_policy(AGENT)
 def offline_analyst(
     messages: Sequence[Message], tools: Sequence[dict[str, Any]], response_format: Any
 ) -> Turn:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
@@ -710,8 +710,16 @@ def facts_payload(facts: Facts) -> dict[str, Any]:
 
 def fallback_text(facts: Facts, limit: int = MAX_BULLETS) -> str:
     """The pre-written sentences of the most newsworthy facts, 3 to 5 bullets, always valid."""
+    return bullets_within_budget([fact.sentence for fact in facts.ranked()], limit)
+
+
+def bullets_within_budget(sentences: Sequence[str], limit: int = MAX_BULLETS) -> str:
+    """Bullets from ``sentences`` (most newsworthy first): 3 to ``limit``, under the word budget.
+
+    The deterministic fallback and the offline (SIMULATED) insights agent both write this way.
+    """
     limit = max(MIN_BULLETS, min(MAX_BULLETS, limit))
-    bullets = [f"- {fact.sentence}" for fact in facts.ranked()[:limit]]
+    bullets = [f"- {sentence}" for sentence in sentences[:limit]]
     while len(bullets) > MIN_BULLETS and _word_count("\n".join(bullets)) >= MAX_WORDS:
         bullets.pop()
     return "\n".join(bullets)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bg_agents.defs.insights.facts import (
+    BASELINE_WEEKS,
     CategoryFigures,
     InsightInputs,
     LargeTransaction,
@@ -20,9 +21,15 @@ from bg_agents.defs.insights.facts import (
     build_facts,
     facts_payload,
 )
-from bg_agents.defs.insights.service import BASELINE_WEEKS, OPEN
 from bg_agents.lib.checks import CheckOutcome
-from bg_agents.lib.db.models import Insight, Invoice, Team, Transaction, WeeklyMetric
+from bg_agents.lib.db.models import (
+    OPEN_INVOICE,
+    Insight,
+    Invoice,
+    Team,
+    Transaction,
+    WeeklyMetric,
+)
 
 
 def _figures(payload: dict[str, Any]) -> dict[tuple[str, str], str]:
@@ -69,7 +76,7 @@ def recomputed_inputs(conn: Connection, team_ids: Sequence[int], week: date) -> 
     owed: dict[tuple[int, bool], list[Decimal]] = defaultdict(list)
     for r in conn.execute(
         sa.select(i.team_id, i.amount, i.amount_paid, i.due_date).where(
-            i.team_id.in_(team_ids), i.status.in_(OPEN), i.issue_date < due_day
+            i.team_id.in_(team_ids), i.status.in_(OPEN_INVOICE), i.issue_date < due_day
         )
     ):
         owed[r.team_id, r.due_date < due_day].append(r.amount - r.amount_paid)

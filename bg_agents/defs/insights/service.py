@@ -23,26 +23,29 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bg_agents.defs.analyst.tools import analyst_tools
+from bg_agents.defs.analyst import analyst_tools
 from bg_agents.defs.insights.delivery import DeliveryResult, catch_up_window, deliver
 from bg_agents.defs.insights.facts import (
+    BASELINE_WEEKS,
     CategoryFigures,
     Facts,
     InsightInputs,
     LargeTransaction,
     WeekFigures,
     build_facts,
+    bullets_within_budget,
     facts_payload,
     fallback_text,
     validate,
 )
 from bg_agents.lib import clock
-from bg_agents.lib.agents.backends import ChatBackend, LLMUnavailable, offline_policy
+from bg_agents.lib.agents.backends import ChatBackend, LLMUnavailable
 from bg_agents.lib.agents.ledger import Ledger
 from bg_agents.lib.agents.loop import Limits, run_agent
 from bg_agents.lib.agents.messages import Message, Turn
 from bg_agents.lib.agents.prompting import data_block, load_prompt
 from bg_agents.lib.db.models import (
+    OPEN_INVOICE,
     Insight,
     InsightClaim,
     Invoice,
@@ -56,8 +59,6 @@ from bg_agents.lib.db.upsert import insert_missing, upsert
 from bg_agents.lib.delivery_slots import due_local, slot_for
 
 AGENT = "insights"
-BASELINE_WEEKS = 4
-OPEN = ("open", "partially_paid")
 # A claim older than this and not finished belongs to a process that died: it may be taken over.
 # Longer than a generation can take (two attempts of the agent's 120 s wall time, plus retries).
 CLAIM_TIMEOUT = timedelta(minutes=15)
@@ -164,7 +165,11 @@ def load_inputs(conn: Connection, teams: Sequence[TeamRow], week: date) -> dict[
             *(sa.func.sum(part) for part in split_units(owed, dialect)),
             sa.func.count(),
         )
-        .where(Invoice.team_id.in_(ids), Invoice.status.in_(OPEN), Invoice.issue_date < due_day)
+        .where(
+            Invoice.team_id.in_(ids),
+            Invoice.status.in_(OPEN_INVOICE),
+            Invoice.issue_date < due_day,
+        )
         .group_by(Invoice.team_id, Invoice.due_date < due_day)
     ):
         target = overdue if is_overdue else receivable
@@ -243,6 +248,7 @@ def generate(
                 limits=limits,
                 record=ledger,
                 history=history,
+                offline=offline_insights,
             )
         except LLMUnavailable as exc:
             problems = [f"model unavailable: {exc}"]
@@ -449,7 +455,6 @@ def generate_slot(
 # --- offline behaviour (SIMULATED: the pre-written sentences of the top facts) -------------------
 
 
-@offline_policy(AGENT)
 def offline_insights(
     messages: Sequence[Message], tools: Sequence[dict[str, Any]], response_format: Any
 ) -> Turn:
@@ -458,11 +463,7 @@ def offline_insights(
         content = message.get("content") or ""
         if message["role"] == "user" and '<data name="facts">' in content:
             payload = json.loads(content.split('<data name="facts">', 1)[1].split("</data>", 1)[0])
-            bullets: list[str] = []
-            for fact in payload["facts"]:  # already most newsworthy first
-                words = sum(len(b.split()) for b in bullets) + len(fact["sentence"].split())
-                if len(bullets) == 5 or (len(bullets) >= 3 and words >= 200):
-                    break
-                bullets.append(f"- {fact['sentence']}")
-            return Turn(content="\n".join(bullets))
+            # Already most newsworthy first.
+            sentences = [fact["sentence"] for fact in payload["facts"]]
+            return Turn(content=bullets_within_budget(sentences))
     return Turn(content="- No facts were provided for this week.")

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bg_agents.defs.notifications.outbox import Message, deliver_in_app, enqueue
+from bg_agents.defs.notifications import Message, deliver_in_app, enqueue
 from bg_agents.defs.reconciliation.agent import AGENT, model_tie_breaker
 from bg_agents.defs.reconciliation.matcher import (
     DEFAULT_CONFIG,
@@ -48,7 +48,6 @@ from bg_agents.defs.reconciliation.tools import (
     transaction_side,
 )
 from bg_agents.defs.reconciliation.unmatched import (
-    OPEN_INVOICE,
     active_link,
     snapshot_unmatched,
     unlinked_records,
@@ -56,6 +55,7 @@ from bg_agents.defs.reconciliation.unmatched import (
 from bg_agents.lib.agents.backends import ChatBackend, OfflineBackend
 from bg_agents.lib.agents.ledger import Ledger
 from bg_agents.lib.db.models import (
+    OPEN_INVOICE,
     Customer,
     Document,
     Invoice,
@@ -328,7 +328,7 @@ def _write(
     out.kept, out.stored = kept, list(proposed)
     out.new_links = [
         r for k, r in proposed.items() if r["decision"] == "link" and k not in earlier_links
-    ]  # fmt: skip
+    ]
     session.expunge_all()
     for i in range(0, len(stale), 500):
         session.execute(sa.delete(Match).where(Match.id.in_(stale[i : i + 500])))
@@ -347,7 +347,7 @@ def _settle_invoices(session: Session, links: list[Key]) -> None:
                 Match.record_kind == "invoice",
                 Match.record_id == Invoice.id,
                 Match.decision == "link",
-            )  # fmt: skip
+            )
             .scalar_subquery()
         )
         session.execute(
@@ -389,7 +389,7 @@ def _notify(session: Session, links: list[dict[str, object]], sides: dict[str, S
                     payload={
                         "record": f"{prefix}-{r['record_id']}",
                         "transaction": f"tx-{r['transaction_id']}",
-                    },  # fmt: skip
+                    },
                 )
             )
     new = enqueue(session.connection(), messages)

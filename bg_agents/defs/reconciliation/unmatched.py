@@ -15,10 +15,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bg_agents.lib.db.models import Document, Invoice, Match, Transaction, UnmatchedRecord
+from bg_agents.lib.db.models import (
+    OPEN_INVOICE,
+    Document,
+    Invoice,
+    Match,
+    Transaction,
+    UnmatchedRecord,
+)
 from bg_agents.lib.db.upsert import replace_slice
-
-OPEN_INVOICE = ("open", "partially_paid")
 
 
 def active_link(match: type[Match] = Match) -> sa.ColumnElement[bool]:

@@ -94,10 +94,12 @@ class ChatBackend(Protocol):
         response_format: dict[str, Any] | None = None,
         record: Recorder | None = None,
         deadline: float | None = None,
+        offline: Policy | None = None,
     ) -> Turn:
         """One assistant turn. ``timeout`` bounds each HTTP attempt; ``deadline`` (a
         ``time.monotonic()`` instant, the run's budget) bounds all attempts and waits together:
-        past it, :class:`AgentTimeout`."""
+        past it, :class:`AgentTimeout`. ``offline`` is the agent's own SIMULATED behaviour,
+        which only the offline backend uses."""
         ...
 
 
@@ -245,6 +247,7 @@ class OpenAIBackend:
         response_format: dict[str, Any] | None = None,
         record: Recorder | None = None,
         deadline: float | None = None,
+        offline: Policy | None = None,
     ) -> Turn:
         kwargs: dict[str, Any] = {"model": self.model, "messages": list(messages)}
         if tools:
@@ -436,18 +439,9 @@ def _turn(response: Any) -> Turn:
 
 # --- offline -------------------------------------------------------------------------------------
 
+# An agent's offline (SIMULATED) behaviour. Each agent passes its own to ``run_agent`` beside its
+# prompt and tools: no registry filled as a side effect of importing a module.
 Policy = Callable[[Sequence[Message], Sequence[dict[str, Any]], dict[str, Any] | None], Turn]
-_POLICIES: dict[str, Policy] = {}
-
-
-def offline_policy(agent: str) -> Callable[[Policy], Policy]:
-    """Register the offline (SIMULATED) behaviour of one agent."""
-
-    def register(fn: Policy) -> Policy:
-        _POLICIES[agent] = fn
-        return fn
-
-    return register
 
 
 def estimate_tokens(messages: Sequence[Message]) -> int:
@@ -471,8 +465,9 @@ class OfflineBackend:
         response_format: dict[str, Any] | None = None,
         record: Recorder | None = None,
         deadline: float | None = None,  # rules answer at once; accepted for the protocol
+        offline: Policy | None = None,
     ) -> Turn:
-        policy = _POLICIES.get(agent)
+        policy = offline
         if policy is None:
             raise LLMUnavailable(f"no offline policy for agent {agent!r}", 1)
         started = time.monotonic()

@@ -23,6 +23,7 @@ from bg_agents.lib.agents.backends import (  # noqa: F401
     AgentTimeout,
     ChatBackend,
     LLMUnavailable,
+    Policy,
     Recorder,
 )
 from bg_agents.lib.agents.messages import Message, Usage
@@ -92,10 +93,12 @@ def run_agent(
     output: type[BaseModel] | None = None,
     record: Recorder | None = None,
     history: Sequence[Message] = (),
+    offline: Policy | None = None,
 ) -> AgentResult:
     """Run one conversation to an answer; raises :class:`LLMUnavailable` if the model is down.
 
-    ``history`` carries earlier turns of an interactive chat (without the system message).
+    ``history`` carries earlier turns of an interactive chat (without the system message);
+    ``offline`` is the agent's SIMULATED behaviour on the offline backend (none: it is unavailable).
     """
     limits = limits or Limits()
     deadline = time.monotonic() + limits.max_seconds
@@ -118,6 +121,7 @@ def run_agent(
             response_format=response_format,
             record=record,
             deadline=deadline,
+            offline=offline,
         )
         result.steps += 1
         result.usage = result.usage + turn.usage

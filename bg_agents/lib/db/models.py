@@ -1,8 +1,8 @@
 """SQLAlchemy 2.0 models of the application database.
 
 Every table that receives side effects carries its natural key as a unique constraint
-(ARCHITECTURE.md, principle 1): writes are insert-if-absent or upserts on that key, so a retry, a
-re-materialization, a backfill or two racing runs can never duplicate a row.
+(docs/architecture.md, principle 1): writes are insert-if-absent or upserts on that key, so a
+retry, a re-materialization, a backfill or two racing runs can never duplicate a row.
 Money columns are :class:`~bg_agents.lib.db.types.Money` (exact Decimal), instants are UTC-aware,
 dates are dates, time zones are IANA names.
 """
@@ -112,6 +112,11 @@ class Transaction(Base):
     merchant: Mapped[str | None] = mapped_column(sa.String(200))
     category: Mapped[str | None] = mapped_column(sa.String(64))
     ingested_at: Mapped[datetime] = _created()
+
+
+# The statuses of an invoice still owed (partly or wholly): reconciliation matches them, insights
+# count them as receivables and overdue. One definition, so the two cannot drift apart.
+OPEN_INVOICE = ("open", "partially_paid")
 
 
 class Invoice(Base):
