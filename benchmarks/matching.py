@@ -364,7 +364,7 @@ def rl_link(left: Any, right: Any) -> tuple[list[Pair], dict[str, float]]:
             decision="auto",
             relation="amount",
             explanation="recordlinkage",
-        )  # fmt: skip
+        )
         for a, b, s in best.itertuples(index=False)
     ]
     return pairs, times

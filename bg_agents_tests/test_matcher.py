@@ -1,4 +1,7 @@
-"""The matcher library on each hard case finance users report (ARCHITECTURE.md §7)."""
+"""The matcher library on each hard case finance users report.
+
+The cases are listed in docs/architecture.md, under the matcher's rules.
+"""
 
 from __future__ import annotations
 

@@ -13,9 +13,10 @@ from decimal import Decimal
 
 from bg_agents.defs.reconciliation.matcher.rules import MatchRules
 
-# Standard VAT/GST rates seen on receipts (5-25 %, ARCHITECTURE.md §7). A receipt that shows the
-# net amount pays out as net x (1 + rate). A payment 5-25 % above a receipt at another rate (a
-# local sales tax such as 8.875 %, a tip) is still proposed, with a little less credit.
+# Standard VAT/GST rates seen on receipts (5-25 %, docs/architecture.md, the matcher's rules). A
+# receipt that shows the net amount pays out as net x (1 + rate). A payment 5-25 % above a
+# receipt at another rate (a local sales tax such as 8.875 %, a tip) is still proposed, with a
+# little less credit.
 VAT_RATES = tuple(
     Decimal(r)
     for r in (
@@ -79,7 +80,7 @@ PROFILES: dict[str, MatcherConfig] = {
     "strict": MatcherConfig(
         rules=MatchRules(
             amount_pct=Decimal(0), amount_abs=Decimal("0.005"), date_days=3, min_confidence=0.9
-        ),  # fmt: skip
+        ),
         tie_margin=0.15,
     ),
     # For card feeds that post late: 1 % and 10 days; still never below the seed's confidence.

@@ -1,7 +1,7 @@
 """Business rules for linking a record (receipt, invoice) to a bank transaction.
 
 Pure and deterministic, so the matcher, the agent's ``match_record`` tool and the tests all judge a
-pair the same way (ARCHITECTURE.md, principle 2: the LLM proposes, the tools dispose).
+pair the same way (docs/architecture.md, principle 2: the LLM proposes, the tools dispose).
 
 A pair is linkable when the amounts agree within tolerance, the dates within a window, and the
 combined score reaches ``min_confidence`` (the seed's rules: 0.5 %, 5 days, 0.8).
