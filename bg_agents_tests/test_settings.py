@@ -121,11 +121,9 @@ def test_every_variable_the_package_names_is_in_the_model() -> None:
     assert named and named <= _aliases(), named - _aliases()
 
 
-# Variables the package still reads by name outside the model, and why.
-READ_BY_NAME_ALLOWED = {
-    ("defs/resources.py", "BG_AGENTS_DATABASE_URL"),  # hands it to Dagster as an EnvVar
-    ("cli.py", "DAGSTER_HOME"),  # demo sets a default for Dagster before it starts
-}
+# Variables the package reads by name outside the model, and why: none, settings.py is the one
+# place (the database URL reaches Dagster as dg.EnvVar by name, which reads nothing here).
+READ_BY_NAME_ALLOWED: set[tuple[str, str]] = set()
 
 
 def test_no_other_module_reads_a_setting_by_name() -> None:
