@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -262,11 +263,11 @@ class Cli:
         with self.engine.connect() as conn:
             before = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(LLMCall.id), 0)))
         self.capsys.readouterr()
-        old_stdin, cli.sys.stdin = cli.sys.stdin, io.StringIO(stdin)
+        old_stdin, sys.stdin = sys.stdin, io.StringIO(stdin)
         try:
             code = cli.main(list(argv))
         finally:
-            cli.sys.stdin = old_stdin
+            sys.stdin = old_stdin
         captured = self.capsys.readouterr()
         with self.engine.connect() as conn:
             rows = conn.execute(
