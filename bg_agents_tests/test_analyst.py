@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from bg_agents.defs.analyst.agent import ask, plan
-from bg_agents.defs.analyst.tools import analyst_tools, resolve_week
+from bg_agents.defs.metrics.tools import metric_tools, resolve_week
 from bg_agents.lib.agents.backends import OfflineBackend
 from bg_agents.lib.agents.tools import ToolError, run_tool
 from bg_agents.lib.db.models import LLMCall, Team, WeeklyMetric
@@ -62,8 +62,8 @@ def test_offline_answer_quotes_the_stored_figures(engine, world) -> None:  # typ
 
 def test_tools_cannot_reach_another_team(engine, world) -> None:  # type: ignore[no-untyped-def]
     (team_a, _), (team_b, _) = world
-    tools_a = analyst_tools(engine, team_a, NOW.date())
-    tools_b = analyst_tools(engine, team_b, NOW.date())
+    tools_a = metric_tools(engine, team_a, NOW.date())
+    tools_b = metric_tools(engine, team_b, NOW.date())
     out_a, ok_a = run_tool(tools_a, "get_weekly_metrics", '{"week": "last_week"}')
     out_b, ok_b = run_tool(tools_b, "get_weekly_metrics", '{"week": "last_week"}')
     assert ok_a and ok_b and out_a != out_b

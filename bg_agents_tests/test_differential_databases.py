@@ -14,12 +14,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bg_agents.defs.analyst.tools import analyst_tools
 from bg_agents.defs.ingestion import quality as ingestion_quality
 from bg_agents.defs.ingestion.transactions import ingest_day
 from bg_agents.defs.insights import quality as insights_quality
 from bg_agents.defs.insights.facts import build_facts, facts_payload
 from bg_agents.defs.insights.service import generate_slot, load_inputs, teams_in_slot
+from bg_agents.defs.metrics import metric_tools
 from bg_agents.defs.metrics import quality as metrics_quality
 from bg_agents.defs.metrics.service import build_weekly_metrics, top_spenders
 from bg_agents.defs.reconciliation.service import reconcile
@@ -82,7 +82,7 @@ def _run_everything(engine: Engine) -> dict[str, Any]:
             for k, v in insights_quality.recomputed_inputs(conn, team_ids, WEEK).items()
         }
     for team_id in team_ids:
-        for tool in analyst_tools(engine, team_id, WORLD_END + timedelta(days=1)):
+        for tool in metric_tools(engine, team_id, WORLD_END + timedelta(days=1)):
             args = {"metric": "net", "period1": "week_before", "period2": "last_week"}
             parsed = tool.args.model_validate(args if tool.name == "compare_periods" else {})
             out[f"tool {tool.name} {team_id}"] = tool.fn(parsed)

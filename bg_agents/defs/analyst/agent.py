@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bg_agents.defs.analyst.tools import analyst_tools
 from bg_agents.defs.insights import Fact, Facts, Figure, check_numbers, clean_name
+from bg_agents.defs.metrics import metric_tools
 from bg_agents.lib import clock
 from bg_agents.lib.agents.backends import (
     ChatBackend,
@@ -85,7 +85,7 @@ def ask(
         today=today.isoformat(),
         last_week=last_complete_week(today).isoformat(),
     )
-    tools = analyst_tools(engine, team.id, today)
+    tools = metric_tools(engine, team.id, today)
     ledger = Ledger(engine, AGENT, team_id=team.id)
 
     def attempt(chosen: ChatBackend) -> Any:

@@ -23,7 +23,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bg_agents.defs.analyst import analyst_tools
 from bg_agents.defs.insights.delivery import DeliveryResult, catch_up_window, deliver
 from bg_agents.defs.insights.facts import (
     BASELINE_WEEKS,
@@ -38,6 +37,7 @@ from bg_agents.defs.insights.facts import (
     fallback_text,
     validate,
 )
+from bg_agents.defs.metrics import metric_tools
 from bg_agents.lib import clock
 from bg_agents.lib.agents.backends import ChatBackend, LLMUnavailable
 from bg_agents.lib.agents.ledger import Ledger
@@ -228,7 +228,7 @@ def generate(
         "Write the 3 to 5 bullet points now, using only these facts."
     )
     today = due_local(week, team.time_zone).date()
-    tools = [t for t in analyst_tools(engine, team.id, today) if t.name == "compare_periods"]
+    tools = [t for t in metric_tools(engine, team.id, today) if t.name == "compare_periods"]
     limits = limits or Limits(max_steps=4)
     history: list[Message] = []
     problems: list[str] = []

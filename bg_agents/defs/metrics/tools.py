@@ -1,8 +1,10 @@
 """Read-only metric tools for one team: weekly totals, period comparison, top categories.
 
-Built per team (``analyst_tools(engine, team_id, today)``): the model never passes a team id, so
-no argument can reach another team's rows. Weeks are ISO weeks named by their Monday; the model
-may also say ``last_week`` or ``week_before``, resolved against the team's local ``today``.
+The analyst agent gets all of them, the insights agent ``compare_periods``; they live here, with
+the tables they read. Built per team (``metric_tools(engine, team_id, today)``): the model never
+passes a team id, so no argument can reach another team's rows. Weeks are ISO weeks named by their
+Monday; the model may also say ``last_week`` or ``week_before``, resolved against the team's local
+``today``.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def analyst_tools(engine: Engine, team_id: int, today: date) -> list[Tool]:
+def metric_tools(engine: Engine, team_id: int, today: date) -> list[Tool]:
     def metrics_row(monday: date) -> WeeklyMetric:
         with engine.connect() as conn:
             row = conn.execute(
