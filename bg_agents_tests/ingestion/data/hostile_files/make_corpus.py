@@ -1,6 +1,7 @@
 """Write the hostile bank files of this folder and ``expected.json`` (what each must become).
 
-Run ``.venv/bin/python bg_agents_tests/data/hostile_files/make_corpus.py`` after changing a case.
+After changing a case, run
+``.venv/bin/python bg_agents_tests/ingestion/data/hostile_files/make_corpus.py``.
 Every file is for a team whose base currency is EUR, read with the clock at 2026-03-20. The
 expected counts are the behaviour users rely on: each row lands, is an identical duplicate or is
 quarantined with a reason, and the counts add up to the rows the file holds.

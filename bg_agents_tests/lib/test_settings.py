@@ -19,7 +19,7 @@ from bg_agents.lib.settings import (
     read_environment,
 )
 
-PACKAGE = Path(__file__).resolve().parents[1] / "bg_agents"
+PACKAGE = Path(__file__).resolve().parents[2] / "bg_agents"
 
 
 def test_defaults_need_no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

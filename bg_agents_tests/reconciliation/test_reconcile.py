@@ -29,7 +29,7 @@ from bg_agents.lib.db.models import (
 )
 from bg_agents_tests.helpers import WORLD_END, dump, materialize, metadata, seed
 from bg_agents_tests.openai_stub import ScriptedOpenAI, reply, tool_calls
-from bg_agents_tests.test_matching_tools import DAY, add_document, add_transaction
+from bg_agents_tests.reconciliation.test_matching_tools import DAY, add_document, add_transaction
 
 WEEKS = 4
 START = WORLD_END - timedelta(days=7 * WEEKS - 1)

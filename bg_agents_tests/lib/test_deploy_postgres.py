@@ -12,7 +12,7 @@ from bg_agents.lib.db import migrate
 from bg_agents.lib.db.engine import get_engine
 from bg_agents_tests.helpers import materialize, seed
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.postgres
