@@ -62,8 +62,14 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def metric_tools(engine: Engine, team_id: int, today: date) -> list[Tool]:
-    def metrics_row(monday: date) -> WeeklyMetric:
+class _TeamMetrics:
+    """The tools' queries, bound to one team and its local ``today``."""
+
+    def __init__(self, engine: Engine, team_id: int, today: date) -> None:
+        self.engine, self.team_id, self.today = engine, team_id, today
+
+    def metrics_row(self, monday: date) -> WeeklyMetric:
+        engine, team_id = self.engine, self.team_id
         with engine.connect() as conn:
             row = conn.execute(
                 sa.select(WeeklyMetric.__table__).where(
@@ -82,9 +88,9 @@ def metric_tools(engine: Engine, team_id: int, today: date) -> list[Tool]:
             raise ToolError(f"no metrics for the week of {monday} (latest weeks: {known})")
         return row  # type: ignore[return-value]
 
-    def get_weekly_metrics(args: WeekArgs) -> dict[str, Any]:
-        monday = resolve_week(args.week, today)
-        m = metrics_row(monday)
+    def get_weekly_metrics(self, args: WeekArgs) -> dict[str, Any]:
+        monday = resolve_week(args.week, self.today)
+        m = self.metrics_row(monday)
         return {
             "week_start": monday,
             "week_end": monday + timedelta(days=6),
@@ -105,18 +111,21 @@ def metric_tools(engine: Engine, team_id: int, today: date) -> list[Tool]:
             },
         }
 
+    @staticmethod
     def value(m: WeeklyMetric, metric: str) -> Decimal | int:
         return m.transaction_count if metric == "transactions" else getattr(m, metric)
 
-    def compare_periods(args: CompareArgs) -> dict[str, Any]:
-        first, second = resolve_week(args.period1, today), resolve_week(args.period2, today)
-        m1, m2 = metrics_row(first), metrics_row(second)
-        previous, current = value(m1, args.metric), value(m2, args.metric)
+    def compare_periods(self, args: CompareArgs) -> dict[str, Any]:
+        first = resolve_week(args.period1, self.today)
+        second = resolve_week(args.period2, self.today)
+        m1, m2 = self.metrics_row(first), self.metrics_row(second)
+        previous, current = self.value(m1, args.metric), self.value(m2, args.metric)
         change = (
             None
             if previous == 0
             else round(
-                float((Decimal(current) - Decimal(previous)) / abs(Decimal(previous))) * 100, 1
+                float((Decimal(current) - Decimal(previous)) / abs(Decimal(previous))) * 100,
+                1,
             )
         )
         return {
@@ -129,14 +138,19 @@ def metric_tools(engine: Engine, team_id: int, today: date) -> list[Tool]:
             "change_pct": change,
         }
 
-    def top_categories(args: TopCategoriesArgs) -> dict[str, Any]:
-        monday = resolve_week(args.week, today)
-        currency = metrics_row(monday).currency
+    def top_categories(self, args: TopCategoriesArgs) -> dict[str, Any]:
+        monday = resolve_week(args.week, self.today)
+        currency = self.metrics_row(monday).currency
         c = WeeklyCategoryMetric
-        with engine.connect() as conn:
+        team_id = self.team_id
+        with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(
-                    c.category, c.expenses, c.transaction_count, c.prev_expenses, c.change_pct
+                    c.category,
+                    c.expenses,
+                    c.transaction_count,
+                    c.prev_expenses,
+                    c.change_pct,
                 )
                 .where(c.team_id == team_id, c.week_start == monday, c.expenses > 0)
                 .order_by(c.expenses.desc(), c.category)
@@ -157,23 +171,27 @@ def metric_tools(engine: Engine, team_id: int, today: date) -> list[Tool]:
             ],
         }
 
+
+def metric_tools(engine: Engine, team_id: int, today: date) -> list[Tool]:
+    """The three tools, bound to ``team_id``: no argument the model passes can name a team."""
+    team = _TeamMetrics(engine, team_id, today)
     return [
         Tool(
             "get_weekly_metrics",
             "Revenue, expenses, net and transaction count of one week, with the week before.",
             WeekArgs,
-            get_weekly_metrics,
+            team.get_weekly_metrics,
         ),
         Tool(
             "compare_periods",
             "Compare a metric between two weeks: previous value, current value, change in %.",
             CompareArgs,
-            compare_periods,
+            team.compare_periods,
         ),
         Tool(
             "top_categories",
             "The week's spending categories, largest first, with last week's figure and change.",
             TopCategoriesArgs,
-            top_categories,
+            team.top_categories,
         ),
     ]
