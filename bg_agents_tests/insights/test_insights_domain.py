@@ -21,8 +21,8 @@ from bg_agents.defs.insights.facts import (
     build_facts,
     facts_payload,
     fallback_text,
-    validate,
 )
+from bg_agents.defs.insights.validation import validate
 
 MONDAY = date(2026, 3, 2)
 NBSP = "\xa0"

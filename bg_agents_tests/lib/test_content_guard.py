@@ -25,9 +25,9 @@ from bg_agents.defs.insights.facts import (
     LargeTransaction,
     build_facts,
     fallback_text,
-    validate,
 )
 from bg_agents.defs.insights.service import AGENT, TeamRow, generate, load_inputs, teams_in_slot
+from bg_agents.defs.insights.validation import validate
 from bg_agents.lib.agents.backends import OfflineBackend, OpenAIBackend, RetryPolicy
 from bg_agents.lib.agents.ledger import Ledger
 from bg_agents.lib.content_guard import content_problems

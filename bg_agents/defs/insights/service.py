@@ -35,8 +35,8 @@ from bg_agents.defs.insights.facts import (
     bullets_within_budget,
     facts_payload,
     fallback_text,
-    validate,
 )
+from bg_agents.defs.insights.validation import validate
 from bg_agents.defs.metrics import metric_tools
 from bg_agents.lib import clock
 from bg_agents.lib.agents.backends import ChatBackend, LLMUnavailable
