@@ -22,8 +22,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bg_agents.defs.ingestion.files import read_import_file
+from bg_agents.defs.ingestion.files import ParsedFile, read_import_file
 from bg_agents.defs.ingestion.formats import ImportFileError, load_mapping
+from bg_agents.defs.ingestion.raw import RawTransaction
 from bg_agents.defs.ingestion.transactions import QUARANTINE_KEY
 from bg_agents.lib import clock
 from bg_agents.lib.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team
@@ -180,6 +181,25 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
     except OSError as exc:  # the file system refused something: still leave a report
         return _fail(path, import_dir, team_slug, f"cannot read the file: {exc.strerror or exc}")
 
+    staged, rejected = _screen_rows(parsed, history_start)
+    new_rows = _store(engine, parsed, team.id, team_slug, path.name, staged, rejected)
+    target = _move(path, import_dir / PROCESSED / team_slug, f"{parsed.sha256[:12]}-")
+    return StageResult(
+        file_name=_printable(path.name),
+        team=team_slug,
+        status="staged" if new_rows or not staged else "already_imported",
+        moved_to=target,
+        rows_staged=len(staged),
+        rows_rejected=len(rejected),
+        dates=sorted({day for _, day, _ in staged}),
+        sha256=parsed.sha256,
+    )
+
+
+def _screen_rows(
+    parsed: ParsedFile, history_start: date
+) -> tuple[list[tuple[int, date, RawTransaction]], list[dict[str, Any]]]:
+    """The rows to stage (numbered, with their day) and those refused, each with its reason."""
     staged, rejected = [], [{**r, "raw": _storable(r["raw"])} for r in parsed.rejected]
     horizon = clock.now().date() + timedelta(days=FUTURE_DAYS)
     for number, row in enumerate(parsed.rows, 1):
@@ -214,7 +234,20 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
             )
             continue
         staged.append((number, day, row))
+    return staged, rejected
 
+
+def _store(
+    engine: Engine,
+    parsed: ParsedFile,
+    team_id: int,
+    team_slug: str,
+    file_name: str,
+    staged: list[tuple[int, date, RawTransaction]],
+    rejected: list[dict[str, Any]],
+) -> int:
+    """Record the file, its staged rows and its quarantined rows in one transaction; returns how
+    many staged rows are new (0: the same content was imported before)."""
     with engine.begin() as conn:
         insert_missing(
             conn,
@@ -222,8 +255,8 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
             [
                 {
                     "sha256": parsed.sha256,
-                    "team_id": team.id,
-                    "file_name": _printable(path.name)[:255],
+                    "team_id": team_id,
+                    "file_name": _printable(file_name)[:255],
                     "file_format": parsed.file_format,
                     "rows_staged": len(staged),
                     "rows_quarantined": len(rejected),
@@ -242,7 +275,7 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
                 {
                     "import_file_id": file_id,
                     "row_number": number,
-                    "team_id": team.id,
+                    "team_id": team_id,
                     "booking_date": day,
                     "raw": row.as_dict(),
                 }
@@ -266,14 +299,4 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
             ],
             QUARANTINE_KEY,
         )
-    target = _move(path, import_dir / PROCESSED / team_slug, f"{parsed.sha256[:12]}-")
-    return StageResult(
-        file_name=_printable(path.name),
-        team=team_slug,
-        status="staged" if new_rows or not staged else "already_imported",
-        moved_to=target,
-        rows_staged=len(staged),
-        rows_rejected=len(rejected),
-        dates=sorted({day for _, day, _ in staged}),
-        sha256=parsed.sha256,
-    )
+    return new_rows
