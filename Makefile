@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export BG_AGENTS_HOME ?= $(CURDIR)/.bg_agents
 
-.PHONY: install lock test-fresh demo dev test lint bench clean
+.PHONY: install lock test-fresh demo dev defs test lint bench clean
 
 # Installs the exact versions in requirements.lock (hash-checked), then the project itself.
 $(STAMP): requirements.lock pyproject.toml
@@ -48,13 +48,21 @@ dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/bg-agents db upgrade
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+## defs: check that the definitions load (dg check defs), then list every asset, job, schedule,
+## sensor and resource the defs folder provides (dg list defs)
+defs: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg list defs
+
 ## test: the whole suite (PostgreSQL tests run when the server is reachable; CI requires them)
 test: $(STAMP)
 	$(BIN)/pytest
 
+## lint: ruff, then the layout's import contracts (pyproject.toml [tool.importlinter])
 lint: $(STAMP)
 	$(BIN)/ruff check bg_agents bg_agents_tests benchmarks
 	$(BIN)/ruff format --check bg_agents bg_agents_tests benchmarks
+	$(BIN)/lint-imports
 
 ## bench: the benchmarks behind the README's tables (each prints machine, numbers and ratios)
 bench: $(STAMP)

@@ -16,7 +16,7 @@ import argparse
 import csv
 from pathlib import Path
 
-from bg_agents.matching.evaluation import labelled_set
+from bg_agents.simulate.match_evaluation import labelled_set
 
 
 def _comma(amount: object) -> str:

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bg_agents.db import migrate
-from bg_agents.db.engine import get_engine, temporary_database
-from bg_agents.db.models import SimulatedBankFeedRow
-from bg_agents.domain.weeks import last_complete_week
-from bg_agents.ingest.transactions import ingest_day
-from bg_agents.services.metrics import build_weekly_metrics
+from bg_agents.defs.ingestion.transactions import ingest_day
+from bg_agents.defs.metrics.service import build_weekly_metrics
+from bg_agents.lib.db import migrate
+from bg_agents.lib.db.engine import get_engine, temporary_database
+from bg_agents.lib.db.models import SimulatedBankFeedRow
+from bg_agents.lib.weeks import last_complete_week
 from bg_agents.simulate.store import write_world
 from bg_agents.simulate.world import generate_world
 

@@ -27,13 +27,13 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.ingest_and_metrics import machine  # noqa: E402
-from bg_agents.agents.backends import OfflineBackend, OpenAIBackend  # noqa: E402
-from bg_agents.db import migrate  # noqa: E402
-from bg_agents.db.engine import get_engine  # noqa: E402
-from bg_agents.domain.delivery import SLOTS, due_at, slot_for  # noqa: E402
-from bg_agents.ingest.transactions import ingest_day  # noqa: E402
-from bg_agents.services.insights import generate_slot  # noqa: E402
-from bg_agents.services.metrics import build_weekly_metrics  # noqa: E402
+from bg_agents.defs.ingestion.transactions import ingest_day  # noqa: E402
+from bg_agents.defs.insights.service import generate_slot  # noqa: E402
+from bg_agents.defs.metrics.service import build_weekly_metrics  # noqa: E402
+from bg_agents.lib.agents.backends import OfflineBackend, OpenAIBackend  # noqa: E402
+from bg_agents.lib.db import migrate  # noqa: E402
+from bg_agents.lib.db.engine import get_engine  # noqa: E402
+from bg_agents.lib.delivery_slots import SLOTS, due_at, slot_for  # noqa: E402
 from bg_agents.simulate.store import write_world  # noqa: E402
 from bg_agents.simulate.world import generate_world  # noqa: E402
 from bg_agents_tests.openai_stub import ScriptedOpenAI, repeat, reply, slow  # noqa: E402

@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python benchmarks/matching.py [--quick] [--no-trace]
 
-On a SIMULATED labelled set (``bg_agents.matching.evaluation.labelled_set``: every hard case
+On a SIMULATED labelled set (``bg_agents.simulate.match_evaluation.labelled_set``: every hard case
 users report, with the true pairs known) it measures, in one run:
 
 1. quality on ~10k records (14 teams x 52 weeks): auto-link precision (target >= 99.5 %), recall
@@ -38,14 +38,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.naive_matcher import naive_match  # noqa: E402
-from bg_agents.domain.match_rules import (  # noqa: E402
+from bg_agents.defs.reconciliation.matcher import match  # noqa: E402
+from bg_agents.defs.reconciliation.matcher.rules import (  # noqa: E402
     Side,
     normalize_name,
     reference_tokens,
 )
-from bg_agents.matching import match  # noqa: E402
-from bg_agents.matching.evaluation import EvalSet, Scores, evaluate, labelled_set  # noqa: E402
-from bg_agents.matching.types import Pair  # noqa: E402
+from bg_agents.defs.reconciliation.matcher.types import Pair  # noqa: E402
+from bg_agents.simulate.match_evaluation import EvalSet, Scores, evaluate, labelled_set  # noqa: E402
 
 WEEKS = 52
 SEED = 7
@@ -364,7 +364,7 @@ def rl_link(left: Any, right: Any) -> tuple[list[Pair], dict[str, float]]:
             decision="auto",
             relation="amount",
             explanation="recordlinkage",
-        )  # fmt: skip
+        )
         for a, b, s in best.itertuples(index=False)
     ]
     return pairs, times
@@ -455,7 +455,7 @@ def report(q: dict, ours: dict, trace: dict | None, naive: dict, rl_: dict, scal
     ok_r = o["recall"] >= TARGET_RECALL
     ok_t = o["ties_per_100"] <= TARGET_TIES
     out += table(
-        ["metric", "target", "bg_agents.matching", "verdict", "naive seed loop"],
+        ["metric", "target", "bg_agents.defs.reconciliation.matcher", "verdict", "naive seed loop"],
         [
             ["auto-link precision", "≥ 99.5 %", pct(o["auto_precision"]), verdict(ok_p),
              pct(n["auto_precision"])],
@@ -477,7 +477,12 @@ def report(q: dict, ours: dict, trace: dict | None, naive: dict, rl_: dict, scal
     )  # fmt: skip
     out.append("")
     out += table(
-        ["case", "true pairs", "recall: bg_agents.matching", "recall: naive seed loop"],
+        [
+            "case",
+            "true pairs",
+            "recall: bg_agents.defs.reconciliation.matcher",
+            "recall: naive seed loop",
+        ],
         [
             [case, f"{q['cases'][case]:,}", pct(rec, 1), pct(n["recall_by_case"][case], 1)]
             for case, rec in o["recall_by_case"].items()
@@ -518,10 +523,10 @@ def report(q: dict, ours: dict, trace: dict | None, naive: dict, rl_: dict, scal
         ["matcher", "time", "vs ours", "peak RSS", "RSS over data", "tracemalloc peak",
          "precision", "recall", "F1", "note"],
         [
-            ["bg_agents.matching (auto + suggest)", secs(t_ours), "1.0×",
+            ["bg_agents.defs.reconciliation.matcher (auto + suggest)", secs(t_ours), "1.0×",
              mib(ours["rss_peak_mib"]), mib(ours["rss_peak_mib"] - ours["rss_base_mib"]),
              trace_cell, *qcells(ours["all"]), ""],
-            ["bg_agents.matching (auto links only)", "″", "", "", "", "",
+            ["bg_agents.defs.reconciliation.matcher (auto links only)", "″", "", "", "", "",
              *qcells(ours["auto"]), "same run"],
             ["naive seed loop, cheap pre-checks", secs(naive_s), f"{speedup:.1f}×",
              mib(naive["rss_peak_mib"]), mib(naive["rss_peak_mib"] - naive["rss_base_mib"]),
@@ -551,9 +556,10 @@ def report(q: dict, ours: dict, trace: dict | None, naive: dict, rl_: dict, scal
     out.append(f"recordlinkage comparisons: {RL_COMPARE}.")
     out.append("")
     out.append(
-        "Precision of bg_agents.matching over auto + suggest counts every suggestion of a tie "
-        "(several per record) as a proposal; the naive loop and recordlinkage propose one "
-        "pair per record. Recall is of all true pairs (partial payments: several per record)."
+        "Precision of bg_agents.defs.reconciliation.matcher over auto + suggest counts every "
+        "suggestion of a tie (several per record) as a proposal; the naive loop and recordlinkage "
+        "propose one pair per record. Recall is of all true pairs (partial payments: several per "
+        "record)."
     )
     out.append("")
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from bg_agents.domain.match_rules import MatchRules, Side, check_pair, quoted_amounts
-from bg_agents.matching.types import Pair
+from bg_agents.defs.reconciliation.matcher.rules import MatchRules, Side, check_pair, quoted_amounts
+from bg_agents.defs.reconciliation.matcher.types import Pair
 
 # Floats may round an amount by far less than this; the exact test is check_pair's (Decimals).
 _SLACK = 1e-6

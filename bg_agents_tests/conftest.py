@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bg_agents.db import migrate
-from bg_agents.db.engine import driver_url, get_engine, temporary_database
+from bg_agents.lib.db import migrate
+from bg_agents.lib.db.engine import driver_url, get_engine, temporary_database
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 

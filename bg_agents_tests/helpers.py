@@ -9,13 +9,13 @@ import dagster as dg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bg_agents.db.models import Base
-from bg_agents.defs import inprocess
-from bg_agents.defs.inprocess import QUIET  # noqa: F401 - re-exported for tests
-from bg_agents.defs.resources import AppDatabase
-from bg_agents.domain.weeks import last_complete_week, last_complete_week_end
-from bg_agents.ingest.transactions import ingest_day
-from bg_agents.services.metrics import build_weekly_metrics
+from bg_agents import inprocess
+from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs.ingestion.transactions import ingest_day
+from bg_agents.defs.metrics.service import build_weekly_metrics
+from bg_agents.inprocess import QUIET  # noqa: F401 - re-exported for tests
+from bg_agents.lib.db.models import Base
+from bg_agents.lib.weeks import last_complete_week, last_complete_week_end
 from bg_agents.simulate.store import write_world
 from bg_agents.simulate.world import generate_world
 
@@ -40,8 +40,8 @@ def ingest_and_measure(engine: Engine, weeks: int = 2) -> None:
     """Ingest every day of the seeded world and compute its weekly metrics (no Dagster)."""
     from datetime import timedelta
 
-    from bg_agents.ingest.transactions import ingest_day
-    from bg_agents.services.metrics import build_weekly_metrics
+    from bg_agents.defs.ingestion.transactions import ingest_day
+    from bg_agents.defs.metrics.service import build_weekly_metrics
 
     day = WORLD_END - timedelta(days=7 * weeks - 1)
     while day <= WORLD_END:

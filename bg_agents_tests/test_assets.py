@@ -6,9 +6,9 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from bg_agents.db import migrate
-from bg_agents.db.engine import get_engine
-from bg_agents.db.models import (
+from bg_agents.lib.db import migrate
+from bg_agents.lib.db.engine import get_engine
+from bg_agents.lib.db.models import (
     QuarantinedRow,
     SimulatedBankFeedRow,
     Transaction,

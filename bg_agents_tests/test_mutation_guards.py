@@ -13,20 +13,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bg_agents.agents.backends import OfflineBackend
-from bg_agents.agents.messages import Message
-from bg_agents.db.models import Invoice, Match, Team, Transaction, UnmatchedRecord, WeeklyMetric
-from bg_agents.domain.delivery import slot_for
-from bg_agents.domain.insights import MAX_BULLETS, MAX_WORDS, MIN_BULLETS
-from bg_agents.services.insights import (
+from bg_agents.defs.insights.facts import MAX_BULLETS, MAX_WORDS, MIN_BULLETS
+from bg_agents.defs.insights.quality import recomputed_inputs
+from bg_agents.defs.insights.service import (
     TeamRow,
     generate_slot,
     load_inputs,
     offline_insights,
 )
-from bg_agents.services.quality import recomputed_inputs
-from bg_agents.services.reconcile import reconcile
-from bg_agents.services.unmatched import snapshot_unmatched
+from bg_agents.defs.reconciliation.service import reconcile
+from bg_agents.defs.reconciliation.unmatched import snapshot_unmatched
+from bg_agents.lib.agents.backends import OfflineBackend
+from bg_agents.lib.agents.messages import Message
+from bg_agents.lib.db.models import Invoice, Match, Team, Transaction, UnmatchedRecord, WeeklyMetric
+from bg_agents.lib.delivery_slots import slot_for
 from bg_agents_tests.helpers import one_team_with_metrics
 
 WEEK = date(2026, 3, 2)  # a Monday

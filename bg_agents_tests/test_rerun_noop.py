@@ -14,15 +14,15 @@ import dagster as dg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bg_agents.db.models import Invoice, Match, Notification, Team
-from bg_agents.defs import inprocess
-from bg_agents.defs.resources import AppDatabase
-from bg_agents.ingest.transactions import ingest_day
-from bg_agents.services.reconcile import reconcile
-from bg_agents.services.unmatched import snapshot_unmatched
+from bg_agents import inprocess
+from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs.ingestion.transactions import ingest_day
+from bg_agents.defs.reconciliation.service import reconcile
+from bg_agents.defs.reconciliation.unmatched import snapshot_unmatched
+from bg_agents.lib.db.models import Invoice, Match, Notification, Team
 from bg_agents_tests.helpers import WORLD_END, dump, seed
-from bg_agents_tests.test_matching_tools import DAY, add_document
-from bg_agents_tests.test_reconcile import queue, sensor_tick, unlinked
+from bg_agents_tests.reconciliation.test_matching_tools import DAY, add_document
+from bg_agents_tests.reconciliation.test_reconcile import queue, sensor_tick, unlinked
 
 WEEKS = 2
 START = WORLD_END - timedelta(days=7 * WEEKS - 1)

@@ -1,5 +1,6 @@
-"""Dagster wiring: partitions, resources, assets, checks, jobs, schedules and sensors.
+"""The domains, one folder each, loaded by ``dg.load_from_defs_folder`` (bg_agents.definitions).
 
-Everything here is thin: it calls :mod:`bg_agents.services` and :mod:`bg_agents.ingest` and turns
-their results into metadata the UI can show.
+A domain holds its Dagster role files (assets.py, sensors.py, schedules.py, jobs.py) beside plain
+modules that never import Dagster; its ``__init__`` is the small surface other domains may use.
+See docs/architecture.md.
 """

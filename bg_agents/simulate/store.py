@@ -1,6 +1,6 @@
 """Write a SIMULATED :class:`~bg_agents.simulate.world.World` to the application database.
 
-Every table is written with :func:`~bg_agents.db.upsert.insert_missing` on its natural key, so
+Every table is written with :func:`~bg_agents.lib.db.upsert.insert_missing` on its natural key, so
 seeding twice, or resuming a seed that died half way, never duplicates a row. Natural keys in the
 world (team slug, customer external id) become database ids here, the only place that needs them.
 Large tables are committed in chunks: a crash loses at most one chunk, which a re-run fills in.
@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bg_agents.db.models import (
+from bg_agents.lib.db.models import (
     Customer,
     Document,
     Invoice,
@@ -24,7 +24,7 @@ from bg_agents.db.models import (
     Team,
     User,
 )
-from bg_agents.db.upsert import insert_missing
+from bg_agents.lib.db.upsert import insert_missing
 from bg_agents.simulate.world import Row, World
 
 # Rows per transaction for the big tables: large enough that commits cost nothing, small enough

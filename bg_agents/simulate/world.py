@@ -3,9 +3,9 @@
 Everything here is made up, but shaped like real finance data so the background agents get
 realistic work: recurring merchants with weekly seasonality, payroll and rent, invoices paid on
 time, late, in parts, several at once or net of a processor fee, receipts whose amount, date, name
-or currency differ from their bank row (ARCHITECTURE.md §7), and a rare malformed bank row for
-quarantine. ``ground_truth`` says which receipt or invoice truly belongs to which bank row and
-which hard case it exercises, so matching can be scored.
+or currency differ from their bank row (docs/architecture.md, the matcher's rules), and a rare
+malformed bank row for quarantine. ``ground_truth`` says which receipt or invoice truly belongs
+to which bank row and which hard case it exercises, so matching can be scored.
 
 Generation is pure and deterministic. Each team has its own RNG seeded from (seed, team index), so
 team k is identical whether 3 or 3,000 teams are generated. Random draws are floats, but every
@@ -88,7 +88,7 @@ def generate_world(teams: int, weeks: int, seed: int, end: date) -> World:
     if end.isoweekday() != 7:
         raise ValueError(
             f"end must be a Sunday (the last day of an ISO week), got {end} ({end:%A}); "
-            "see bg_agents.domain.weeks.last_complete_week_end()"
+            "see bg_agents.lib.weeks.last_complete_week_end()"
         )
     cal = _Calendar.build(end, weeks)
     world = World(start=cal.days[0], end=end)

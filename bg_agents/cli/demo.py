@@ -1,0 +1,161 @@
+"""``bg-agents demo``: from an empty home folder to a filled database and a Dagster history.
+
+It migrates, seeds SIMULATED data, then materializes every partition in-process against the
+persistent Dagster instance in DAGSTER_HOME, so `make dev` afterwards shows the same runs,
+materializations and checks in the UI. Partitions already materialized are skipped, so running it
+twice changes nothing; with ``--force`` every partition runs again and still no row changes and
+nobody is notified. Nothing here touches sensor cursors: the materializations recorded in the
+instance are what tells `unmatched_records_sensor` that these days are reconciled, exactly as
+runs of a live deployment would.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+import sqlalchemy as sa
+
+from bg_agents.inprocess import materialization_metadata, materialize
+from bg_agents.lib.db import migrate
+from bg_agents.lib.db.engine import get_engine
+from bg_agents.lib.db.models import Insight, Team
+from bg_agents.lib.delivery_slots import SLOTS, slot_for
+from bg_agents.lib.settings import Settings
+from bg_agents.lib.weeks import last_complete_week, last_complete_week_end
+from bg_agents.simulate.store import write_world
+from bg_agents.simulate.world import generate_world
+
+Echo = Callable[[str], None]
+
+
+def history_window(weeks: int, today: date, settings: Settings) -> tuple[date, date]:
+    """The ``weeks`` complete ISO weeks before ``today``, checked against the partitions' start."""
+    first_monday = last_complete_week(today) - timedelta(weeks=weeks - 1)
+    end = last_complete_week_end(today)
+    if first_monday < settings.history_start:
+        raise SystemExit(
+            f"{weeks} weeks back from {today} starts on {first_monday}, before "
+            f"BG_AGENTS_HISTORY_START={settings.history_start}; set it to {first_monday} or earlier"
+        )
+    return first_monday, end
+
+
+def seed(settings: Settings, teams: int, weeks: int, seed_value: int, today: date, echo: Echo):
+    engine = get_engine(settings.database_url)
+    migrate.upgrade(engine)
+    _, end = history_window(weeks, today, settings)
+    t0 = time.perf_counter()
+    world = generate_world(teams=teams, weeks=weeks, seed=seed_value, end=end)
+    new = write_world(engine, world)
+    echo(
+        f"seeded SIMULATED data: {teams} teams x {weeks} weeks ending {end} "
+        f"({sum(new.values()):,} new rows in {time.perf_counter() - t0:.1f}s)"
+    )
+    return new
+
+
+def _materialized(instance: dg.DagsterInstance, asset: str) -> set[str]:
+    return set(instance.get_materialized_partitions(dg.AssetKey(asset)))
+
+
+def materialize_history(
+    settings: Settings,
+    weeks: int,
+    today: date,
+    echo: Echo,
+    *,
+    instance: dg.DagsterInstance,
+    force: bool = False,
+) -> None:
+    """Each week's days as one run (as a UI backfill would), then each week's metrics."""
+    first_monday, _ = history_window(weeks, today, settings)
+    tags = {"bg_agents/launched_by": "demo"}
+    daily = ("unmatched_records", "record_matches")
+    done = set() if force else set.intersection(*(_materialized(instance, a) for a in daily))
+    for i in range(weeks):
+        monday = first_monday + timedelta(weeks=i)
+        days = [(monday + timedelta(days=d)).isoformat() for d in range(7)]
+        label = f"[{i + 1}/{weeks}] daily   {days[0]}..{days[-1]}"
+        if set(days) <= done:
+            echo(f"{label}  already materialized")
+            continue
+        t0 = time.perf_counter()
+        result = materialize(
+            ["transactions", "unmatched_records", "record_matches"],
+            instance=instance,
+            partition_range=(days[0], days[-1]),
+            tags=tags,
+        )
+        meta = materialization_metadata(result, "transactions")
+        matches = materialization_metadata(result, "record_matches")
+        echo(
+            f"{label}  {meta.get('inserted', 0):>6,} new transactions, "
+            f"{meta.get('quarantined', 0)} quarantined, {matches.get('auto_links', 0):>4} linked, "
+            f"{matches.get('suggestions', 0):>3} open suggestions  "
+            f"({time.perf_counter() - t0:.1f}s)"
+        )
+    done = set() if force else _materialized(instance, "weekly_metrics")
+    for i in range(weeks):
+        key = (first_monday + timedelta(weeks=i)).isoformat()
+        label = f"[{i + 1}/{weeks}] weekly  {key}"
+        if key in done:
+            echo(f"{label}  already materialized")
+            continue
+        t0 = time.perf_counter()
+        result = materialize(["weekly_metrics"], instance=instance, partition_key=key, tags=tags)
+        meta = materialization_metadata(result, "weekly_metrics")
+        echo(
+            f"{label}  {meta.get('teams_with_activity', 0)} teams, "
+            f"{meta.get('transactions', 0):,} transactions  ({time.perf_counter() - t0:.1f}s)"
+        )
+
+
+def materialize_insights(
+    settings: Settings, today: date, echo: Echo, *, instance: dg.DagsterInstance, force: bool
+) -> None:
+    """The last week's insights, one run per delivery slot that has teams (as the sensor does)."""
+    week = last_complete_week(today)
+    with get_engine(settings.database_url).connect() as conn:
+        zones = conn.scalars(sa.select(Team.time_zone).distinct()).all()
+    slots = sorted({slot_for(week, z) for z in zones}, key=SLOTS.index)
+    done = set() if force else _materialized(instance, "weekly_insights")
+    todo = [s for s in slots if f"{s}|{week.isoformat()}" not in done]
+    label = f"[insights] week {week}: {len(slots)} delivery slots"
+    if not todo:
+        echo(f"{label}  already materialized")
+        return
+    t0 = time.perf_counter()
+    paths: Counter[str] = Counter()
+    for slot in todo:
+        key = dg.MultiPartitionKey({"slot": slot, "week": week.isoformat()})
+        result = materialize(["weekly_insights"], instance=instance, partition_key=key)
+        meta = materialization_metadata(result, "weekly_insights")
+        paths.update({p: meta.get(f"path_{p}", 0) for p in ("llm", "retried", "fallback")})
+    with get_engine(settings.database_url).connect() as conn:
+        statuses = dict(
+            conn.execute(
+                sa.select(Insight.status, sa.func.count())
+                .where(Insight.week_start == week)
+                .group_by(Insight.status)
+            ).all()
+        )
+    echo(
+        f"{label}  {sum(statuses.values())} insights ({dict(paths)}), delivery: {statuses} "
+        f"({time.perf_counter() - t0:.1f}s)"
+    )
+
+
+def run_demo(settings: Settings, teams: int, weeks: int, seed_value: int, force: bool) -> None:
+    echo = print
+    today = datetime.now(UTC).date()
+    echo(f"bg-agents demo: home {settings.home}")
+    seed(settings, teams, weeks, seed_value, today, echo)
+    instance = dg.DagsterInstance.get()
+    materialize_history(settings, weeks, today, echo, instance=instance, force=force)
+    materialize_insights(settings, today, echo, instance=instance, force=force)
+    sys.stdout.flush()

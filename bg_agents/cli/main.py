@@ -1,0 +1,51 @@
+"""The ``bg-agents`` parser, assembled from the command groups, and ``main``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from bg_agents.cli import agents, database, imports, insights, match, world
+
+# The order of ``bg-agents --help``.
+GROUPS = (database, world, agents, insights, match, imports)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bg-agents", description="Background agents for a finance SaaS, on Dagster."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in GROUPS:
+        group.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Dagster marks some parameters we rely on (backfill_policy) as beta; that is noise on a CLI.
+    warnings.filterwarnings("ignore", module="dagster")
+    warnings.filterwarnings("ignore", category=UserWarning, message=".*[Bb]eta.*")
+    args = build_parser().parse_args(argv)
+    from bg_agents.lib.db.engine import DatabaseUnavailable
+    from bg_agents.lib.db.migrate import SchemaOutOfDate
+    from bg_agents.lib.settings import validate_environment
+
+    try:
+        # Every setting is checked before any work, so a typo in one variable is reported
+        # with all the others instead of surfacing halfway through a run.
+        validate_environment()
+        return args.func(args)
+    except (ValueError, SchemaOutOfDate, DatabaseUnavailable) as exc:
+        # A user's mistake or setup problem: one line per problem, never a traceback.
+        from bg_agents.lib.agents.messages import redact  # errors may quote keys or passwords
+
+        for line in redact(exc).splitlines() or [type(exc).__name__]:
+            print(f"bg-agents: error: {line}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # The file system or network refused (a read-only folder, a full disk): a setup problem.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"bg-agents: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2

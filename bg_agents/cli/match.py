@@ -1,0 +1,140 @@
+"""``bg-agents match``: reconcile two exported files, no database or Dagster involved."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+
+class _StagePrinter:
+    """Progress on stderr: a line when a stage starts, its time when it ends, counts between."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every = every
+        self.stage = ""
+        self.started = self.last = 0.0
+        self.finished = True
+
+    def _finish(self, now: float) -> None:
+        if not self.finished:
+            self.finished = True
+            print(f"{self.stage}: {now - self.started:.1f} s", file=sys.stderr, flush=True)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage != self.stage:
+            self._finish(now)
+            self.stage, self.started, self.last, self.finished = stage, now, now, False
+            if stage == "done":  # the matcher's last word: nothing further to time
+                self.finished = True
+                return
+            print(f"{stage} ...", file=sys.stderr, flush=True)
+        if self.finished:
+            return
+        if total and done >= total:
+            self._finish(now)
+        elif total > 1 and now - self.last >= self.every:
+            self.last = now
+            print(f"{stage}: {done:,} of {total:,}", file=sys.stderr, flush=True)
+
+
+# Inputs at least this large (bytes, both files together) get progress lines on stderr.
+MATCH_PROGRESS_BYTES = 1_000_000
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    """Reconcile two CSV/Parquet exports and write the pairs; no database or Dagster involved."""
+    from pathlib import Path
+
+    from bg_agents.defs.reconciliation.matcher import file_match, files
+
+    left, right, out = Path(args.left), Path(args.right), Path(args.out)
+    # Everything that can be checked without reading the files is checked first.
+    files.check_input_path(left)
+    files.check_input_path(right)
+    files.check_output_path(out, (left, right))
+    left_map = files.parse_column_map(args.left_map) if args.left_map is not None else None
+    right_map = files.parse_column_map(args.right_map) if args.right_map is not None else None
+    config = file_match.matcher_config(
+        args.profile,
+        amount_tolerance=args.amount_tolerance,
+        amount_abs=args.amount_abs,
+        date_window_days=args.date_window_days,
+    )
+    currency = files.check_currency(args.currency)
+    large = left.stat().st_size + right.stat().st_size >= MATCH_PROGRESS_BYTES
+    summary = file_match.reconcile(
+        left,
+        right,
+        out,
+        config=config,
+        profile_name=args.profile,
+        left_map=left_map,
+        right_map=right_map,
+        currency=currency,
+        same_sign=args.same_sign,
+        progress=_StagePrinter() if large else None,
+    )
+    if args.json:
+        print(json.dumps(summary.as_dict()))
+        return 0
+    print(f"left   {summary.left_rows:>10,} rows  {summary.left_file}")
+    print(f"right  {summary.right_rows:>10,} rows  {summary.right_file}")
+    print(f"auto   {summary.auto:>10,} pairs linked")
+    print(f"review {summary.suggest:>10,} pairs suggested for a person to confirm")
+    print(
+        f"unmatched {summary.left_unmatched:,} left and {summary.right_unmatched:,} right rows "
+        "(in no pair)"
+    )
+    print(f"wrote {summary.out} in {summary.seconds:.1f} s (profile {summary.profile})")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register this module's commands on the ``bg-agents`` parser."""
+    match = sub.add_parser(
+        "match",
+        help="reconcile two CSV or Parquet exports (no database or Dagster needed)",
+        description="Pair the rows of two exports (e.g. a ledger and a bank statement) and write "
+        "the pairs with their decision (auto: linked; suggest: for a person to confirm) and "
+        "an explanation.",
+    )
+    match.add_argument("--left", required=True, help="records: invoices, receipts, ledger rows")
+    match.add_argument("--right", required=True, help="candidates: bank or card transactions")
+    match.add_argument("--out", required=True, help="where to write the pairs (.csv or .parquet)")
+    for side in ("left", "right"):
+        match.add_argument(
+            f"--{side}-map",
+            metavar="MAP",
+            help=f"which {side} column holds what, e.g. "
+            '"id=unique_id,date=transaction_date,amount=amount,name=payee+memo" '
+            "(fields: id, date, amount, name, currency, reference, base_amount, date_until; "
+            "by default the column named like the field)",
+        )
+    match.add_argument(
+        "--currency",
+        metavar="CODE",
+        help="currency of the rows of a file without a currency column (and of empty cells)",
+    )
+    match.add_argument(
+        "--amount-tolerance",
+        metavar="PCT",
+        help="amounts may differ by this percentage (0.5 or 0.5%%)",
+    )
+    match.add_argument("--amount-abs", metavar="X", help="or by this absolute amount (e.g. 0.01)")
+    match.add_argument(
+        "--date-window-days", type=int, metavar="N", help="dates may be this many days apart"
+    )
+    match.add_argument(
+        "--profile", default="seed", help="seed (default), strict (to the cent) or lenient"
+    )
+    match.add_argument(
+        "--same-sign",
+        action="store_true",
+        help="both files sign amounts alike (money out negative): pair only equal signs, so a "
+        "refund never pairs with a purchase (default: amounts pair by size)",
+    )
+    match.add_argument("--json", action="store_true", help="print the summary as JSON")
+    match.set_defaults(func=cmd_match)

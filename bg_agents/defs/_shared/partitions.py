@@ -1,0 +1,35 @@
+"""Partitions: booking days and ISO weeks, starting at ``BG_AGENTS_HISTORY_START``."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import dagster as dg
+
+from bg_agents.lib.delivery_slots import SLOTS
+from bg_agents.lib.settings import load_settings
+
+HISTORY_START: date = load_settings().history_start
+# Weekly partitions begin on the first Monday inside the history, so every week maps onto days
+# that exist as daily partitions.
+FIRST_MONDAY = HISTORY_START + timedelta(days=(7 - HISTORY_START.weekday()) % 7)
+
+# end_offset=1: today's booking day and this ISO week exist already. A day is fetched as soon as
+# it has ended in the first time zone (bg_agents.defs.ingestion.timing), and the week's metrics
+# follow, so teams far east of UTC have their full week before their Monday 07:00.
+daily_partitions = dg.DailyPartitionsDefinition(start_date=HISTORY_START.isoformat(), end_offset=1)
+weekly_partitions = dg.WeeklyPartitionsDefinition(
+    start_date=FIRST_MONDAY.isoformat(), day_offset=1, end_offset=1
+)
+
+
+# One unit of delivery: an ISO week x the UTC offset its teams have at Monday 07:00 local
+# (bg_agents.lib.delivery_slots). 40 slots x 52 weeks a year, whatever the number of teams.
+# Kiritimati's Monday 07:00 is Sunday 17:00 UTC: the week must exist before it ends in UTC.
+insight_partitions = dg.MultiPartitionsDefinition(
+    {"slot": dg.StaticPartitionsDefinition(list(SLOTS)), "week": weekly_partitions}
+)
+
+
+def key_to_date(key: str) -> date:
+    return date.fromisoformat(key)

@@ -1,0 +1,44 @@
+"""Sensor helpers shared by the domains: new-row batching and a partition's last materialization.
+
+Several domains react to rows appended to a table (staged file rows, unmatched records) and to
+another asset's freshness; one implementation keeps their cursors and run keys alike.
+"""
+
+from datetime import UTC, date, datetime
+
+import dagster as dg
+import sqlalchemy as sa
+
+from bg_agents.defs._shared.partitions import daily_partitions
+from bg_agents.defs._shared.resources import AppDatabase
+
+
+def requests_for_new_rows(
+    app_db: AppDatabase, id_column, date_column, cursor: str | None, nothing: str
+) -> dg.SensorResult:
+    """One run per day with rows added since the cursor (the highest id seen); the run key names
+    the batch, so none runs twice. One indexed query per tick."""
+    with app_db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(date_column, sa.func.max(id_column))
+            .where(id_column > int(cursor or 0))
+            .group_by(date_column)
+        ).all()
+    if not rows:
+        return dg.SensorResult(skip_reason=nothing)
+    existing = set(daily_partitions.get_partition_keys())
+    requests = [
+        dg.RunRequest(partition_key=day.isoformat(), run_key=f"{day.isoformat()}:{max_id}")
+        for day, max_id in sorted(rows)
+        if day.isoformat() in existing
+    ]
+    return dg.SensorResult(run_requests=requests, cursor=str(max(max_id for _, max_id in rows)))
+
+
+def last_materialized(instance: dg.DagsterInstance, asset: str, week: date) -> datetime | None:
+    """When a weekly partition of ``asset`` was last materialized (its latest event)."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[week.isoformat()]),
+        limit=1,
+    ).records
+    return datetime.fromtimestamp(records[0].timestamp, UTC) if records else None

@@ -1,0 +1,1 @@
+"""Analyst: the `bg-agents ask`/`chat` agent answering a team's questions with metrics' tools."""

@@ -1,0 +1,80 @@
+"""Bank export files dropped in ``<import_dir>/<team-slug>/``: CSV (with a column mapping) and OFX.
+
+``read_import_file`` picks the parser from the extension and returns rows in the ``RawTransaction``
+shape every provider produces, plus the rows it could not read, each with a reason. A file that
+cannot be used at all raises ``ImportFileError`` whose text is written for the user who dropped it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bg_agents.defs.ingestion import csv_file, ofx_file
+from bg_agents.defs.ingestion.formats import (
+    MAX_FILE_BYTES,
+    OFX_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+    ColumnMapping,
+    ImportFileError,
+)
+from bg_agents.defs.ingestion.raw import RawTransaction
+
+
+@dataclass
+class ParsedFile:
+    """One file's readable rows and, with a reason each, the rows that could not be read."""
+
+    sha256: str
+    file_format: str  # "csv" | "ofx"
+    rows: list[RawTransaction] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    # Rows the reader counted (CSV records, OFX STMTTRN tags), independently of how many were
+    # parsed, so a row lost between reading and parsing shows as a gap in the file's report.
+    rows_total: int = 0
+
+
+def read_import_file(
+    path: Path,
+    team_ref: str,
+    *,
+    mapping: ColumnMapping | None = None,
+    default_currency: str | None = None,
+) -> ParsedFile:
+    """Parse one dropped file. ``mapping`` is the caller's (see ``load_mapping``); None = guess.
+
+    ``default_currency`` applies to CSV rows without a currency (the mapping's wins) and to OFX
+    statements without CURDEF.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ImportFileError(
+            f"unsupported file type {suffix or '(no extension)'!r}: export the statement as CSV "
+            "(.csv or .txt) or OFX/QFX (.ofx, .qfx)"
+        )
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ImportFileError(
+                f"the file is {size / 2**20:.1f} MB, over the {MAX_FILE_BYTES / 2**20:g} MB "
+                "limit: export a shorter date range"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(f"cannot read the file: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise ImportFileError("the file is empty")
+    sha256 = hashlib.sha256(data).hexdigest()
+
+    if suffix in OFX_SUFFIXES or ofx_file.looks_like_ofx(data):
+        rows, rejected, total = ofx_file.parse_ofx(
+            data, sha256=sha256, team_ref=team_ref, default_currency=default_currency
+        )
+        return ParsedFile(sha256, "ofx", rows, rejected, total)
+    rows, rejected, total = csv_file.parse_csv(
+        data, sha256=sha256, team_ref=team_ref, mapping=mapping, default_currency=default_currency
+    )
+    return ParsedFile(sha256, "csv", rows, rejected, total)

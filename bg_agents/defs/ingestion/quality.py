@@ -1,0 +1,40 @@
+"""Checks behind the ``transactions`` asset checks: one row per natural key, finite amounts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from bg_agents.lib.checks import CheckOutcome
+from bg_agents.lib.db.models import Transaction
+from bg_agents.lib.db.types import money_units
+
+
+def duplicate_natural_keys(conn: Connection, start: date, end: date) -> CheckOutcome:
+    """No (team, source, external id) appears twice among transactions booked in [start, end]."""
+    dupes = conn.execute(
+        sa.select(sa.func.count()).select_from(
+            sa.select(Transaction.team_id)
+            .where(Transaction.booking_date.between(start, end))
+            .group_by(Transaction.team_id, Transaction.source, Transaction.external_id)
+            .having(sa.func.count() > 1)
+            .subquery()
+        )
+    ).scalar_one()
+    return CheckOutcome(dupes == 0, f"{dupes} duplicated natural keys", {"duplicates": dupes})
+
+
+def finite_amounts(conn: Connection, start: date, end: date) -> CheckOutcome:
+    """Amounts are present and in range (Money refuses NaN/inf on write; this guards raw SQL)."""
+    bad = conn.execute(
+        sa.select(sa.func.count()).where(
+            Transaction.booking_date.between(start, end),
+            sa.or_(
+                Transaction.amount.is_(None),
+                sa.func.abs(money_units(Transaction.amount, conn.dialect.name)) >= 10**17,
+            ),
+        )
+    ).scalar_one()
+    return CheckOutcome(bad == 0, f"{bad} rows with a missing or out-of-range amount", {"bad": bad})

@@ -1,0 +1,302 @@
+"""Stage a dropped bank file: parse it, keep its rows until their ``transactions`` partition runs.
+
+Files go into ``<import_dir>/<team-slug>/``. A file is keyed by its content hash, so dropping the
+same export twice stages nothing new. Rows that cannot be read go to quarantine with the reason; a
+file that cannot be read at all moves to ``_failed/`` beside an ``.error.txt`` report. Nothing is
+dropped silently.
+
+Symbolic links are refused (moved aside with a report, never followed): a link would let a team
+folder read any file the service can. Team folders that are themselves links are not scanned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bg_agents.defs.ingestion.files import ParsedFile, read_import_file
+from bg_agents.defs.ingestion.formats import ImportFileError, load_mapping
+from bg_agents.defs.ingestion.raw import RawTransaction
+from bg_agents.defs.ingestion.transactions import QUARANTINE_KEY
+from bg_agents.lib import clock
+from bg_agents.lib.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team
+from bg_agents.lib.db.types import utcnow
+from bg_agents.lib.db.upsert import insert_missing
+
+PROCESSED = "_processed"
+FAILED = "_failed"
+IMPORT_SUFFIXES = {".csv", ".txt", ".ofx", ".qfx"}
+# Banks list pending card payments a few days ahead; a row dated further out than this is a
+# typo or a hostile file, and would otherwise wait in staging for a partition that never comes.
+FUTURE_DAYS = 7
+# File names are limited to 255 bytes; the timestamp or hash prefix and ".error.txt" must fit.
+MAX_NAME_BYTES = 200
+
+
+@dataclass
+class StageResult:
+    file_name: str
+    team: str
+    status: str  # staged | already_imported | failed
+    moved_to: Path
+    rows_staged: int = 0
+    rows_rejected: int = 0
+    dates: list[date] = field(default_factory=list)
+    error: str | None = None
+    sha256: str | None = None
+
+
+def pending_files(import_dir: Path) -> list[Path]:
+    """Files waiting in team folders (``_processed``/``_failed`` and hidden entries skipped).
+
+    Symbolic links are listed (even dangling ones) so that staging refuses them with a report
+    instead of leaving them in the inbox unexplained. A name that is not valid UTF-8 is renamed
+    to its ``\\xNN`` spelling first: Dagster cannot record a run, tag or run key holding it, so
+    the sensor would fail on every tick and no file would be imported.
+    """
+    if not import_dir.is_dir():
+        return []
+    return sorted(
+        _renamed_printable(p)
+        for team_dir in import_dir.iterdir()
+        if team_dir.is_dir()
+        and not team_dir.is_symlink()
+        and not team_dir.name.startswith(("_", "."))
+        for p in team_dir.iterdir()
+        if (p.is_symlink() or p.is_file())
+        and p.suffix.lower() in IMPORT_SUFFIXES
+        and not p.name.startswith(".")
+    )
+
+
+# PostgreSQL stores neither NUL in text or JSON nor lone surrogates (undecodable bytes); one such
+# character would fail the whole file's transaction, leaving it in the inbox without a report.
+_UNSTORABLE = re.compile("[\x00\udc80-\udcff]")
+
+
+def _storable(value: Any) -> Any:
+    """A quarantined row's raw cells with NUL and undecodable bytes spelled ``\\xNN``."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(lambda m: f"\\x{ord(m[0]) & 0xFF:02X}", value)
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value
+
+
+def _printable(name: str) -> str:
+    """A file name as storable text: bytes that were not UTF-8 shown as ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _renamed_printable(path: Path) -> Path:
+    printable = _printable(path.name)
+    if printable == path.name:
+        return path
+    target = path.with_name(safe_name(printable))
+    try:
+        if not target.exists() and not target.is_symlink():
+            path.rename(target)
+            return target
+    except OSError:
+        pass
+    return path  # staging still reads it (or refuses it) under its old name
+
+
+def safe_name(name: str, prefix: str = "") -> str:
+    """``prefix + name``, shortened (suffix and a hash of the full name kept) to fit a folder."""
+    encoded = name.encode("utf-8", "surrogateescape")
+    if len(encoded) + len(prefix.encode()) <= MAX_NAME_BYTES:
+        return prefix + name
+    suffix = Path(name).suffix[:16]
+    digest = hashlib.sha256(encoded).hexdigest()[:10]
+    room = MAX_NAME_BYTES - len(prefix.encode()) - len(suffix.encode()) - len(digest) - 1
+    head = encoded[: max(room, 0)].decode("utf-8", "ignore")
+    return f"{prefix}{head}~{digest}{suffix}"
+
+
+def _move(path: Path, folder: Path, prefix: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / safe_name(path.name, prefix)
+    shutil.move(str(path), target)
+    return target
+
+
+def _fail(path: Path, import_dir: Path, team: str, reason: str) -> StageResult:
+    """Move the file (a link itself, never its target) aside and always leave a report."""
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S-")
+    folder = import_dir / FAILED / safe_name(team)
+    try:
+        target = _move(path, folder, stamp)
+    except OSError as exc:
+        # The report still gets written; the file stays where it is and is tried again.
+        reason += f"\n(the file could not be moved aside: {exc.strerror or exc})"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / safe_name(path.name, stamp)
+    target.with_name(target.name + ".error.txt").write_text(
+        f"{path.name} could not be imported:\n{reason}\n",
+        encoding="utf-8",
+        errors="backslashreplace",
+    )
+    return StageResult(_printable(path.name), team, "failed", target, error=reason)
+
+
+def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date) -> StageResult:
+    team_slug = path.parent.name
+    if path.is_symlink():
+        return _fail(
+            path,
+            import_dir,
+            team_slug,
+            "symbolic links are not imported (they could point anywhere): copy the file itself "
+            "into the team folder",
+        )
+    team = None
+    if _printable(team_slug) == team_slug:  # a folder name with undecodable bytes is no slug
+        with engine.connect() as conn:
+            team = conn.execute(
+                sa.select(Team.id, Team.base_currency).where(Team.slug == team_slug)
+            ).first()
+    if team is None:
+        return _fail(
+            path,
+            import_dir,
+            team_slug,
+            f"unknown team folder {team_slug!r}: put the file in a folder named after a team "
+            "slug (`bg-agents teams` lists them)",
+        )
+    try:
+        parsed = read_import_file(
+            path, team_slug, mapping=load_mapping(path), default_currency=team.base_currency
+        )
+    except (ImportFileError, ValueError) as exc:
+        return _fail(path, import_dir, team_slug, str(exc))
+    except OSError as exc:  # the file system refused something: still leave a report
+        return _fail(path, import_dir, team_slug, f"cannot read the file: {exc.strerror or exc}")
+
+    staged, rejected = _screen_rows(parsed, history_start)
+    new_rows = _store(engine, parsed, team.id, team_slug, path.name, staged, rejected)
+    target = _move(path, import_dir / PROCESSED / team_slug, f"{parsed.sha256[:12]}-")
+    return StageResult(
+        file_name=_printable(path.name),
+        team=team_slug,
+        status="staged" if new_rows or not staged else "already_imported",
+        moved_to=target,
+        rows_staged=len(staged),
+        rows_rejected=len(rejected),
+        dates=sorted({day for _, day, _ in staged}),
+        sha256=parsed.sha256,
+    )
+
+
+def _screen_rows(
+    parsed: ParsedFile, history_start: date
+) -> tuple[list[tuple[int, date, RawTransaction]], list[dict[str, Any]]]:
+    """The rows to stage (numbered, with their day) and those refused, each with its reason."""
+    staged, rejected = [], [{**r, "raw": _storable(r["raw"])} for r in parsed.rejected]
+    horizon = clock.now().date() + timedelta(days=FUTURE_DAYS)
+    for number, row in enumerate(parsed.rows, 1):
+        day = date.fromisoformat(row.booking_date)
+        if any(_UNSTORABLE.search(v) for v in vars(row).values() if isinstance(v, str)):
+            rejected.append(
+                {
+                    "row_ref": row.row_ref,
+                    "raw": _storable(row.as_dict()),
+                    "reason": "the row holds a NUL character or undecodable bytes (binary data "
+                    "in a text field): fix the export",
+                }
+            )
+            continue
+        if day > horizon:
+            rejected.append(
+                {
+                    "row_ref": row.row_ref,
+                    "raw": row.as_dict(),
+                    "reason": f"booking date {day} is more than {FUTURE_DAYS} days in the future",
+                }
+            )
+            continue
+        if day < history_start:
+            rejected.append(
+                {
+                    "row_ref": row.row_ref,
+                    "raw": row.as_dict(),
+                    "reason": f"booking date {day} is before BG_AGENTS_HISTORY_START "
+                    f"({history_start})",
+                }
+            )
+            continue
+        staged.append((number, day, row))
+    return staged, rejected
+
+
+def _store(
+    engine: Engine,
+    parsed: ParsedFile,
+    team_id: int,
+    team_slug: str,
+    file_name: str,
+    staged: list[tuple[int, date, RawTransaction]],
+    rejected: list[dict[str, Any]],
+) -> int:
+    """Record the file, its staged rows and its quarantined rows in one transaction; returns how
+    many staged rows are new (0: the same content was imported before)."""
+    with engine.begin() as conn:
+        insert_missing(
+            conn,
+            ImportFile,
+            [
+                {
+                    "sha256": parsed.sha256,
+                    "team_id": team_id,
+                    "file_name": _printable(file_name)[:255],
+                    "file_format": parsed.file_format,
+                    "rows_staged": len(staged),
+                    "rows_quarantined": len(rejected),
+                    "rows_total": parsed.rows_total,
+                }
+            ],
+            ["sha256"],
+        )
+        file_id = conn.execute(
+            sa.select(ImportFile.id).where(ImportFile.sha256 == parsed.sha256)
+        ).scalar_one()
+        new_rows = insert_missing(
+            conn,
+            StagedImportRow,
+            [
+                {
+                    "import_file_id": file_id,
+                    "row_number": number,
+                    "team_id": team_id,
+                    "booking_date": day,
+                    "raw": row.as_dict(),
+                }
+                for number, day, row in staged
+            ],
+            ["import_file_id", "row_number"],
+        )
+        insert_missing(
+            conn,
+            QuarantinedRow,
+            [
+                {
+                    "source": parsed.file_format,
+                    "batch_ref": parsed.sha256,
+                    "row_ref": str(r["row_ref"])[:128],
+                    "team_ref": team_slug,
+                    "raw": r["raw"],
+                    "reason": r["reason"],
+                }
+                for r in rejected
+            ],
+            QUARANTINE_KEY,
+        )
+    return new_rows

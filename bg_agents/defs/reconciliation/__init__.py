@@ -1,0 +1,1 @@
+"""Reconciliation: unmatched records, the matcher, the tie-breaker agent and the links."""

@@ -1,0 +1,171 @@
+"""``bg-agents match`` as a function: options checked, two exports read, matched and written.
+
+The CLI stays a thin shell around :func:`reconcile`; files.py reads and writes the files.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bg_agents.defs.reconciliation.matcher.config import MatcherConfig, profile
+from bg_agents.defs.reconciliation.matcher.files import (
+    InputError,
+    check_input_path,
+    check_output_path,
+    read_sides,
+    write_pairs,
+)
+from bg_agents.defs.reconciliation.matcher.matcher import Progress, match
+from bg_agents.defs.reconciliation.matcher.rules import Side
+from bg_agents.defs.reconciliation.matcher.types import MatchResult
+
+# --- the whole run -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    left_file: str
+    right_file: str
+    out: str
+    profile: str
+    left_rows: int
+    right_rows: int
+    auto: int
+    suggest: int
+    left_unmatched: int  # records with no pair at all, auto or suggested
+    right_unmatched: int
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def summarize(
+    result: MatchResult,
+    left: Sequence[Side],
+    right: Sequence[Side],
+    **details: Any,
+) -> Summary:
+    decisions = result.by_decision()
+    paired_left = {p.left_id for p in result.pairs}
+    paired_right = {p.right_id for p in result.pairs}
+    return Summary(
+        left_rows=len(left),
+        right_rows=len(right),
+        auto=decisions.get("auto", 0),
+        suggest=decisions.get("suggest", 0),
+        left_unmatched=sum(s.id not in paired_left for s in left),
+        right_unmatched=sum(s.id not in paired_right for s in right),
+        **details,
+    )
+
+
+def reconcile(
+    left_path: Path,
+    right_path: Path,
+    out_path: Path,
+    *,
+    config: MatcherConfig,
+    profile_name: str,
+    left_map: Mapping[str, str] | None = None,
+    right_map: Mapping[str, str] | None = None,
+    currency: str | None = None,
+    same_sign: bool = False,
+    progress: Progress | None = None,
+) -> Summary:
+    """Read both exports, match them, write the pairs; nothing is written unless all succeed.
+
+    ``same_sign``: both exports are signed from the same point of view (money out negative), so
+    a refund never pairs with a purchase of the same size; by default amounts pair by size.
+    """
+    started = time.monotonic()
+    check_input_path(left_path)
+    check_input_path(right_path)
+    check_output_path(out_path, (left_path, right_path))
+    report = progress or (lambda stage, done, total: None)
+
+    sides: list[list[Side]] = []
+    for path, column_map in ((left_path, left_map), (right_path, right_map)):
+        stage = f"reading {path.name}"
+        report(stage, 0, 1)
+        sides.append(read_sides(path, column_map, default_currency=currency))
+        report(stage, 1, 1)
+    left, right = sides
+    if same_sign:
+        left, right = ([replace(x, group="-" if x.amount < 0 else "+") for x in side]
+                       for side in (left, right))  # fmt: skip
+    result = match(left, right, config, progress=progress)
+    report(f"writing {out_path.name}", 0, 1)
+    write_pairs(out_path, result.pairs, {s.id: s for s in left}, {s.id: s for s in right})
+    report(f"writing {out_path.name}", 1, 1)
+    return summarize(
+        result,
+        left,
+        right,
+        left_file=str(left_path),
+        right_file=str(right_path),
+        out=str(out_path),
+        profile=profile_name,
+        seconds=round(time.monotonic() - started, 2),
+    )
+
+
+# --- options -------------------------------------------------------------------------------------
+
+
+MAX_OPTION_VALUE = Decimal(1_000_000_000)
+MAX_DATE_WINDOW_DAYS = 3660  # ten years
+
+
+def _decimal_option(text: str, option: str, example: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except ArithmeticError:
+        value = Decimal("NaN")
+    # The upper bound keeps the rules' Decimal context (28 digits) from overflowing; no amount
+    # an import accepts is this large.
+    if not value.is_finite() or value < 0 or value > MAX_OPTION_VALUE:
+        raise InputError(
+            f"{option} must be a number from 0 to {MAX_OPTION_VALUE:,}, such as {example}; "
+            f"got {text!r}"
+        )
+    return value
+
+
+def parse_percent(text: str) -> Decimal:
+    """``"0.5"`` or ``"0.5%"`` (0.5 per cent) -> ``Decimal("0.005")``."""
+    value = _decimal_option(text.strip().removesuffix("%"), "--amount-tolerance", "0.5 or 0.5%")
+    if value > 100:
+        raise InputError(f"--amount-tolerance is a percentage up to 100, got {text!r}")
+    return value / 100
+
+
+def matcher_config(
+    profile_name: str,
+    *,
+    amount_tolerance: str | None = None,
+    amount_abs: str | None = None,
+    date_window_days: int | None = None,
+) -> MatcherConfig:
+    """The named profile with the tolerances given on the command line (as text) replaced."""
+
+    try:
+        config = profile(profile_name)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if date_window_days is not None and not 0 <= date_window_days <= MAX_DATE_WINDOW_DAYS:
+        raise InputError(
+            f"--date-window-days must be from 0 to {MAX_DATE_WINDOW_DAYS}, got {date_window_days}"
+        )
+    return config.with_tolerances(
+        amount_pct=parse_percent(amount_tolerance) if amount_tolerance is not None else None,
+        amount_abs=(
+            _decimal_option(amount_abs, "--amount-abs", "0.01") if amount_abs is not None else None
+        ),
+        date_days=date_window_days,
+    )

@@ -1,0 +1,665 @@
+"""The file side of ``bg-agents match``: read two exports into ``Side`` rows, write the pairs.
+
+A finance user reconciles two exports (a ledger and a bank statement, invoices and payouts) without
+a database or Dagster. Everything is read as text so amounts stay exact, and anything that reads
+two ways is settled from the whole column or refused with the fix: an amount or a date that is
+silently misread is worse than a file sent back. Every problem is an ``InputError`` whose text
+names the file, the rows (as numbered in a spreadsheet) and what to change.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bg_agents.defs.ingestion import (
+    ImportFileError,
+    decode_text,
+    parse_amount_text,
+    sniff_delimiter,
+)
+from bg_agents.defs.reconciliation.matcher.rules import Side
+from bg_agents.lib.money import MAX_ABS_AMOUNT, known_currencies
+
+if TYPE_CHECKING:
+    from bg_agents.defs.reconciliation.matcher.types import Pair
+
+
+class InputError(ValueError):
+    """An input (file, column map, option) cannot be used; the text says why and how to fix it."""
+
+
+REQUIRED_FIELDS = ("id", "date", "amount", "name")
+OPTIONAL_FIELDS = ("currency", "reference", "base_amount", "date_until")
+FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
+CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
+PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
+READ_SUFFIXES = CSV_SUFFIXES | PARQUET_SUFFIXES
+WRITE_SUFFIXES = frozenset({".csv", ".parquet", ".pq"})
+MAP_EXAMPLE = "id=unique_id,date=transaction_date,amount=amount,name=memo"
+MAX_SHOWN = 10  # offending rows quoted in an error; the total is always given
+
+
+# --- column maps ---------------------------------------------------------------------------------
+
+
+def parse_column_map(text: str) -> dict[str, str]:
+    """``"id=unique_id,date=transaction_date,name=payee+memo"`` -> ``{field: column}``.
+
+    ``name`` may join several columns with ``+``: the first non-empty one is the name, the others
+    become aliases. Any other column name is taken literally (it may contain ``+``).
+    """
+    if not text or not text.strip():
+        raise InputError(f'empty column map: expected "field=column,..." such as "{MAP_EXAMPLE}"')
+    out: dict[str, str] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue  # a trailing comma
+        key, sep, column = item.partition("=")
+        key, column = key.strip().lower(), column.strip()
+        if not sep or not key:
+            raise InputError(
+                f'bad column map entry {item.strip()!r}: expected "field=column" '
+                f'(for example "{MAP_EXAMPLE}")'
+            )
+        if key not in FIELDS:
+            raise InputError(
+                f"unknown field {key!r} in the column map; the fields are: {', '.join(FIELDS)}"
+            )
+        if not column:
+            raise InputError(f'the column map gives no column for {key!r}: write "{key}=<column>"')
+        if key == "name" and any(not part.strip() for part in column.split("+")):
+            raise InputError(
+                f'bad name columns {column!r}: join column names with "+", e.g. "name=payee+memo"'
+            )
+        if key in out:
+            raise InputError(f"the column map gives {key!r} twice")
+        out[key] = column
+    if not out:
+        raise InputError(f'empty column map: expected "field=column,..." such as "{MAP_EXAMPLE}"')
+    return out
+
+
+def _norm_column(text: str) -> str:
+    return re.sub(r"[\s\-]+", "_", text.strip().casefold())
+
+
+def _find_column(wanted: str, columns: Sequence[str]) -> str | None:
+    """The file's column called ``wanted``: exactly, else ignoring case, spaces and hyphens."""
+    if wanted in columns:
+        return wanted
+    key = _norm_column(wanted)
+    found = [c for c in columns if _norm_column(c) == key]
+    return found[0] if len(found) == 1 else None
+
+
+def _quoted(items: Iterable[str]) -> str:
+    return ", ".join(f'"{c}"' for c in items) or "(none)"
+
+
+def _resolve(
+    name: str, columns: Sequence[str], column_map: Mapping[str, str]
+) -> dict[str, list[str]]:
+    """Field -> the file's column(s) holding it (several only for ``name``)."""
+    unknown = sorted(set(column_map) - set(FIELDS))
+    if unknown:
+        raise InputError(
+            f"unknown field(s) {', '.join(unknown)}; the fields are: {', '.join(FIELDS)}"
+        )
+    resolved: dict[str, list[str]] = {}
+    not_found: list[str] = []
+    for field_name in FIELDS:
+        wanted = column_map.get(field_name)
+        if wanted is None:
+            column = _find_column(field_name, columns)
+            if column is not None:
+                resolved[field_name] = [column]
+            continue
+        parts = [wanted]
+        if field_name == "name" and _find_column(wanted, columns) is None and "+" in wanted:
+            parts = [p.strip() for p in wanted.split("+")]
+        found = [_find_column(p, columns) for p in parts]
+        missing = [p for p, c in zip(parts, found, strict=True) if c is None]
+        if missing:
+            not_found.extend(f'"{p}" (for {field_name})' for p in missing)
+        else:
+            resolved[field_name] = [c for c in found if c is not None]
+    if not_found:
+        raise InputError(
+            f"{name}: the column map names {', '.join(not_found)}, but the file has no such "
+            f"column. Its columns are: {_quoted(columns)}"
+        )
+    missing_fields = [f for f in REQUIRED_FIELDS if f not in resolved]
+    if missing_fields:
+        listed = ", ".join(missing_fields)
+        example = ",".join(f"{f}=<column>" for f in missing_fields)
+        raise InputError(
+            f"{name}: no column for {listed}. The file's columns are: {_quoted(columns)}. "
+            f'Say which column holds what with a column map, e.g. "{example}"'
+        )
+    return resolved
+
+
+# --- amounts -------------------------------------------------------------------------------------
+
+# Evidence for the decimal mark: "12,50" or "1.234,5" (comma) vs "12.50" or "1,234.5" (point).
+# A lone "1,234" or "1.234" reads both ways and is settled by the rest of the column.
+_COMMA_DECIMAL = re.compile(r"\d,\d{1,2}(?!\d)|\d\.\d{3}(?:\.\d{3})*,|\d\.\d{3}\.\d{3}(?!\d)")
+_DOT_DECIMAL = re.compile(r"\d\.\d{1,2}(?!\d)|\d,\d{3}(?:,\d{3})*\.|\d,\d{3},\d{3}(?!\d)")
+
+
+def decimal_mark(values: Iterable[str]) -> str:
+    """``","`` if the amounts show a decimal comma more often than a point, else ``"."``."""
+    comma = dot = 0
+    for value in values:
+        if _COMMA_DECIMAL.search(value):
+            comma += 1
+        elif _DOT_DECIMAL.search(value):
+            dot += 1
+    return "," if comma > dot else "."
+
+
+def parse_amount(text: str, decimal: str | None = None) -> Decimal:
+    """An amount as a finance export writes it -> exact ``Decimal``; ValueError if it is not one.
+
+    Accepts "1234.56", "-1,234.56", "1.234,56" (decimal comma), "(12.50)" and "12.50-" for
+    negatives, and currency symbols or codes around the number ("€ 12,50", "USD 9.99").
+    ``decimal`` is the column's decimal mark; None decides it from this value alone.
+    """
+    raw = text.strip()
+    if not raw:
+        raise ValueError("missing amount")
+    mark = decimal or decimal_mark([raw])
+    plain = parse_amount_text(raw, mark)
+    if plain is None:
+        reason = f"bad amount {raw!r}"
+        if mark == "." and _COMMA_DECIMAL.search(raw):
+            reason += " (a decimal comma, but the column's other amounts use a decimal point)"
+        elif mark == "," and _DOT_DECIMAL.search(raw):
+            reason += " (a decimal point, but the column's other amounts use a decimal comma)"
+        raise ValueError(reason)
+    value = Decimal(plain)
+    if abs(value) >= MAX_ABS_AMOUNT:
+        raise ValueError(f"amount {raw!r} is too large to be an amount")
+    return value
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+_TIME = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+_ISO = re.compile(rf"(\d{{4}})-(\d{{1,2}})-(\d{{1,2}}){_TIME}")
+_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+_SLASHED = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+# Format label -> (pattern, positions of year, month, day among the groups).
+DATE_FORMATS: dict[str, tuple[re.Pattern[str], tuple[int, int, int]]] = {
+    "YYYY-MM-DD": (_ISO, (1, 2, 3)),
+    "DD.MM.YYYY": (_DOTTED, (3, 2, 1)),
+    "DD/MM/YYYY": (_SLASHED, (3, 2, 1)),
+    "MM/DD/YYYY": (_SLASHED, (3, 1, 2)),
+}
+
+
+def parse_date(text: str, fmt: str) -> date | None:
+    """``text`` read in the format labelled ``fmt`` (a key of DATE_FORMATS), or None."""
+    pattern, (y, m, d) = DATE_FORMATS[fmt]
+    match = pattern.fullmatch(text.strip())
+    if match is None:
+        return None
+    try:
+        return date(int(match[y]), int(match[m]), int(match[d]))
+    except ValueError:
+        return None
+
+
+def date_format(values: Iterable[str], column: str = "date") -> str | None:
+    """The one format that reads the most of a column's dates; None if it reads none of them.
+
+    The format is decided per column, never per row: "03/04/2026" is 3 April in one file and
+    4 March in another. When day/month and month/day read the column equally well and some date
+    differs between the two readings, nothing settles it and InputError says to use ISO.
+    """
+    distinct = [v for v in dict.fromkeys(v.strip() for v in values) if v]  # in file order
+    counts = {fmt: sum(parse_date(v, fmt) is not None for v in distinct) for fmt in DATE_FORMATS}
+    best = max(counts.values(), default=0)
+    if best == 0:
+        return None
+    if counts["DD/MM/YYYY"] == counts["MM/DD/YYYY"] == best:
+        differing = [
+            v for v in distinct if parse_date(v, "DD/MM/YYYY") != parse_date(v, "MM/DD/YYYY")
+        ]
+        if differing:
+            raise InputError(
+                f'the dates in column "{column}" (such as "{differing[0]}") could be day/month or '
+                "month/day, and no date in the column settles it: export the dates as "
+                "YYYY-MM-DD (ISO), which reads one way only"
+            )
+    return next(fmt for fmt, n in counts.items() if n == best)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Table:
+    columns: list[str]
+    cells: dict[str, list[str]]  # column -> stripped text per row
+    rows: list[str]  # how a user finds each row: "line 7" (CSV, header = line 1) or "row 6"
+
+
+def check_input_path(path: Path) -> None:
+    if path.suffix.lower() not in READ_SUFFIXES:
+        raise InputError(
+            f"{path.name}: cannot read {path.suffix or 'files without a suffix'!s}; "
+            f"give a {', '.join(sorted(READ_SUFFIXES))} file"
+        )
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a file")
+
+
+def check_output_path(path: Path, inputs: Iterable[Path] = ()) -> None:
+    """Refuse an output the writer cannot produce, before any work is done."""
+    if path.suffix.lower() not in WRITE_SUFFIXES:
+        raise InputError(
+            f"{path.name}: cannot write {path.suffix or 'files without a suffix'}; "
+            f"the output must end in {', '.join(sorted(WRITE_SUFFIXES))}"
+        )
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name for the output")
+    if not path.parent.is_dir():
+        raise InputError(f"{path.parent}: no such folder for the output")
+    target = path.resolve()
+    for source in inputs:
+        if source.resolve() == target:
+            raise InputError(f"{path}: the output would overwrite an input file")
+
+
+def _read_csv(path: Path) -> _Table:
+    import pandas as pd
+
+    data = path.read_bytes()
+    try:
+        text = decode_text(data)
+    except ImportFileError as exc:
+        raise InputError(f"{path.name}: {exc}") from None
+    if not text.strip():
+        raise InputError(f"{path.name}: the file is empty")
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(text)
+    try:
+        # header=None: the header is read as a row, so a row wider than it is an error instead of
+        # pandas silently taking the first column as an index or dropping the extra cells.
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path.name}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{path.name}: {_csv_problem(str(exc), delimiter)}") from None
+    values = [frame.iloc[:, i].tolist() for i in range(frame.shape[1])]
+    columns = _unique_names([column[0].strip() for column in values])
+    cells = {
+        name: [v.strip() for v in column[1:]] for name, column in zip(columns, values, strict=True)
+    }
+    return _Table(columns, cells, [f"line {i}" for i in range(2, len(frame) + 1)])
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """Header cells as column names: blanks named by position, repeats numbered."""
+    names: list[str] = []
+    for i, cell in enumerate(header, 1):
+        base = name = cell or f"column {i}"
+        n = 1
+        while name in names:
+            n += 1
+            name = f"{base} ({n})"
+        names.append(name)
+    return names
+
+
+def _csv_problem(message: str, delimiter: str) -> str:
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if m:
+        shown = "tab" if delimiter == "\t" else repr(delimiter)
+        return (
+            f"line {m[2]} has {m[3]} cells but the header has {m[1]}: a value that contains the "
+            f"separator {shown} must be quoted (or the line ends with an extra separator)"
+        )
+    return f"not a valid CSV file ({message.strip()})"
+
+
+def _read_parquet(path: Path) -> _Table:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path.name}: not a readable Parquet file ({exc})") from None
+    columns = [str(c).strip() for c in table.column_names]
+    cells = {
+        column: [_parquet_text(v) for v in table.column(i).to_pylist()]
+        for i, column in enumerate(columns)
+    }
+    return _Table(columns, cells, [f"row {i}" for i in range(1, table.num_rows + 1)])
+
+
+def _parquet_text(value: Any) -> str:
+    """A typed Parquet value as the text a CSV export would hold (dates ISO, amounts exact)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, float):
+        return "" if value != value else repr(value)  # NaN is a missing value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace").strip()
+    return str(value).strip()
+
+
+def _read_table(path: Path) -> _Table:
+    check_input_path(path)
+    table = _read_parquet(path) if path.suffix.lower() in PARQUET_SUFFIXES else _read_csv(path)
+    # Blank lines (and rows of empty cells) are not rows anyone means.
+    keep = [i for i in range(len(table.rows)) if any(table.cells[c][i] for c in table.columns)]
+    if len(keep) < len(table.rows):
+        table = _Table(
+            table.columns,
+            {c: [v[i] for i in keep] for c, v in table.cells.items()},
+            [table.rows[i] for i in keep],
+        )
+    if not table.rows:
+        raise InputError(
+            f"{path.name}: the file has column headers ({_quoted(table.columns)}) but no rows"
+        )
+    return table
+
+
+def read_sides(
+    path: str | os.PathLike[str],
+    column_map: Mapping[str, str] | None,
+    *,
+    default_currency: str | None,
+) -> list[Side]:
+    """Every row of a CSV or Parquet export as a ``Side``, or InputError listing what to fix.
+
+    ``column_map`` says which column holds which field (``parse_column_map``); a field it leaves
+    out is read from a column named like the field, if there is one. ``default_currency`` is the
+    currency of rows without one (required when the file has no currency column).
+    """
+    path = Path(path)
+    name = path.name
+    table = _read_table(path)
+    columns = _resolve(name, table.columns, column_map or {})
+    cells = table.cells
+
+    fallback = check_currency(default_currency)
+    if "currency" not in columns and not fallback:
+        raise InputError(
+            f"{name}: the file has no currency column, so give the currency of its amounts "
+            "(on the command line: --currency EUR), or map the column that holds it "
+            "(currency=<column>)"
+        )
+
+    def column(field_name: str) -> list[str] | None:
+        found = columns.get(field_name)
+        return cells[found[0]] if found else None
+
+    ids, amounts, base_amounts = column("id"), column("amount"), column("base_amount")
+    dates, untils = column("date"), column("date_until")
+    currencies, references = column("currency"), column("reference")
+    names = [cells[c] for c in columns["name"]]
+    assert ids is not None and amounts is not None and dates is not None
+
+    mark = decimal_mark(amounts)
+    base_mark = decimal_mark(base_amounts) if base_amounts is not None else "."
+    date_fmt = date_format(dates, columns["date"][0])
+    until_fmt = date_format(untils, columns["date_until"][0]) if untils is not None else None
+    known = known_currencies()
+    date_cache: dict[tuple[str, str], date | None] = {}
+
+    def read_date(text: str, fmt: str | None, label: str) -> date:
+        if not text:
+            raise ValueError(f"missing {label}")
+        key = (text, fmt or "")
+        if key not in date_cache:
+            date_cache[key] = parse_date(text, fmt) if fmt else None
+        value = date_cache[key]
+        if value is None:
+            expected = fmt or "YYYY-MM-DD"
+            raise ValueError(
+                f"bad {label} {text!r} (expected {expected}, like the rest of the column)"
+            )
+        return value
+
+    sides: list[Side] = []
+    problems: list[str] = []
+    where: dict[str, list[str]] = {}
+    for i, row in enumerate(table.rows):
+        issues: list[str] = []
+        row_id = ids[i]
+        if not row_id:
+            issues.append("empty id")
+        else:
+            where.setdefault(row_id, []).append(row)
+        try:
+            amount = parse_amount(amounts[i], mark)
+        except ValueError as exc:
+            issues.append(str(exc))
+        try:
+            when = read_date(dates[i], date_fmt, "date")
+        except ValueError as exc:
+            issues.append(str(exc))
+        base = until = None
+        if base_amounts is not None and base_amounts[i]:
+            try:
+                base = parse_amount(base_amounts[i], base_mark)
+            except ValueError as exc:
+                issues.append(f"base_amount: {exc}")
+        if untils is not None and untils[i]:
+            try:
+                until = read_date(untils[i], until_fmt, "date_until")
+            except ValueError as exc:
+                issues.append(str(exc))
+        currency = (currencies[i].upper() if currencies is not None else "") or fallback or ""
+        if not currency:
+            issues.append("missing currency")
+        elif currency not in known:
+            issues.append(f"unknown currency {currency!r}")
+        if issues:
+            problems.append(f"{row}: {'; '.join(issues)}")
+            continue
+        if until is not None and until < when:
+            problems.append(f"{row}: date_until {until} is before the date {when}")
+            continue
+        texts = [v[i] for v in names if v[i]]
+        sides.append(
+            Side(
+                id=row_id,
+                date=when,
+                amount=amount,
+                currency=currency,
+                name=texts[0] if texts else "",
+                base_amount=base,
+                date_until=until,
+                aliases=tuple(dict.fromkeys(t for t in texts[1:] if t != texts[0])),
+                reference=(references[i] or None) if references is not None else None,
+            )
+        )
+
+    duplicates = {k: v for k, v in where.items() if len(v) > 1}
+    if problems or duplicates:
+        raise InputError(_problems_message(name, len(table.rows), problems, duplicates))
+    return sides
+
+
+def _problems_message(
+    name: str, total: int, problems: list[str], duplicates: dict[str, list[str]]
+) -> str:
+    parts: list[str] = []
+    if problems:
+        shown = f" (the first {MAX_SHOWN})" if len(problems) > MAX_SHOWN else ""
+        parts.append(
+            f"{name}: {len(problems):,} of {total:,} rows cannot be read{shown}:\n"
+            + "\n".join(f"  {p}" for p in problems[:MAX_SHOWN])
+        )
+    if duplicates:
+        listed = [
+            f'"{k}" ({", ".join(v[:3])}{", ..." if len(v) > 3 else ""})'
+            for k, v in list(duplicates.items())[:MAX_SHOWN]
+        ]
+        more = f" and {len(duplicates) - MAX_SHOWN:,} more" if len(duplicates) > MAX_SHOWN else ""
+        parts.append(
+            f"{name}: {len(duplicates):,} id(s) appear more than once, so the pairs could not "
+            f"say which row is meant: {', '.join(listed)}{more}"
+        )
+    return (
+        "\n".join(parts) + "\nFix these rows in the file (or map another id column) and run again."
+    )
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+PAIR_COLUMNS = (
+    "left_id",
+    "right_id",
+    "decision",
+    "score",
+    "relation",
+    "matched_amount",
+    "decided_by",
+    "explanation",
+)
+
+
+def _amount_text(value: Decimal | None) -> str:
+    return "" if value is None else format(value, "f")
+
+
+def write_pairs(
+    path: str | os.PathLike[str],
+    pairs: Sequence[Pair],
+    left: Mapping[str, Side] | None = None,
+    right: Mapping[str, Side] | None = None,
+) -> None:
+    """Write the pairs as CSV or Parquet (by suffix), all at once or not at all.
+
+    With ``left``/``right`` each row also carries both sides' date, amount, currency and name, so
+    a reviewer sees what was paired without opening the inputs. The file appears only complete:
+    it is written next to its destination and renamed over it.
+    """
+    path = Path(path)
+    check_output_path(path)
+    records: dict[str, list[Any]] = {
+        "left_id": [p.left_id for p in pairs],
+        "right_id": [p.right_id for p in pairs],
+        "decision": [p.decision for p in pairs],
+        "score": [round(float(p.score), 4) for p in pairs],
+        "relation": [p.relation for p in pairs],
+        "matched_amount": [p.matched_amount for p in pairs],
+        "decided_by": [p.decided_by for p in pairs],
+        "explanation": [p.explanation for p in pairs],
+    }
+    for prefix, sides, key in (("left", left, "left_id"), ("right", right, "right_id")):
+        if sides is None:
+            continue
+        found = [sides.get(i) for i in records[key]]
+        records[f"{prefix}_date"] = [s.date if s else None for s in found]
+        records[f"{prefix}_amount"] = [s.amount if s else None for s in found]
+        records[f"{prefix}_currency"] = [s.currency if s else None for s in found]
+        records[f"{prefix}_name"] = [s.name if s else None for s in found]
+
+    parquet = path.suffix.lower() in PARQUET_SUFFIXES
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(handle)
+    try:
+        if parquet:
+            _write_parquet(Path(temp_name), records)
+        else:
+            _write_csv(Path(temp_name), records)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+# A spreadsheet runs a cell starting with one of these as a formula ("CSV injection"): an id or
+# a name from a bank export like =HYPERLINK(...) or =cmd|' /C calc'!A0 must stay text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """``value`` as a spreadsheet shows it, never runs it: a leading quote makes a cell text.
+
+    A plain negative number (``-42.50``) stays a number: it cannot run anything, and a
+    reviewer sums the column.
+    """
+    if value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _write_csv(path: Path, records: dict[str, list[Any]]) -> None:
+    import pandas as pd
+
+    text: dict[str, list[Any]] = {}
+    for column, values in records.items():
+        if column == "score":
+            text[column] = [f"{v:.4f}" for v in values]
+        elif column.endswith("amount"):
+            text[column] = [_amount_text(v) for v in values]
+        elif column.endswith("_date"):
+            text[column] = [v.isoformat() if v else "" for v in values]
+        else:
+            text[column] = ["" if v is None else spreadsheet_safe(str(v)) for v in values]
+    # utf-8-sig: spreadsheet programs then show accented names correctly.
+    pd.DataFrame(text, columns=list(records)).to_csv(path, index=False, encoding="utf-8-sig")
+
+
+def _write_parquet(path: Path, records: dict[str, list[Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrays: dict[str, pa.Array] = {}
+    for column, values in records.items():
+        if column == "score":
+            arrays[column] = pa.array(values, type=pa.float64())
+        elif column.endswith("amount"):
+            scale = max((-v.as_tuple().exponent for v in values if v is not None), default=2)
+            scale = min(max(scale, 2), 18)
+            arrays[column] = pa.array(
+                [None if v is None else v.quantize(Decimal(1).scaleb(-scale)) for v in values],
+                type=pa.decimal128(38, scale),
+            )
+        elif column.endswith("_date"):
+            arrays[column] = pa.array(values, type=pa.date32())
+        else:
+            arrays[column] = pa.array(values, type=pa.string())
+    pq.write_table(pa.table(arrays), path)
+
+
+def check_currency(code: str | None) -> str | None:
+    if code is None:
+        return None
+    value = code.strip().upper()
+    if value not in known_currencies():
+        raise InputError(f"unknown currency {code!r}: use an ISO code such as EUR or USD")
+    return value

@@ -1,1 +1,0 @@
-"""Ingestion: providers (simulated bank feed, import files) to validated, upserted transactions."""

@@ -1,0 +1,398 @@
+"""SQLAlchemy 2.0 models of the application database.
+
+Every table that receives side effects carries its natural key as a unique constraint
+(docs/architecture.md, principle 1): writes are insert-if-absent or upserts on that key, so a
+retry, a re-materialization, a backfill or two racing runs can never duplicate a row.
+Money columns are :class:`~bg_agents.lib.db.types.Money` (exact Decimal), instants are UTC-aware,
+dates are dates, time zones are IANA names.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bg_agents.lib.db.types import Money, UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite, so autoincrement works on both.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        Decimal: Money(),
+        # JSONB on PostgreSQL: it has equality (upserts compare values) and can be indexed.
+        dict[str, Any]: sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
+    }
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(BigId, primary_key=True, autoincrement=True)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(default=utcnow)
+
+
+def _team_fk() -> Mapped[int]:
+    return mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = _id()
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    time_zone: Mapped[str] = mapped_column(sa.String(64))
+    base_currency: Mapped[str] = mapped_column(sa.String(3))
+    locale: Mapped[str] = mapped_column(sa.String(16), default="en_US")
+    created_at: Mapped[datetime] = _created()
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (sa.UniqueConstraint("team_id", "email"),)
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = _team_fk()
+    email: Mapped[str] = mapped_column(sa.String(320))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    time_zone: Mapped[str | None] = mapped_column(sa.String(64))
+    notification_prefs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _created()
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (sa.UniqueConstraint("team_id", "external_id"),)
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = _team_fk()
+    external_id: Mapped[str] = mapped_column(sa.String(128))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    company: Mapped[str | None] = mapped_column(sa.String(200))
+    country: Mapped[str | None] = mapped_column(sa.String(2))
+    created_at: Mapped[datetime] = _created()
+
+
+class Transaction(Base):
+    """A booked bank transaction. Positive amounts are money in, negative money out."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (
+        sa.UniqueConstraint("team_id", "source", "external_id"),
+        sa.Index("ix_transactions_team_id_booking_date", "team_id", "booking_date"),
+    )
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = _team_fk()
+    source: Mapped[str] = mapped_column(sa.String(64))
+    external_id: Mapped[str] = mapped_column(sa.String(128))
+    booking_date: Mapped[date] = mapped_column(index=True)
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    # The amount in the team's base currency, when the provider gave it or the currency is the base.
+    base_amount: Mapped[Decimal | None]
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    counterparty: Mapped[str | None] = mapped_column(sa.String(200))
+    reference: Mapped[str | None] = mapped_column(sa.String(200))
+    merchant: Mapped[str | None] = mapped_column(sa.String(200))
+    category: Mapped[str | None] = mapped_column(sa.String(64))
+    ingested_at: Mapped[datetime] = _created()
+
+
+# The statuses of an invoice still owed (partly or wholly): reconciliation matches them, insights
+# count them as receivables and overdue. One definition, so the two cannot drift apart.
+OPEN_INVOICE = ("open", "partially_paid")
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        sa.UniqueConstraint("team_id", "number"),
+        sa.Index("ix_invoices_team_id_due_date", "team_id", "due_date"),
+    )
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = _team_fk()
+    customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id"))
+    number: Mapped[str] = mapped_column(sa.String(64))
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    issue_date: Mapped[date] = mapped_column(index=True)
+    due_date: Mapped[date]
+    # open | partially_paid | paid | void
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    amount_paid: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    paid_date: Mapped[date | None]
+    # None | weekly | monthly | quarterly
+    recurrence: Mapped[str | None] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = _created()
+
+
+class Document(Base):
+    """A receipt or supplier bill uploaded by a user (the file itself lives elsewhere)."""
+
+    __tablename__ = "documents"
+    __table_args__ = (sa.UniqueConstraint("team_id", "external_id"),)
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = _team_fk()
+    external_id: Mapped[str] = mapped_column(sa.String(128))
+    kind: Mapped[str] = mapped_column(sa.String(16), default="receipt")
+    vendor: Mapped[str] = mapped_column(sa.String(200))
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    base_amount: Mapped[Decimal | None]
+    document_date: Mapped[date] = mapped_column(index=True)
+    file_name: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = _created()
+
+
+class Match(Base):
+    """A link (decided) or suggestion (for review) between a record and a bank transaction."""
+
+    __tablename__ = "matches"
+    __table_args__ = (sa.UniqueConstraint("team_id", "record_kind", "record_id", "transaction_id"),)
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = _team_fk()
+    record_kind: Mapped[str] = mapped_column(sa.String(16))  # document | invoice
+    record_id: Mapped[int]
+    transaction_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("transactions.id", ondelete="CASCADE"), index=True
+    )
+    decision: Mapped[str] = mapped_column(sa.String(16))  # link | suggestion
+    status: Mapped[str] = mapped_column(sa.String(16))  # auto | pending | confirmed | declined
+    score: Mapped[float]
+    matched_amount: Mapped[Decimal | None]
+    explanation: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class UnmatchedRecord(Base):
+    """Snapshot row of the ``unmatched_records`` asset: a record dated that day with no link."""
+
+    __tablename__ = "unmatched_records"
+    __table_args__ = (sa.UniqueConstraint("record_kind", "record_id"),)
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = _team_fk()
+    record_kind: Mapped[str] = mapped_column(sa.String(16))  # receipt | invoice | payment
+    record_id: Mapped[int]
+    record_date: Mapped[date] = mapped_column(index=True)
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    snapshot_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WeeklyMetric(Base):
+    """One team's totals for one ISO week (Monday start), in the team's base currency."""
+
+    __tablename__ = "weekly_metrics"
+    __table_args__ = (sa.UniqueConstraint("team_id", "week_start"),)
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = _team_fk()
+    week_start: Mapped[date] = mapped_column(index=True)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    revenue: Mapped[Decimal]
+    expenses: Mapped[Decimal]
+    net: Mapped[Decimal]
+    transaction_count: Mapped[int]
+    income_count: Mapped[int]
+    expense_count: Mapped[int]
+    # Foreign-currency rows without a base amount: counted here, left out of the totals.
+    unconverted_count: Mapped[int] = mapped_column(default=0)
+    prev_revenue: Mapped[Decimal]
+    prev_expenses: Mapped[Decimal]
+    prev_net: Mapped[Decimal]
+    revenue_change_pct: Mapped[float | None]
+    expenses_change_pct: Mapped[float | None]
+    net_change_pct: Mapped[float | None]
+    # When these figures last changed (a re-run that changes nothing leaves it alone).
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WeeklyCategoryMetric(Base):
+    __tablename__ = "weekly_category_metrics"
+    __table_args__ = (sa.UniqueConstraint("team_id", "week_start", "category"),)
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = _team_fk()
+    week_start: Mapped[date] = mapped_column(index=True)
+    category: Mapped[str] = mapped_column(sa.String(64))
+    expenses: Mapped[Decimal]
+    transaction_count: Mapped[int]
+    prev_expenses: Mapped[Decimal]
+    change_pct: Mapped[float | None]
+
+
+class Insight(Base):
+    __tablename__ = "insights"
+    __table_args__ = (sa.UniqueConstraint("team_id", "week_start"),)
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = _team_fk()
+    week_start: Mapped[date]
+    content: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16))  # generated | delivered | skipped
+    path: Mapped[str] = mapped_column(sa.String(16))  # llm | retried | fallback
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    model: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = _created()
+
+
+class InsightClaim(Base):
+    """Who is writing (team, week)'s insight: taken with an INSERT the unique key arbitrates,
+    before the model is called, so racing runs pay for one generation. A claim not finished
+    within the timeout (its process died) can be taken over."""
+
+    __tablename__ = "insight_claims"
+    __table_args__ = (sa.UniqueConstraint("team_id", "week_start"),)
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    week_start: Mapped[date]
+    owner: Mapped[str] = mapped_column(sa.String(128))
+    claimed_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class Notification(Base):
+    """The outbox: one row per message to one user on one channel, keyed for exactly-once."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_user_id_created_at", "user_id", "created_at"),)
+    id: Mapped[int] = _id()
+    idempotency_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    team_id: Mapped[int] = _team_fk()
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(sa.String(16))  # in_app | email | webhook
+    category: Mapped[str] = mapped_column(sa.String(64))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = _created()
+    delivered_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]
+
+
+class LLMCall(Base):
+    """The call ledger: every model call, for cost accounting and debugging."""
+
+    __tablename__ = "llm_calls"
+    id: Mapped[int] = _id()
+    agent: Mapped[str] = mapped_column(sa.String(64))
+    team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id", ondelete="SET NULL"))
+    model: Mapped[str] = mapped_column(sa.String(100))
+    # What the server's answer named (NULL: it named none, or the answer could not be read).
+    reported_model: Mapped[str | None] = mapped_column(sa.String(100))
+    # NULL means unknown (not reported, or an unusable count), never guessed as 0.
+    prompt_tokens: Mapped[int | None]
+    completion_tokens: Mapped[int | None]
+    latency_ms: Mapped[int] = mapped_column(default=0)
+    cost_usd: Mapped[Decimal | None]  # NULL: no known price for the model, or tokens unknown
+    outcome: Mapped[str] = mapped_column(sa.String(32))
+    run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    partition_key: Mapped[str | None] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = _created()
+
+
+class QuarantinedRow(Base):
+    """An input row that could not be ingested, with the reason. Nothing is dropped silently."""
+
+    __tablename__ = "quarantined_rows"
+    __table_args__ = (sa.UniqueConstraint("source", "batch_ref", "row_ref"),)
+    id: Mapped[int] = _id()
+    source: Mapped[str] = mapped_column(sa.String(64))
+    batch_ref: Mapped[str] = mapped_column(sa.String(128))  # a file's sha256 or a feed day
+    row_ref: Mapped[str] = mapped_column(sa.String(128))  # a row number or external id
+    team_ref: Mapped[str | None] = mapped_column(sa.String(64))
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    quarantined_at: Mapped[datetime] = _created()
+
+
+class ImportFile(Base):
+    """A CSV/OFX file picked up from the import folder, keyed by content hash."""
+
+    __tablename__ = "import_files"
+    id: Mapped[int] = _id()
+    sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id", ondelete="SET NULL"))
+    file_name: Mapped[str] = mapped_column(sa.String(255))
+    file_format: Mapped[str] = mapped_column(sa.String(8))
+    rows_staged: Mapped[int] = mapped_column(default=0)
+    rows_quarantined: Mapped[int] = mapped_column(default=0)
+    # Rows the reader counted on its own (CSV records, OFX STMTTRN tags), so a file's report can
+    # show that landed + duplicates + quarantined + waiting add up to what the file held.
+    rows_total: Mapped[int] = mapped_column(default=0, server_default="0")
+    imported_at: Mapped[datetime] = _created()
+
+
+class StagedImportRow(Base):
+    """A parsed file row waiting for its ``transactions`` partition (its booking date)."""
+
+    __tablename__ = "staged_import_rows"
+    __table_args__ = (sa.UniqueConstraint("import_file_id", "row_number"),)
+    id: Mapped[int] = _id()
+    import_file_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("import_files.id", ondelete="CASCADE")
+    )
+    row_number: Mapped[int]
+    team_id: Mapped[int] = _team_fk()
+    booking_date: Mapped[date] = mapped_column(index=True)
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # None while waiting for its partition; then landed | duplicate | quarantined.
+    outcome: Mapped[str | None] = mapped_column(sa.String(16))
+
+
+class SimulatedBankFeedRow(Base):
+    """SIMULATED: the demo bank's ledger, written by ``bg-agents seed``.
+
+    It stands in for a bank API (Plaid, GoCardless...): the ``transactions`` asset fetches one day
+    from it. Fields are kept as the text a bank would send, so malformed rows reach quarantine.
+    """
+
+    __tablename__ = "simulated_bank_feed"
+    __table_args__ = (sa.UniqueConstraint("team_slug", "external_id"),)
+    id: Mapped[int] = _id()
+    team_slug: Mapped[str] = mapped_column(sa.String(64))
+    external_id: Mapped[str] = mapped_column(sa.String(128))
+    value_date: Mapped[date] = mapped_column(index=True)
+    amount: Mapped[str] = mapped_column(sa.String(64))
+    currency: Mapped[str] = mapped_column(sa.String(8))
+    base_amount: Mapped[str | None] = mapped_column(sa.String(64))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    counterparty: Mapped[str | None] = mapped_column(sa.String(200))
+    reference: Mapped[str | None] = mapped_column(sa.String(200))
+    category: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class SimulatedGroundTruth(Base):
+    """SIMULATED: which records truly belong to which bank transactions, for evaluating matching.
+
+    Transactions are named by their feed external id, since database ids exist only after ingest.
+    """
+
+    __tablename__ = "sim_ground_truth"
+    __table_args__ = (
+        sa.UniqueConstraint("team_id", "record_kind", "record_external_id", "transaction_ref"),
+    )
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = _team_fk()
+    record_kind: Mapped[str] = mapped_column(sa.String(16))  # document | invoice
+    record_external_id: Mapped[str] = mapped_column(sa.String(128))
+    transaction_ref: Mapped[str] = mapped_column(sa.String(128))
+    case: Mapped[str] = mapped_column(sa.String(32))  # exact | vat | fee | fx | partial | ...
+    allocated_amount: Mapped[Decimal | None]

@@ -1,0 +1,416 @@
+"""Configuration from the environment, in one place, validated once.
+
+Every knob is an environment variable with an embedded default, so the project runs on a laptop
+with nothing set and in production with only variables changed. All of them are read here, by
+one pydantic-settings model (:class:`Environment`); nothing else in the package reads
+``os.environ`` for its own configuration. A bad value is a :class:`SettingsError` that names
+each wrong variable on a line of its own, so the command line prints them instead of a traceback
+deep inside a run.
+
+Secrets (database passwords, API keys) are read here only to decide *which* backend to use; Dagster
+resources receive them through ``EnvVar`` so they never show in the UI, and no error message
+repeats them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEFAULT_HISTORY_START = "2025-01-01"
+API_KEY_VARS = ("BG_AGENTS_LLM_API_KEY", "OPENAI_API_KEY")
+
+# Dates the project can stand at. Far beyond them, date arithmetic (a week later, a catch-up
+# window) overflows Python's datetime; nothing real happens before 1970 or after 2100.
+EARLIEST = date(1970, 1, 1)
+LATEST = date(2100, 12, 31)
+
+# A catch-up window longer than a year would deliver last year's news as this week's.
+MAX_CATCH_UP_HOURS = 366 * 24
+MAX_LLM_TIMEOUT = 3600.0
+MAX_LLM_RETRIES = 20
+
+
+class SettingsError(ValueError):
+    """One or more environment variables are unusable; ``problems`` has one line for each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def check_date_range(value: date, what: str) -> None:
+    """Refuse dates the project cannot compute with (see ``EARLIEST``/``LATEST``)."""
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"{what} must be between {EARLIEST} and {LATEST}, not {value}")
+
+
+def _iso_date(value: Any) -> date:
+    # Strict ISO: pydantic would also take "1700000000" as a Unix timestamp.
+    if isinstance(value, date):
+        return value
+    try:
+        parsed = date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError("must be an ISO date (YYYY-MM-DD)") from None
+    check_date_range(parsed, "the date")
+    return parsed
+
+
+def writable_folder_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be (or become) a folder this process writes in, or None.
+
+    Writing is tried, not inferred from permission bits: root passes every permission check
+    but still cannot write to a read-only mount.
+    """
+    existing = path
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        where = "is a file" if existing == path else f"cannot be created: {existing} is a file"
+        return f"{where}, not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if existing == path:
+            return f"is not writable ({reason})"
+        return f"cannot be created: {existing} is not writable ({reason})"
+    return None
+
+
+# The mapping the next Environment() reads: os.environ unless a caller passes its own.
+_SOURCE: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "bg_agents_env", default=None
+)
+
+
+class _MappingSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (tests pass their own)."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        mapping = _SOURCE.get()
+        mapping = os.environ if mapping is None else mapping
+        return {k: v for k, v in mapping.items() if v != ""}  # empty means unset
+
+
+class Environment(BaseSettings):
+    """Every environment variable the project reads, with its bounds."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
+
+    home: str | None = Field(None, alias="BG_AGENTS_HOME")
+    database_url: str | None = Field(None, alias="BG_AGENTS_DATABASE_URL")
+    history_start: date = Field(
+        date.fromisoformat(DEFAULT_HISTORY_START), alias="BG_AGENTS_HISTORY_START"
+    )
+    now: datetime | None = Field(None, alias="BG_AGENTS_NOW")
+    insights_catch_up_hours: float = Field(
+        48.0,
+        ge=0,
+        le=MAX_CATCH_UP_HOURS,
+        allow_inf_nan=False,
+        alias="BG_AGENTS_INSIGHTS_CATCH_UP_HOURS",
+    )
+    llm_backend: str | None = Field(None, alias="BG_AGENTS_LLM_BACKEND")
+    llm_model: str = Field("gpt-4o-mini", alias="BG_AGENTS_LLM_MODEL", max_length=100)
+    llm_base_url: str | None = Field(None, alias="BG_AGENTS_LLM_BASE_URL")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+    llm_api_key_set: bool = Field(False, alias="BG_AGENTS_LLM_API_KEY")
+    openai_api_key_set: bool = Field(False, alias="OPENAI_API_KEY")
+    llm_timeout: float = Field(
+        30.0, gt=0, le=MAX_LLM_TIMEOUT, allow_inf_nan=False, alias="BG_AGENTS_LLM_TIMEOUT"
+    )
+    llm_max_retries: int = Field(4, ge=0, le=MAX_LLM_RETRIES, alias="BG_AGENTS_LLM_MAX_RETRIES")
+    dagster_home: str | None = Field(None, alias="DAGSTER_HOME")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, _MappingSource(settings_cls))
+
+    @field_validator("llm_api_key_set", "openai_api_key_set", mode="before")
+    @classmethod
+    def _present(cls, value: Any) -> bool:
+        return bool(value)  # the key itself is never kept here
+
+    @field_validator("home", "dagster_home")
+    @classmethod
+    def _folder(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if info.field_name == "dagster_home" and not path.is_absolute():
+            raise ValueError("must be an absolute path (Dagster requires one)")
+        problem = writable_folder_problem(path.resolve())
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import sqlalchemy as sa
+
+        hint = "expected sqlite:///path/app.db or postgresql://user@host:5432/dbname"
+        try:
+            url = sa.engine.make_url(value.strip())
+        except (sa.exc.ArgumentError, ValueError):
+            raise ValueError(f"is not a database URL ({hint})") from None
+        # Split by hand: SQLAlchemy's getters import the dialect, which fails for unknown ones.
+        backend, _, driver = url.drivername.partition("+")
+        if backend == "postgres":
+            raise ValueError("write postgresql://, not postgres:// (SQLAlchemy knows only that)")
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"uses {backend!r}; only sqlite and postgresql are supported ({hint})")
+        allowed = {"sqlite": ("pysqlite",), "postgresql": ("psycopg2",)}[backend]
+        if driver and driver not in allowed:
+            raise ValueError(f"driver {driver!r} is not supported; use {backend}:// ({hint})")
+        if backend == "postgresql" and url.port is not None and not 0 < url.port < 65536:
+            raise ValueError(f"port {url.port} is out of range")
+        if backend == "sqlite" and url.database and url.database != ":memory:":
+            problem = writable_folder_problem(Path(url.database).expanduser().resolve().parent)
+            if problem:
+                raise ValueError(f"the database's folder {problem}")
+        return value.strip()
+
+    @field_validator("history_start", mode="before")
+    @classmethod
+    def _history_start(cls, value: Any) -> date:
+        return _iso_date(value)
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _now(cls, value: Any) -> datetime | None:
+        if value is None or isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError("must be an ISO instant, e.g. 2026-11-23T07:00:00+05:30") from None
+        if parsed.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2026-11-23T07:00:00+00:00")
+        if not EARLIEST <= parsed.date() <= LATEST:
+            raise ValueError(f"must be between {EARLIEST} and {LATEST}")
+        return parsed.astimezone(UTC)
+
+    @field_validator("llm_backend")
+    @classmethod
+    def _backend(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        backend = value.strip().lower()
+        if backend not in ("openai", "offline"):
+            raise ValueError("must be 'openai' or 'offline'")
+        return backend
+
+    @field_validator("llm_model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a model")
+        return value.strip()
+
+    @field_validator("llm_base_url", "openai_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value.strip())
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL, e.g. http://localhost:11434/v1")
+        return value.strip()
+
+    @field_validator("llm_timeout", "insights_catch_up_hours", mode="before")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError("must be a number") from None
+        if not math.isfinite(number):
+            raise ValueError("must be a finite number")
+        return number
+
+
+_SECRET_FIELDS = {"BG_AGENTS_LLM_API_KEY", "OPENAI_API_KEY"}
+
+
+def _shown(name: str, value: Any) -> str:
+    """The offending value as the user typed it, minus secrets and URL passwords."""
+    if name in _SECRET_FIELDS:
+        return ""
+    text = str(value)
+    if name == "BG_AGENTS_DATABASE_URL" and "@" in text:
+        import sqlalchemy as sa
+
+        try:
+            text = sa.engine.make_url(text).render_as_string(hide_password=True)
+        except Exception:  # not a URL at all: show only where it points
+            text = "***@" + text.rsplit("@", 1)[1]
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"={text!r}"
+
+
+def _problem_line(error: Mapping[str, Any], raw: Mapping[str, str]) -> str:
+    name = str(error["loc"][0]) if error["loc"] else "environment"
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    elif message.startswith("Input should be "):
+        message = "must be " + message[len("Input should be ") :]
+    elif message.startswith("String should have at most"):
+        message = "is too long: " + message[len("String should have ") :]
+    return f"{name}{_shown(name, raw.get(name, error.get('input', '')))}: {message}"
+
+
+_NAMES = tuple(f.alias for f in Environment.model_fields.values() if f.alias)
+
+
+def read_environment(env: Mapping[str, str] | None = None) -> Environment:
+    """Validate every setting; ``env`` defaults to ``os.environ`` (tests pass their own).
+
+    The clock asks on every call, so a validated set of values is remembered: the same
+    variables are checked (folders probed) once, and any change is validated afresh.
+    """
+    raw = os.environ if env is None else env
+    return _validated(tuple((name, raw[name]) for name in _NAMES if name in raw))
+
+
+@functools.lru_cache(maxsize=64)
+def _validated(values: tuple[tuple[str, str], ...]) -> Environment:
+    mapping = dict(values)
+    token = _SOURCE.set(mapping)
+    try:
+        return Environment()
+    except ValidationError as exc:
+        raise SettingsError([_problem_line(e, mapping) for e in exc.errors()]) from None
+    finally:
+        _SOURCE.reset(token)
+
+
+def validate_environment(env: Mapping[str, str] | None = None) -> None:
+    """The check a command runs once at start: raises :class:`SettingsError` listing problems."""
+    read_environment(env)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    history_start: date
+
+    @property
+    def import_dir(self) -> Path:
+        """Drop CSV/OFX files in ``<import_dir>/<team-slug>/``; the import sensor picks them up."""
+        return self.home / "imports"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Where the project keeps its data; ``env`` defaults to ``os.environ``."""
+    e = read_environment(env)
+    home = Path(e.home or Path.cwd() / ".bg_agents").expanduser().resolve()
+    url = e.database_url or f"sqlite:///{home / 'app.db'}"
+    return Settings(home=home, database_url=url, history_start=e.history_start)
+
+
+def database_url_configured(env: Mapping[str, str] | None = None) -> bool:
+    """Whether ``BG_AGENTS_DATABASE_URL`` is set (it may hold a password: Dagster gets its name)."""
+    return read_environment(env).database_url is not None
+
+
+def use_dagster_home(settings: Settings) -> Path:
+    """``DAGSTER_HOME`` for an in-process Dagster instance (the demo): the configured one, else a
+    folder beside the app's home. Exported, because Dagster's instance reads it from there."""
+    os.environ.setdefault("DAGSTER_HOME", str(settings.home.parent / ".dagster_home"))
+    path = Path(os.environ["DAGSTER_HOME"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def pinned_now(env: Mapping[str, str] | None = None) -> datetime | None:
+    """``BG_AGENTS_NOW`` as a UTC instant, or None when the clock is not pinned."""
+    return read_environment(env).now
+
+
+def catch_up_hours(env: Mapping[str, str] | None = None) -> float:
+    """``BG_AGENTS_INSIGHTS_CATCH_UP_HOURS`` (default 48)."""
+    return read_environment(env).insights_catch_up_hours
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """Which model to call. The key itself is read only where the client is built."""
+
+    backend: str  # openai | offline
+    model: str
+    base_url: str | None
+    api_key_var: str | None  # the environment variable that holds the key, if any
+    request_timeout: float
+    max_retries: int
+
+    def api_key(self, env: Mapping[str, str] | None = None) -> str | None:
+        """The key's value from the variable ``api_key_var`` names (None when there is none)."""
+        if not self.api_key_var:
+            return None
+        return (os.environ if env is None else env).get(self.api_key_var)
+
+
+def load_llm_settings(env: Mapping[str, str] | None = None) -> LLMSettings:
+    """``openai`` when a key or a base URL is configured, else the offline backend.
+
+    ``BG_AGENTS_LLM_BACKEND=offline|openai`` overrides the choice (e.g. offline in a test run
+    that has a key in its environment, or openai for a local server that needs no key).
+    """
+    e = read_environment(env)
+    key_var = (
+        "BG_AGENTS_LLM_API_KEY"
+        if e.llm_api_key_set
+        else "OPENAI_API_KEY"
+        if e.openai_api_key_set
+        else None
+    )
+    base_url = e.llm_base_url or e.openai_base_url
+    backend = e.llm_backend or ("openai" if key_var or base_url else "offline")
+    return LLMSettings(
+        backend=backend,
+        model=e.llm_model,
+        base_url=base_url,
+        api_key_var=key_var,
+        request_timeout=e.llm_timeout,
+        max_retries=e.llm_max_retries,
+    )

@@ -1,0 +1,1 @@
+"""Analyst: ask and chat."""

@@ -1,0 +1,1 @@
+"""The bg-agents command."""

@@ -1,0 +1,193 @@
+"""The `bg-agents` commands a newcomer runs: demo (twice), stats, teams, and clear errors."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).with_name("bg-agents")
+
+
+def run(args: list[str], home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BG_AGENTS_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    env.pop("BG_AGENTS_DATABASE_URL", None)
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+@pytest.mark.integration
+def test_demo_fills_an_empty_home_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = run(["demo", "--teams", "2", "--weeks", "2"], home)
+    assert "[2/2] daily" in first.stdout and "[2/2] weekly" in first.stdout
+    assert "make dev" in first.stdout
+    stats = json.loads(run(["stats", "--json"], home).stdout)
+    assert stats["teams"] == 2 and stats["transactions"] > 0
+    assert stats["weekly_metrics"] == 4  # 2 teams x 2 weeks
+    assert stats["unmatched_records"] > 0
+    assert stats["insights"] == 2  # the last week, one per team
+    assert set(stats) >= {"notifications", "llm_calls", "insights", "quarantined_rows"}
+
+    second = run(["demo", "--teams", "2", "--weeks", "2"], home)
+    assert second.stdout.count("already materialized") == 5  # 2 daily, 2 weekly, insights
+    assert "(0 new rows" in second.stdout
+    assert json.loads(run(["stats", "--json"], home).stdout) == stats
+
+    teams = json.loads(run(["teams", "--json"], home).stdout)
+    assert len(teams) == 2 and all("/" in t["time_zone"] for t in teams)
+    table = run(["teams"], home).stdout
+    assert teams[0]["slug"] in table and teams[0]["time_zone"] in table
+
+
+def test_stats_on_an_empty_home_says_how_to_migrate(tmp_path: Path) -> None:
+    proc = run(["stats"], tmp_path / "home", check=False)
+    assert proc.returncode == 2
+    assert "bg-agents db upgrade" in proc.stderr
+
+
+def test_bad_arguments_are_refused_with_a_message(tmp_path: Path) -> None:
+    proc = run(["seed", "--teams", "0"], tmp_path / "home", check=False)
+    assert proc.returncode == 2 and "must be at least 1" in proc.stderr
+
+
+@pytest.mark.integration
+def test_insights_generate_prints_a_stored_week_and_says_why_a_week_has_none(
+    tmp_path: Path,
+) -> None:
+    """The demo stored every week's insight: asking again shows it, not a crash."""
+    home = tmp_path / "home"
+    run(["demo", "--teams", "1", "--weeks", "1"], home)
+    (team,) = json.loads(run(["teams", "--json"], home).stdout)
+    slug = team["slug"]
+    with sqlite3.connect(home / "app.db") as conn:
+        ((week, stored),) = conn.execute("SELECT week_start, content FROM insights").fetchall()
+
+    again = run(["insights", "generate", "--team", slug, "--week", week], home)
+    assert again.stdout.strip() == stored.strip()
+    assert "--force regenerates it" in again.stderr and "Traceback" not in again.stderr
+
+    empty = run(["insights", "generate", "--team", slug, "--week", "2025-01-06"], home, False)
+    assert empty.returncode == 1 and "Traceback" not in empty.stderr
+    assert empty.stderr.startswith("bg-agents: error: ")
+    assert "has no weekly metrics" in empty.stderr and len(empty.stderr.splitlines()) == 1
+
+    forced = run(["insights", "generate", "--team", slug, "--week", week, "--force"], home)
+    assert forced.stdout.strip() and "--force regenerates" not in forced.stderr
+
+
+def test_commands_say_in_one_line_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    """demo and seed open the database themselves: they must report it like the others do."""
+    env_url = "postgresql://postgres:pw@127.0.0.1:1/none"
+    for args in (["demo", "--teams", "1", "--weeks", "1"], ["seed"], ["teams"], ["stats"]):
+        proc = run_with(args, tmp_path / "home", BG_AGENTS_DATABASE_URL=env_url)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr, args
+        assert proc.stderr.startswith("bg-agents: error: cannot connect to the database"), args
+        assert "pw@" not in proc.stderr
+
+
+def test_a_corrupt_database_file_is_one_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "app.db").write_text("this is not a database\n" * 100)
+    proc = run(["stats"], home, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "cannot connect to the database" in proc.stderr
+
+
+def run_with(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "BG_AGENTS_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), **env}
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
+    return subprocess.run([str(BIN), *args], env=full, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("status", ["generated", "delivered"])
+def test_insights_generate_force_on_a_week_left_out_of_metrics_says_so_and_keeps_the_insight(
+    engine, app_env, capsys, status: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A team whose totals cannot be stored has no weekly_metrics row that week, but still its
+    old insight: --force used to print that insight, exit 0 and say "--force regenerates it"."""
+    from datetime import date
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from bg_agents.cli import main
+    from bg_agents.defs.metrics.service import build_weekly_metrics
+    from bg_agents.lib.db.models import Insight, Team, Transaction, WeeklyMetric
+
+    monday, huge = date(2026, 3, 2), Decimal("9999999999999")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(Team),
+            [
+                {"slug": s, "name": s, "time_zone": "UTC", "base_currency": "EUR"}
+                for s in ("hostile", "normal", "late")
+            ],
+        )
+        ids = dict(conn.execute(sa.select(Team.slug, Team.id)).all())
+        rows = [(ids["hostile"], str(huge)) for _ in range(100)] + [(ids["normal"], "-12.34")]
+        conn.execute(
+            sa.insert(Transaction),
+            [
+                {
+                    "team_id": team_id,
+                    "source": "t",
+                    "external_id": str(n),
+                    "booking_date": date(2026, 3, 3),
+                    "amount": Decimal(amount),
+                    "currency": "EUR",
+                    "base_amount": Decimal(amount),
+                    "description": "",
+                }
+                for n, (team_id, amount) in enumerate(rows)
+            ],
+        )
+        conn.execute(
+            sa.insert(Insight),
+            [
+                {
+                    "team_id": ids[slug],
+                    "week_start": monday,
+                    "content": f"- the old insight of {slug}",
+                    "status": status,
+                    "path": "llm",
+                    "facts": {},
+                    "model": "m",
+                }
+                for slug in ("hostile", "late")
+            ],
+        )
+    assert build_weekly_metrics(engine, monday).overflowed_teams == ("hostile",)
+    with engine.begin() as conn:  # "late" arrived after the week was computed
+        conn.execute(sa.delete(WeeklyMetric).where(WeeklyMetric.team_id == ids["late"]))
+
+    def generate(slug: str, *force: str) -> tuple[int, str, str]:
+        code = main(["insights", "generate", "--team", slug, "--week", "2026-03-04", *force])
+        out = capsys.readouterr()
+        assert "Traceback" not in out.err
+        return code, out.out, out.err
+
+    for slug, why in (("hostile", "900 trillion"), ("late", "materialize weekly_metrics")):
+        code, out, err = generate(slug, "--force")
+        assert code == 1 and out == "" and len(err.splitlines()) == 1, err
+        assert "no insight was regenerated" in err and "although --force was given" in err
+        assert "has no weekly metrics" in err and why in err and "is unchanged" in err
+        assert "--force regenerates" not in err
+
+        # Without --force the stored insight is printed, with why it was not regenerated.
+        code, out, err = generate(slug)
+        assert code == 0 and out.strip() == f"- the old insight of {slug}"
+        assert "not regenerated" in err and why in err and "--force regenerates" not in err
+
+    with engine.connect() as conn:
+        kept = conn.execute(sa.select(Insight.content, Insight.status)).all()
+    assert sorted(kept) == [(f"- the old insight of {s}", status) for s in ("hostile", "late")]

@@ -1,0 +1,1 @@
+"""Ingestion: bank files, the import pipeline, the transactions asset."""

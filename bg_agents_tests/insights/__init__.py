@@ -1,0 +1,1 @@
+"""Insights: facts, the agent, claims and delivery."""

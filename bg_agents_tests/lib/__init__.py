@@ -1,0 +1,1 @@
+"""Shared code: settings, clock, money, delivery slots, the database, the agent runtime."""

@@ -1,0 +1,1 @@
+"""Metrics: weekly_metrics and its automation."""
