@@ -1,8 +1,9 @@
 """A labelled evaluation set from the SIMULATED world, and the scores of a matcher on it.
 
-The simulated world (simulate/world.py) plants every hard case users report: identical same-day
-charges, VAT, card surcharges, FX, date offsets, name variants, invoices paid late, in parts,
-together or net of a fee, and decoys (receipts with no bank row, refunds, invoices never paid).
+The simulated world (simulate/hard_cases.py, simulate/invoices.py) plants every hard case users
+report: identical same-day charges, VAT, card surcharges, FX, date offsets, name variants,
+invoices paid late, in parts, together or net of a fee, and decoys (receipts with no bank row,
+refunds, invoices never paid).
 Its ground truth says which bank row each record belongs to, so matching can be scored without a
 database: receipts are matched against a team's outgoing rows, invoices against incoming ones.
 """
