@@ -20,6 +20,7 @@ from bg_agents.simulate.catalogs import (
     _PRICE_LEVEL,
     _PROCESSORS,
     _REGIONS,
+    _Region,
 )
 
 
@@ -27,33 +28,20 @@ class _Invoices(_TeamBase):
     """The team's customers, invoices and customer payments."""
 
     def _customers_and_invoices(self, customer_rows: list[Row], invoice_rows: list[Row]) -> None:
-        rng, region, cal = self.rng, self.region, self.cal
+        customers = self._customers(customer_rows)
+        drafts = self._draft_invoices(customers)
+        self._issue_invoices(customers, drafts, invoice_rows)
+
+    def _customers(self, customer_rows: list[Row]) -> list[_Customer]:
+        """The team's customers, each with a home region, a payment habit and a rhythm."""
+        rng, region = self.rng, self.region
         customers: list[_Customer] = []
         habits_cum = list(accumulate(h[0] for h in _HABITS))
         for j in range(max(3, round(9 * self.scale * rng.uniform(0.8, 1.2)))):
             home = region if rng.random() < 0.75 else rng.choice(_REGIONS)
             habit = rng.choices(_HABITS, cum_weights=habits_cum)[0][1]
             external_id = f"CUS-{j + 1:04d}"
-            if rng.random() < 0.15:  # a private client
-                firsts, lasts = _NAMES[home.names]
-                first, last = rng.choice(firsts), rng.choice(lasts)
-                name = f"{first} {last}"
-                up_first, up_last = _ascii(first).upper(), _ascii(last).upper()
-                payers = (f"{up_first} {up_last}", f"{up_last} {up_first}",
-                          f"{up_first[0]} {up_last}", f"MR/MS {up_first} {up_last}")  # fmt: skip
-                company = None
-                email = f"{_ascii(first + '.' + last).lower().replace(' ', '')}@mail.example"
-            else:
-                c1, c2 = rng.choice(_CUSTOMER_WORDS[0]), rng.choice(_CUSTOMER_WORDS[1])
-                legal = rng.choice(home.legal)
-                name = company = f"{c1} {c2} {legal}"
-                up = _ascii(name).upper()
-                core = f"{c1} {c2}".upper()
-                proc = rng.choice(_PROCESSORS)[0]
-                payers = (up, up, core, up[:18].rstrip(), up.replace(".", "").replace(",", ""),
-                          f"{proc} *{core[:12]}")  # fmt: skip
-                box = rng.choice(("billing", "ap", "accounts", "finance"))
-                email = f"{box}@{c1.lower()}{c2.lower()}.example"
+            name, company, email, payers = self._customer_identity(home)
             customer = _Customer(external_id, payers, tuple(accumulate(habit)))
             customer.amount = self._nice(math.exp(rng.gauss(math.log(3500), 0.6)) * self.scale)
             if rng.random() < 0.35:
@@ -72,7 +60,36 @@ class _Invoices(_TeamBase):
                     "country": home.country,
                 }
             )
+        return customers
 
+    def _customer_identity(self, home: _Region) -> tuple[str, str | None, str, tuple[str, ...]]:
+        """Name, company, e-mail and the payer names a bank may print, of a customer of ``home``."""
+        rng = self.rng
+        if rng.random() < 0.15:  # a private client
+            firsts, lasts = _NAMES[home.names]
+            first, last = rng.choice(firsts), rng.choice(lasts)
+            name = f"{first} {last}"
+            up_first, up_last = _ascii(first).upper(), _ascii(last).upper()
+            payers = (f"{up_first} {up_last}", f"{up_last} {up_first}",
+                      f"{up_first[0]} {up_last}", f"MR/MS {up_first} {up_last}")  # fmt: skip
+            company = None
+            email = f"{_ascii(first + '.' + last).lower().replace(' ', '')}@mail.example"
+        else:
+            c1, c2 = rng.choice(_CUSTOMER_WORDS[0]), rng.choice(_CUSTOMER_WORDS[1])
+            legal = rng.choice(home.legal)
+            name = company = f"{c1} {c2} {legal}"
+            up = _ascii(name).upper()
+            core = f"{c1} {c2}".upper()
+            proc = rng.choice(_PROCESSORS)[0]
+            payers = (up, up, core, up[:18].rstrip(), up.replace(".", "").replace(",", ""),
+                      f"{proc} *{core[:12]}")  # fmt: skip
+            box = rng.choice(("billing", "ap", "accounts", "finance"))
+            email = f"{box}@{c1.lower()}{c2.lower()}.example"
+        return name, company, email, payers
+
+    def _draft_invoices(self, customers: list[_Customer]) -> list[tuple[int, int, int, int]]:
+        """Every invoice as (issue day, customer, amount, net days), in issue order."""
+        rng, cal = self.rng, self.cal
         # Draft invoices first, then number them in issue order, as invoicing software does.
         drafts: list[tuple[int, int, int, int]] = []  # (issue day, customer, amount, net days)
         for ci, c in enumerate(customers):
@@ -91,6 +108,16 @@ class _Invoices(_TeamBase):
                     drafts.append((di, ci, varied, net))
                     t += max(1 / 7, rng.expovariate(c.rate))
         drafts.sort(key=lambda d: (d[0], d[1]))
+        return drafts
+
+    def _issue_invoices(
+        self,
+        customers: list[_Customer],
+        drafts: list[tuple[int, int, int, int]],
+        invoice_rows: list[Row],
+    ) -> None:
+        """Number, tax and issue the drafts, then pay each as its customer's habit says."""
+        rng, region, cal = self.rng, self.region, self.cal
         taxed = rng.random() < 0.7
         vat = region.vat[0]
         seq: dict[int, int] = {}
@@ -120,26 +147,41 @@ class _Invoices(_TeamBase):
                 continue
             u = rng.random()
             outcome = next((o for o, p in zip(_OUTCOMES, c.habit, strict=True) if u < p), "unpaid")
-            due = di + net_days
-            if outcome == "exact":
-                self._pay(self._bday(di + rng.randint(2, net_days)), amount, c, [number], "exact")
-            elif outcome == "late":
-                self._pay(self._bday(due + rng.randint(3, 45)), amount, c, [number], "late")
-            elif outcome == "fee":
-                self._pay_net_of_fee(self._bday(di + rng.randint(2, net_days)), amount, c, number)
-            elif outcome == "partial":
-                first = round(amount * rng.choice((0.3, 0.4, 0.5, 0.6))) // self.step * self.step
-                pay1 = self._bday(di + rng.randint(3, net_days))
-                self._pay(pay1, first, c, [number], "partial", first)
-                if pay1 >= 0:
-                    pay2 = self._bday(pay1 + rng.randint(10, 35))
-                    self._pay(pay2, amount - first, c, [number], "partial", amount - first)
-            elif outcome == "combined":
+            if outcome == "combined":
                 group = pending.setdefault(ci, [])
                 group.append((number, amount, di))
                 if len(group) >= group_size:
                     self._pay_combined(group, c)
                     pending[ci] = []
+            else:
+                self._settle(outcome, di, net_days, amount, c, number)
+        self._pay_leftovers(pending, customers)
+
+    def _settle(
+        self, outcome: str, di: int, net_days: int, amount: int, c: _Customer, number: str
+    ) -> None:
+        """Pay one invoice issued on ``di`` as ``outcome`` says (``unpaid``: never)."""
+        rng = self.rng
+        due = di + net_days
+        if outcome == "exact":
+            self._pay(self._bday(di + rng.randint(2, net_days)), amount, c, [number], "exact")
+        elif outcome == "late":
+            self._pay(self._bday(due + rng.randint(3, 45)), amount, c, [number], "late")
+        elif outcome == "fee":
+            self._pay_net_of_fee(self._bday(di + rng.randint(2, net_days)), amount, c, number)
+        elif outcome == "partial":
+            first = round(amount * rng.choice((0.3, 0.4, 0.5, 0.6))) // self.step * self.step
+            pay1 = self._bday(di + rng.randint(3, net_days))
+            self._pay(pay1, first, c, [number], "partial", first)
+            if pay1 >= 0:
+                pay2 = self._bday(pay1 + rng.randint(10, 35))
+                self._pay(pay2, amount - first, c, [number], "partial", amount - first)
+
+    def _pay_leftovers(
+        self, pending: dict[int, list[tuple[str, int, int]]], customers: list[_Customer]
+    ) -> None:
+        """Combined invoices still waiting for their group when the history ends."""
+        rng = self.rng
         for ci, group in pending.items():
             # A lone leftover is simply paid on its own; several still pay together.
             if len(group) == 1:
