@@ -128,31 +128,16 @@ def store_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsRes
     if week_start.weekday() != 0:
         raise ValueError(f"{week_start} is not a Monday; weekly metrics use ISO weeks")
     dialect = conn.dialect.name
-    query = aggregate_query(week_start, dialect).compile(
-        conn, compile_kwargs={"literal_binds": True}
-    )
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {AGG}")
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {AGG} AS {query}")
-    # The stale-row DELETE below probes this table once per stored row.
-    conn.exec_driver_sql(f"CREATE INDEX {AGG}_key ON {AGG} (team_id, category)")
+    _create_aggregate(conn, week_start, dialect)
     a = _agg.c
-    week = sa.literal(week_start, sa.Date)
-
     sums = (
         sa.select(a.team_id, *(sa.func.sum(a[c]).label(c) for c in (*COUNTS, *PARTS)))
         .group_by(a.team_id)
         .subquery()
     )
-
-    def z(column: str) -> sa.ColumnElement[Any]:
-        return sa.func.coalesce(sums.c[column], 0)
-
-    def team_figure(name: str) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[Any]]:
-        return joined_units(z(f"{name}_hi"), z(f"{name}_lo"), dialect)
-
     # Every figure is a sum of non-negative amounts: if a team's four totals fit, so do its
     # categories (parts of a total) and its net (between minus and plus the larger total).
-    figures = {name: team_figure(name) for name in MONEY}
+    figures = {name: _team_figure(sums, name, dialect) for name in MONEY}
     overflowed = conn.execute(
         sa.select(Team.id, Team.slug)
         .join(sums, sums.c.team_id == Team.id)
@@ -162,6 +147,53 @@ def store_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsRes
     left_out = [team_id for team_id, _ in overflowed]
 
     spent = sa.or_(a.expense_hi > 0, a.expense_lo > 0, a.prev_expense_hi > 0, a.prev_expense_lo > 0)
+    _store_category_rows(conn, week_start, dialect, spent, left_out)
+    _store_team_rows(conn, week_start, dialect, sums, figures, left_out)
+    n_teams, with_activity, transactions, category_rows = _week_counts(conn, spent, left_out)
+    conn.exec_driver_sql(f"DROP TABLE {AGG}")
+    return WeeklyMetricsResult(
+        week_start,
+        n_teams - len(left_out),
+        with_activity,
+        transactions,
+        category_rows,
+        tuple(slug for _, slug in overflowed),
+    )
+
+
+def _create_aggregate(conn: Connection, week_start: date, dialect: str) -> None:
+    """The week's team x category sums as the temporary table ``AGG`` (see aggregate_query)."""
+    query = aggregate_query(week_start, dialect).compile(
+        conn, compile_kwargs={"literal_binds": True}
+    )
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {AGG}")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {AGG} AS {query}")
+    # The stale-row DELETE in _store_category_rows probes this table once per stored row.
+    conn.exec_driver_sql(f"CREATE INDEX {AGG}_key ON {AGG} (team_id, category)")
+
+
+def _zero_if_missing(sums: sa.Subquery, column: str) -> sa.ColumnElement[Any]:
+    return sa.func.coalesce(sums.c[column], 0)
+
+
+def _team_figure(
+    sums: sa.Subquery, name: str, dialect: str
+) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[Any]]:
+    """(whether it fits a stored amount, the amount) of one of a team's ``MONEY`` figures."""
+    z = _zero_if_missing
+    return joined_units(z(sums, f"{name}_hi"), z(sums, f"{name}_lo"), dialect)
+
+
+def _store_category_rows(
+    conn: Connection,
+    week_start: date,
+    dialect: str,
+    spent: sa.ColumnElement[bool],
+    left_out: list[Any],
+) -> None:
+    """Upsert ``weekly_category_metrics``; delete the week's rows no longer spent or left out."""
+    a = _agg.c
+    week = sa.literal(week_start, sa.Date)
     expense = joined_units(a.expense_hi, a.expense_lo, dialect)[1]
     prev_expense = joined_units(a.prev_expense_hi, a.prev_expense_lo, dialect)[1]
     categories = sa.select(
@@ -189,6 +221,21 @@ def store_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsRes
         )
     )
 
+
+def _store_team_rows(
+    conn: Connection,
+    week_start: date,
+    dialect: str,
+    sums: sa.Subquery,
+    figures: dict[str, tuple[sa.ColumnElement[bool], sa.ColumnElement[Any]]],
+    left_out: list[Any],
+) -> None:
+    """Upsert ``weekly_metrics`` for every team not left out; delete the left-out teams' rows."""
+
+    def z(column: str) -> sa.ColumnElement[Any]:
+        return _zero_if_missing(sums, column)
+
+    week = sa.literal(week_start, sa.Date)
     revenue, expenses = figures["income"][1], figures["expense"][1]
     prev_revenue, prev_expenses = figures["prev_income"][1], figures["prev_expense"][1]
     net, prev_net = revenue - expenses, prev_revenue - prev_expenses
@@ -226,6 +273,12 @@ def store_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsRes
             )
         )
 
+
+def _week_counts(
+    conn: Connection, spent: sa.ColumnElement[bool], left_out: list[Any]
+) -> tuple[int, int, int, int]:
+    """(teams, teams with activity, transactions, category rows) of the week, from ``AGG``."""
+    a = _agg.c
     active = a.income_n + a.expense_n + a.unconverted_n
     counts = conn.execute(
         sa.select(
@@ -238,16 +291,8 @@ def store_weekly_metrics(conn: Connection, week_start: date) -> WeeklyMetricsRes
             .scalar_subquery(),
         )
     ).one()
-    conn.exec_driver_sql(f"DROP TABLE {AGG}")
     n_teams, with_activity, transactions, category_rows = (int(c) for c in counts)
-    return WeeklyMetricsResult(
-        week_start,
-        n_teams - len(left_out),
-        with_activity,
-        transactions,
-        category_rows,
-        tuple(slug for _, slug in overflowed),
-    )
+    return n_teams, with_activity, transactions, category_rows
 
 
 def build_weekly_metrics(engine: Engine, week_start: date) -> WeeklyMetricsResult:
