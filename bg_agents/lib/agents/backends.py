@@ -258,57 +258,13 @@ class OpenAIBackend:
         while True:
             attempt += 1
             started = time.monotonic()
-            attempt_timeout = timeout
-            if deadline is not None:
-                attempt_timeout = min(timeout, deadline - started)
-                if attempt_timeout <= 0:
-                    raise AgentTimeout(
-                        f"{agent}: the run's time budget ran out before attempt {attempt}",
-                        attempt - 1,
-                    )
+            attempt_timeout = _attempt_timeout(agent, attempt, timeout, deadline, started)
             # Exceptions are re-raised `from None`: the client's own exception text may quote
             # the key or the server's body, and a chained traceback would print it.
             try:
                 response = self._client.chat.completions.create(**kwargs, timeout=attempt_timeout)
             except openai.APIError as exc:
-                latency = int((time.monotonic() - started) * 1000)
-                outcome = _classify(exc)
-                location = _redirected(exc)
-                if record:
-                    # An error status answered by the server used no tokens; a timeout or a lost
-                    # connection may have, unknown how many.
-                    answered = isinstance(exc, openai.APIStatusError)
-                    tokens = Usage() if answered else UNKNOWN_USAGE
-                    final = outcome or ("redirected" if location else "refused")
-                    record(CallRecord(self.model, final, latency, tokens, attempt))
-                if location is not None:
-                    raise LLMUnavailable(
-                        f"{agent}: the server redirects to {location}; set the base URL to the "
-                        "final address (requests carry team data and follow no redirect)",
-                        attempt,
-                    ) from None
-                if outcome is None:
-                    raise LLMUnavailable(
-                        f"{agent}: the model refused the request: {exc}", attempt
-                    ) from None
-                if attempt > self.retry.max_retries:
-                    raise LLMUnavailable(
-                        f"{agent}: no answer after {attempt} attempts (last: {outcome})", attempt
-                    ) from None
-                headers = getattr(getattr(exc, "response", None), "headers", None)
-                retry_after = parse_retry_after(headers)
-                if retry_after is not None and retry_after > self.retry.max_retry_after:
-                    raise LLMUnavailable(
-                        f"{agent}: the server asks to retry after {retry_after:.0f}s", attempt
-                    ) from None
-                delay = self.retry.delay(attempt, retry_after, self._rng)
-                if deadline is not None and time.monotonic() + delay >= deadline:
-                    raise AgentTimeout(
-                        f"{agent}: the run's time budget ran out after {attempt} attempts "
-                        f"(last: {outcome})",
-                        attempt,
-                    ) from None
-                self._sleep(delay)
+                self._sleep(self._retry_delay(exc, agent, attempt, started, record, deadline))
                 continue
             except Exception as exc:  # noqa: BLE001 - whatever the body was, it is no answer
                 # The client parses the body after a 2xx: invalid or truncated JSON surfaces
@@ -316,42 +272,118 @@ class OpenAIBackend:
                 response, problem = None, f"{type(exc).__name__}: {exc}"
             else:
                 problem = None
-            latency = int((time.monotonic() - started) * 1000)
-            try:
-                turn = _turn(response) if problem is None else None
-            except BadCompletion as exc:
-                problem = str(exc)
-                turn = None
-            if turn is None:
-                # A compatible server or gateway answering 2xx with something else: callers must
-                # get LLMUnavailable (their fallback path), not a crash. Retrying rarely helps.
-                if record:
-                    reported = _reported_model(response)
-                    record(
-                        CallRecord(
-                            reported or self.model,
-                            "bad_response",
-                            latency,
-                            UNKNOWN_USAGE,
-                            attempt,
-                            reported,
-                        )
-                    )
-                raise LLMUnavailable(
-                    f"{agent}: the server's answer is not a chat completion ({problem})", attempt
-                ) from None
+            return self._answer(response, problem, agent, attempt, started, record)
+
+    def _retry_delay(
+        self,
+        exc: openai.APIError,
+        agent: str,
+        attempt: int,
+        started: float,
+        record: Recorder | None,
+        deadline: float | None,
+    ) -> float:
+        """Record a failed attempt; how long to wait before the next, or LLMUnavailable."""
+        latency = int((time.monotonic() - started) * 1000)
+        outcome = _classify(exc)
+        location = _redirected(exc)
+        if record:
+            # An error status answered by the server used no tokens; a timeout or a lost
+            # connection may have, unknown how many.
+            answered = isinstance(exc, openai.APIStatusError)
+            tokens = Usage() if answered else UNKNOWN_USAGE
+            final = outcome or ("redirected" if location else "refused")
+            record(CallRecord(self.model, final, latency, tokens, attempt))
+        if location is not None:
+            raise LLMUnavailable(
+                f"{agent}: the server redirects to {location}; set the base URL to the "
+                "final address (requests carry team data and follow no redirect)",
+                attempt,
+            ) from None
+        if outcome is None:
+            raise LLMUnavailable(
+                f"{agent}: the model refused the request: {exc}", attempt
+            ) from None
+        if attempt > self.retry.max_retries:
+            raise LLMUnavailable(
+                f"{agent}: no answer after {attempt} attempts (last: {outcome})", attempt
+            ) from None
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+        retry_after = parse_retry_after(headers)
+        if retry_after is not None and retry_after > self.retry.max_retry_after:
+            raise LLMUnavailable(
+                f"{agent}: the server asks to retry after {retry_after:.0f}s", attempt
+            ) from None
+        delay = self.retry.delay(attempt, retry_after, self._rng)
+        if deadline is not None and time.monotonic() + delay >= deadline:
+            raise AgentTimeout(
+                f"{agent}: the run's time budget ran out after {attempt} attempts "
+                f"(last: {outcome})",
+                attempt,
+            ) from None
+        return delay
+
+    def _answer(
+        self,
+        response: Any,
+        problem: str | None,
+        agent: str,
+        attempt: int,
+        started: float,
+        record: Recorder | None,
+    ) -> Turn:
+        """The turn of a 2xx answer, recorded; LLMUnavailable when it is no chat completion."""
+        latency = int((time.monotonic() - started) * 1000)
+        try:
+            turn = _turn(response) if problem is None else None
+        except BadCompletion as exc:
+            problem = str(exc)
+            turn = None
+        if turn is None:
+            # A compatible server or gateway answering 2xx with something else: callers must
+            # get LLMUnavailable (their fallback path), not a crash. Retrying rarely helps.
             if record:
+                reported = _reported_model(response)
                 record(
                     CallRecord(
-                        turn.model or self.model,
-                        "ok",
+                        reported or self.model,
+                        "bad_response",
                         latency,
-                        turn.usage,
+                        UNKNOWN_USAGE,
                         attempt,
-                        turn.model or None,
+                        reported,
                     )
                 )
-            return turn
+            raise LLMUnavailable(
+                f"{agent}: the server's answer is not a chat completion ({problem})", attempt
+            ) from None
+        if record:
+            record(
+                CallRecord(
+                    turn.model or self.model,
+                    "ok",
+                    latency,
+                    turn.usage,
+                    attempt,
+                    turn.model or None,
+                )
+            )
+        return turn
+
+
+def _attempt_timeout(
+    agent: str, attempt: int, timeout: float, deadline: float | None, started: float
+) -> float:
+    """This attempt's timeout: ``timeout``, cut to what is left of the run's time budget."""
+    attempt_timeout = timeout
+    if deadline is not None:
+        attempt_timeout = min(timeout, deadline - started)
+        if attempt_timeout <= 0:
+            raise AgentTimeout(
+                f"{agent}: the run's time budget ran out before attempt {attempt}",
+                attempt - 1,
+            )
+    return attempt_timeout
 
 
 class BadCompletion(ValueError):
