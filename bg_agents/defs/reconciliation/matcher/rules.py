@@ -347,72 +347,28 @@ def check_pair(record: Side, candidate: Side, rules: MatchRules = DEFAULT_RULES)
     problems: list[str] = []
     parts: dict[str, Any] = {}
 
-    quoted = None
-    if record.currency != candidate.currency:
-        quoted = quoted_amount(candidate, record.currency)
-    if record.currency == candidate.currency:
-        a, b, unit = abs(record.amount), abs(candidate.amount), record.currency
-        parts["compared"] = "amount"
-    elif quoted is not None:
-        a, b, unit = abs(record.amount), quoted, record.currency
-        parts["compared"] = "quoted_amount"
-        reasons.append(f"the bank text quotes the original {money(b)} {unit}")
-    elif record.base_amount is None or candidate.base_amount is None:
+    compared = _compared_amounts(record, candidate, parts, reasons)
+    if compared is None:
         reason = "different currency and no base amount"
-        parts["compared"] = "none"
         return PairCheck(False, 0.0, [reason], parts, [reason])
-    else:
-        a, b, unit = abs(record.base_amount), abs(candidate.base_amount), "base"
-        parts["compared"] = "base_amount"
-        reasons.append(
-            f"different currencies ({record.currency}, {candidate.currency}): "
-            f"compared base amounts {money(a)} and {money(b)}"
-        )
+    a, b, unit = compared
 
     diff = abs(a - b)
     tol = rules.tolerance(a)
     amount_ok = diff <= tol
-    if diff == 0:
-        amount_reason = f"same amount ({money(a)} {unit})"
-    elif rules.amount_pct * a >= rules.amount_abs and a > 0:
-        pct, limit = format_pct(diff / a * HUNDRED), format_pct(rules.amount_pct * HUNDRED)
-        amount_reason = f"amount differs by {pct} % (limit {limit} %)"
-    else:
-        amount_reason = f"amount differs by {money(diff)} {unit} (limit {money(tol)} {unit})"
+    amount_reason = _amount_reason(a, diff, tol, unit, rules)
     reasons.append(amount_reason)
     if not amount_ok:
         problems.append(amount_reason)
 
     days = days_apart(record, candidate)
     date_ok = days <= rules.date_days
-    if days == 0:
-        date_reason = (
-            "same date" if record.date_until is None else "date within the record's period"
-        )
-    else:
-        unit_days = "day" if days == 1 else "days"
-        date_reason = f"dates {days} {unit_days} apart (limit {rules.date_days})"
+    date_reason = _date_reason(days, record, rules)
     reasons.append(date_reason)
     if not date_ok:
         problems.append(date_reason)
 
-    similarity = best_similarity(record.names, candidate.names)
-    reference = reference_found(record, candidate)
-    conflict = reference_conflict(record, candidate)
-    if reference is not None:
-        reasons.append(f"reference {reference} found in the bank text")
-        similarity = 1.0
-    elif conflict is not None:
-        quoted = f"the bank text quotes another reference ({conflict})"
-        reasons.append(quoted)
-        problems.append(quoted)
-        similarity = 0.0
-    elif similarity >= rules.name_threshold:
-        reasons.append(f"names agree (similarity {similarity:.2f})")
-    else:
-        reasons.append(
-            f"names differ (similarity {similarity:.2f}, threshold {rules.name_threshold:.2f})"
-        )
+    similarity, conflict = _name_check(record, candidate, rules, reasons, problems)
 
     amount_part = amount_closeness(diff, tol)
     date_part = date_closeness(days, rules.date_days)
@@ -439,3 +395,73 @@ def check_pair(record: Side, candidate: Side, rules: MatchRules = DEFAULT_RULES)
     )
     ok = amount_ok and date_ok and conflict is None and score >= rules.min_confidence
     return PairCheck(ok, score, reasons, parts, problems)
+
+
+def _compared_amounts(
+    record: Side, candidate: Side, parts: dict[str, Any], reasons: list[str]
+) -> tuple[Decimal, Decimal, str] | None:
+    """The two amounts check_pair compares and their unit; None when no two are comparable.
+
+    Sets ``parts["compared"]`` to what was compared, and explains a quoted or base amount.
+    """
+    quoted = None
+    if record.currency != candidate.currency:
+        quoted = quoted_amount(candidate, record.currency)
+    if record.currency == candidate.currency:
+        a, b, unit = abs(record.amount), abs(candidate.amount), record.currency
+        parts["compared"] = "amount"
+    elif quoted is not None:
+        a, b, unit = abs(record.amount), quoted, record.currency
+        parts["compared"] = "quoted_amount"
+        reasons.append(f"the bank text quotes the original {money(b)} {unit}")
+    elif record.base_amount is None or candidate.base_amount is None:
+        parts["compared"] = "none"
+        return None
+    else:
+        a, b, unit = abs(record.base_amount), abs(candidate.base_amount), "base"
+        parts["compared"] = "base_amount"
+        reasons.append(
+            f"different currencies ({record.currency}, {candidate.currency}): "
+            f"compared base amounts {money(a)} and {money(b)}"
+        )
+    return a, b, unit
+
+
+def _amount_reason(a: Decimal, diff: Decimal, tol: Decimal, unit: str, rules: MatchRules) -> str:
+    if diff == 0:
+        return f"same amount ({money(a)} {unit})"
+    if rules.amount_pct * a >= rules.amount_abs and a > 0:
+        pct, limit = format_pct(diff / a * HUNDRED), format_pct(rules.amount_pct * HUNDRED)
+        return f"amount differs by {pct} % (limit {limit} %)"
+    return f"amount differs by {money(diff)} {unit} (limit {money(tol)} {unit})"
+
+
+def _date_reason(days: int, record: Side, rules: MatchRules) -> str:
+    if days == 0:
+        return "same date" if record.date_until is None else "date within the record's period"
+    unit_days = "day" if days == 1 else "days"
+    return f"dates {days} {unit_days} apart (limit {rules.date_days})"
+
+
+def _name_check(
+    record: Side, candidate: Side, rules: MatchRules, reasons: list[str], problems: list[str]
+) -> tuple[float, str | None]:
+    """(name similarity, the other reference the bank text quotes); explains either."""
+    similarity = best_similarity(record.names, candidate.names)
+    reference = reference_found(record, candidate)
+    conflict = reference_conflict(record, candidate)
+    if reference is not None:
+        reasons.append(f"reference {reference} found in the bank text")
+        similarity = 1.0
+    elif conflict is not None:
+        quoted = f"the bank text quotes another reference ({conflict})"
+        reasons.append(quoted)
+        problems.append(quoted)
+        similarity = 0.0
+    elif similarity >= rules.name_threshold:
+        reasons.append(f"names agree (similarity {similarity:.2f})")
+    else:
+        reasons.append(
+            f"names differ (similarity {similarity:.2f}, threshold {rules.name_threshold:.2f})"
+        )
+    return similarity, conflict
