@@ -14,6 +14,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from bg_agents.lib.tabular.text import TabularError
+
 MAX_FILE_BYTES = 200 * 1024 * 1024
 CSV_SUFFIXES = frozenset({".csv", ".txt"})
 OFX_SUFFIXES = frozenset({".ofx", ".qfx"})
@@ -43,8 +45,9 @@ MAPPING_HELP = (
 )
 
 
-class ImportFileError(Exception):
-    """The whole file is unusable; ``str(exc)`` is the reason the user reads in the error report."""
+# The whole file is unusable; ``str(exc)`` is the reason the user reads in the error report. The
+# shared reader raises it too, so it is one class, not a wrapper to forget at each call.
+ImportFileError = TabularError
 
 
 @dataclass(frozen=True)

@@ -13,21 +13,17 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bg_agents.defs.ingestion import (
-    ImportFileError,
-    decode_text,
-    parse_amount_text,
-    sniff_delimiter,
-)
 from bg_agents.defs.reconciliation.matcher.rules import Side
-from bg_agents.lib.money import MAX_ABS_AMOUNT, known_currencies
+from bg_agents.lib.money import known_currencies
+from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount
+from bg_agents.lib.tabular.text import TabularError, decode_text, sniff_delimiter
 
 if TYPE_CHECKING:
     from bg_agents.defs.reconciliation.matcher.types import Pair
@@ -148,50 +144,6 @@ def _resolve(
     return resolved
 
 
-# --- amounts -------------------------------------------------------------------------------------
-
-# Evidence for the decimal mark: "12,50" or "1.234,5" (comma) vs "12.50" or "1,234.5" (point).
-# A lone "1,234" or "1.234" reads both ways and is settled by the rest of the column.
-_COMMA_DECIMAL = re.compile(r"\d,\d{1,2}(?!\d)|\d\.\d{3}(?:\.\d{3})*,|\d\.\d{3}\.\d{3}(?!\d)")
-_DOT_DECIMAL = re.compile(r"\d\.\d{1,2}(?!\d)|\d,\d{3}(?:,\d{3})*\.|\d,\d{3},\d{3}(?!\d)")
-
-
-def decimal_mark(values: Iterable[str]) -> str:
-    """``","`` if the amounts show a decimal comma more often than a point, else ``"."``."""
-    comma = dot = 0
-    for value in values:
-        if _COMMA_DECIMAL.search(value):
-            comma += 1
-        elif _DOT_DECIMAL.search(value):
-            dot += 1
-    return "," if comma > dot else "."
-
-
-def parse_amount(text: str, decimal: str | None = None) -> Decimal:
-    """An amount as a finance export writes it -> exact ``Decimal``; ValueError if it is not one.
-
-    Accepts "1234.56", "-1,234.56", "1.234,56" (decimal comma), "(12.50)" and "12.50-" for
-    negatives, and currency symbols or codes around the number ("€ 12,50", "USD 9.99").
-    ``decimal`` is the column's decimal mark; None decides it from this value alone.
-    """
-    raw = text.strip()
-    if not raw:
-        raise ValueError("missing amount")
-    mark = decimal or decimal_mark([raw])
-    plain = parse_amount_text(raw, mark)
-    if plain is None:
-        reason = f"bad amount {raw!r}"
-        if mark == "." and _COMMA_DECIMAL.search(raw):
-            reason += " (a decimal comma, but the column's other amounts use a decimal point)"
-        elif mark == "," and _DOT_DECIMAL.search(raw):
-            reason += " (a decimal point, but the column's other amounts use a decimal comma)"
-        raise ValueError(reason)
-    value = Decimal(plain)
-    if abs(value) >= MAX_ABS_AMOUNT:
-        raise ValueError(f"amount {raw!r} is too large to be an amount")
-    return value
-
-
 # --- dates ---------------------------------------------------------------------------------------
 
 _TIME = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
@@ -283,17 +235,19 @@ def check_output_path(path: Path, inputs: Iterable[Path] = ()) -> None:
             raise InputError(f"{path}: the output would overwrite an input file")
 
 
-def _read_csv(path: Path) -> _Table:
+def _read_csv(path: Path, column_map: Mapping[str, str]) -> _Table:
     import pandas as pd
 
     data = path.read_bytes()
     try:
         text = decode_text(data)
-    except ImportFileError as exc:
+    except TabularError as exc:
         raise InputError(f"{path.name}: {exc}") from None
     if not text.strip():
         raise InputError(f"{path.name}: the file is empty")
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(text)
+    delimiter = (
+        "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(text, _header(column_map))
+    )
     try:
         # header=None: the header is read as a row, so a row wider than it is an error instead of
         # pandas silently taking the first column as an index or dropping the extra cells.
@@ -374,9 +328,25 @@ def _parquet_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _read_table(path: Path) -> _Table:
+def _header(column_map: Mapping[str, str]) -> Callable[[list[str]], bool]:
+    """Whether a line's cells name every required field: the header, for the delimiter sniffer."""
+
+    def names_all(cells: list[str]) -> bool:
+        try:
+            _resolve("", cells, column_map)
+        except InputError:
+            return False
+        return True
+
+    return names_all
+
+
+def _read_table(path: Path, column_map: Mapping[str, str]) -> _Table:
     check_input_path(path)
-    table = _read_parquet(path) if path.suffix.lower() in PARQUET_SUFFIXES else _read_csv(path)
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        table = _read_parquet(path)
+    else:
+        table = _read_csv(path, column_map)
     # Blank lines (and rows of empty cells) are not rows anyone means.
     keep = [i for i in range(len(table.rows)) if any(table.cells[c][i] for c in table.columns)]
     if len(keep) < len(table.rows):
@@ -406,7 +376,7 @@ def read_sides(
     """
     path = Path(path)
     name = path.name
-    table = _read_table(path)
+    table = _read_table(path, column_map or {})
     columns = _resolve(name, table.columns, column_map or {})
     cells = table.cells
 
