@@ -15,7 +15,6 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +22,12 @@ from bg_agents.defs.ingestion.formats import MAPPING_HELP, ColumnMapping, Import
 from bg_agents.defs.ingestion.raw import RawTransaction
 from bg_agents.lib.tabular import text as text_rules
 from bg_agents.lib.tabular.amounts import is_zero, mark_evidence, other_mark, parse_amount_text
+from bg_agents.lib.tabular.dates import (
+    AmbiguousDates,
+    DateReader,
+    numeric_date_order,
+    parse_date_auto,
+)
 from bg_agents.lib.tabular.text import (
     BAD_BYTE,
     HEADER_SCAN_ROWS,
@@ -229,7 +234,7 @@ def _check_unique(cells: list[str], columns: dict[str, int]) -> None:
 
 def _missing_columns_message(cells: list[str], mapping: ColumnMapping | None) -> str:
     found = ", ".join(f'"{c}"' for c in cells if c) or "(none)"
-    if any(_parse_date_auto(c, "dmy") for c in cells):
+    if any(parse_date_auto(c, "dmy") for c in cells):
         return (
             f"the file has no header row: its first line already holds data ({found}). Add a "
             "header line naming the columns (for example Date,Amount,Description)"
@@ -260,128 +265,6 @@ def _cell_names(header: list[str]) -> list[str]:
         seen[name] += 1
         names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
     return names
-
-
-# --- dates ------------------------------------------------------------------------------------
-
-_TIME = (
-    r"(?:[T ]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?"
-    r"\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})?)?"
-)
-_YMD = re.compile(rf"(\d{{4}})([-/.])(\d{{1,2}})\2(\d{{1,2}}){_TIME}")
-_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_DMY_DOT = re.compile(rf"(\d{{1,2}})\.(\d{{1,2}})\.(\d{{4}}|\d{{2}}){_TIME}")
-_NUMERIC = re.compile(rf"(\d{{1,2}})([/-])(\d{{1,2}})\2(\d{{4}}|\d{{2}}){_TIME}")
-_NAMED_DMY = re.compile(rf"(\d{{1,2}})[ -]([A-Za-z]{{3,9}})\.?,?[ -](\d{{4}}|\d{{2}}){_TIME}")
-_NAMED_MDY = re.compile(rf"([A-Za-z]{{3,9}})\.? (\d{{1,2}}),? (\d{{4}}){_TIME}")
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ),
-        1,
-    )
-    for name in names
-}
-
-
-def _iso(year: int, month: int, day: int) -> str | None:
-    if not 1900 <= year <= 2199:
-        return None
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        return None
-
-
-def _year(text: str) -> int:
-    return int(text) if len(text) == 4 else 2000 + int(text)
-
-
-def _parse_date_auto(text: str, order: str) -> str | None:
-    """ISO date for formats that read one way only; ``order`` settles dd/mm vs mm/dd."""
-    if m := _YMD.fullmatch(text):
-        return _iso(int(m[1]), int(m[3]), int(m[4]))
-    if m := _COMPACT.fullmatch(text):
-        return _iso(int(m[1]), int(m[2]), int(m[3]))
-    if m := _DMY_DOT.fullmatch(text):  # dotted dates are day-first wherever they are used
-        return _iso(_year(m[3]), int(m[2]), int(m[1]))
-    if m := _NUMERIC.fullmatch(text):
-        a, b = int(m[1]), int(m[3])
-        return _iso(_year(m[4]), b, a) if order == "dmy" else _iso(_year(m[4]), a, b)
-    if (m := _NAMED_DMY.fullmatch(text)) and (month := _MONTHS.get(m[2].lower())):
-        return _iso(_year(m[3]), month, int(m[1]))
-    if (m := _NAMED_MDY.fullmatch(text)) and (month := _MONTHS.get(m[1].lower())):
-        return _iso(int(m[3]), month, int(m[2]))
-    return None
-
-
-def numeric_date_order(values: Iterable[str]) -> str:
-    """Day-first ("dmy") or month-first ("mdy") for dates like 03/04/2026, settled by the file.
-
-    Raises ImportFileError when no date in the file settles it.
-    """
-    day_first = month_first = 0
-    example: re.Match[str] | None = None
-    for value in values:
-        m = _NUMERIC.fullmatch(value)
-        if m is None:
-            continue
-        a, b, year = int(m[1]), int(m[3]), _year(m[4])
-        dmy, mdy = _iso(year, b, a) is not None, _iso(year, a, b) is not None
-        day_first += dmy
-        month_first += mdy
-        if dmy and mdy and a != b and example is None:
-            example = m
-    if day_first != month_first or example is None:
-        return "mdy" if month_first > day_first else "dmy"
-    sep, year = example[2], "%Y" if len(example[4]) == 4 else "%y"
-    raise ImportFileError(
-        f'dates such as "{example[0]}" could be day/month or month/day, and no date in the file '
-        f'settles it: add "date_format": "%d{sep}%m{sep}{year}" (or "%m{sep}%d{sep}{year}") to a '
-        "mapping file (<file>.mapping.json next to the file, or mapping.json in the team folder)"
-    )
-
-
-class _DateReader:
-    """Cell text -> ISO date or None, cached: exports repeat the same few hundred dates."""
-
-    def __init__(self, date_format: str | None, order: str) -> None:
-        self.date_format = date_format
-        self.order = order
-        self.cache: dict[str, str | None] = {}
-
-    def __call__(self, text: str) -> str | None:
-        try:
-            return self.cache[text]
-        except KeyError:
-            pass
-        if self.date_format is None:
-            value = _parse_date_auto(text, self.order)
-        else:
-            try:
-                value = datetime.strptime(text, self.date_format).date().isoformat()
-            except ValueError:
-                value = None
-        self.cache[text] = value
-        return value
-
-    def reason(self, text: str) -> str:
-        if self.date_format:
-            return f"bad date {text!r} (expected format {self.date_format!r})"
-        return f"bad date {text!r}"
 
 
 def _amount_reason(label: str, text: str, decimal: str) -> str:
@@ -481,8 +364,16 @@ def parse_csv(
             money,
         )
     decimal = mapping.decimal if mapping else guessed
-    order = numeric_date_order(dates) if date_format is None else "dmy"
-    read_date = _DateReader(date_format, order)
+    try:
+        order = numeric_date_order(dates) if date_format is None else "dmy"
+    except AmbiguousDates as exc:
+        raise ImportFileError(
+            f'dates such as "{exc.example}" could be day/month or month/day, and no date in the '
+            f'file settles it: add "date_format": "{exc.day_first}" (or "{exc.month_first}") to '
+            "a mapping file (<file>.mapping.json next to the file, or mapping.json in the team "
+            "folder)"
+        ) from None
+    read_date = DateReader(date_format, order)
 
     col = columns.get
     i_date = columns["date"]

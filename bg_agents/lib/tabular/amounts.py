@@ -46,9 +46,9 @@ DOT_DECIMAL = re.compile(r"\d\.\d{1,2}(?!\d)|\d,\d{3}(?:,\d{3})*\.|\d,\d{3},\d{3
 
 def mark_evidence(text: str) -> str | None:
     """``","`` or ``"."`` when this cell shows its decimal mark, else None."""
-    if "," in text and COMMA_DECIMAL.search(text):
+    if COMMA_DECIMAL.search(text):
         return ","
-    if "." in text and DOT_DECIMAL.search(text):
+    if DOT_DECIMAL.search(text):
         return "."
     return None
 

@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING, Any
 from bg_agents.defs.reconciliation.matcher.rules import Side
 from bg_agents.lib.money import known_currencies
 from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount
+from bg_agents.lib.tabular.columns import ColumnMap, ColumnMapError
+from bg_agents.lib.tabular.columns import parse_column_map as _parse_column_map
+from bg_agents.lib.tabular.dates import AmbiguousDates, DateReader, numeric_date_order
 from bg_agents.lib.tabular.text import TabularError, decode_text, sniff_delimiter
 
 if TYPE_CHECKING:
@@ -47,41 +50,23 @@ MAX_SHOWN = 10  # offending rows quoted in an error; the total is always given
 # --- column maps ---------------------------------------------------------------------------------
 
 
-def parse_column_map(text: str) -> dict[str, str]:
-    """``"id=unique_id,date=transaction_date,name=payee+memo"`` -> ``{field: column}``.
+def parse_column_map(text: str) -> ColumnMap:
+    """``--left-map``: ``"id=unique_id,date=transaction_date,name=payee+memo"``, the JSON of an
+    import's mapping file, or the path of such a ``.json`` file -> ``ColumnMap``.
 
     ``name`` may join several columns with ``+``: the first non-empty one is the name, the others
     become aliases. Any other column name is taken literally (it may contain ``+``).
     """
-    if not text or not text.strip():
-        raise InputError(f'empty column map: expected "field=column,..." such as "{MAP_EXAMPLE}"')
-    out: dict[str, str] = {}
-    for item in text.split(","):
-        if not item.strip():
-            continue  # a trailing comma
-        key, sep, column = item.partition("=")
-        key, column = key.strip().lower(), column.strip()
-        if not sep or not key:
-            raise InputError(
-                f'bad column map entry {item.strip()!r}: expected "field=column" '
-                f'(for example "{MAP_EXAMPLE}")'
-            )
-        if key not in FIELDS:
-            raise InputError(
-                f"unknown field {key!r} in the column map; the fields are: {', '.join(FIELDS)}"
-            )
-        if not column:
-            raise InputError(f'the column map gives no column for {key!r}: write "{key}=<column>"')
-        if key == "name" and any(not part.strip() for part in column.split("+")):
-            raise InputError(
-                f'bad name columns {column!r}: join column names with "+", e.g. "name=payee+memo"'
-            )
-        if key in out:
-            raise InputError(f"the column map gives {key!r} twice")
-        out[key] = column
-    if not out:
-        raise InputError(f'empty column map: expected "field=column,..." such as "{MAP_EXAMPLE}"')
-    return out
+    source = text.strip()
+    if source.lower().endswith(".json") and not source.startswith("{"):
+        try:
+            text = Path(source).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"column map {source}: cannot be read ({exc})") from None
+    try:
+        return _parse_column_map(text, FIELDS, joinable=("name",), example=MAP_EXAMPLE)
+    except ColumnMapError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _norm_column(text: str) -> str:
@@ -146,54 +131,18 @@ def _resolve(
 
 # --- dates ---------------------------------------------------------------------------------------
 
-_TIME = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-_ISO = re.compile(rf"(\d{{4}})-(\d{{1,2}})-(\d{{1,2}}){_TIME}")
-_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
-_SLASHED = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-# Format label -> (pattern, positions of year, month, day among the groups).
-DATE_FORMATS: dict[str, tuple[re.Pattern[str], tuple[int, int, int]]] = {
-    "YYYY-MM-DD": (_ISO, (1, 2, 3)),
-    "DD.MM.YYYY": (_DOTTED, (3, 2, 1)),
-    "DD/MM/YYYY": (_SLASHED, (3, 2, 1)),
-    "MM/DD/YYYY": (_SLASHED, (3, 1, 2)),
-}
 
-
-def parse_date(text: str, fmt: str) -> date | None:
-    """``text`` read in the format labelled ``fmt`` (a key of DATE_FORMATS), or None."""
-    pattern, (y, m, d) = DATE_FORMATS[fmt]
-    match = pattern.fullmatch(text.strip())
-    if match is None:
-        return None
+def date_order(values: Iterable[str], column: str = "date") -> str:
+    """The column's day/month order for numeric dates ("dmy" or "mdy"), or InputError saying
+    to export ISO dates when nothing in the column settles it."""
     try:
-        return date(int(match[y]), int(match[m]), int(match[d]))
-    except ValueError:
-        return None
-
-
-def date_format(values: Iterable[str], column: str = "date") -> str | None:
-    """The one format that reads the most of a column's dates; None if it reads none of them.
-
-    The format is decided per column, never per row: "03/04/2026" is 3 April in one file and
-    4 March in another. When day/month and month/day read the column equally well and some date
-    differs between the two readings, nothing settles it and InputError says to use ISO.
-    """
-    distinct = [v for v in dict.fromkeys(v.strip() for v in values) if v]  # in file order
-    counts = {fmt: sum(parse_date(v, fmt) is not None for v in distinct) for fmt in DATE_FORMATS}
-    best = max(counts.values(), default=0)
-    if best == 0:
-        return None
-    if counts["DD/MM/YYYY"] == counts["MM/DD/YYYY"] == best:
-        differing = [
-            v for v in distinct if parse_date(v, "DD/MM/YYYY") != parse_date(v, "MM/DD/YYYY")
-        ]
-        if differing:
-            raise InputError(
-                f'the dates in column "{column}" (such as "{differing[0]}") could be day/month or '
-                "month/day, and no date in the column settles it: export the dates as "
-                "YYYY-MM-DD (ISO), which reads one way only"
-            )
-    return next(fmt for fmt, n in counts.items() if n == best)
+        return numeric_date_order(dict.fromkeys(v.strip() for v in values if v.strip()))
+    except AmbiguousDates as exc:
+        raise InputError(
+            f'the dates in column "{column}" (such as "{exc.example}") could be day/month or '
+            "month/day, and no date in the column settles it: export the dates as "
+            "YYYY-MM-DD (ISO), which reads one way only"
+        ) from None
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -364,7 +313,7 @@ def _read_table(path: Path, column_map: Mapping[str, str]) -> _Table:
 
 def read_sides(
     path: str | os.PathLike[str],
-    column_map: Mapping[str, str] | None,
+    column_map: ColumnMap | Mapping[str, str] | None,
     *,
     default_currency: str | None,
 ) -> list[Side]:
@@ -376,11 +325,14 @@ def read_sides(
     """
     path = Path(path)
     name = path.name
-    table = _read_table(path, column_map or {})
-    columns = _resolve(name, table.columns, column_map or {})
+    if not isinstance(column_map, ColumnMap):
+        column_map = ColumnMap(column_map or {})
+    options = column_map.options
+    table = _read_table(path, column_map.columns)
+    columns = _resolve(name, table.columns, column_map.columns)
     cells = table.cells
 
-    fallback = check_currency(default_currency)
+    fallback = check_currency(default_currency or options.get("default_currency"))
     if "currency" not in columns and not fallback:
         raise InputError(
             f"{name}: the file has no currency column, so give the currency of its amounts "
@@ -398,26 +350,23 @@ def read_sides(
     names = [cells[c] for c in columns["name"]]
     assert ids is not None and amounts is not None and dates is not None
 
-    mark = decimal_mark(amounts)
-    base_mark = decimal_mark(base_amounts) if base_amounts is not None else "."
-    date_fmt = date_format(dates, columns["date"][0])
-    until_fmt = date_format(untils, columns["date_until"][0]) if untils is not None else None
+    mark = options.get("decimal") or decimal_mark(amounts)
+    base_mark = options.get("decimal") or decimal_mark(base_amounts or [])
+    fmt = options.get("date_format")
+    date_reader = DateReader(fmt, "dmy" if fmt else date_order(dates, columns["date"][0]))
+    until_reader = date_reader
+    if untils is not None and not fmt:
+        until_reader = DateReader(None, date_order(untils, columns["date_until"][0]))
     known = known_currencies()
-    date_cache: dict[tuple[str, str], date | None] = {}
 
-    def read_date(text: str, fmt: str | None, label: str) -> date:
+    def read_date(text: str, reader: DateReader, label: str) -> date:
         if not text:
             raise ValueError(f"missing {label}")
-        key = (text, fmt or "")
-        if key not in date_cache:
-            date_cache[key] = parse_date(text, fmt) if fmt else None
-        value = date_cache[key]
+        value = reader(text)
         if value is None:
-            expected = fmt or "YYYY-MM-DD"
-            raise ValueError(
-                f"bad {label} {text!r} (expected {expected}, like the rest of the column)"
-            )
-        return value
+            expected = f"format {fmt!r}" if fmt else "a date such as 2026-03-31"
+            raise ValueError(f"bad {label} {text!r} (expected {expected})")
+        return date.fromisoformat(value)
 
     sides: list[Side] = []
     problems: list[str] = []
@@ -434,7 +383,7 @@ def read_sides(
         except ValueError as exc:
             issues.append(str(exc))
         try:
-            when = read_date(dates[i], date_fmt, "date")
+            when = read_date(dates[i], date_reader, "date")
         except ValueError as exc:
             issues.append(str(exc))
         base = until = None
@@ -445,7 +394,7 @@ def read_sides(
                 issues.append(f"base_amount: {exc}")
         if untils is not None and untils[i]:
             try:
-                until = read_date(untils[i], until_fmt, "date_until")
+                until = read_date(untils[i], until_reader, "date_until")
             except ValueError as exc:
                 issues.append(str(exc))
         currency = (currencies[i].upper() if currencies is not None else "") or fallback or ""
