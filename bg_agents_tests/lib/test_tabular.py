@@ -12,8 +12,8 @@ import pytest
 
 from bg_agents.cli import main
 from bg_agents.defs.ingestion.files import read_import_file
-from bg_agents.defs.ingestion.formats import load_mapping
-from bg_agents.defs.reconciliation.matcher.files import read_sides
+from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES, load_mapping
+from bg_agents.defs.reconciliation.matcher.files import READ_SUFFIXES, read_sides
 from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount, parse_amount_text
 from bg_agents.lib.tabular.columns import ColumnMapError, parse_column_map
 from bg_agents.lib.tabular.dates import (
@@ -22,6 +22,7 @@ from bg_agents.lib.tabular.dates import (
     numeric_date_order,
     parse_date_auto,
 )
+from bg_agents.lib.tabular.suffixes import TABULAR_SUFFIXES
 from bg_agents.lib.tabular.text import TabularError, decode_text, sniff_delimiter
 
 MATCH_FIELDS = ("id", "date", "amount", "name", "currency")
@@ -348,3 +349,51 @@ def test_match_reads_a_mapping_file_by_its_path(tmp_path: Path) -> None:
     (side,) = read_sides(bank, match_map(str(mapping)), default_currency=None)
     assert (side.id, side.amount, side.currency) == ("B-1", Decimal("12.50"), "CHF")
     assert side.date == date(2026, 4, 3)
+
+
+def test_one_list_of_suffixes_for_import_and_match(tmp_path: Path) -> None:
+    """A .tsv or .parquet export matched but the import refused it as an unsupported type."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tsv = tmp_path / "bank.tsv"
+    tsv.write_text("ID\tDate\tAmount\tName\n1\t2026-03-02\t-4.50\tCafe\n", encoding="utf-8")
+    parquet = tmp_path / "bank.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "ID": pa.array(["1"]),
+                "Date": pa.array([date(2026, 3, 2)], pa.date32()),
+                "Amount": pa.array([Decimal("-4.50")], pa.decimal128(18, 2)),
+                "Name": pa.array(["Cafe"]),
+            }
+        ),
+        parquet,
+    )
+    for path in (tsv, parquet):
+        assert _imports(path) == [("1", "2026-03-02", "-4.50")]
+        assert _matches(path) == [("1", "2026-03-02", "-4.50")]
+    assert read_import_file(parquet, "acme", default_currency="EUR").file_format == "parquet"
+    assert TABULAR_SUFFIXES <= SUPPORTED_SUFFIXES and TABULAR_SUFFIXES == READ_SUFFIXES
+
+
+def test_a_parquet_import_gets_the_ids_of_the_same_rows_in_csv(tmp_path: Path) -> None:
+    """Rows without a bank id get derived ids; the same data in either format is the same rows,
+    so switching the export format does not duplicate transactions."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    csv_path = tmp_path / "bank.csv"
+    csv_path.write_text('Date,Amount,Memo\n2026-03-02,-4.50,"Cafe, large"\n', encoding="utf-8")
+    parquet = tmp_path / "bank.parquet"
+    pq.write_table(
+        pa.table({"Date": ["2026-03-02"], "Amount": ["-4.50"], "Memo": ["Cafe, large"]}), parquet
+    )
+    assert _imports(parquet) == _imports(csv_path)
+
+
+def test_a_broken_parquet_import_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "bank.parquet"
+    path.write_bytes(b"PAR1 not really")
+    with pytest.raises(TabularError, match="not a readable Parquet file"):
+        read_import_file(path, "acme", default_currency="EUR")

@@ -331,10 +331,15 @@ def parse_csv(
     team_ref: str,
     mapping: ColumnMapping | None,
     default_currency: str | None,
+    text: str | None = None,
 ) -> tuple[list[RawTransaction], list[dict[str, Any]], int]:
     """Rows whose date and amount could be read, the rejected rows with their reasons, and the
-    number of non-blank data rows the reader saw (each one is in exactly one of the lists)."""
-    text = decode_bank_text(data)
+    number of non-blank data rows the reader saw (each one is in exactly one of the lists).
+
+    ``text``: the file already as CSV text (a Parquet file's), instead of decoding ``data``.
+    """
+    if text is None:
+        text = decode_bank_text(data)
     if not text.strip():
         raise ImportFileError("the file is empty")
     delimiter = sniff_delimiter(text, mapping)

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from bg_agents.lib.tabular.columns import OPTIONS, check_options, parse_column_map
+from bg_agents.lib.tabular.suffixes import TABULAR_SUFFIXES
 from bg_agents.lib.tabular.text import TabularError
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
-CSV_SUFFIXES = frozenset({".csv", ".txt"})
 OFX_SUFFIXES = frozenset({".ofx", ".qfx"})
-SUPPORTED_SUFFIXES = CSV_SUFFIXES | OFX_SUFFIXES
+# The tabular suffixes are ``bg-agents match``'s too: a file one accepts, the other does.
+SUPPORTED_SUFFIXES = TABULAR_SUFFIXES | OFX_SUFFIXES
 MAPPING_SUFFIX = ".mapping.json"
 TEAM_MAPPING_NAME = "mapping.json"
 

@@ -15,7 +15,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,8 @@ from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount
 from bg_agents.lib.tabular.columns import ColumnMap, ColumnMapError
 from bg_agents.lib.tabular.columns import parse_column_map as _parse_column_map
 from bg_agents.lib.tabular.dates import AmbiguousDates, DateReader, numeric_date_order
+from bg_agents.lib.tabular.parquet import read_parquet
+from bg_agents.lib.tabular.suffixes import PARQUET_SUFFIXES, TABULAR_SUFFIXES
 from bg_agents.lib.tabular.text import TabularError, decode_text, sniff_delimiter
 
 if TYPE_CHECKING:
@@ -39,9 +41,7 @@ class InputError(ValueError):
 REQUIRED_FIELDS = ("id", "date", "amount", "name")
 OPTIONAL_FIELDS = ("currency", "reference", "base_amount", "date_until")
 FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
-CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
-PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
-READ_SUFFIXES = CSV_SUFFIXES | PARQUET_SUFFIXES
+READ_SUFFIXES = TABULAR_SUFFIXES
 WRITE_SUFFIXES = frozenset({".csv", ".parquet", ".pq"})
 MAP_EXAMPLE = "id=unique_id,date=transaction_date,amount=amount,name=memo"
 MAX_SHOWN = 10  # offending rows quoted in an error; the total is always given
@@ -245,36 +245,13 @@ def _csv_problem(message: str, delimiter: str) -> str:
 
 
 def _read_parquet(path: Path) -> _Table:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{path.name}: not a readable Parquet file ({exc})") from None
-    columns = [str(c).strip() for c in table.column_names]
-    cells = {
-        column: [_parquet_text(v) for v in table.column(i).to_pylist()]
-        for i, column in enumerate(columns)
-    }
-    return _Table(columns, cells, [f"row {i}" for i in range(1, table.num_rows + 1)])
-
-
-def _parquet_text(value: Any) -> str:
-    """A typed Parquet value as the text a CSV export would hold (dates ISO, amounts exact)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, float):
-        return "" if value != value else repr(value)  # NaN is a missing value
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace").strip()
-    return str(value).strip()
+        columns, values = read_parquet(path)
+    except TabularError as exc:
+        raise InputError(f"{path.name}: {exc}") from None
+    rows = len(values[0]) if values else 0
+    cells = dict(zip(columns, values, strict=True))
+    return _Table(columns, cells, [f"row {i}" for i in range(1, rows + 1)])
 
 
 def _header(column_map: Mapping[str, str]) -> Callable[[list[str]], bool]:
