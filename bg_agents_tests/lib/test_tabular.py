@@ -13,7 +13,7 @@ import pytest
 from bg_agents.cli import main
 from bg_agents.defs.ingestion.files import read_import_file
 from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES, load_mapping
-from bg_agents.defs.reconciliation.matcher.files import READ_SUFFIXES, read_sides
+from bg_agents.defs.reconciliation.matcher.files import READ_SUFFIXES, InputError, read_sides
 from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount, parse_amount_text
 from bg_agents.lib.tabular.columns import ColumnMapError, parse_column_map
 from bg_agents.lib.tabular.dates import (
@@ -397,3 +397,30 @@ def test_a_broken_parquet_import_is_one_line(tmp_path: Path) -> None:
     path.write_bytes(b"PAR1 not really")
     with pytest.raises(TabularError, match="not a readable Parquet file"):
         read_import_file(path, "acme", default_currency="EUR")
+
+
+def test_a_stray_quote_is_one_bad_line_for_import_and_match(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The import quarantines the line with the stray quote and reads the rest; match, which
+    refuses a file with any bad row, names that line alone instead of misreading the file."""
+    path = tmp_path / "bank.csv"
+    path.write_text(
+        "ID,Date,Amount,Name\n"
+        "1,2026-03-02,-4.50,\"Joe's Diner\n"
+        "2,2026-03-03,-5.00,Cafe\n"
+        '3,2026-03-04,-6.00,"Memo with\na line break"\n'
+        "4,2026-03-05,-7.00,Shop\n",
+        encoding="utf-8",
+    )
+    parsed = read_import_file(path, "acme", default_currency="EUR")
+    assert [r.external_id for r in parsed.rows] == ["2", "3", "4"]
+    assert [r["raw"]["line"] for r in parsed.rejected] == [2]
+    with pytest.raises(InputError) as error:
+        read_sides(path, None, default_currency="EUR")
+    message = str(error.value)
+    assert "bank.csv: 1 of 4 rows cannot be read:\n  line 2: a quote opened on line 2" in message
+
+    path.write_text(path.read_text().replace("\"Joe's Diner", "Joe's Diner"))
+    sides = read_sides(path, None, default_currency="EUR")
+    assert [(s.id, s.name) for s in sides][2:] == [("3", "Memo with\na line break"), ("4", "Shop")]

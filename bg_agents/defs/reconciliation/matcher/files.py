@@ -9,12 +9,13 @@ names the file, the rows (as numbered in a spreadsheet) and what to change.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +29,13 @@ from bg_agents.lib.tabular.columns import parse_column_map as _parse_column_map
 from bg_agents.lib.tabular.dates import AmbiguousDates, DateReader, numeric_date_order
 from bg_agents.lib.tabular.parquet import read_parquet
 from bg_agents.lib.tabular.suffixes import PARQUET_SUFFIXES, TABULAR_SUFFIXES
-from bg_agents.lib.tabular.text import TabularError, decode_text, sniff_delimiter
+from bg_agents.lib.tabular.text import (
+    TabularError,
+    data_records,
+    decode_text,
+    records_of,
+    sniff_delimiter,
+)
 
 if TYPE_CHECKING:
     from bg_agents.defs.reconciliation.matcher.types import Pair
@@ -153,6 +160,7 @@ class _Table:
     columns: list[str]
     cells: dict[str, list[str]]  # column -> stripped text per row
     rows: list[str]  # how a user finds each row: "line 7" (CSV, header = line 1) or "row 6"
+    problems: list[str] = field(default_factory=list)  # lines that are no row, with the reason
 
 
 def check_input_path(path: Path) -> None:
@@ -185,11 +193,10 @@ def check_output_path(path: Path, inputs: Iterable[Path] = ()) -> None:
 
 
 def _read_csv(path: Path, column_map: Mapping[str, str]) -> _Table:
-    import pandas as pd
-
-    data = path.read_bytes()
+    """The file split by the import's record reader: a stray quote or a row wider than the
+    header is that line's problem (listed with the others), never a whole file misread."""
     try:
-        text = decode_text(data)
+        text = decode_text(path.read_bytes())
     except TabularError as exc:
         raise InputError(f"{path.name}: {exc}") from None
     if not text.strip():
@@ -197,27 +204,37 @@ def _read_csv(path: Path, column_map: Mapping[str, str]) -> _Table:
     delimiter = (
         "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(text, _header(column_map))
     )
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
     try:
-        # header=None: the header is read as a row, so a row wider than it is an error instead of
-        # pandas silently taking the first column as an index or dropping the extra cells.
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-        )
-    except pd.errors.EmptyDataError:
+        header = next(r for r in records_of(reader) if any(c.strip() for c in r))
+    except StopIteration:
         raise InputError(f"{path.name}: the file is empty") from None
-    except pd.errors.ParserError as exc:
-        raise InputError(f"{path.name}: {_csv_problem(str(exc), delimiter)}") from None
-    values = [frame.iloc[:, i].tolist() for i in range(frame.shape[1])]
-    columns = _unique_names([column[0].strip() for column in values])
-    cells = {
-        name: [v.strip() for v in column[1:]] for name, column in zip(columns, values, strict=True)
-    }
-    return _Table(columns, cells, [f"line {i}" for i in range(2, len(frame) + 1)])
+    except TabularError as exc:
+        raise InputError(f"{path.name}: {exc}") from None
+    while header and not header[-1].strip():
+        header.pop()  # a trailing separator on the header line only
+    width = len(header)
+    columns = _unique_names([c.strip() for c in header])
+    cells: dict[str, list[str]] = {c: [] for c in columns}
+    rows: list[str] = []
+    problems: list[str] = []
+    shown = "tab" if delimiter == "\t" else repr(delimiter)
+    for record in data_records(text, delimiter, reader.line_num, width):
+        where = f"line {record.line}"
+        if record.problem is not None:
+            problems.append(f"{where}: {record.problem}")
+            continue
+        if len(record) > width and any(c.strip() for c in record[width:]):
+            problems.append(
+                f"{where} has {len(record)} cells but the header has {width}: a value that "
+                f"contains the separator {shown} must be quoted"
+            )
+            continue
+        padded = [*record[:width], *[""] * (width - len(record))]
+        for column, value in zip(columns, padded, strict=True):
+            cells[column].append(value.strip())
+        rows.append(where)
+    return _Table(columns, cells, rows, problems)
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -231,17 +248,6 @@ def _unique_names(header: list[str]) -> list[str]:
             name = f"{base} ({n})"
         names.append(name)
     return names
-
-
-def _csv_problem(message: str, delimiter: str) -> str:
-    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
-    if m:
-        shown = "tab" if delimiter == "\t" else repr(delimiter)
-        return (
-            f"line {m[2]} has {m[3]} cells but the header has {m[1]}: a value that contains the "
-            f"separator {shown} must be quoted (or the line ends with an extra separator)"
-        )
-    return f"not a valid CSV file ({message.strip()})"
 
 
 def _read_parquet(path: Path) -> _Table:
@@ -280,8 +286,9 @@ def _read_table(path: Path, column_map: Mapping[str, str]) -> _Table:
             table.columns,
             {c: [v[i] for i in keep] for c, v in table.cells.items()},
             [table.rows[i] for i in keep],
+            table.problems,
         )
-    if not table.rows:
+    if not table.rows and not table.problems:
         raise InputError(
             f"{path.name}: the file has column headers ({_quoted(table.columns)}) but no rows"
         )
@@ -346,7 +353,7 @@ def read_sides(
         return date.fromisoformat(value)
 
     sides: list[Side] = []
-    problems: list[str] = []
+    problems: list[str] = list(table.problems)
     where: dict[str, list[str]] = {}
     for i, row in enumerate(table.rows):
         issues: list[str] = []
@@ -402,7 +409,9 @@ def read_sides(
 
     duplicates = {k: v for k, v in where.items() if len(v) > 1}
     if problems or duplicates:
-        raise InputError(_problems_message(name, len(table.rows), problems, duplicates))
+        problems.sort(key=lambda text: int(re.match(r"\w+ (\d+)", text)[1]))  # type: ignore[index]
+        total = len(table.rows) + len(table.problems)
+        raise InputError(_problems_message(name, total, problems, duplicates))
     return sides
 
 
