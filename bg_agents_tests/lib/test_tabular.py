@@ -15,7 +15,7 @@ from bg_agents.defs.ingestion.files import read_import_file
 from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES, load_mapping
 from bg_agents.defs.reconciliation.matcher.files import READ_SUFFIXES, InputError, read_sides
 from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount, parse_amount_text
-from bg_agents.lib.tabular.columns import ColumnMapError, parse_column_map
+from bg_agents.lib.tabular.columns import ColumnMapError, find_column, parse_column_map
 from bg_agents.lib.tabular.dates import (
     AmbiguousDates,
     DateReader,
@@ -95,6 +95,29 @@ def test_bad_column_maps_say_what_is_wrong(text: str, message: str) -> None:
 def test_only_joinable_fields_split_on_plus() -> None:
     column_map = parse_column_map("amount=Amount (+/-)", MATCH_FIELDS, joinable=("name",))
     assert column_map.columns == {"amount": "Amount (+/-)"}
+
+
+def test_a_column_is_found_by_its_header_however_it_is_written() -> None:
+    columns = ["Buchungs-Nr", "Währung", "Amount (EUR)", "Base Amount", "Name", "Name (2)"]
+    assert find_column("buchungs nr", columns) == "Buchungs-Nr"
+    assert find_column("wahrung", columns) == "Währung"
+    assert find_column("amount", columns) == "Amount (EUR)"
+    assert find_column("base_amount", columns) == "Base Amount"
+    assert find_column("name", columns) == "Name"  # the exact-but-case header, not "Name (2)"
+    assert find_column("date", columns) is None
+    assert find_column("amount", ["Amount (EUR)", "Amount (USD)"]) is None  # reads two ways
+
+
+def test_match_finds_the_columns_the_import_recognizes(tmp_path: Path) -> None:
+    """Match looked up a field's column ignoring only case, spaces and hyphens, so a file whose
+    "Amount (EUR)" and "Währung" columns imported needed a column map to match."""
+    path = tmp_path / "bank.csv"
+    path.write_text(
+        "ID,Date,Amount (EUR),Name,Wahrung\n1,2026-03-02,-4.50,Cafe,EUR\n", encoding="utf-8"
+    )
+    (side,) = read_sides(path, {"currency": "Währung"}, default_currency=None)
+    assert (side.amount, side.currency) == (Decimal("-4.50"), "EUR")
+    assert _imports(path) == [("1", "2026-03-02", "-4.50")]
 
 
 # --- amounts -------------------------------------------------------------------------------------

@@ -11,8 +11,6 @@ import csv
 import hashlib
 import io
 import itertools
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from decimal import Decimal
@@ -22,6 +20,7 @@ from bg_agents.defs.ingestion.formats import MAPPING_HELP, ColumnMapping, Import
 from bg_agents.defs.ingestion.raw import RawTransaction
 from bg_agents.lib.tabular import text as text_rules
 from bg_agents.lib.tabular.amounts import is_zero, mark_evidence, other_mark, parse_amount_text
+from bg_agents.lib.tabular.columns import norm_header
 from bg_agents.lib.tabular.dates import (
     AmbiguousDates,
     DateReader,
@@ -37,7 +36,7 @@ from bg_agents.lib.tabular.text import (
     show_bad_bytes,
 )
 
-# Recognized headers, normalized (see _norm_header), in order of preference per field: when an
+# Recognized headers, normalized (see norm_header), in order of preference per field: when an
 # export has both "Transaction Date" and "Posted Date", the posting date is the booking date.
 _ALIASES: dict[str, tuple[str, ...]] = {
     "date": (
@@ -137,17 +136,6 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 _MONEY_FIELDS = ("amount", "debit", "credit", "base_amount")
 
-_PAREN_SUFFIX = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*$")  # "Amount (EUR)" -> "Amount"
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-def _norm_header(text: str) -> str:
-    text = _PAREN_SUFFIX.sub("", text.strip()) or text
-    text = "".join(
-        c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c)
-    )
-    return _NON_WORD.sub(" ", text).strip()
-
 
 def sniff_delimiter(text: str, mapping: ColumnMapping | None = None) -> str:
     """The file's delimiter, a header being a line that names the date and amount columns."""
@@ -161,14 +149,14 @@ def sniff_delimiter(text: str, mapping: ColumnMapping | None = None) -> str:
 
 def _resolve_columns(cells: list[str], mapping: ColumnMapping | None) -> dict[str, int]:
     """Field -> cell index: the mapping's headers first, then recognized names for the rest."""
-    normed = [_norm_header(c) for c in cells]
+    normed = [norm_header(c) for c in cells]
     explicit = mapping.columns if mapping else {}
     columns: dict[str, int] = {}
     for field_name, header in explicit.items():
         wanted = header.strip()
         index = next((i for i, c in enumerate(cells) if c == wanted), None)
         if index is None:
-            key = _norm_header(wanted)
+            key = norm_header(wanted)
             index = next((i for i, n in enumerate(normed) if n == key), None)
         if index is not None:
             columns[field_name] = index
@@ -222,7 +210,7 @@ def _find_header(
 
 
 def _check_unique(cells: list[str], columns: dict[str, int]) -> None:
-    normed = [_norm_header(c) for c in cells]
+    normed = [norm_header(c) for c in cells]
     for field_name, index in columns.items():
         count = normed.count(normed[index])
         if count > 1:

@@ -9,13 +9,44 @@ and both say what is wrong and how to write it right.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+import re
+import unicodedata
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 # How the file writes its values, beside the columns (JSON spelling only).
 OPTIONS = ("date_format", "decimal", "default_currency")
+
+
+_PAREN_SUFFIX = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*$")  # "Amount (EUR)" -> "Amount"
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def _plain(text: str) -> str:
+    text = "".join(
+        c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c)
+    )
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def norm_header(text: str) -> str:
+    """A header as compared: no case, accents, punctuation or unit suffix ("Amount (EUR)")."""
+    return _plain(_PAREN_SUFFIX.sub("", text.strip()) or text)
+
+
+def find_column(wanted: str, columns: Sequence[str]) -> str | None:
+    """The file's column called ``wanted``: exactly, else the only one that is the same but for
+    case, accents and punctuation ("Base-Amount", "Währung"), else the only one that is the same
+    but for a unit suffix too ("Amount (EUR)"). None when there is none or it reads two ways."""
+    if wanted in columns:
+        return wanted
+    for key in (_plain, norm_header):
+        found = [c for c in columns if key(c) == key(wanted)]
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
 
 
 class ColumnMapError(ValueError):

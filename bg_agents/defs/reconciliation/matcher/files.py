@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from bg_agents.defs.reconciliation.matcher.rules import Side
 from bg_agents.lib.money import known_currencies
 from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount
-from bg_agents.lib.tabular.columns import ColumnMap, ColumnMapError
+from bg_agents.lib.tabular.columns import ColumnMap, ColumnMapError, find_column
 from bg_agents.lib.tabular.columns import parse_column_map as _parse_column_map
 from bg_agents.lib.tabular.dates import AmbiguousDates, DateReader, numeric_date_order
 from bg_agents.lib.tabular.parquet import read_parquet
@@ -76,19 +76,6 @@ def parse_column_map(text: str) -> ColumnMap:
         raise InputError(str(exc)) from None
 
 
-def _norm_column(text: str) -> str:
-    return re.sub(r"[\s\-]+", "_", text.strip().casefold())
-
-
-def _find_column(wanted: str, columns: Sequence[str]) -> str | None:
-    """The file's column called ``wanted``: exactly, else ignoring case, spaces and hyphens."""
-    if wanted in columns:
-        return wanted
-    key = _norm_column(wanted)
-    found = [c for c in columns if _norm_column(c) == key]
-    return found[0] if len(found) == 1 else None
-
-
 def _quoted(items: Iterable[str]) -> str:
     return ", ".join(f'"{c}"' for c in items) or "(none)"
 
@@ -107,14 +94,14 @@ def _resolve(
     for field_name in FIELDS:
         wanted = column_map.get(field_name)
         if wanted is None:
-            column = _find_column(field_name, columns)
+            column = find_column(field_name, columns)
             if column is not None:
                 resolved[field_name] = [column]
             continue
         parts = [wanted]
-        if field_name == "name" and _find_column(wanted, columns) is None and "+" in wanted:
+        if field_name == "name" and find_column(wanted, columns) is None and "+" in wanted:
             parts = [p.strip() for p in wanted.split("+")]
-        found = [_find_column(p, columns) for p in parts]
+        found = [find_column(p, columns) for p in parts]
         missing = [p for p, c in zip(parts, found, strict=True) if c is None]
         if missing:
             not_found.extend(f'"{p}" (for {field_name})' for p in missing)
