@@ -23,7 +23,12 @@ from bg_agents.lib.tabular.dates import (
     parse_date_auto,
 )
 from bg_agents.lib.tabular.suffixes import TABULAR_SUFFIXES
-from bg_agents.lib.tabular.text import TabularError, decode_text, sniff_delimiter
+from bg_agents.lib.tabular.text import (
+    TabularError,
+    bad_bytes_reason,
+    decode_bank_text,
+    sniff_delimiter,
+)
 
 MATCH_FIELDS = ("id", "date", "amount", "name", "currency")
 
@@ -235,7 +240,7 @@ def test_a_given_date_format_is_the_only_one_read() -> None:
     ],
 )
 def test_encodings_exports_use_are_decoded(data: bytes, text: str) -> None:
-    assert decode_text(data) == text
+    assert decode_bank_text(data) == text
 
 
 @pytest.mark.parametrize(
@@ -248,7 +253,15 @@ def test_encodings_exports_use_are_decoded(data: bytes, text: str) -> None:
 )
 def test_files_that_are_not_text_are_refused_with_the_fix(data: bytes, message: str) -> None:
     with pytest.raises(TabularError, match=message):
-        decode_text(data)
+        decode_bank_text(data)
+
+
+def test_one_bad_byte_in_a_utf8_file_marks_its_row_instead_of_recoding_the_file() -> None:
+    text = decode_bank_text("Müller\n".encode() + b"bad \xff\n" + "Bäcker\n".encode())
+    first, second, third = text.splitlines()
+    assert (first, third) == ("Müller", "Bäcker")
+    assert bad_bytes_reason([second]) is not None and "0xFF" in bad_bytes_reason([second])
+    assert bad_bytes_reason([first, third]) is None
 
 
 def test_the_header_settles_the_delimiter_despite_a_stray_quote() -> None:
@@ -447,3 +460,21 @@ def test_a_stray_quote_is_one_bad_line_for_import_and_match(
     path.write_text(path.read_text().replace("\"Joe's Diner", "Joe's Diner"))
     sides = read_sides(path, None, default_currency="EUR")
     assert [(s.id, s.name) for s in sides][2:] == [("3", "Memo with\na line break"), ("4", "Shop")]
+
+
+def test_a_bad_byte_is_one_bad_row_for_import_and_match(tmp_path: Path) -> None:
+    """Match decoded a UTF-8 file with one bad byte as Windows-1252, so every accented name in
+    it became mojibake ("MÃ¼ller") and matched worse; the import kept the names and set the one
+    row aside. Match now names that row, as it does every row it cannot read."""
+    path = tmp_path / "bank.csv"
+    path.write_bytes(
+        "ID,Date,Amount,Name\n1,2026-03-02,-4.50,Müller\n".encode()
+        + b"2,2026-03-03,-5.00,Caf\xe9\n"
+    )
+    parsed = read_import_file(path, "acme", default_currency="EUR")
+    assert [r.counterparty for r in parsed.rows] == ["Müller"]
+    assert [r["row_ref"] for r in parsed.rejected] == ["2"]
+    with pytest.raises(
+        InputError, match=r"1 of 2 rows cannot be read:\n  line 3: invalid UTF-8 byte"
+    ):
+        read_sides(path, None, default_currency="EUR")

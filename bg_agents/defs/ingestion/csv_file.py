@@ -30,6 +30,7 @@ from bg_agents.lib.tabular.dates import (
 from bg_agents.lib.tabular.text import (
     BAD_BYTE,
     HEADER_SCAN_ROWS,
+    bad_bytes_reason,
     data_records,
     decode_bank_text,
     records_of,
@@ -419,14 +420,8 @@ def parse_csv(
                     f"{'tab' if delimiter == chr(9) else repr(delimiter)} inside a value?)",
                 )
                 continue
-        if has_bad_bytes and (bad := sorted({m[0] for c in record for m in BAD_BYTE.finditer(c)})):
-            shown = ", ".join(show_bad_bytes(b).replace("\\x", "0x") for b in bad)
-            reject(
-                row_no,
-                record,
-                f"invalid UTF-8 byte(s) {shown} in this row: the rest of the file is UTF-8, so "
-                "the row is not guessed; export it again or fix it by hand",
-            )
+        if has_bad_bytes and (reason := bad_bytes_reason(record)):
+            reject(row_no, record, reason)
             continue
         date_text = record[i_date].strip()
         if not date_text and not any(record[i].strip() for i in money_cells):

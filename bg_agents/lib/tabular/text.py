@@ -25,11 +25,6 @@ _SNIFF_ROWS = 60
 HEADER_SCAN_ROWS = 30  # preamble lines (account number, period...) some banks put above the header
 
 
-def decode_text(data: bytes) -> str:
-    """Bytes to text: UTF-8 (BOM or not), UTF-16 with BOM, else the legacy Windows code page."""
-    return _decode(data, keep_bad_bytes=False)
-
-
 # One invalid byte in a UTF-8 export is one damaged row, not a Windows-1252 file: decoding the
 # whole file as cp1252 would turn every "ä" into "Ã¤" and give each row a different derived id
 # than the same row from a clean export. So a legacy code page is used only when the file's
@@ -39,8 +34,9 @@ BAD_BYTE = re.compile("[\udc80-\udcff]")
 
 
 def decode_bank_text(data: bytes) -> str:
-    """Like ``decode_text``, but invalid bytes in a UTF-8 file are kept as ``BAD_BYTE`` marks."""
-    return _decode(data, keep_bad_bytes=True)
+    """Bytes to text: UTF-8 (BOM or not), UTF-16 with BOM, else the legacy Windows code page;
+    invalid bytes in a UTF-8 file are kept as ``BAD_BYTE`` marks (see ``bad_bytes_reason``)."""
+    return _decode(data)
 
 
 def show_bad_bytes(text: str) -> str:
@@ -48,7 +44,20 @@ def show_bad_bytes(text: str) -> str:
     return BAD_BYTE.sub(lambda m: f"\\x{ord(m[0]) - 0xDC00:02X}", text)
 
 
-def _decode(data: bytes, *, keep_bad_bytes: bool) -> str:
+def bad_bytes_reason(cells: list[str]) -> str | None:
+    """Why a row holding marked bytes (``decode_bank_text``) is not read, or None if it holds
+    none: its text would be a guess, and the same row from a clean export would differ."""
+    bad = sorted({m[0] for c in cells for m in BAD_BYTE.finditer(c)})
+    if not bad:
+        return None
+    shown = ", ".join(show_bad_bytes(b).replace("\\x", "0x") for b in bad)
+    return (
+        f"invalid UTF-8 byte(s) {shown} in this row: the rest of the file is UTF-8, so "
+        "the row is not guessed; export it again or fix it by hand"
+    )
+
+
+def _decode(data: bytes) -> str:
     if data.startswith(b"PK\x03\x04"):
         raise TabularError(
             "this is an Excel workbook (.xlsx) or another zip file, not CSV: open it and save it "
@@ -78,7 +87,7 @@ def _decode(data: bytes, *, keep_bad_bytes: bool) -> str:
         if bad:
             good = sum(1 for c in text if c > "\x7f") - bad
             declared = data.startswith(codecs.BOM_UTF8)  # a UTF-8 BOM settles the question
-            if not keep_bad_bytes or (bad > good and not declared):
+            if bad > good and not declared:
                 # Legacy exports are Windows-1252; latin-1 accepts the bytes cp1252 leaves unused.
                 try:
                     text = body.decode("cp1252")

@@ -31,9 +31,11 @@ from bg_agents.lib.tabular.parquet import read_parquet
 from bg_agents.lib.tabular.suffixes import PARQUET_SUFFIXES, TABULAR_SUFFIXES
 from bg_agents.lib.tabular.text import (
     TabularError,
+    bad_bytes_reason,
     data_records,
-    decode_text,
+    decode_bank_text,
     records_of,
+    show_bad_bytes,
     sniff_delimiter,
 )
 
@@ -183,7 +185,7 @@ def _read_csv(path: Path, column_map: Mapping[str, str]) -> _Table:
     """The file split by the import's record reader: a stray quote or a row wider than the
     header is that line's problem (listed with the others), never a whole file misread."""
     try:
-        text = decode_text(path.read_bytes())
+        text = decode_bank_text(path.read_bytes())
     except TabularError as exc:
         raise InputError(f"{path.name}: {exc}") from None
     if not text.strip():
@@ -201,7 +203,7 @@ def _read_csv(path: Path, column_map: Mapping[str, str]) -> _Table:
     while header and not header[-1].strip():
         header.pop()  # a trailing separator on the header line only
     width = len(header)
-    columns = _unique_names([c.strip() for c in header])
+    columns = _unique_names([show_bad_bytes(c).strip() for c in header])
     cells: dict[str, list[str]] = {c: [] for c in columns}
     rows: list[str] = []
     problems: list[str] = []
@@ -216,6 +218,9 @@ def _read_csv(path: Path, column_map: Mapping[str, str]) -> _Table:
                 f"{where} has {len(record)} cells but the header has {width}: a value that "
                 f"contains the separator {shown} must be quoted"
             )
+            continue
+        if reason := bad_bytes_reason(record):
+            problems.append(f"{where}: {reason}")
             continue
         padded = [*record[:width], *[""] * (width - len(record))]
         for column, value in zip(columns, padded, strict=True):
