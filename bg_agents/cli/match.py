@@ -111,7 +111,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
             help=f"which {side} column holds what, e.g. "
             '"id=unique_id,date=transaction_date,amount=amount,name=payee+memo" '
             "(fields: id, date, amount, name, currency, reference, base_amount, date_until; "
-            "by default the column named like the field)",
+            "by default the column named like the field), or a mapping file's JSON "
+            '(or its .json path) with "columns" and "decimal", "date_format", "default_currency"',
         )
     match.add_argument(
         "--currency",

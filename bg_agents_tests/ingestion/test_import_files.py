@@ -13,7 +13,6 @@ from bg_agents.defs.ingestion.formats import (
     ColumnMapping,
     ImportFileError,
     load_mapping,
-    parse_mapping_spec,
 )
 from bg_agents.defs.ingestion.normalize import TeamRef, normalize
 
@@ -402,29 +401,6 @@ def test_a_broken_team_mapping_does_not_block_ofx_files(tmp_path: Path) -> None:
     assert load_mapping(path) is None
     with pytest.raises(ImportFileError, match="mapping file mapping.json: invalid JSON"):
         load_mapping(write(tmp_path, "export.csv", "Date,Amount\n"))
-
-
-def test_parse_mapping_spec() -> None:
-    assert parse_mapping_spec("date=Booking Date, amount=Amount ,description=Memo") == {
-        "date": "Booking Date",
-        "amount": "Amount",
-        "description": "Memo",
-    }
-
-
-@pytest.mark.parametrize(
-    ("spec", "message"),
-    [
-        ("", "empty mapping"),
-        ("date", 'expected "field=Header"'),
-        ("when=Date", "unknown mapping field 'when'; known fields: date, amount"),
-        ("date=", "has no header name"),
-        ("date=A,date=B", "given twice"),
-    ],
-)
-def test_parse_mapping_spec_errors(spec: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        parse_mapping_spec(spec)
 
 
 @pytest.mark.parametrize(

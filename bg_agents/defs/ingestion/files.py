@@ -1,4 +1,5 @@
-"""Bank export files dropped in ``<import_dir>/<team-slug>/``: CSV (with a column mapping) and OFX.
+"""Bank export files dropped in ``<import_dir>/<team-slug>/``: CSV or Parquet (with a column
+mapping) and OFX.
 
 ``read_import_file`` picks the parser from the extension and returns rows in the ``RawTransaction``
 shape every provider produces, plus the rows it could not read, each with a reason. A file that
@@ -21,6 +22,8 @@ from bg_agents.defs.ingestion.formats import (
     ImportFileError,
 )
 from bg_agents.defs.ingestion.raw import RawTransaction
+from bg_agents.lib.tabular.parquet import parquet_as_csv
+from bg_agents.lib.tabular.suffixes import PARQUET_SUFFIXES
 
 
 @dataclass
@@ -28,7 +31,7 @@ class ParsedFile:
     """One file's readable rows and, with a reason each, the rows that could not be read."""
 
     sha256: str
-    file_format: str  # "csv" | "ofx"
+    file_format: str  # "csv" | "parquet" | "ofx"
     rows: list[RawTransaction] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     # Rows the reader counted (CSV records, OFX STMTTRN tags), independently of how many were
@@ -53,7 +56,7 @@ def read_import_file(
     if suffix not in SUPPORTED_SUFFIXES:
         raise ImportFileError(
             f"unsupported file type {suffix or '(no extension)'!r}: export the statement as CSV "
-            "(.csv or .txt) or OFX/QFX (.ofx, .qfx)"
+            "(.csv, .tsv or .txt), Parquet (.parquet, .pq) or OFX/QFX (.ofx, .qfx)"
         )
     try:
         size = path.stat().st_size
@@ -74,7 +77,16 @@ def read_import_file(
             data, sha256=sha256, team_ref=team_ref, default_currency=default_currency
         )
         return ParsedFile(sha256, "ofx", rows, rejected, total)
+    file_format, text = "csv", None
+    if suffix in PARQUET_SUFFIXES:
+        # Read as the CSV of the same data, so its rows get the same rules and the same ids.
+        file_format, text = "parquet", parquet_as_csv(data)
     rows, rejected, total = csv_file.parse_csv(
-        data, sha256=sha256, team_ref=team_ref, mapping=mapping, default_currency=default_currency
+        data,
+        sha256=sha256,
+        team_ref=team_ref,
+        mapping=mapping,
+        default_currency=default_currency,
+        text=text,
     )
-    return ParsedFile(sha256, "csv", rows, rejected, total)
+    return ParsedFile(sha256, file_format, rows, rejected, total)

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bg_agents.defs.ingestion.files import ParsedFile, read_import_file
-from bg_agents.defs.ingestion.formats import ImportFileError, load_mapping
+from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES, ImportFileError, load_mapping
 from bg_agents.defs.ingestion.raw import RawTransaction
 from bg_agents.defs.ingestion.transactions import QUARANTINE_KEY
 from bg_agents.lib import clock
@@ -33,7 +33,6 @@ from bg_agents.lib.db.upsert import insert_missing
 
 PROCESSED = "_processed"
 FAILED = "_failed"
-IMPORT_SUFFIXES = {".csv", ".txt", ".ofx", ".qfx"}
 # Banks list pending card payments a few days ahead; a row dated further out than this is a
 # typo or a hostile file, and would otherwise wait in staging for a partition that never comes.
 FUTURE_DAYS = 7
@@ -72,7 +71,7 @@ def pending_files(import_dir: Path) -> list[Path]:
         and not team_dir.name.startswith(("_", "."))
         for p in team_dir.iterdir()
         if (p.is_symlink() or p.is_file())
-        and p.suffix.lower() in IMPORT_SUFFIXES
+        and p.suffix.lower() in SUPPORTED_SUFFIXES
         and not p.name.startswith(".")
     )
 

@@ -23,6 +23,7 @@ from bg_agents.defs.reconciliation.matcher.files import (
 from bg_agents.defs.reconciliation.matcher.matcher import Progress, match
 from bg_agents.defs.reconciliation.matcher.rules import Side
 from bg_agents.defs.reconciliation.matcher.types import MatchResult
+from bg_agents.lib.tabular.columns import ColumnMap
 
 # --- the whole run -------------------------------------------------------------------------------
 
@@ -72,8 +73,8 @@ def reconcile(
     *,
     config: MatcherConfig,
     profile_name: str,
-    left_map: Mapping[str, str] | None = None,
-    right_map: Mapping[str, str] | None = None,
+    left_map: ColumnMap | Mapping[str, str] | None = None,
+    right_map: ColumnMap | Mapping[str, str] | None = None,
     currency: str | None = None,
     same_sign: bool = False,
     progress: Progress | None = None,

@@ -9,25 +9,35 @@ names the file, the rows (as numbered in a spreadsheet) and what to change.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bg_agents.defs.ingestion import (
-    ImportFileError,
-    decode_text,
-    parse_amount_text,
+from bg_agents.defs.reconciliation.matcher.rules import Side
+from bg_agents.lib.money import known_currencies
+from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount
+from bg_agents.lib.tabular.columns import ColumnMap, ColumnMapError, find_column
+from bg_agents.lib.tabular.columns import parse_column_map as _parse_column_map
+from bg_agents.lib.tabular.dates import AmbiguousDates, DateReader, numeric_date_order
+from bg_agents.lib.tabular.parquet import read_parquet
+from bg_agents.lib.tabular.suffixes import PARQUET_SUFFIXES, TABULAR_SUFFIXES
+from bg_agents.lib.tabular.text import (
+    TabularError,
+    bad_bytes_reason,
+    data_records,
+    decode_bank_text,
+    records_of,
+    show_bad_bytes,
     sniff_delimiter,
 )
-from bg_agents.defs.reconciliation.matcher.rules import Side
-from bg_agents.lib.money import MAX_ABS_AMOUNT, known_currencies
 
 if TYPE_CHECKING:
     from bg_agents.defs.reconciliation.matcher.types import Pair
@@ -40,9 +50,7 @@ class InputError(ValueError):
 REQUIRED_FIELDS = ("id", "date", "amount", "name")
 OPTIONAL_FIELDS = ("currency", "reference", "base_amount", "date_until")
 FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
-CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
-PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
-READ_SUFFIXES = CSV_SUFFIXES | PARQUET_SUFFIXES
+READ_SUFFIXES = TABULAR_SUFFIXES
 WRITE_SUFFIXES = frozenset({".csv", ".parquet", ".pq"})
 MAP_EXAMPLE = "id=unique_id,date=transaction_date,amount=amount,name=memo"
 MAX_SHOWN = 10  # offending rows quoted in an error; the total is always given
@@ -51,54 +59,23 @@ MAX_SHOWN = 10  # offending rows quoted in an error; the total is always given
 # --- column maps ---------------------------------------------------------------------------------
 
 
-def parse_column_map(text: str) -> dict[str, str]:
-    """``"id=unique_id,date=transaction_date,name=payee+memo"`` -> ``{field: column}``.
+def parse_column_map(text: str) -> ColumnMap:
+    """``--left-map``: ``"id=unique_id,date=transaction_date,name=payee+memo"``, the JSON of an
+    import's mapping file, or the path of such a ``.json`` file -> ``ColumnMap``.
 
     ``name`` may join several columns with ``+``: the first non-empty one is the name, the others
     become aliases. Any other column name is taken literally (it may contain ``+``).
     """
-    if not text or not text.strip():
-        raise InputError(f'empty column map: expected "field=column,..." such as "{MAP_EXAMPLE}"')
-    out: dict[str, str] = {}
-    for item in text.split(","):
-        if not item.strip():
-            continue  # a trailing comma
-        key, sep, column = item.partition("=")
-        key, column = key.strip().lower(), column.strip()
-        if not sep or not key:
-            raise InputError(
-                f'bad column map entry {item.strip()!r}: expected "field=column" '
-                f'(for example "{MAP_EXAMPLE}")'
-            )
-        if key not in FIELDS:
-            raise InputError(
-                f"unknown field {key!r} in the column map; the fields are: {', '.join(FIELDS)}"
-            )
-        if not column:
-            raise InputError(f'the column map gives no column for {key!r}: write "{key}=<column>"')
-        if key == "name" and any(not part.strip() for part in column.split("+")):
-            raise InputError(
-                f'bad name columns {column!r}: join column names with "+", e.g. "name=payee+memo"'
-            )
-        if key in out:
-            raise InputError(f"the column map gives {key!r} twice")
-        out[key] = column
-    if not out:
-        raise InputError(f'empty column map: expected "field=column,..." such as "{MAP_EXAMPLE}"')
-    return out
-
-
-def _norm_column(text: str) -> str:
-    return re.sub(r"[\s\-]+", "_", text.strip().casefold())
-
-
-def _find_column(wanted: str, columns: Sequence[str]) -> str | None:
-    """The file's column called ``wanted``: exactly, else ignoring case, spaces and hyphens."""
-    if wanted in columns:
-        return wanted
-    key = _norm_column(wanted)
-    found = [c for c in columns if _norm_column(c) == key]
-    return found[0] if len(found) == 1 else None
+    source = text.strip()
+    if source.lower().endswith(".json") and not source.startswith("{"):
+        try:
+            text = Path(source).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"column map {source}: cannot be read ({exc})") from None
+    try:
+        return _parse_column_map(text, FIELDS, joinable=("name",), example=MAP_EXAMPLE)
+    except ColumnMapError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _quoted(items: Iterable[str]) -> str:
@@ -119,14 +96,14 @@ def _resolve(
     for field_name in FIELDS:
         wanted = column_map.get(field_name)
         if wanted is None:
-            column = _find_column(field_name, columns)
+            column = find_column(field_name, columns)
             if column is not None:
                 resolved[field_name] = [column]
             continue
         parts = [wanted]
-        if field_name == "name" and _find_column(wanted, columns) is None and "+" in wanted:
+        if field_name == "name" and find_column(wanted, columns) is None and "+" in wanted:
             parts = [p.strip() for p in wanted.split("+")]
-        found = [_find_column(p, columns) for p in parts]
+        found = [find_column(p, columns) for p in parts]
         missing = [p for p, c in zip(parts, found, strict=True) if c is None]
         if missing:
             not_found.extend(f'"{p}" (for {field_name})' for p in missing)
@@ -148,100 +125,20 @@ def _resolve(
     return resolved
 
 
-# --- amounts -------------------------------------------------------------------------------------
-
-# Evidence for the decimal mark: "12,50" or "1.234,5" (comma) vs "12.50" or "1,234.5" (point).
-# A lone "1,234" or "1.234" reads both ways and is settled by the rest of the column.
-_COMMA_DECIMAL = re.compile(r"\d,\d{1,2}(?!\d)|\d\.\d{3}(?:\.\d{3})*,|\d\.\d{3}\.\d{3}(?!\d)")
-_DOT_DECIMAL = re.compile(r"\d\.\d{1,2}(?!\d)|\d,\d{3}(?:,\d{3})*\.|\d,\d{3},\d{3}(?!\d)")
-
-
-def decimal_mark(values: Iterable[str]) -> str:
-    """``","`` if the amounts show a decimal comma more often than a point, else ``"."``."""
-    comma = dot = 0
-    for value in values:
-        if _COMMA_DECIMAL.search(value):
-            comma += 1
-        elif _DOT_DECIMAL.search(value):
-            dot += 1
-    return "," if comma > dot else "."
-
-
-def parse_amount(text: str, decimal: str | None = None) -> Decimal:
-    """An amount as a finance export writes it -> exact ``Decimal``; ValueError if it is not one.
-
-    Accepts "1234.56", "-1,234.56", "1.234,56" (decimal comma), "(12.50)" and "12.50-" for
-    negatives, and currency symbols or codes around the number ("€ 12,50", "USD 9.99").
-    ``decimal`` is the column's decimal mark; None decides it from this value alone.
-    """
-    raw = text.strip()
-    if not raw:
-        raise ValueError("missing amount")
-    mark = decimal or decimal_mark([raw])
-    plain = parse_amount_text(raw, mark)
-    if plain is None:
-        reason = f"bad amount {raw!r}"
-        if mark == "." and _COMMA_DECIMAL.search(raw):
-            reason += " (a decimal comma, but the column's other amounts use a decimal point)"
-        elif mark == "," and _DOT_DECIMAL.search(raw):
-            reason += " (a decimal point, but the column's other amounts use a decimal comma)"
-        raise ValueError(reason)
-    value = Decimal(plain)
-    if abs(value) >= MAX_ABS_AMOUNT:
-        raise ValueError(f"amount {raw!r} is too large to be an amount")
-    return value
-
-
 # --- dates ---------------------------------------------------------------------------------------
 
-_TIME = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-_ISO = re.compile(rf"(\d{{4}})-(\d{{1,2}})-(\d{{1,2}}){_TIME}")
-_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
-_SLASHED = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-# Format label -> (pattern, positions of year, month, day among the groups).
-DATE_FORMATS: dict[str, tuple[re.Pattern[str], tuple[int, int, int]]] = {
-    "YYYY-MM-DD": (_ISO, (1, 2, 3)),
-    "DD.MM.YYYY": (_DOTTED, (3, 2, 1)),
-    "DD/MM/YYYY": (_SLASHED, (3, 2, 1)),
-    "MM/DD/YYYY": (_SLASHED, (3, 1, 2)),
-}
 
-
-def parse_date(text: str, fmt: str) -> date | None:
-    """``text`` read in the format labelled ``fmt`` (a key of DATE_FORMATS), or None."""
-    pattern, (y, m, d) = DATE_FORMATS[fmt]
-    match = pattern.fullmatch(text.strip())
-    if match is None:
-        return None
+def date_order(values: Iterable[str], column: str = "date") -> str:
+    """The column's day/month order for numeric dates ("dmy" or "mdy"), or InputError saying
+    to export ISO dates when nothing in the column settles it."""
     try:
-        return date(int(match[y]), int(match[m]), int(match[d]))
-    except ValueError:
-        return None
-
-
-def date_format(values: Iterable[str], column: str = "date") -> str | None:
-    """The one format that reads the most of a column's dates; None if it reads none of them.
-
-    The format is decided per column, never per row: "03/04/2026" is 3 April in one file and
-    4 March in another. When day/month and month/day read the column equally well and some date
-    differs between the two readings, nothing settles it and InputError says to use ISO.
-    """
-    distinct = [v for v in dict.fromkeys(v.strip() for v in values) if v]  # in file order
-    counts = {fmt: sum(parse_date(v, fmt) is not None for v in distinct) for fmt in DATE_FORMATS}
-    best = max(counts.values(), default=0)
-    if best == 0:
-        return None
-    if counts["DD/MM/YYYY"] == counts["MM/DD/YYYY"] == best:
-        differing = [
-            v for v in distinct if parse_date(v, "DD/MM/YYYY") != parse_date(v, "MM/DD/YYYY")
-        ]
-        if differing:
-            raise InputError(
-                f'the dates in column "{column}" (such as "{differing[0]}") could be day/month or '
-                "month/day, and no date in the column settles it: export the dates as "
-                "YYYY-MM-DD (ISO), which reads one way only"
-            )
-    return next(fmt for fmt, n in counts.items() if n == best)
+        return numeric_date_order(dict.fromkeys(v.strip() for v in values if v.strip()))
+    except AmbiguousDates as exc:
+        raise InputError(
+            f'the dates in column "{column}" (such as "{exc.example}") could be day/month or '
+            "month/day, and no date in the column settles it: export the dates as "
+            "YYYY-MM-DD (ISO), which reads one way only"
+        ) from None
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -252,6 +149,7 @@ class _Table:
     columns: list[str]
     cells: dict[str, list[str]]  # column -> stripped text per row
     rows: list[str]  # how a user finds each row: "line 7" (CSV, header = line 1) or "row 6"
+    problems: list[str] = field(default_factory=list)  # lines that are no row, with the reason
 
 
 def check_input_path(path: Path) -> None:
@@ -283,38 +181,52 @@ def check_output_path(path: Path, inputs: Iterable[Path] = ()) -> None:
             raise InputError(f"{path}: the output would overwrite an input file")
 
 
-def _read_csv(path: Path) -> _Table:
-    import pandas as pd
-
-    data = path.read_bytes()
+def _read_csv(path: Path, column_map: Mapping[str, str]) -> _Table:
+    """The file split by the import's record reader: a stray quote or a row wider than the
+    header is that line's problem (listed with the others), never a whole file misread."""
     try:
-        text = decode_text(data)
-    except ImportFileError as exc:
+        text = decode_bank_text(path.read_bytes())
+    except TabularError as exc:
         raise InputError(f"{path.name}: {exc}") from None
     if not text.strip():
         raise InputError(f"{path.name}: the file is empty")
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(text)
+    delimiter = (
+        "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(text, _header(column_map))
+    )
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
     try:
-        # header=None: the header is read as a row, so a row wider than it is an error instead of
-        # pandas silently taking the first column as an index or dropping the extra cells.
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-        )
-    except pd.errors.EmptyDataError:
+        header = next(r for r in records_of(reader) if any(c.strip() for c in r))
+    except StopIteration:
         raise InputError(f"{path.name}: the file is empty") from None
-    except pd.errors.ParserError as exc:
-        raise InputError(f"{path.name}: {_csv_problem(str(exc), delimiter)}") from None
-    values = [frame.iloc[:, i].tolist() for i in range(frame.shape[1])]
-    columns = _unique_names([column[0].strip() for column in values])
-    cells = {
-        name: [v.strip() for v in column[1:]] for name, column in zip(columns, values, strict=True)
-    }
-    return _Table(columns, cells, [f"line {i}" for i in range(2, len(frame) + 1)])
+    except TabularError as exc:
+        raise InputError(f"{path.name}: {exc}") from None
+    while header and not header[-1].strip():
+        header.pop()  # a trailing separator on the header line only
+    width = len(header)
+    columns = _unique_names([show_bad_bytes(c).strip() for c in header])
+    cells: dict[str, list[str]] = {c: [] for c in columns}
+    rows: list[str] = []
+    problems: list[str] = []
+    shown = "tab" if delimiter == "\t" else repr(delimiter)
+    for record in data_records(text, delimiter, reader.line_num, width):
+        where = f"line {record.line}"
+        if record.problem is not None:
+            problems.append(f"{where}: {record.problem}")
+            continue
+        if len(record) > width and any(c.strip() for c in record[width:]):
+            problems.append(
+                f"{where} has {len(record)} cells but the header has {width}: a value that "
+                f"contains the separator {shown} must be quoted"
+            )
+            continue
+        if reason := bad_bytes_reason(record):
+            problems.append(f"{where}: {reason}")
+            continue
+        padded = [*record[:width], *[""] * (width - len(record))]
+        for column, value in zip(columns, padded, strict=True):
+            cells[column].append(value.strip())
+        rows.append(where)
+    return _Table(columns, cells, rows, problems)
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -330,53 +242,35 @@ def _unique_names(header: list[str]) -> list[str]:
     return names
 
 
-def _csv_problem(message: str, delimiter: str) -> str:
-    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
-    if m:
-        shown = "tab" if delimiter == "\t" else repr(delimiter)
-        return (
-            f"line {m[2]} has {m[3]} cells but the header has {m[1]}: a value that contains the "
-            f"separator {shown} must be quoted (or the line ends with an extra separator)"
-        )
-    return f"not a valid CSV file ({message.strip()})"
-
-
 def _read_parquet(path: Path) -> _Table:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{path.name}: not a readable Parquet file ({exc})") from None
-    columns = [str(c).strip() for c in table.column_names]
-    cells = {
-        column: [_parquet_text(v) for v in table.column(i).to_pylist()]
-        for i, column in enumerate(columns)
-    }
-    return _Table(columns, cells, [f"row {i}" for i in range(1, table.num_rows + 1)])
+        columns, values = read_parquet(path)
+    except TabularError as exc:
+        raise InputError(f"{path.name}: {exc}") from None
+    rows = len(values[0]) if values else 0
+    cells = dict(zip(columns, values, strict=True))
+    return _Table(columns, cells, [f"row {i}" for i in range(1, rows + 1)])
 
 
-def _parquet_text(value: Any) -> str:
-    """A typed Parquet value as the text a CSV export would hold (dates ISO, amounts exact)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, float):
-        return "" if value != value else repr(value)  # NaN is a missing value
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace").strip()
-    return str(value).strip()
+def _header(column_map: Mapping[str, str]) -> Callable[[list[str]], bool]:
+    """Whether a line's cells name every required field: the header, for the delimiter sniffer."""
+
+    def names_all(cells: list[str]) -> bool:
+        try:
+            _resolve("", cells, column_map)
+        except InputError:
+            return False
+        return True
+
+    return names_all
 
 
-def _read_table(path: Path) -> _Table:
+def _read_table(path: Path, column_map: Mapping[str, str]) -> _Table:
     check_input_path(path)
-    table = _read_parquet(path) if path.suffix.lower() in PARQUET_SUFFIXES else _read_csv(path)
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        table = _read_parquet(path)
+    else:
+        table = _read_csv(path, column_map)
     # Blank lines (and rows of empty cells) are not rows anyone means.
     keep = [i for i in range(len(table.rows)) if any(table.cells[c][i] for c in table.columns)]
     if len(keep) < len(table.rows):
@@ -384,8 +278,9 @@ def _read_table(path: Path) -> _Table:
             table.columns,
             {c: [v[i] for i in keep] for c, v in table.cells.items()},
             [table.rows[i] for i in keep],
+            table.problems,
         )
-    if not table.rows:
+    if not table.rows and not table.problems:
         raise InputError(
             f"{path.name}: the file has column headers ({_quoted(table.columns)}) but no rows"
         )
@@ -394,7 +289,7 @@ def _read_table(path: Path) -> _Table:
 
 def read_sides(
     path: str | os.PathLike[str],
-    column_map: Mapping[str, str] | None,
+    column_map: ColumnMap | Mapping[str, str] | None,
     *,
     default_currency: str | None,
 ) -> list[Side]:
@@ -406,11 +301,14 @@ def read_sides(
     """
     path = Path(path)
     name = path.name
-    table = _read_table(path)
-    columns = _resolve(name, table.columns, column_map or {})
+    if not isinstance(column_map, ColumnMap):
+        column_map = ColumnMap(column_map or {})
+    options = column_map.options
+    table = _read_table(path, column_map.columns)
+    columns = _resolve(name, table.columns, column_map.columns)
     cells = table.cells
 
-    fallback = check_currency(default_currency)
+    fallback = check_currency(default_currency or options.get("default_currency"))
     if "currency" not in columns and not fallback:
         raise InputError(
             f"{name}: the file has no currency column, so give the currency of its amounts "
@@ -428,29 +326,26 @@ def read_sides(
     names = [cells[c] for c in columns["name"]]
     assert ids is not None and amounts is not None and dates is not None
 
-    mark = decimal_mark(amounts)
-    base_mark = decimal_mark(base_amounts) if base_amounts is not None else "."
-    date_fmt = date_format(dates, columns["date"][0])
-    until_fmt = date_format(untils, columns["date_until"][0]) if untils is not None else None
+    mark = options.get("decimal") or decimal_mark(amounts)
+    base_mark = options.get("decimal") or decimal_mark(base_amounts or [])
+    fmt = options.get("date_format")
+    date_reader = DateReader(fmt, "dmy" if fmt else date_order(dates, columns["date"][0]))
+    until_reader = date_reader
+    if untils is not None and not fmt:
+        until_reader = DateReader(None, date_order(untils, columns["date_until"][0]))
     known = known_currencies()
-    date_cache: dict[tuple[str, str], date | None] = {}
 
-    def read_date(text: str, fmt: str | None, label: str) -> date:
+    def read_date(text: str, reader: DateReader, label: str) -> date:
         if not text:
             raise ValueError(f"missing {label}")
-        key = (text, fmt or "")
-        if key not in date_cache:
-            date_cache[key] = parse_date(text, fmt) if fmt else None
-        value = date_cache[key]
+        value = reader(text)
         if value is None:
-            expected = fmt or "YYYY-MM-DD"
-            raise ValueError(
-                f"bad {label} {text!r} (expected {expected}, like the rest of the column)"
-            )
-        return value
+            expected = f"format {fmt!r}" if fmt else "a date such as 2026-03-31"
+            raise ValueError(f"bad {label} {text!r} (expected {expected})")
+        return date.fromisoformat(value)
 
     sides: list[Side] = []
-    problems: list[str] = []
+    problems: list[str] = list(table.problems)
     where: dict[str, list[str]] = {}
     for i, row in enumerate(table.rows):
         issues: list[str] = []
@@ -464,7 +359,7 @@ def read_sides(
         except ValueError as exc:
             issues.append(str(exc))
         try:
-            when = read_date(dates[i], date_fmt, "date")
+            when = read_date(dates[i], date_reader, "date")
         except ValueError as exc:
             issues.append(str(exc))
         base = until = None
@@ -475,7 +370,7 @@ def read_sides(
                 issues.append(f"base_amount: {exc}")
         if untils is not None and untils[i]:
             try:
-                until = read_date(untils[i], until_fmt, "date_until")
+                until = read_date(untils[i], until_reader, "date_until")
             except ValueError as exc:
                 issues.append(str(exc))
         currency = (currencies[i].upper() if currencies is not None else "") or fallback or ""
@@ -506,7 +401,9 @@ def read_sides(
 
     duplicates = {k: v for k, v in where.items() if len(v) > 1}
     if problems or duplicates:
-        raise InputError(_problems_message(name, len(table.rows), problems, duplicates))
+        problems.sort(key=lambda text: int(re.match(r"\w+ (\d+)", text)[1]))  # type: ignore[index]
+        total = len(table.rows) + len(table.problems)
+        raise InputError(_problems_message(name, total, problems, duplicates))
     return sides
 
 

@@ -1,0 +1,128 @@
+"""Amounts as finance exports write them, read exactly, with the decimal mark decided per column.
+
+One parser for imports and ``bg-agents match``: "1.234,56" must be the same number in both, and a
+column's decimal mark is settled by the evidence of the whole column, never guessed per cell.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+
+from bg_agents.lib.money import MAX_ABS_AMOUNT
+
+_CURRENCY = (
+    r"(?:[A-Z]{3}|[A-Z]{1,2}\$|kr\.?|zł|Kč|Ft|lei|Rs\.?|Fr\.?"
+    r"|[$\u00a2-\u00a5\u058f\u060b\u09f2\u09f3\u0e3f\u17db\u20a0-\u20cf\ufdfc\uff04\uffe0\uffe1\uffe5\uffe6])"
+)
+_AMOUNT = re.compile(
+    rf"(?P<pre>(?:[-+(\s]|{_CURRENCY})*)(?P<num>\d[\d.,' ]*\d|\d|[.,]\d+)"
+    rf"(?P<post>(?:[-+)\s]|{_CURRENCY})*)"
+)
+_PLAIN = {
+    ".": re.compile(r"-?\d+(?:\.\d+)?"),
+    ",": re.compile(r"-?\d+(?:,\d+)?"),
+}
+
+
+# A number in the file's convention: plain, or grouped in thousands (or Indian lakhs) by one
+# separator used throughout.
+def _number_pattern(point: str, separators: str) -> re.Pattern[str]:
+    p = re.escape(point)
+    return re.compile(
+        rf"(?P<int>\d*)(?:{p}(?P<frac>\d+))?"
+        rf"|(?P<gint>\d{{1,3}}(?P<g>[{separators}])(?:\d{{2,3}}(?P=g))*\d{{3}})(?:{p}(?P<gfrac>\d+))?"
+    )
+
+
+_NUMBER = {".": _number_pattern(".", ",' "), ",": _number_pattern(",", ".' ")}
+_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2212": "-"})
+# Evidence for the decimal mark: "12,50" or "1.234,5" (comma) vs "12.50" or "1,234.5" (point).
+# A lone "1,234" or "1.234" reads both ways and is settled by the rest of the column.
+COMMA_DECIMAL = re.compile(r"\d,\d{1,2}(?!\d)|\d\.\d{3}(?:\.\d{3})*,|\d\.\d{3}\.\d{3}(?!\d)")
+DOT_DECIMAL = re.compile(r"\d\.\d{1,2}(?!\d)|\d,\d{3}(?:,\d{3})*\.|\d,\d{3},\d{3}(?!\d)")
+
+
+def mark_evidence(text: str) -> str | None:
+    """``","`` or ``"."`` when this cell shows its decimal mark, else None."""
+    if COMMA_DECIMAL.search(text):
+        return ","
+    if DOT_DECIMAL.search(text):
+        return "."
+    return None
+
+
+def decimal_mark(values: Iterable[str]) -> str:
+    """``","`` if the amounts show a decimal comma more often than a point, else ``"."``."""
+    seen = [mark_evidence(v) for v in values]
+    return "," if seen.count(",") > seen.count(".") else "."
+
+
+def other_mark(text: str, decimal: str) -> bool:
+    """Whether ``text`` shows the decimal mark other than ``decimal`` (and not ``decimal``)."""
+    this, other = (COMMA_DECIMAL, DOT_DECIMAL) if decimal == "," else (DOT_DECIMAL, COMMA_DECIMAL)
+    return other.search(text) is not None and this.search(text) is None
+
+
+def parse_amount_text(text: str, decimal: str) -> str | None:
+    """A bank's amount text -> plain signed decimal ("-1234.56"), or None if it is not one.
+
+    Handles thousands separators, a decimal comma, (parentheses) and trailing minus for
+    negatives, a leading +, and currency symbols or codes on either side.
+    """
+    if _PLAIN[decimal].fullmatch(text):
+        plain = text.replace(",", ".") if decimal == "," else text
+        return _drop_negative_zero(plain)
+    m = _AMOUNT.fullmatch(text.translate(_SPACES).strip())
+    if m is None:
+        return None
+    pre, post = m["pre"], m["post"]
+    minus = pre.count("-") + post.count("-")
+    plus = pre.count("+") + post.count("+")
+    parens = pre.count("(")
+    if parens != post.count(")") or minus + plus + parens > 1:
+        return None
+    n = _NUMBER[decimal].fullmatch(m["num"])
+    if n is None:
+        return None
+    if n["gint"]:
+        whole, frac = n["gint"].replace(n["g"], ""), n["gfrac"]
+    else:
+        whole, frac = n["int"] or "0", n["frac"]
+    plain = f"{'-' if minus or parens else ''}{whole}{'.' + frac if frac else ''}"
+    return _drop_negative_zero(plain)
+
+
+def _drop_negative_zero(plain: str) -> str:
+    if plain.startswith("-") and not plain.strip("-0."):
+        return plain[1:]
+    return plain
+
+
+def is_zero(plain: str) -> bool:
+    return not plain.strip("-0.")
+
+
+def parse_amount(text: str, decimal: str | None = None) -> Decimal:
+    """An amount as a finance export writes it -> exact ``Decimal``; ValueError if it is not one.
+
+    ``decimal`` is the column's decimal mark; None decides it from this value alone. The
+    ValueError's text is the reason a user reads ("bad amount '42.5O'").
+    """
+    raw = text.strip()
+    if not raw:
+        raise ValueError("missing amount")
+    mark = decimal or decimal_mark([raw])
+    plain = parse_amount_text(raw, mark)
+    if plain is None:
+        reason = f"bad amount {raw!r}"
+        if other_mark(raw, mark):
+            shown = "comma" if mark == "." else "point"
+            usual = "point" if mark == "." else "comma"
+            reason += f" (a decimal {shown}, but the column's other amounts use a decimal {usual})"
+        raise ValueError(reason)
+    value = Decimal(plain)
+    if abs(value) >= MAX_ABS_AMOUNT:
+        raise ValueError(f"amount {raw!r} is too large to be an amount")
+    return value
