@@ -13,6 +13,7 @@ import io
 import itertools
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +31,7 @@ from bg_agents.lib.tabular.dates import (
 from bg_agents.lib.tabular.text import (
     BAD_BYTE,
     HEADER_SCAN_ROWS,
+    Record,
     bad_bytes_reason,
     data_records,
     decode_bank_text,
@@ -337,8 +339,27 @@ def parse_csv(
     while header and not header[-1]:
         header.pop()
     names = [show_bad_bytes(name) for name in _cell_names(header)]
-    width = len(header)
+    fallback = _fallback_currency(columns, mapping, default_currency)
+    decimal, read_date = _file_formats(text, delimiter, header_at, len(header), columns, mapping)
+    reader = _RowReader(
+        columns=columns,
+        names=names,
+        width=len(header),
+        delimiter=delimiter,
+        decimal=decimal,
+        read_date=read_date,
+        fallback=fallback,
+        sha256=sha256,
+        team_ref=team_ref,
+    )
+    rows, seen = reader.read(text, header_at)
+    return rows, reader.rejected, seen
 
+
+def _fallback_currency(
+    columns: dict[str, int], mapping: ColumnMapping | None, default_currency: str | None
+) -> str:
+    """The currency of rows without one; refuses a file whose rows could have none."""
     fallback = (mapping.default_currency if mapping else None) or default_currency
     fallback = (fallback or "").strip().upper()
     if "currency" not in columns and not fallback:
@@ -346,7 +367,18 @@ def parse_csv(
             'the file has no currency column and no default currency is known: add "currency" '
             'to the mapping\'s columns, or "default_currency": "EUR" (your code) to it'
         )
+    return fallback
 
+
+def _file_formats(
+    text: str,
+    delimiter: str,
+    header_at: int,
+    width: int,
+    columns: dict[str, int],
+    mapping: ColumnMapping | None,
+) -> tuple[str, DateReader]:
+    """The decimal mark and date reader, settled once from the whole file, never per row."""
     date_format = mapping.date_format if mapping else None
     money = [columns[f] for f in _MONEY_FIELDS if f in columns]
     dates: dict[str, None] = {}
@@ -367,23 +399,48 @@ def parse_csv(
             "a mapping file (<file>.mapping.json next to the file, or mapping.json in the team "
             "folder)"
         ) from None
-    read_date = DateReader(date_format, order)
+    return decimal, DateReader(date_format, order)
 
-    col = columns.get
-    i_date = columns["date"]
-    i_amount, i_debit, i_credit = col("amount"), col("debit"), col("credit")
-    i_base, i_desc = col("base_amount"), col("description")
-    i_cur, i_id = col("currency"), col("external_id")
-    i_party, i_ref, i_cat = col("counterparty"), col("reference"), col("category")
-    money_cells = [i for i in (i_amount, i_debit, i_credit) if i is not None]
 
-    rows: list[RawTransaction] = []
-    rejected: list[dict[str, Any]] = []
-    occurrences: dict[str, int] = {}
+@dataclass
+class _RowReader:
+    """One file's settled layout and formats, applied to each data row in turn."""
 
-    def reject(row_no: int, record: list[str], reason: str) -> None:
-        cell_names = names + [f"column {i}" for i in range(width + 1, len(record) + 1)]
-        rejected.append(
+    columns: dict[str, int]
+    names: list[str]
+    width: int
+    delimiter: str
+    decimal: str
+    read_date: DateReader
+    fallback: str
+    sha256: str
+    team_ref: str
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    occurrences: dict[str, int] = field(default_factory=dict)
+
+    def read(self, text: str, header_at: int) -> tuple[list[RawTransaction], int]:
+        """Every data row read or rejected, and how many non-blank rows there were."""
+        rows: list[RawTransaction] = []
+        seen = 0
+        has_bad_bytes = BAD_BYTE.search(text) is not None
+        records = data_records(text, self.delimiter, header_at, self.width)
+        for row_no, record in enumerate(records, 1):
+            if not any(c.strip() for c in record):
+                continue
+            seen += 1
+            if self._screened_out(row_no, record, has_bad_bytes):
+                continue
+            problems, booking_date, amount, base_amount = self._values(record)
+            if problems or booking_date is None or amount is None:
+                self._reject(row_no, record, "; ".join(problems))
+                continue
+            rows.append(self._transaction(row_no, record, booking_date, amount, base_amount))
+        return rows, seen
+
+    def _reject(self, row_no: int, record: list[str], reason: str) -> None:
+        """Keeps a row that cannot be read, with every cell named, so it can be fixed."""
+        cell_names = self.names + [f"column {i}" for i in range(self.width + 1, len(record) + 1)]
+        self.rejected.append(
             {
                 "row_ref": str(row_no),
                 "raw": dict(zip(cell_names, map(show_bad_bytes, record), strict=False)),
@@ -391,48 +448,56 @@ def parse_csv(
             }
         )
 
-    seen = 0
-    has_bad_bytes = BAD_BYTE.search(text) is not None
-    for row_no, record in enumerate(data_records(text, delimiter, header_at, width), 1):
-        if not any(c.strip() for c in record):
-            continue
-        seen += 1
+    def _screened_out(self, row_no: int, record: Record, has_bad_bytes: bool) -> bool:
+        """Rejects (or skips) a row whose shape or bytes rule out reading its values."""
+        width = self.width
         if record.problem is not None:
-            rejected.append(
+            self.rejected.append(
                 {
                     "row_ref": str(row_no),
                     "raw": {"line": record.line, "text": show_bad_bytes(record[0])},
                     "reason": record.problem,
                 }
             )
-            continue
+            return True
         if len(record) != width:
             if not any(c.strip() for c in record):
-                continue
+                return True
             if len(record) < width:
-                reject(row_no, record, f"row has {len(record)} cells but the header has {width}")
-                continue
+                self._reject(
+                    row_no, record, f"row has {len(record)} cells but the header has {width}"
+                )
+                return True
             if any(c.strip() for c in record[width:]):
-                reject(
+                self._reject(
                     row_no,
                     record,
                     f"row has {len(record)} cells but the header has {width} (an unquoted "
-                    f"{'tab' if delimiter == chr(9) else repr(delimiter)} inside a value?)",
+                    f"{'tab' if self.delimiter == chr(9) else repr(self.delimiter)} inside a "
+                    "value?)",
                 )
-                continue
+                return True
         if has_bad_bytes and (reason := bad_bytes_reason(record)):
-            reject(row_no, record, reason)
-            continue
-        date_text = record[i_date].strip()
+            self._reject(row_no, record, reason)
+            return True
+        money_cells = [self.columns[f] for f in ("amount", "debit", "credit") if f in self.columns]
+        date_text = record[self.columns["date"]].strip()
         if not date_text and not any(record[i].strip() for i in money_cells):
             if any(c.strip() for c in record):
-                reject(row_no, record, "no date and no amount in this row")
-            continue
+                self._reject(row_no, record, "no date and no amount in this row")
+            return True
+        return False
 
+    def _values(self, record: list[str]) -> tuple[list[str], str | None, str | None, str | None]:
+        """The row's date, amount and base amount, with every reason one cannot be read."""
+        col = self.columns.get
+        decimal = self.decimal
+        date_text = record[self.columns["date"]].strip()
         problems: list[str] = []
-        booking_date = read_date(date_text) if date_text else None
+        booking_date = self.read_date(date_text) if date_text else None
         if booking_date is None:
-            problems.append(read_date.reason(date_text) if date_text else "missing date")
+            problems.append(self.read_date.reason(date_text) if date_text else "missing date")
+        i_amount = col("amount")
         if i_amount is not None:
             amount_text = record[i_amount].strip()
             amount = parse_amount_text(amount_text, decimal) if amount_text else None
@@ -443,43 +508,51 @@ def parse_csv(
                     else "missing amount"
                 )
         else:
-            amount = _debit_credit(record, i_debit, i_credit, decimal, problems)
+            amount = _debit_credit(record, col("debit"), col("credit"), decimal, problems)
         base_amount = None
+        i_base = col("base_amount")
         if i_base is not None and (base_text := record[i_base].strip()):
             base_amount = parse_amount_text(base_text, decimal)
             if base_amount is None:
                 problems.append(_amount_reason("base amount", base_text, decimal))
-        if problems or booking_date is None or amount is None:
-            reject(row_no, record, "; ".join(problems))
-            continue
+        return problems, booking_date, amount, base_amount
 
+    def _transaction(
+        self,
+        row_no: int,
+        record: list[str],
+        booking_date: str,
+        amount: str,
+        base_amount: str | None,
+    ) -> RawTransaction:
+        """The readable row as a transaction, with a derived id when the bank gave none."""
+        col = self.columns.get
+        i_desc, i_cur, i_id = col("description"), col("currency"), col("external_id")
+        i_party, i_ref, i_cat = col("counterparty"), col("reference"), col("category")
         description = record[i_desc].strip() if i_desc is not None else ""
         counterparty = (record[i_party].strip() or None) if i_party is not None else None
         reference = (record[i_ref].strip() or None) if i_ref is not None else None
         external_id = record[i_id].strip() if i_id is not None else ""
         if not external_id:
             key = content_key(booking_date, amount, description, counterparty, reference)
-            occurrence = occurrences[key] = occurrences.get(key, 0) + 1
+            occurrence = self.occurrences[key] = self.occurrences.get(key, 0) + 1
             external_id = derived_external_id(key, occurrence)
-        currency = (record[i_cur].strip().upper() if i_cur is not None else "") or fallback
-        rows.append(
-            RawTransaction(
-                source="csv",
-                batch_ref=sha256,
-                row_ref=str(row_no),
-                team_ref=team_ref,
-                external_id=external_id,
-                booking_date=booking_date,
-                amount=amount,
-                currency=currency,
-                base_amount=base_amount,
-                description=description,
-                counterparty=counterparty,
-                reference=reference,
-                category=(record[i_cat].strip() or None) if i_cat is not None else None,
-            )
+        currency = (record[i_cur].strip().upper() if i_cur is not None else "") or self.fallback
+        return RawTransaction(
+            source="csv",
+            batch_ref=self.sha256,
+            row_ref=str(row_no),
+            team_ref=self.team_ref,
+            external_id=external_id,
+            booking_date=booking_date,
+            amount=amount,
+            currency=currency,
+            base_amount=base_amount,
+            description=description,
+            counterparty=counterparty,
+            reference=reference,
+            category=(record[i_cat].strip() or None) if i_cat is not None else None,
         )
-    return rows, rejected, seen
 
 
 def _debit_credit(
