@@ -306,98 +306,22 @@ def read_sides(
     options = column_map.options
     table = _read_table(path, column_map.columns)
     columns = _resolve(name, table.columns, column_map.columns)
-    cells = table.cells
-
-    fallback = check_currency(default_currency or options.get("default_currency"))
-    if "currency" not in columns and not fallback:
-        raise InputError(
-            f"{name}: the file has no currency column, so give the currency of its amounts "
-            "(on the command line: --currency EUR), or map the column that holds it "
-            "(currency=<column>)"
-        )
-
-    def column(field_name: str) -> list[str] | None:
-        found = columns.get(field_name)
-        return cells[found[0]] if found else None
-
-    ids, amounts, base_amounts = column("id"), column("amount"), column("base_amount")
-    dates, untils = column("date"), column("date_until")
-    currencies, references = column("currency"), column("reference")
-    names = [cells[c] for c in columns["name"]]
-    assert ids is not None and amounts is not None and dates is not None
-
-    mark = options.get("decimal") or decimal_mark(amounts)
-    base_mark = options.get("decimal") or decimal_mark(base_amounts or [])
-    fmt = options.get("date_format")
-    date_reader = DateReader(fmt, "dmy" if fmt else date_order(dates, columns["date"][0]))
-    until_reader = date_reader
-    if untils is not None and not fmt:
-        until_reader = DateReader(None, date_order(untils, columns["date_until"][0]))
-    known = known_currencies()
-
-    def read_date(text: str, reader: DateReader, label: str) -> date:
-        if not text:
-            raise ValueError(f"missing {label}")
-        value = reader(text)
-        if value is None:
-            expected = f"format {fmt!r}" if fmt else "a date such as 2026-03-31"
-            raise ValueError(f"bad {label} {text!r} (expected {expected})")
-        return date.fromisoformat(value)
+    fallback = _fallback_currency(
+        name, columns, default_currency or options.get("default_currency")
+    )
+    reader = _SideReader.settle(table, columns, options, fallback)
 
     sides: list[Side] = []
     problems: list[str] = list(table.problems)
     where: dict[str, list[str]] = {}
     for i, row in enumerate(table.rows):
-        issues: list[str] = []
-        row_id = ids[i]
-        if not row_id:
-            issues.append("empty id")
+        if reader.ids[i]:
+            where.setdefault(reader.ids[i], []).append(row)
+        side = reader.side(i, row)
+        if isinstance(side, Side):
+            sides.append(side)
         else:
-            where.setdefault(row_id, []).append(row)
-        try:
-            amount = parse_amount(amounts[i], mark)
-        except ValueError as exc:
-            issues.append(str(exc))
-        try:
-            when = read_date(dates[i], date_reader, "date")
-        except ValueError as exc:
-            issues.append(str(exc))
-        base = until = None
-        if base_amounts is not None and base_amounts[i]:
-            try:
-                base = parse_amount(base_amounts[i], base_mark)
-            except ValueError as exc:
-                issues.append(f"base_amount: {exc}")
-        if untils is not None and untils[i]:
-            try:
-                until = read_date(untils[i], until_reader, "date_until")
-            except ValueError as exc:
-                issues.append(str(exc))
-        currency = (currencies[i].upper() if currencies is not None else "") or fallback or ""
-        if not currency:
-            issues.append("missing currency")
-        elif currency not in known:
-            issues.append(f"unknown currency {currency!r}")
-        if issues:
-            problems.append(f"{row}: {'; '.join(issues)}")
-            continue
-        if until is not None and until < when:
-            problems.append(f"{row}: date_until {until} is before the date {when}")
-            continue
-        texts = [v[i] for v in names if v[i]]
-        sides.append(
-            Side(
-                id=row_id,
-                date=when,
-                amount=amount,
-                currency=currency,
-                name=texts[0] if texts else "",
-                base_amount=base,
-                date_until=until,
-                aliases=tuple(dict.fromkeys(t for t in texts[1:] if t != texts[0])),
-                reference=(references[i] or None) if references is not None else None,
-            )
-        )
+            problems.append(side)
 
     duplicates = {k: v for k, v in where.items() if len(v) > 1}
     if problems or duplicates:
@@ -405,6 +329,150 @@ def read_sides(
         total = len(table.rows) + len(table.problems)
         raise InputError(_problems_message(name, total, problems, duplicates))
     return sides
+
+
+def _fallback_currency(name: str, columns: Mapping[str, Any], default: str | None) -> str | None:
+    """The currency of rows without one; refuses a file whose rows could have none."""
+    fallback = check_currency(default)
+    if "currency" not in columns and not fallback:
+        raise InputError(
+            f"{name}: the file has no currency column, so give the currency of its amounts "
+            "(on the command line: --currency EUR), or map the column that holds it "
+            "(currency=<column>)"
+        )
+    return fallback
+
+
+@dataclass
+class _SideReader:
+    """The file's columns with their decimal marks and date orders, settled once for all rows."""
+
+    ids: list[str]
+    amounts: list[str]
+    base_amounts: list[str] | None
+    dates: list[str]
+    untils: list[str] | None
+    currencies: list[str] | None
+    references: list[str] | None
+    names: list[list[str]]
+    mark: str
+    base_mark: str
+    fmt: str | None
+    date_reader: DateReader
+    until_reader: DateReader
+    known: frozenset[str]
+    fallback: str | None
+
+    @classmethod
+    def settle(
+        cls,
+        table: _Table,
+        columns: Mapping[str, list[str]],
+        options: Mapping[str, str],
+        fallback: str | None,
+    ) -> _SideReader:
+        """Reads each column's decimal mark and date order from the whole column, not per row."""
+        cells = table.cells
+
+        def column(field_name: str) -> list[str] | None:
+            found = columns.get(field_name)
+            return cells[found[0]] if found else None
+
+        ids, amounts, base_amounts = column("id"), column("amount"), column("base_amount")
+        dates, untils = column("date"), column("date_until")
+        currencies, references = column("currency"), column("reference")
+        names = [cells[c] for c in columns["name"]]
+        assert ids is not None and amounts is not None and dates is not None
+
+        mark = options.get("decimal") or decimal_mark(amounts)
+        base_mark = options.get("decimal") or decimal_mark(base_amounts or [])
+        fmt = options.get("date_format")
+        date_reader = DateReader(fmt, "dmy" if fmt else date_order(dates, columns["date"][0]))
+        until_reader = date_reader
+        if untils is not None and not fmt:
+            until_reader = DateReader(None, date_order(untils, columns["date_until"][0]))
+        return cls(
+            ids=ids,
+            amounts=amounts,
+            base_amounts=base_amounts,
+            dates=dates,
+            untils=untils,
+            currencies=currencies,
+            references=references,
+            names=names,
+            mark=mark,
+            base_mark=base_mark,
+            fmt=fmt,
+            date_reader=date_reader,
+            until_reader=until_reader,
+            known=known_currencies(),
+            fallback=fallback,
+        )
+
+    def _date(self, text: str, reader: DateReader, label: str) -> date:
+        """One date cell, or ValueError saying what format was expected."""
+        if not text:
+            raise ValueError(f"missing {label}")
+        value = reader(text)
+        if value is None:
+            expected = f"format {self.fmt!r}" if self.fmt else "a date such as 2026-03-31"
+            raise ValueError(f"bad {label} {text!r} (expected {expected})")
+        return date.fromisoformat(value)
+
+    def side(self, i: int, row: str) -> Side | str:
+        """Row ``i`` as a ``Side``, or the text naming the row and everything wrong with it."""
+        issues: list[str] = []
+        if not self.ids[i]:
+            issues.append("empty id")
+        amount, when, base, until, currency = self._values(i, issues)
+        if issues:
+            return f"{row}: {'; '.join(issues)}"
+        assert amount is not None and when is not None
+        if until is not None and until < when:
+            return f"{row}: date_until {until} is before the date {when}"
+        texts = [v[i] for v in self.names if v[i]]
+        return Side(
+            id=self.ids[i],
+            date=when,
+            amount=amount,
+            currency=currency,
+            name=texts[0] if texts else "",
+            base_amount=base,
+            date_until=until,
+            aliases=tuple(dict.fromkeys(t for t in texts[1:] if t != texts[0])),
+            reference=(self.references[i] or None) if self.references is not None else None,
+        )
+
+    def _values(
+        self, i: int, issues: list[str]
+    ) -> tuple[Decimal | None, date | None, Decimal | None, date | None, str]:
+        """Row ``i``'s amount, date, base amount, end date and currency; problems go to issues."""
+        amount = when = base = until = None
+        try:
+            amount = parse_amount(self.amounts[i], self.mark)
+        except ValueError as exc:
+            issues.append(str(exc))
+        try:
+            when = self._date(self.dates[i], self.date_reader, "date")
+        except ValueError as exc:
+            issues.append(str(exc))
+        if self.base_amounts is not None and self.base_amounts[i]:
+            try:
+                base = parse_amount(self.base_amounts[i], self.base_mark)
+            except ValueError as exc:
+                issues.append(f"base_amount: {exc}")
+        if self.untils is not None and self.untils[i]:
+            try:
+                until = self._date(self.untils[i], self.until_reader, "date_until")
+            except ValueError as exc:
+                issues.append(str(exc))
+        currencies = self.currencies
+        currency = (currencies[i].upper() if currencies is not None else "") or self.fallback or ""
+        if not currency:
+            issues.append("missing currency")
+        elif currency not in self.known:
+            issues.append(f"unknown currency {currency!r}")
+        return amount, when, base, until, currency
 
 
 def _problems_message(
