@@ -198,6 +198,43 @@ def parse_ofx(
     """
     data = _prepare(data)
     data, damaged = _isolate_bad_bytes(data)
+    statements = _statements(data)
+    rows: list[RawTransaction] = []
+    rejected: list[dict[str, Any]] = []
+    row_refs: set[str] = set()
+    ordinal = 0
+    with warnings.catch_warnings():
+        # Unknown and private (INTU.*) tags and over-long names are normal in real files.
+        warnings.simplefilter("ignore", OFXAggregateWarning)
+        warnings.simplefilter("ignore", OFXTypeWarning)
+        for statement in statements:
+            account, currency = _statement_account(statement, default_currency)
+            for elem in statement.iter("STMTTRN"):
+                ordinal += 1
+                fitid = (elem.findtext("FITID") or "").strip()
+                row_ref = fitid if fitid and fitid not in row_refs else f"{fitid}#{ordinal}"
+                row_refs.add(row_ref)
+                read = _transaction(
+                    elem,
+                    row_ref=row_ref,
+                    external_id=_external_id(account, fitid),
+                    currency=currency,
+                    bad_bytes=damaged.get(ordinal),
+                    sha256=sha256,
+                    team_ref=team_ref,
+                )
+                if isinstance(read, RawTransaction):
+                    rows.append(read)
+                else:
+                    rejected.append(read)
+    tags = len(_STMTTRN_TAG.findall(data))
+    rejected.extend(_lost_transactions(tags, ordinal))
+    return rows, rejected, max(tags, ordinal)
+
+
+def _statements(data: bytes) -> list[ET.Element]:
+    """The file's statements, refusing a file that is cut off or holds none (with the bank's
+    own error, when it sent one instead)."""
     root = _parse_tree(data)
     if not _CLOSING_TAG.search(data):
         # ofxtools does not notice missing end tags, so a cut-off download would import partly.
@@ -211,86 +248,81 @@ def parse_ofx(
             "the OFX file holds no bank, credit card or investment statement"
             + (f" (the bank reported {problem})" if problem else "")
         )
+    return statements
 
-    rows: list[RawTransaction] = []
-    rejected: list[dict[str, Any]] = []
-    row_refs: set[str] = set()
-    ordinal = 0
-    with warnings.catch_warnings():
-        # Unknown and private (INTU.*) tags and over-long names are normal in real files.
-        warnings.simplefilter("ignore", OFXAggregateWarning)
-        warnings.simplefilter("ignore", OFXTypeWarning)
-        for statement in statements:
-            currency = (statement.findtext("CURDEF") or default_currency or "").strip().upper()
-            if not currency:
-                raise ImportFileError(
-                    "an OFX statement has no currency (CURDEF) and no default currency is known"
-                )
-            account = (statement.findtext(f"{_STATEMENTS[statement.tag]}/ACCTID") or "").strip()
-            if not account:
-                raise ImportFileError("an OFX statement has no account id (ACCTID)")
-            for elem in statement.iter("STMTTRN"):
-                ordinal += 1
-                fitid = (elem.findtext("FITID") or "").strip()
-                row_ref = fitid if fitid and fitid not in row_refs else f"{fitid}#{ordinal}"
-                row_refs.add(row_ref)
-                if ordinal in damaged:
-                    rejected.append(
-                        {
-                            "row_ref": row_ref,
-                            "raw": _flatten(elem),
-                            "reason": f"invalid UTF-8 byte(s) {damaged[ordinal]} in this "
-                            "transaction: the rest of the file is UTF-8, so it is not guessed",
-                        }
-                    )
-                    continue
-                try:
-                    trn = _convert(elem)
-                except Exception as exc:  # ofxtools raises ValueError, decimal and type errors
-                    rejected.append(
-                        {"row_ref": row_ref, "raw": _flatten(elem), "reason": _reason(exc, elem)}
-                    )
-                    continue
-                if trn.correctaction:
-                    rejected.append(
-                        {
-                            "row_ref": row_ref,
-                            "raw": _flatten(elem),
-                            "reason": f"correction ({trn.correctaction} of FITID "
-                            f"{trn.correctfitid!r}) is not supported: fix the transaction by hand",
-                        }
-                    )
-                    continue
-                # The date as the bank wrote it: ofxtools converts DTPOSTED to UTC, which moves
-                # evening transactions west of Greenwich to the next day.
-                posted = (elem.findtext("DTPOSTED") or "").strip()
-                payee = trn.payee.name if trn.payee is not None else None
-                name = trn.extdname or trn.name or payee
-                rows.append(
-                    RawTransaction(
-                        source="ofx",
-                        batch_ref=sha256,
-                        row_ref=row_ref,
-                        team_ref=team_ref,
-                        external_id=_external_id(account, fitid),
-                        booking_date=f"{posted[0:4]}-{posted[4:6]}-{posted[6:8]}",
-                        amount=_plain(trn.trnamt),
-                        # CURRENCY means TRNAMT is in that currency; ORIGCURRENCY means TRNAMT
-                        # was already converted to CURDEF.
-                        currency=trn.currency.cursym if trn.currency is not None else currency,
-                        description=_describe(name, trn.memo),
-                        counterparty=payee or trn.name,
-                        reference=trn.checknum or trn.refnum,
-                    )
-                )
-    tags = len(_STMTTRN_TAG.findall(data))
-    for missing in range(ordinal + 1, tags + 1):
-        rejected.append(
-            {
-                "row_ref": f"#{missing}",
-                "raw": {},
-                "reason": f"the file has {tags} <STMTTRN> tags but only {ordinal} could be read "
-                "as transactions of a statement: the markup around them is broken",
-            }
+
+def _statement_account(statement: ET.Element, default_currency: str | None) -> tuple[str, str]:
+    """The statement's account id and currency, which every one of its rows needs."""
+    currency = (statement.findtext("CURDEF") or default_currency or "").strip().upper()
+    if not currency:
+        raise ImportFileError(
+            "an OFX statement has no currency (CURDEF) and no default currency is known"
         )
-    return rows, rejected, max(tags, ordinal)
+    account = (statement.findtext(f"{_STATEMENTS[statement.tag]}/ACCTID") or "").strip()
+    if not account:
+        raise ImportFileError("an OFX statement has no account id (ACCTID)")
+    return account, currency
+
+
+def _transaction(
+    elem: ET.Element,
+    *,
+    row_ref: str,
+    external_id: str,
+    currency: str,
+    bad_bytes: str | None,
+    sha256: str,
+    team_ref: str,
+) -> RawTransaction | dict[str, Any]:
+    """One STMTTRN converted on its own, so a bad one is rejected without sinking the others."""
+    if bad_bytes is not None:
+        return {
+            "row_ref": row_ref,
+            "raw": _flatten(elem),
+            "reason": f"invalid UTF-8 byte(s) {bad_bytes} in this "
+            "transaction: the rest of the file is UTF-8, so it is not guessed",
+        }
+    try:
+        trn = _convert(elem)
+    except Exception as exc:  # ofxtools raises ValueError, decimal and type errors
+        return {"row_ref": row_ref, "raw": _flatten(elem), "reason": _reason(exc, elem)}
+    if trn.correctaction:
+        return {
+            "row_ref": row_ref,
+            "raw": _flatten(elem),
+            "reason": f"correction ({trn.correctaction} of FITID "
+            f"{trn.correctfitid!r}) is not supported: fix the transaction by hand",
+        }
+    # The date as the bank wrote it: ofxtools converts DTPOSTED to UTC, which moves evening
+    # transactions west of Greenwich to the next day.
+    posted = (elem.findtext("DTPOSTED") or "").strip()
+    payee = trn.payee.name if trn.payee is not None else None
+    name = trn.extdname or trn.name or payee
+    return RawTransaction(
+        source="ofx",
+        batch_ref=sha256,
+        row_ref=row_ref,
+        team_ref=team_ref,
+        external_id=external_id,
+        booking_date=f"{posted[0:4]}-{posted[4:6]}-{posted[6:8]}",
+        amount=_plain(trn.trnamt),
+        # CURRENCY means TRNAMT is in that currency; ORIGCURRENCY means TRNAMT was already
+        # converted to CURDEF.
+        currency=trn.currency.cursym if trn.currency is not None else currency,
+        description=_describe(name, trn.memo),
+        counterparty=payee or trn.name,
+        reference=trn.checknum or trn.refnum,
+    )
+
+
+def _lost_transactions(tags: int, read: int) -> list[dict[str, Any]]:
+    """A rejected row for each STMTTRN tag the parser lost, so none disappears unreported."""
+    return [
+        {
+            "row_ref": f"#{missing}",
+            "raw": {},
+            "reason": f"the file has {tags} <STMTTRN> tags but only {read} could be read "
+            "as transactions of a statement: the markup around them is broken",
+        }
+        for missing in range(read + 1, tags + 1)
+    ]
