@@ -48,24 +48,24 @@ def cmd_match(args: argparse.Namespace) -> int:
     """Reconcile two CSV/Parquet exports and write the pairs; no database or Dagster involved."""
     from pathlib import Path
 
-    from bg_agents.defs.reconciliation.matcher import file_match, files
+    from bg_agents.defs.reconciliation.matcher import exports, file_match
 
     left, right, out = Path(args.left), Path(args.right), Path(args.out)
     # Everything that can be checked without reading the files is checked first.
-    files.check_input_path(left)
-    files.check_input_path(right)
-    files.check_output_path(out, (left, right))
-    left_map = files.parse_column_map(args.left_map) if args.left_map is not None else None
-    right_map = files.parse_column_map(args.right_map) if args.right_map is not None else None
+    exports.check_input_path(left)
+    exports.check_input_path(right)
+    exports.check_output_path(out, (left, right))
+    left_map = exports.parse_column_map(args.left_map) if args.left_map is not None else None
+    right_map = exports.parse_column_map(args.right_map) if args.right_map is not None else None
     config = file_match.matcher_config(
         args.profile,
         amount_tolerance=args.amount_tolerance,
         amount_abs=args.amount_abs,
         date_window_days=args.date_window_days,
     )
-    currency = files.check_currency(args.currency)
+    currency = exports.check_currency(args.currency)
     large = left.stat().st_size + right.stat().st_size >= MATCH_PROGRESS_BYTES
-    summary = file_match.reconcile(
+    summary = file_match.match_files(
         left,
         right,
         out,

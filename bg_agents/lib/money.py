@@ -24,7 +24,7 @@ def parse_currency(text: str | None) -> str:
     return code
 
 
-def parse_amount(text: str | None) -> Decimal:
+def parse_plain_amount(text: str | None) -> Decimal:
     """A plain decimal string ("-12.30"): providers normalize locale formats before this."""
     raw = (text or "").strip()
     try:

@@ -13,7 +13,7 @@ import pytest
 from bg_agents.cli import main
 from bg_agents.defs.ingestion.files import read_import_file
 from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES, load_mapping
-from bg_agents.defs.reconciliation.matcher.files import READ_SUFFIXES, InputError, read_sides
+from bg_agents.defs.reconciliation.matcher.exports import READ_SUFFIXES, InputError, read_sides
 from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount, parse_amount_text
 from bg_agents.lib.tabular.columns import ColumnMapError, find_column, parse_column_map
 from bg_agents.lib.tabular.dates import (
@@ -380,7 +380,7 @@ def test_match_reads_a_mapping_file_by_its_path(tmp_path: Path) -> None:
         '"default_currency": "CHF"}',
         encoding="utf-8",
     )
-    from bg_agents.defs.reconciliation.matcher.files import parse_column_map as match_map
+    from bg_agents.defs.reconciliation.matcher.exports import parse_column_map as match_map
 
     (side,) = read_sides(bank, match_map(str(mapping)), default_currency=None)
     assert (side.id, side.amount, side.currency) == ("B-1", Decimal("12.50"), "CHF")

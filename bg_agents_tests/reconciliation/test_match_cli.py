@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from bg_agents.cli import main
-from bg_agents.defs.reconciliation.matcher import files
-from bg_agents.defs.reconciliation.matcher.files import (
+from bg_agents.defs.reconciliation.matcher import exports
+from bg_agents.defs.reconciliation.matcher.exports import (
     InputError,
     parse_column_map,
     read_sides,
@@ -209,7 +209,7 @@ def test_write_pairs_never_leaves_a_half_written_file(
         path.write_text("half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(files, "_write_csv", broken)
+    monkeypatch.setattr(exports, "_write_csv", broken)
     with pytest.raises(OSError, match="disk full"):
         write_pairs(out, pairs)
     assert out.read_text() == "the previous run\n"
@@ -229,7 +229,7 @@ def test_match_writes_pairs_with_explanations_and_prints_a_summary(
     code, stdout, stderr = run(capsys, "--left", left, "--right", right, "--out", out)
     assert code == 0, stderr
     pairs = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    assert list(pairs.columns[:8]) == list(files.PAIR_COLUMNS)
+    assert list(pairs.columns[:8]) == list(exports.PAIR_COLUMNS)
     assert {"left_date", "left_amount", "left_name", "right_date", "right_amount"} <= set(
         pairs.columns
     )
@@ -394,7 +394,7 @@ def test_bad_options_are_refused_before_reading(
     def no_reading(*args: object, **kwargs: object) -> None:
         raise AssertionError("read a file before checking the options")
 
-    monkeypatch.setattr(files, "read_sides", no_reading)
+    monkeypatch.setattr(exports, "read_sides", no_reading)
     assert message in refuse(capsys, tmp_path, LEFT, *extra, out_name=out_name)
 
 
@@ -584,7 +584,7 @@ def _is_number(text: str) -> bool:
     ],
 )
 def test_spreadsheet_safe_quotes_only_cells_that_would_run(cell: str, written: str) -> None:
-    assert files.spreadsheet_safe(cell) == written
+    assert exports.spreadsheet_safe(cell) == written
 
 
 def test_an_output_folder_that_cannot_be_written_is_one_line(

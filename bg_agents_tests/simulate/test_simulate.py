@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from bg_agents.lib.db import migrate
 from bg_agents.lib.db.engine import get_engine
-from bg_agents.lib.money import parse_amount, parse_currency
+from bg_agents.lib.money import parse_currency, parse_plain_amount
 from bg_agents.lib.weeks import last_complete_week_end
 from bg_agents.simulate.store import write_world
 from bg_agents.simulate.world import (
@@ -41,7 +41,7 @@ def world() -> World:
 
 def _malformed(row: dict) -> bool:
     try:
-        parse_amount(row["amount"])
+        parse_plain_amount(row["amount"])
         parse_currency(row["currency"])
     except ValueError:
         return True
@@ -150,7 +150,7 @@ def test_ground_truth_links_existing_records_to_existing_bank_rows(world: World)
     # A combined payment is exactly the sum of the invoices it settles.
     assert combined
     for key, total in combined.items():
-        assert parse_amount(feed[key]["amount"]) == total
+        assert parse_plain_amount(feed[key]["amount"]) == total
 
 
 def test_every_hard_case_appears_in_a_moderate_world(world: World) -> None:
@@ -196,7 +196,7 @@ def test_a_few_malformed_rows_exist_for_quarantine_and_no_truth_uses_them() -> N
     assert all(
         r["amount"] in MALFORMED_AMOUNTS or r["currency"] in MALFORMED_CURRENCIES for r in bad
     )
-    assert all(parse_amount(r["base_amount"]) for r in big.bank_feed if r["base_amount"])
+    assert all(parse_plain_amount(r["base_amount"]) for r in big.bank_feed if r["base_amount"])
     refs = {(g["team_slug"], g["transaction_ref"]) for g in big.ground_truth}
     assert not refs & {(r["team_slug"], r["external_id"]) for r in bad}
 

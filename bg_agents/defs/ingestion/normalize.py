@@ -12,7 +12,7 @@ from typing import Any
 from babel.numbers import get_currency_precision
 
 from bg_agents.defs.ingestion.raw import RawTransaction
-from bg_agents.lib.money import MAX_ABS_AMOUNT, parse_amount, parse_currency
+from bg_agents.lib.money import MAX_ABS_AMOUNT, parse_currency, parse_plain_amount
 
 # The largest plausible single bank row, in a currency's minor units (cents, fils, yen): 1e11 is
 # a billion in a two-decimal currency, 100 billion yen, 100 million Kuwaiti dinars (three
@@ -107,9 +107,11 @@ def _transaction(raw: RawTransaction, teams: Mapping[str, TeamRef]) -> dict[str,
     except ValueError:
         raise ValueError(f"bad booking date {raw.booking_date!r}") from None
     currency = parse_currency(raw.currency)
-    amount = _plausible(parse_amount(raw.amount), currency, "amount")
+    amount = _plausible(parse_plain_amount(raw.amount), currency, "amount")
     if raw.base_amount not in (None, ""):
-        base_amount = _plausible(parse_amount(raw.base_amount), team.base_currency, "base amount")
+        base_amount = _plausible(
+            parse_plain_amount(raw.base_amount), team.base_currency, "base amount"
+        )
     elif currency == team.base_currency:
         base_amount = amount
     else:

@@ -1,6 +1,6 @@
 """``bg-agents match`` as a function: options checked, two exports read, matched and written.
 
-The CLI stays a thin shell around :func:`reconcile`; files.py reads and writes the files.
+The CLI stays a thin shell around :func:`match_files`; exports.py reads and writes the files.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bg_agents.defs.reconciliation.matcher.config import MatcherConfig, profile
-from bg_agents.defs.reconciliation.matcher.files import (
+from bg_agents.defs.reconciliation.matcher.exports import (
     InputError,
     check_input_path,
     check_output_path,
@@ -66,7 +66,7 @@ def summarize(
     )
 
 
-def reconcile(
+def match_files(
     left_path: Path,
     right_path: Path,
     out_path: Path,
