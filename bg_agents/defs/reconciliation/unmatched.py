@@ -31,94 +31,76 @@ def active_link(match: type[Match] = Match) -> sa.ColumnElement[bool]:
     return (match.decision == "link") & (match.status != "declined")
 
 
-def linked(kind: str, id_column: sa.ColumnElement[int]) -> sa.Exists:
-    """Whether a record (``document``/``invoice``) or a transaction (``payment``) has a link."""
-    link = active_link()
+def linked(kind: str, model: Any) -> sa.Exists:
+    """Whether a record (``document``/``invoice``) or a transaction (``payment``) has a link.
+
+    The record's team is part of the lookup, so it uses the matches' natural-key index."""
+    link = (Match.team_id == model.team_id) & active_link()
     if kind == "payment":
-        return sa.exists().where(Match.transaction_id == id_column, link)
-    return sa.exists().where(Match.record_kind == kind, Match.record_id == id_column, link)
+        return sa.exists().where(Match.transaction_id == model.id, link)
+    return sa.exists().where(Match.record_kind == kind, Match.record_id == model.id, link)
+
+
+def _unlinked(where_document: Any, where_invoice: Any, where_payment: Any) -> list[sa.Select[Any]]:
+    """What belongs in the snapshot, one query per kind: receipts, open invoices and incoming
+    payments without a link, each with its team, date, amount, currency and name."""
+    return [
+        sa.select(
+            sa.literal("receipt"),
+            Document.id,
+            Document.team_id,
+            Document.document_date,
+            Document.amount,
+            Document.currency,
+            Document.vendor,
+        ).where(where_document, ~linked("document", Document)),
+        sa.select(
+            sa.literal("invoice"),
+            Invoice.id,
+            Invoice.team_id,
+            Invoice.issue_date,
+            Invoice.amount,
+            Invoice.currency,
+            Invoice.number,
+        ).where(where_invoice, Invoice.status.in_(OPEN_INVOICE), ~linked("invoice", Invoice)),
+        sa.select(
+            sa.literal("payment"),
+            Transaction.id,
+            Transaction.team_id,
+            Transaction.booking_date,
+            Transaction.amount,
+            Transaction.currency,
+            sa.func.coalesce(Transaction.counterparty, Transaction.description),
+        ).where(where_payment, Transaction.amount > 0, ~linked("payment", Transaction)),
+    ]
 
 
 def unlinked_records(conn: Connection, team_id: int) -> dict[tuple[str, int], date]:
-    """All of a team's records that belong in the snapshot, with their dates.
-
-    The same predicates as :func:`unmatched_on`, for one team and every day; the team is part
-    of each link lookup so it uses the matches' natural-key index.
-    """
-
-    def no_link(kind: str, model: Any) -> sa.ColumnElement[bool]:
-        mine = (Match.team_id == model.team_id) & active_link()
-        if kind == "payment":
-            return ~sa.exists().where(Match.transaction_id == model.id, mine)
-        return ~sa.exists().where(Match.record_kind == kind, Match.record_id == model.id, mine)
-
-    queries = [
-        sa.select(sa.literal("receipt"), Document.id, Document.document_date).where(
-            Document.team_id == team_id,
-            no_link("document", Document),
-        ),
-        sa.select(sa.literal("invoice"), Invoice.id, Invoice.issue_date).where(
-            Invoice.team_id == team_id,
-            Invoice.status.in_(OPEN_INVOICE),
-            no_link("invoice", Invoice),
-        ),
-        sa.select(sa.literal("payment"), Transaction.id, Transaction.booking_date).where(
-            Transaction.team_id == team_id,
-            Transaction.amount > 0,
-            no_link("payment", Transaction),
-        ),
-    ]
-    return {(kind, id_): day for query in queries for kind, id_, day in conn.execute(query)}
+    """All of a team's records that belong in the snapshot, with their dates."""
+    queries = _unlinked(
+        Document.team_id == team_id, Invoice.team_id == team_id, Transaction.team_id == team_id
+    )
+    return {(row[0], row[1]): row[3] for query in queries for row in conn.execute(query)}
 
 
 def unmatched_on(conn: Connection, day: date) -> list[dict]:
-    receipts = sa.select(
-        sa.literal("receipt").label("record_kind"),
-        Document.id,
-        Document.team_id,
-        Document.amount,
-        Document.currency,
-        Document.vendor.label("name"),
-    ).where(Document.document_date == day, ~linked("document", Document.id))
-    invoices = sa.select(
-        sa.literal("invoice").label("record_kind"),
-        Invoice.id,
-        Invoice.team_id,
-        Invoice.amount,
-        Invoice.currency,
-        Invoice.number.label("name"),
-    ).where(
-        Invoice.issue_date == day,
-        Invoice.status.in_(OPEN_INVOICE),
-        ~linked("invoice", Invoice.id),
+    """The snapshot rows of one day, every team."""
+    queries = _unlinked(
+        Document.document_date == day, Invoice.issue_date == day, Transaction.booking_date == day
     )
-    payments = sa.select(
-        sa.literal("payment").label("record_kind"),
-        Transaction.id,
-        Transaction.team_id,
-        Transaction.amount,
-        Transaction.currency,
-        sa.func.coalesce(Transaction.counterparty, Transaction.description).label("name"),
-    ).where(
-        Transaction.booking_date == day,
-        Transaction.amount > 0,
-        ~linked("payment", Transaction.id),
-    )
-    rows = []
-    for query in (receipts, invoices, payments):
-        for kind, id_, team_id, amount, currency, name in conn.execute(query):
-            rows.append(
-                {
-                    "record_kind": kind,
-                    "record_id": id_,
-                    "team_id": team_id,
-                    "record_date": day,
-                    "amount": amount,
-                    "currency": currency,
-                    "name": (name or "")[:200],
-                }
-            )
-    return rows
+    return [
+        {
+            "record_kind": kind,
+            "record_id": id_,
+            "team_id": team_id,
+            "record_date": day,
+            "amount": amount,
+            "currency": currency,
+            "name": (name or "")[:200],
+        }
+        for query in queries
+        for kind, id_, team_id, _, amount, currency, name in conn.execute(query)
+    ]
 
 
 def snapshot_unmatched(engine: Engine, day: date) -> Counter[str]:
