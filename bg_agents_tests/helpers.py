@@ -11,6 +11,8 @@ from sqlalchemy.engine import Engine
 
 from bg_agents import inprocess
 from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs.ingestion.jobs import stage_import_file_job
+from bg_agents.defs.ingestion.sensors import import_folder_sensor
 from bg_agents.defs.ingestion.transactions import ingest_day
 from bg_agents.defs.metrics.service import build_weekly_metrics
 from bg_agents.inprocess import QUIET  # noqa: F401 - re-exported for tests
@@ -102,3 +104,17 @@ def team_with_last_week_measured(engine: Engine, seed_value: int) -> tuple[str, 
     for week in (monday - timedelta(days=7), monday):
         build_weekly_metrics(engine, week)
     return world.teams[0]["slug"], monday
+
+
+def stage_dropped_files(db_url: str) -> list[dg.RunRequest]:
+    """What the import-folder sensor requests now, each staging run executed in-process."""
+    requests = import_folder_sensor(dg.build_sensor_context()).run_requests
+    for request in requests:
+        result = stage_import_file_job.execute_in_process(
+            run_config={**request.run_config, **QUIET},
+            resources={"app_db": AppDatabase(url=db_url)},
+            instance=dg.DagsterInstance.ephemeral(),
+            tags=request.tags,
+        )
+        assert result.success
+    return requests

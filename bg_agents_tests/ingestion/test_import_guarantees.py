@@ -9,20 +9,16 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import dagster as dg
 import pytest
 import sqlalchemy as sa
 
 from bg_agents.cli import main
-from bg_agents.defs._shared.resources import AppDatabase
 from bg_agents.defs.ingestion.files import read_import_file
-from bg_agents.defs.ingestion.jobs import stage_import_file_job
 from bg_agents.defs.ingestion.normalize import TeamRef, normalize
 from bg_agents.defs.ingestion.raw import RawTransaction
-from bg_agents.defs.ingestion.sensors import import_folder_sensor
 from bg_agents.defs.ingestion.transactions import ingest_day
 from bg_agents.lib.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team, Transaction
-from bg_agents_tests.helpers import QUIET
+from bg_agents_tests.helpers import stage_dropped_files
 
 CORPUS = Path(__file__).parent / "data" / "hostile_files"
 HEADER = "Transaction ID,Date,Description,Amount,Currency\n"
@@ -55,19 +51,6 @@ def _write(folder: Path, name: str, content: str | bytes) -> Path:
 
 def _inbox(tmp_path: Path, team: str) -> Path:
     return tmp_path / "home" / "imports" / team
-
-
-def _stage_through_sensor(db_url: str) -> int:
-    requests = import_folder_sensor(dg.build_sensor_context()).run_requests
-    for request in requests:
-        result = stage_import_file_job.execute_in_process(
-            run_config={**request.run_config, **QUIET},
-            resources={"app_db": AppDatabase(url=db_url)},
-            instance=dg.DagsterInstance.ephemeral(),
-            tags=request.tags,
-        )
-        assert result.success
-    return len(requests)
 
 
 def test_a_bad_byte_does_not_change_the_ids_of_the_good_rows(tmp_path: Path) -> None:
@@ -142,7 +125,7 @@ def test_a_row_dated_far_ahead_is_quarantined_instead_of_waiting_forever(
         HEADER + "TX1,2026-03-02,Ok,-1,EUR\nTX2,2026-03-25,Pending,-1,EUR\n"
         "TX3,2199-12-31,Typo,-1,EUR\n",
     )
-    assert _stage_through_sensor(db_url) == 1
+    assert len(stage_dropped_files(db_url)) == 1
     with engine.connect() as conn:
         staged = sorted(conn.scalars(sa.select(StagedImportRow.booking_date)).all())
         (reason,) = conn.scalars(sa.select(QuarantinedRow.reason)).all()
@@ -160,14 +143,14 @@ def test_a_symlink_in_the_import_folder_is_refused_with_a_report_and_not_followe
     link = _inbox(tmp_path, team) / "statement.csv"
     link.parent.mkdir(parents=True)
     link.symlink_to(tmp_path / "elsewhere" / ("gone.csv" if dangling else "secret.csv"))
-    assert _stage_through_sensor(db_url) == 1
+    assert len(stage_dropped_files(db_url)) == 1
     failed = tmp_path / "home" / "imports" / "_failed" / team
     (report,) = failed.glob("*.error.txt")
     assert "symbolic links are not imported" in report.read_text()
     assert not link.is_symlink() and secret.read_text().startswith(HEADER)
     with engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(StagedImportRow)) == 0
-    assert _stage_through_sensor(db_url) == 0, "nothing is left in the inbox"
+    assert len(stage_dropped_files(db_url)) == 0, "nothing is left in the inbox"
 
 
 @pytest.mark.integration
@@ -177,7 +160,7 @@ def test_a_244_character_file_name_is_staged_or_leaves_an_error_report(
     inbox = _inbox(tmp_path, team)
     _write(inbox, "a" * 240 + ".csv", HEADER + "TX1,2026-03-02,Ok,-1,EUR\n")
     _write(inbox, "b" * 240 + ".csv", "Date,Description\n2026-03-02,no amount column\n")
-    assert _stage_through_sensor(db_url) == 2
+    assert len(stage_dropped_files(db_url)) == 2
     processed = list((tmp_path / "home" / "imports" / "_processed" / team).iterdir())
     failed = sorted((tmp_path / "home" / "imports" / "_failed" / team).iterdir())
     assert len(processed) == 1 and len(failed) == 2
@@ -196,7 +179,7 @@ def test_a_file_name_that_is_not_utf8_is_imported_not_stuck_in_the_sensor(
     _write(
         _inbox(tmp_path, team), os.fsdecode(b"caf\xe9.csv"), HEADER + "TX1,2026-03-02,A,-1,EUR\n"
     )
-    assert _stage_through_sensor(db_url) == 1
+    assert len(stage_dropped_files(db_url)) == 1
     with engine.connect() as conn:
         assert conn.scalars(sa.select(ImportFile.file_name)).all() == ["caf\\xe9.csv"]
     assert list(_inbox(tmp_path, team).iterdir()) == []

@@ -8,10 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from bg_agents.defs._shared.resources import AppDatabase
-from bg_agents.defs.ingestion.jobs import stage_import_file_job
 from bg_agents.defs.ingestion.sensors import import_folder_sensor, staged_rows_sensor
 from bg_agents.lib.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team, Transaction
-from bg_agents_tests.helpers import QUIET, materialize
+from bg_agents_tests.helpers import materialize, stage_dropped_files
 
 DATA = Path(__file__).parent / "data" / "imports"
 
@@ -48,18 +47,6 @@ def _drop(tmp_path: Path, team: str, name: str, content: str | bytes) -> Path:
     return path
 
 
-def _stage_all(db_url: str) -> list[dg.RunRequest]:
-    requests = import_folder_sensor(dg.build_sensor_context()).run_requests
-    for request in requests:
-        result = stage_import_file_job.execute_in_process(
-            run_config={**request.run_config, **QUIET},
-            resources={"app_db": AppDatabase(url=db_url)},
-            instance=dg.DagsterInstance.ephemeral(),
-        )
-        assert result.success
-    return requests
-
-
 def _count(engine, model) -> int:  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(model)).scalar()
@@ -70,7 +57,7 @@ def test_csv_flows_from_folder_to_transactions_with_bad_rows_quarantined(
     engine, db_url, team, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     path = _drop(tmp_path, team, "march.csv", CSV)
-    (request,) = _stage_all(db_url)
+    (request,) = stage_dropped_files(db_url)
     assert "march.csv" in request.run_key
     assert not path.exists(), "a staged file leaves the inbox"
     assert len(list((_import_dir(tmp_path) / "_processed" / team).iterdir())) == 1
@@ -104,7 +91,7 @@ def test_csv_flows_from_folder_to_transactions_with_bad_rows_quarantined(
 
     # The same export dropped again stages nothing new and lands nothing twice.
     _drop(tmp_path, team, "march-again.csv", CSV)
-    _stage_all(db_url)
+    stage_dropped_files(db_url)
     assert _count(engine, ImportFile) == 1 and _count(engine, StagedImportRow) == 4
     for key in keys:
         materialize(db_url, ["transactions"], key)
@@ -115,7 +102,7 @@ def test_csv_flows_from_folder_to_transactions_with_bad_rows_quarantined(
 def test_ofx_file_lands_with_account_scoped_ids(engine, db_url, team, tmp_path) -> None:  # type: ignore[no-untyped-def]
     src = DATA / "checking_v1.qfx"
     path = _drop(tmp_path, team, src.name, src.read_bytes())
-    _stage_all(db_url)
+    stage_dropped_files(db_url)
     assert not path.exists()
     with engine.connect() as conn:
         days = sorted(conn.scalars(sa.select(StagedImportRow.booking_date).distinct()).all())
@@ -144,7 +131,7 @@ def test_unreadable_file_is_moved_aside_with_an_error_report_and_nothing_staged(
     engine, db_url, team, tmp_path, team_folder, name, text, reason
 ) -> None:  # type: ignore[no-untyped-def]
     _drop(tmp_path, team_folder, name, text)
-    _stage_all(db_url)
+    stage_dropped_files(db_url)
     failed = _import_dir(tmp_path) / "_failed" / team_folder
     moved = [p for p in failed.iterdir() if not p.name.endswith(".error.txt")]
     reports = [p for p in failed.iterdir() if p.name.endswith(".error.txt")]
