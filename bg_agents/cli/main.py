@@ -7,10 +7,10 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from bg_agents.cli import agents, database, imports, insights, match, world
+from bg_agents.cli import agents, database, imports, insights, match, review, world
 
 # The order of ``bg-agents --help``.
-GROUPS = (database, world, agents, insights, match, imports)
+GROUPS = (database, world, agents, insights, match, review, imports)
 
 
 def build_parser() -> argparse.ArgumentParser:

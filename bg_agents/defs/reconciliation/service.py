@@ -21,7 +21,7 @@ records.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -336,7 +336,7 @@ def _write(
     return out
 
 
-def _settle_invoices(session: Session, links: list[Key]) -> None:
+def settle_invoices(session: Session, links: list[Key]) -> None:
     """An invoice linked to its payment is paid: insights stop counting it as owed or overdue."""
     ids = sorted({record_id for kind, record_id, _ in links if kind == "invoice"})
     if ids:
@@ -346,7 +346,7 @@ def _settle_invoices(session: Session, links: list[Key]) -> None:
             .where(
                 Match.record_kind == "invoice",
                 Match.record_id == Invoice.id,
-                Match.decision == "link",
+                active_link(),
             )
             .scalar_subquery()
         )
@@ -447,7 +447,7 @@ def _check_truth(session: Session, links: list[dict[str, object]], report: Recon
             report.truth_correct += 1
 
 
-def _refresh_unmatched(engine: Engine, team_id: int, until: date) -> None:
+def refresh_unmatched(engine: Engine, team_id: int, until: date) -> None:
     """Keep the team's ``unmatched_records`` rows exactly its unlinked records.
 
     The run matched the team's whole history, so its whole queue is brought up to date: rows of
@@ -491,16 +491,21 @@ def reconcile(
     backend: ChatBackend | None = None,
     run_id: str | None = None,
     partition_key: str | None = None,
+    only_teams: Collection[int] | None = None,
 ) -> ReconcileReport:
     """Match the teams that days ``start``..``end`` touched; see the module docstring.
 
     The report counts the pairs of records dated inside the run's days (an invoice by its issue
     date), so a re-run reports what it found again, with nothing written or notified.
+    ``only_teams`` names the teams to match instead: a person's decision re-reconciles their
+    team, whatever the days.
     """
     report = ReconcileReport()
     ledger = Ledger(engine, AGENT, run_id=run_id, partition_key=partition_key)
     with Session(engine) as session:
-        team_ids = _touched_teams(session, start, end)
+        team_ids = (
+            sorted(only_teams) if only_teams is not None else _touched_teams(session, start, end)
+        )
         teams = list(
             session.scalars(sa.select(Team).where(Team.id.in_(team_ids)).order_by(Team.id))
         )
@@ -532,7 +537,7 @@ def reconcile(
         with Session(engine) as session, session.begin():
             written = _write(session, team.id, rows, earlier_links)
             report.written += written.rows
-            _settle_invoices(session, written.links)
+            settle_invoices(session, written.links)
             report.notified += _notify(session, written.new_links, sides)
             # Count what is stored now (an earlier link kept over a new proposal included).
             pair_of = {_key(r): p for r, p in zip(rows, result.pairs, strict=True)}
@@ -548,6 +553,6 @@ def reconcile(
                 for k in sorted(mine_links)
             ]
             _check_truth(session, links, report)
-        _refresh_unmatched(engine, team.id, end)
+        refresh_unmatched(engine, team.id, end)
     report.model_calls = len(ledger.calls)
     return report
