@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from bg_agents.defs.reconciliation.matcher.evidence.candidates import Blocking
 from bg_agents.defs.reconciliation.matcher.rules import MatchRules
 
 # Standard VAT/GST rates seen on receipts (5-25 %, docs/architecture.md, the matcher's rules). A
@@ -51,6 +52,14 @@ class MatcherConfig:
     # Name tokens shared by more candidates than this within the date window say little
     # ("payment", a city) and are not used to find partial or combined payments.
     max_name_block: int = 60
+    # "rules": the seed's weighted score and thresholds; "learned": evidence weighed by a model
+    # learned from the data (learned.py), searched by distinctive keys within a wide window.
+    engine: str = "rules"
+    blocking: Blocking = field(default_factory=Blocking)
+    # An automatic link needs this probability against all rivals (chosen for >= 99.5 %
+    # precision on data the matcher was not tuned on, docs/architecture.md); a suggestion this.
+    auto_probability: float = 0.995
+    suggest_probability: float = 0.2
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "vat_rates", tuple(sorted(self.vat_rates)))
@@ -70,7 +79,16 @@ class MatcherConfig:
             changes["amount_abs"] = amount_abs
         if date_days is not None:
             changes["date_days"] = date_days
-        return replace(self, rules=replace(self.rules, **changes))
+        config = replace(self, rules=replace(self.rules, **changes))
+        if date_days is not None and self.engine == "learned":  # search at least that far
+            window = max(self.blocking.window_after, date_days)
+            blocking = replace(
+                self.blocking,
+                window_after=window,
+                window_before=max(self.blocking.window_before, date_days),
+            )
+            config = replace(config, blocking=blocking)
+        return config
 
 
 PROFILES: dict[str, MatcherConfig] = {
@@ -86,6 +104,12 @@ PROFILES: dict[str, MatcherConfig] = {
     # For card feeds that post late: 1 % and 10 days; still never below the seed's confidence.
     "lenient": MatcherConfig(
         rules=MatchRules(amount_pct=Decimal("0.01"), date_days=10),
+    ),
+    # For files nobody tuned anything on: decide by evidence learned from the files themselves.
+    # The rules are only the guard: no automatic link beyond 15 % or 35 days.
+    "learned": MatcherConfig(
+        rules=MatchRules(amount_pct=Decimal("0.15"), date_days=35, min_confidence=0.0),
+        engine="learned",
     ),
 }
 DEFAULT_CONFIG = PROFILES["seed"]

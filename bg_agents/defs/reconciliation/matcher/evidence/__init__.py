@@ -1,0 +1,1 @@
+"""Matching by learned evidence (Fellegi-Sunter): features, candidates, comparisons, model."""

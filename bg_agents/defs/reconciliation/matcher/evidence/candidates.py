@@ -1,0 +1,279 @@
+"""Which (record, candidate) pairs are compared: a few per record, found by distinctive keys.
+
+Blocking on "amount within the tolerance and date within the window" grows with the window: a
+3-week window and a 15 % tolerance put thousands of rows in reach of a common amount (72 million
+pairs on one real-world-style file). Here each rule returns at most a fixed number of candidates
+per record, so the number of pairs grows with the records, not with any tolerance:
+
+* equal amount, nearest in time: candidates of the same group, currency and amount in cents,
+  the closest by date (``exact_before`` earlier, ``exact_after`` later);
+* near amount, close in time: within the weeks after the record, the candidates whose amounts are
+  nearest to the record's (by ratio, up to ``near_ratio``), in the record's currency and, where
+  both sides know one, in base amounts (an FX pair);
+* shared distinctive tokens: words of the names and identifier tokens (invoice numbers) that at
+  most ``token_df_max`` candidates hold, weighted by rarity; the best ``token_top`` per record.
+
+Every rule also requires the same group and a date inside [start - window_before, end +
+window_after]. Their union holds at most 1 + exact_before + exact_after + 2 x 2 x near_each +
+token_top pairs per record (30 with the defaults), whatever tolerances a user gives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from bg_agents.defs.reconciliation.matcher.evidence.features import Features
+
+
+@dataclass(frozen=True)
+class Blocking:
+    window_before: int = 7  # a candidate may be dated this many days before the record
+    window_after: int = 45  # ... and this many after its end (due date, for an invoice)
+    exact_before: int = 1
+    exact_after: int = 7
+    near_ratio: float = 0.35  # |log(b/a)| <= this: beyond, amounts are no evidence at all
+    near_each: int = 1  # candidates each side of the record's amount, per week looked at
+    near_weeks: int = 2  # the record's week and the next
+    token_df_max: int = 400  # tokens more candidates hold say too little to search by
+    token_rarest: int = 4  # a record searches by this many of its rarest tokens
+    token_top: int = 8
+    names: int = 2  # a record's names looked up (its party, its memo)
+    name_after: int = 2  # same name: the nearest later candidates ...
+    name_amount_after: int = 1  # ... and the nearest later ones of a similar amount (per bin)
+    name_bin: float = 0.15  # amount bins (log ratio) for "a similar amount"
+
+    @property
+    def max_per_record(self) -> int:
+        near = self.near_weeks * 2 * self.near_each * 2  # currency and base amounts
+        names = self.names * (self.name_after + 2 * self.name_amount_after)
+        return self.exact_before + self.exact_after + near + self.token_top + names
+
+
+def _composite(
+    left_keys: list[np.ndarray],
+    right_keys: list[np.ndarray],
+    left_pos: np.ndarray,
+    right_pos: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """One sortable int64 per row: a dense id of its key columns times ``width``, plus its
+    position (0 <= position < width)."""
+    n = len(left_pos)
+    stacked = np.stack(
+        [np.concatenate([lk, rk]) for lk, rk in zip(left_keys, right_keys, strict=True)], axis=1
+    )
+    _, key_id = np.unique(stacked, axis=0, return_inverse=True)
+    key_id = key_id.reshape(-1).astype(np.int64)
+    pos = np.concatenate([left_pos, right_pos]).astype(np.int64)
+    pos = pos - pos.min() if len(pos) else pos
+    width = int(pos.max()) + 1 if len(pos) else 1
+    composite = key_id * width + pos
+    return composite[:n], composite[n:], width
+
+
+def _neighbours(
+    left_comp: np.ndarray, right_comp: np.ndarray, before: int, after: int, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each left row, up to ``before`` right rows just below its composite value and
+    ``after`` at or above it, among those with the same key."""
+    order = np.argsort(right_comp, kind="stable")
+    sorted_comp = right_comp[order]
+    at = np.searchsorted(sorted_comp, left_comp, side="left")
+    offsets = np.arange(-before, after, dtype=np.int64)
+    idx = at[:, None] + offsets[None, :]
+    inside = (idx >= 0) & (idx < len(order))
+    idx_c = np.clip(idx, 0, max(0, len(order) - 1))
+    if not len(order):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    same_key = (sorted_comp[idx_c] // width) == (left_comp[:, None] // width)
+    keep = inside & same_key
+    rows = np.broadcast_to(np.arange(len(left_comp))[:, None], idx.shape)[keep]
+    return rows.astype(np.int64), order[idx_c[keep]].astype(np.int64)
+
+
+def _in_window(
+    left: Features, right: Features, rec: np.ndarray, cand: np.ndarray, cfg: Blocking
+) -> np.ndarray:
+    day = right.start[cand]
+    return (
+        (left.group[rec] == right.group[cand])
+        & (day >= left.start[rec] - cfg.window_before)
+        & (day <= left.end[rec] + cfg.window_after)
+    )
+
+
+def equal_amounts(left: Features, right: Features, cfg: Blocking) -> tuple[np.ndarray, np.ndarray]:
+    lc = np.round(left.cents).astype(np.int64)
+    rc = np.round(right.cents).astype(np.int64)
+    lcomp, rcomp, width = _composite(
+        [left.group, left.currency, lc],
+        [right.group, right.currency, rc],
+        left.start,
+        right.start,
+    )
+    rec, cand = _neighbours(lcomp, rcomp, cfg.exact_before, cfg.exact_after, width)
+    keep = _in_window(left, right, rec, cand, cfg)
+    return rec[keep], cand[keep]
+
+
+LOG_SCALE = 100_000  # log-amount positions as integers (1e-5 of a natural log unit)
+
+
+def near_amounts(left: Features, right: Features, cfg: Blocking) -> tuple[np.ndarray, np.ndarray]:
+    out_rec, out_cand = [], []
+    for use_base in (False, True):
+        la = left.base_cents if use_base else left.cents
+        ra = right.base_cents if use_base else right.cents
+        lok, rok = np.isfinite(la) & (la > 0), np.isfinite(ra) & (ra > 0)
+        if not lok.any() or not rok.any():
+            continue
+        lrow, rrow = np.flatnonzero(lok), np.flatnonzero(rok)
+        lpos = np.round(np.log(la[lrow]) * LOG_SCALE).astype(np.int64)
+        rpos = np.round(np.log(ra[rrow]) * LOG_SCALE).astype(np.int64)
+        lcur = np.zeros(len(lrow), np.int64) if use_base else left.currency[lrow]
+        rcur = np.zeros(len(rrow), np.int64) if use_base else right.currency[rrow]
+        rweek = right.start[rrow] // 7
+        for week in range(cfg.near_weeks):
+            lweek = (left.start[lrow] + 7 * week) // 7
+            lcomp, rcomp, width = _composite(
+                [left.group[lrow], lcur, lweek], [right.group[rrow], rcur, rweek], lpos, rpos
+            )
+            r, c = _neighbours(lcomp, rcomp, cfg.near_each, cfg.near_each, width)
+            r, c = lrow[r], rrow[c]
+            close = np.abs(np.log(ra[c]) - np.log(la[r])) <= cfg.near_ratio
+            r, c = r[close], c[close]
+            keep = _in_window(left, right, r, c, cfg)
+            out_rec.append(r[keep])
+            out_cand.append(c[keep])
+    if not out_rec:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(out_rec), np.concatenate(out_cand)
+
+
+def shared_tokens(left: Features, right: Features, cfg: Blocking) -> tuple[np.ndarray, np.ndarray]:
+    """The best ``token_top`` candidates per record by the rarity of the tokens they share.
+
+    Each record searches by its ``token_rarest`` rarest tokens that at most ``token_df_max``
+    candidates hold, so the work per record is bounded by their sum, never by the file.
+    """
+    lt = sparse.hstack([left.search, left.refs], format="csr")
+    rt = sparse.hstack([right.search, right.refs], format="csr")
+    df = np.asarray((rt > 0).sum(axis=0)).ravel()
+    if not lt.nnz or not rt.nnz:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    coo = lt.tocoo()
+    row, col = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    usable = (df[col] >= 1) & (df[col] <= cfg.token_df_max)
+    row, col = row[usable], col[usable]
+    order = np.lexsort((col, df[col], row))
+    row, col = row[order], col[order]
+    rank = np.arange(len(row)) - np.searchsorted(row, row, side="left")
+    row, col = row[rank < cfg.token_rarest], col[rank < cfg.token_rarest]
+    idf = np.log((right.n + 1) / df[col]).astype(np.float32)
+    chosen = sparse.csr_matrix((idf, (row, col)), shape=lt.shape)
+    scores = (chosen @ rt.T).tocoo()
+    rec, cand, val = scores.row.astype(np.int64), scores.col.astype(np.int64), scores.data
+    keep = _in_window(left, right, rec, cand, cfg)
+    rec, cand, val = rec[keep], cand[keep], val[keep]
+    if not len(rec):
+        return rec, cand
+    lag = np.abs(right.start[cand] - left.start[rec])
+    order = np.lexsort((lag, -val, rec))
+    rec, cand = rec[order], cand[order]
+    rank = np.arange(len(rec)) - np.searchsorted(rec, rec, side="left")
+    top = rank < cfg.token_top
+    return rec[top], cand[top]
+
+
+def same_names(left: Features, right: Features, cfg: Blocking) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates with an equal (normalized) name: the nearest later ones, and the nearest
+    later ones of a similar amount (a party paid often: the amount tells its payments apart)."""
+    k = left.name_ids.shape[1]
+    l_rows = np.repeat(np.arange(left.n), cfg.names)
+    l_names = left.name_keys[:, : cfg.names].reshape(-1)
+    r_rows = np.repeat(np.arange(right.n), k)
+    r_names = right.name_keys.reshape(-1)
+    lok, rok = l_names >= 0, r_names >= 0
+    l_rows, l_names, r_rows, r_names = l_rows[lok], l_names[lok], r_rows[rok], r_names[rok]
+    if not len(l_rows) or not len(r_rows):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    out_rec, out_cand = [], []
+    lg, rg = left.group[l_rows], right.group[r_rows]
+    # The day before the record: a row on the record's own day is found too.
+    l_day, r_day = left.start[l_rows] - 1, right.start[r_rows]
+    lcomp, rcomp, width = _composite([lg, l_names], [rg, r_names], l_day, r_day)
+    r, c = _neighbours(lcomp, rcomp, 0, cfg.name_after, width)
+    out_rec.append(l_rows[r])
+    out_cand.append(r_rows[c])
+    la = np.log(np.maximum(left.cents[l_rows], 1.0)) / cfg.name_bin
+    ra = np.log(np.maximum(right.cents[r_rows], 1.0)) / cfg.name_bin
+    for shift in (0.0, 0.5):  # two staggered bin grids: neighbours across an edge still meet
+        lb, rb = np.floor(la + shift).astype(np.int64), np.floor(ra + shift).astype(np.int64)
+        lcomp, rcomp, width = _composite([lg, l_names, lb], [rg, r_names, rb], l_day, r_day)
+        r, c = _neighbours(lcomp, rcomp, 0, cfg.name_amount_after, width)
+        out_rec.append(l_rows[r])
+        out_cand.append(r_rows[c])
+    rec, cand = np.concatenate(out_rec), np.concatenate(out_cand)
+    keep = _in_window(left, right, rec, cand, cfg)
+    return rec[keep], cand[keep]
+
+
+EQUAL, NEAR, TOKENS, NAMES = 1, 2, 4, 8  # which rule found a pair (bits)
+
+
+def candidate_pairs(
+    left: Features, right: Features, cfg: Blocking
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (record, candidate) pairs of all rules, sorted by record then candidate, and
+    the rules that found each (EQUAL | NEAR | TOKENS | NAMES bits)."""
+    found = [
+        (EQUAL, equal_amounts(left, right, cfg)),
+        (NEAR, near_amounts(left, right, cfg)),
+        (TOKENS, shared_tokens(left, right, cfg)),
+        (NAMES, same_names(left, right, cfg)),
+    ]
+    width = max(1, right.n)
+    keys = np.concatenate([r * width + c for _, (r, c) in found])
+    bits = np.concatenate([np.full(len(r), bit, np.int8) for bit, (r, _) in found])
+    if not len(keys):
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8)
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    rules = np.zeros(len(uniq), np.int8)
+    np.bitwise_or.at(rules, inverse.reshape(-1), bits)
+    return uniq // width, uniq % width, rules
+
+
+class Windows:
+    """Which candidates lie in each record's search window: for random pairs and for priors."""
+
+    def __init__(self, left: Features, right: Features, cfg: Blocking) -> None:
+        self.left, self.right, self.cfg = left, right, cfg
+        starts = np.concatenate([left.start, right.start, left.end])
+        self.base = int(starts.min(initial=0)) - cfg.window_before - cfg.window_after - 1
+        self.width = (
+            int(starts.max(initial=0)) + cfg.window_after + cfg.window_before - self.base + 2
+        )
+        self.order = np.argsort(right.group * self.width + (right.start - self.base), kind="stable")
+        self.sorted = (right.group * self.width + (right.start - self.base))[self.order]
+
+    def bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """[lo, hi) positions in ``order`` of the candidates in each record's window."""
+        g = self.left.group[rows] * self.width
+        lo = np.searchsorted(
+            self.sorted, g + self.left.start[rows] - self.cfg.window_before - self.base, side="left"
+        )
+        hi = np.searchsorted(self.sorted, g + self.left.end[rows] + self.cfg.window_after
+                             - self.base, side="right")  # fmt: skip
+        return lo, hi
+
+    def candidate_counts(self) -> np.ndarray:
+        """Per candidate, the records of its group dated within the window around it (their
+        start; a record's period is not counted, an approximation for priors)."""
+        left, cfg = self.left, self.cfg
+        keys = np.sort(left.group * self.width + (left.start - self.base))
+        g = self.right.group * self.width
+        lo = np.searchsorted(keys, g + self.right.start - cfg.window_after - self.base, "left")
+        hi = np.searchsorted(keys, g + self.right.start + cfg.window_before - self.base, "right")
+        return hi - lo

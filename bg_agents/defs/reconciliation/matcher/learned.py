@@ -1,0 +1,379 @@
+"""Matching by learned evidence: what agrees, weighed by how telling it is in the data at hand.
+
+1. candidates: a few per record from distinctive keys (evidence/candidates.py);
+2. comparisons: each pair's levels of amount, date, name, reference, currency (comparisons.py);
+3. evidence: a Fellegi-Sunter model learned from these very files (or given: the application
+   trains one on all teams' data and people's decisions) turns levels into Bayes factors;
+4. probability: each pair against its rivals on both sides (posterior.py);
+5. one-to-one assignment (assignment.py), then the decision: an automatic link only when the
+   probability clears ``auto_probability`` (chosen for >= 99.5 % precision, docs/architecture.md)
+   and the rule guard agrees; suggestions ranked by probability otherwise; the model may break a
+   tie the evidence cannot, under the same guard;
+6. what is left goes through the one-to-many stages (one payment for several invoices,
+   instalments) of the rule matcher, which need exact sums rather than evidence.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from bg_agents.defs.reconciliation.matcher.assignment import assign
+from bg_agents.defs.reconciliation.matcher.blocking import candidate_pairs as rule_pairs
+from bg_agents.defs.reconciliation.matcher.blocking import prepare
+from bg_agents.defs.reconciliation.matcher.config import PROFILES, MatcherConfig
+from bg_agents.defs.reconciliation.matcher.evidence.candidates import (
+    EQUAL,
+    NAMES,
+    NEAR,
+    TOKENS,
+    Windows,
+    candidate_pairs,
+)
+from bg_agents.defs.reconciliation.matcher.evidence.comparisons import (
+    AMOUNT_AT,
+    COMPARISONS,
+    CURRENCY_AT,
+    DATE_AT,
+    NAME_AT,
+    OTHER_AT,
+    REFERENCE_AT,
+    Compared,
+    compare,
+)
+from bg_agents.defs.reconciliation.matcher.evidence.explain import amount_words, describe
+from bg_agents.defs.reconciliation.matcher.evidence.features import Features, build_pair
+from bg_agents.defs.reconciliation.matcher.evidence.model import EvidenceModel
+from bg_agents.defs.reconciliation.matcher.evidence.posterior import (
+    estimate_share,
+    pair_probability,
+    twin_classes,
+)
+from bg_agents.defs.reconciliation.matcher.rules import MatchRules, Side, reference_conflict
+from bg_agents.defs.reconciliation.matcher.scoring import compared_amounts, score_pair
+from bg_agents.defs.reconciliation.matcher.stages import Stages
+from bg_agents.defs.reconciliation.matcher.types import (
+    Feedback,
+    MatchResult,
+    Pair,
+    TieBreaker,
+)
+
+REFINE_ROUNDS = 3
+RANDOM_PAIRS = 200_000  # pairs drawn to count u (how often each level occurs by chance)
+SEED = 20261129  # the draw is seeded: the same files give the same model and the same answer
+# Amount levels -> the relation a Pair reports (the domain's words for the difference).
+RELATION = {0: "amount", 1: "vat", 2: "fee", 3: "surcharge", 4: "fee", 5: "surcharge",
+            6: "fee", 7: "surcharge", 8: "fee", 9: "surcharge", 10: "amount"}  # fmt: skip
+
+
+def random_pairs(windows: Windows, records: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs drawn uniformly within each record's search window: almost all non-matches."""
+    if not records or not windows.right.n:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    rng = np.random.default_rng(SEED)
+    rec = rng.integers(0, records, count)
+    lo, hi = windows.bounds(rec)
+    has = hi > lo
+    rec, lo, hi = rec[has], lo[has], hi[has]
+    pick = lo + (rng.random(len(rec)) * (hi - lo)).astype(np.int64)
+    return rec, windows.order[np.minimum(pick, hi - 1)]
+
+
+# Each blocking rule's pairs estimate the comparisons that rule did not select on.
+SESSIONS = (
+    (EQUAL, (NAME_AT, OTHER_AT, REFERENCE_AT)),
+    (NEAR, (NAME_AT, OTHER_AT, REFERENCE_AT)),
+    (TOKENS, (AMOUNT_AT, DATE_AT, CURRENCY_AT)),
+    (NAMES, (REFERENCE_AT,)),
+)
+
+
+def _vat(config: MatcherConfig) -> np.ndarray:
+    return np.array([float(r) for r in config.vat_rates])
+
+
+def fit_model(
+    records: Sequence[Side], candidates: Sequence[Side], config: MatcherConfig | None = None
+) -> EvidenceModel:
+    """A model learned from these records and candidates alone (no labels)."""
+    config = config or PROFILES["learned"]
+    left, right, _ = build_pair(records, candidates)
+    rec, cand, rules = candidate_pairs(left, right, config.blocking)
+    compared = compare(left, right, rec, cand, _vat(config))
+    return _fit(left, right, rec, cand, rules, compared, Windows(left, right, config.blocking),
+                config)  # fmt: skip
+
+
+def _fit(
+    left: Features,
+    right: Features,
+    rec: np.ndarray,
+    cand: np.ndarray,
+    rules: np.ndarray,
+    compared: Compared,
+    windows: Windows,
+    config: MatcherConfig,
+) -> EvidenceModel:
+    r_rec, r_cand = random_pairs(windows, left.n, RANDOM_PAIRS)
+    random_gamma = compare(left, right, r_rec, r_cand, _vat(config)).gamma
+    sessions = [(compared.gamma[(rules & bit) > 0], est) for bit, est in SESSIONS]
+    model = EvidenceModel.fit(sessions, random_gamma)
+    log2_bayes = model.weights(compared.gamma, compared.tf).sum(axis=1)
+    model.match_share = estimate_share(rec, log2_bayes, windows, left.n)
+    # Then EM over all compared pairs, with the one-to-one probability as the E-step: a
+    # record's partner out-competes its look-alikes (last month's salary with the same memo
+    # and amount), which independent EM would count as matches too.
+    for _ in range(REFINE_ROUNDS):
+        log2_bayes = model.weights(compared.gamma, compared.tf).sum(axis=1)
+        probability = pair_probability(left, right, rec, cand, log2_bayes, model.match_share,
+                                       windows)  # fmt: skip
+        model = model.reestimate(compared.gamma, probability)
+        log2_bayes = model.weights(compared.gamma, compared.tf).sum(axis=1)
+        model.match_share = estimate_share(rec, log2_bayes, windows, left.n)
+    return model
+
+
+def comparisons_of(
+    pairs: Sequence[tuple[Side, Side]], config: MatcherConfig | None = None
+) -> np.ndarray:
+    """Levels of given (record, candidate) pairs, e.g. the ones people decided (for relearn)."""
+    config = config or PROFILES["learned"]
+    if not pairs:
+        return np.zeros((0, len(COMPARISONS)), np.int8)
+    left, right, _ = build_pair([p[0] for p in pairs], [p[1] for p in pairs])
+    idx = np.arange(len(pairs))
+    return compare(left, right, idx, idx, _vat(config)).gamma
+
+
+def guard(
+    relative: np.ndarray,
+    lag: np.ndarray,
+    records: Sequence[Side],
+    candidates: Sequence[Side],
+    rec: np.ndarray,
+    cand: np.ndarray,
+    rules: MatchRules,
+) -> np.ndarray:
+    """The rule guard on pairs: amounts within the rules' tolerance (in base amounts across
+    currencies), dates within the window, and the bank text quoting no other reference of the
+    record's series. The same check ``match_record`` applies to a model's choice."""
+    a = np.array([abs(float(records[i].amount)) for i in rec])
+    tolerance = np.maximum(a * float(rules.amount_pct), float(rules.amount_abs))
+    amount_ok = np.isfinite(relative) & (np.abs(relative) * a <= tolerance + 1e-9)
+    date_ok = np.abs(lag) <= rules.date_days
+    ok = amount_ok & date_ok
+    for k in np.flatnonzero(ok):
+        record = records[rec[k]]
+        if record.reference and reference_conflict(record, candidates[cand[k]]) is not None:
+            ok[k] = False
+    return ok
+
+
+def _apply_feedback(
+    feedback: Feedback,
+    records: Sequence[Side],
+    candidates: Sequence[Side],
+    rec: np.ndarray,
+    cand: np.ndarray,
+    compared: Compared,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Declined pairs dropped; a confirmed alias counts as equal names; (keep, penalized)."""
+    keep = np.ones(len(rec), bool)
+    penalized = np.zeros(len(rec), bool)
+    for k, (i, j) in enumerate(zip(rec.tolist(), cand.tolist(), strict=True)):
+        record, candidate = records[i], candidates[j]
+        if feedback.is_declined(record, candidate):
+            keep[k] = False
+        elif feedback.resembles_declined(record, candidate):
+            penalized[k] = True
+        elif feedback.aliases and feedback.known_alias(record, candidate) is not None:
+            compared.gamma[k, NAME_AT] = 0
+            compared.tf[k, NAME_AT] = np.nan
+    return keep, penalized
+
+
+def match_learned(
+    records: Sequence[Side],
+    candidates: Sequence[Side],
+    config: MatcherConfig,
+    *,
+    model: EvidenceModel | None = None,
+    feedback: Feedback | None = None,
+    tie_breaker: TieBreaker | None = None,
+    progress=None,
+) -> MatchResult:
+    report = progress or (lambda stage, done, total: None)
+    stats: Counter[str] = Counter(records=len(records), candidates=len(candidates))
+    report("candidates", 0, len(records))
+    left, right, _ = build_pair(records, candidates)
+    rec, cand, rules = candidate_pairs(left, right, config.blocking)
+    windows = Windows(left, right, config.blocking)
+    stats["candidate_pairs"] = len(rec)
+    report("comparing", 0, len(rec))
+    compared = compare(left, right, rec, cand, _vat(config))
+    penalized = np.zeros(len(rec), bool)
+    if feedback is not None:
+        keep, penalized = _apply_feedback(feedback, records, candidates, rec, cand, compared)
+        rec, cand, rules, penalized = rec[keep], cand[keep], rules[keep], penalized[keep]
+        compared = Compared(compared.gamma[keep], compared.tf[keep], compared.relative[keep],
+                            compared.lag[keep])  # fmt: skip
+    if model is None:
+        report("learning", 0, 1)
+        model = _fit(left, right, rec, cand, rules, compared, windows, config)
+        stats["em_iterations"] = model.trained_on.get("iterations", 0)
+    stats["match_share_pct"] = round(100 * model.match_share)
+    weights = model.weights(compared.gamma, compared.tf)
+    log2_bayes = weights.sum(axis=1)
+    probability = pair_probability(left, right, rec, cand, log2_bayes, model.match_share,
+                                   windows)  # fmt: skip
+    report("deciding", 0, len(rec))
+    stages = _Decide(records, candidates, config, feedback, tie_breaker, stats, left, right)
+    stages.one_to_one(rec, cand, compared, weights, probability, penalized)
+    stages.one_to_many(feedback)
+    result = MatchResult(stages.pairs, stats)
+    for decision, count in result.by_decision().items():
+        stats[decision] = count
+    stats["unmatched_records"] = len(records) - len({p.left_id for p in stages.pairs})
+    report("done", len(records), len(records))
+    return result
+
+
+class _Decide:
+    def __init__(self, records, candidates, config, feedback, tie_breaker, stats, left, right):
+        self.records, self.candidates, self.cfg = records, candidates, config
+        self.feedback, self.tie_breaker, self.stats = feedback, tie_breaker, stats
+        self.left, self.right = left, right
+        self.pairs: list[Pair] = []
+        self.used_left: set[int] = set()
+        self.used_right: set[int] = set()
+
+    def _explain(self, k: int, probability: float) -> str:
+        i, j = int(self.rec[k]), int(self.cand[k])
+        compared = compared_amounts(self.records[i], self.candidates[j])
+        text = amount_words(*compared) if compared is not None else None
+        return describe(self.compared.gamma[k], self.weights[k], self.compared.tf[k],
+                        self.right.n, text, probability)  # fmt: skip
+
+    def _emit(self, k: int, decision: str, note: str = "", decided_by: str = "rules") -> None:
+        i, j = int(self.rec[k]), int(self.cand[k])
+        level = int(self.compared.gamma[k, AMOUNT_AT])
+        same_currency = self.compared.gamma[k, CURRENCY_AT] == 0
+        relation = RELATION.get(level, "amount") if same_currency else "fx"
+        p = float(self.probability[k])
+        self.pairs.append(
+            Pair(
+                left_id=self.records[i].id,
+                right_id=self.candidates[j].id,
+                score=round(p, 4),
+                decision=decision,  # type: ignore[arg-type]
+                relation=relation,
+                explanation=self._explain(k, p) + note,
+                decided_by=decided_by,
+            )
+        )
+        if decision == "auto":
+            self.used_left.add(i)
+            self.used_right.add(j)
+
+    def one_to_one(self, rec, cand, compared, weights, probability, penalized) -> None:
+        cfg = self.cfg
+        self.rec, self.cand, self.compared = rec, cand, compared
+        self.weights, self.probability = weights, probability
+        viable = np.flatnonzero(probability >= cfg.suggest_probability)
+        allowed = np.zeros(len(rec), bool)
+        allowed[viable] = guard(compared.relative[viable], compared.lag[viable], self.records,
+                                self.candidates, rec[viable], cand[viable], cfg.rules)  # fmt: skip
+        allowed &= ~penalized
+        index = {(int(rec[k]), int(cand[k])): int(k) for k in viable}
+        classes = twin_classes(self.right)
+        signature = {int(cand[k]): int(classes[cand[k]]) for k in viable}
+        edges = [(int(rec[k]), int(cand[k]), float(probability[k])) for k in viable]
+        by_left: dict[int, list[int]] = {}
+        for k in viable:
+            by_left.setdefault(int(rec[k]), []).append(int(k))
+        assigned = sorted(assign(edges, signature), key=lambda a: (a.left, a.right))
+        self.stats["assigned"] = len(assigned)
+        for a in assigned:
+            k = index[(a.left, a.right)]
+            if probability[k] >= cfg.auto_probability and allowed[k]:
+                self._emit(k, "auto")
+                continue
+            rivals = [o for o in by_left[a.left] if o != k
+                      and signature[int(cand[o])] != signature[a.right]]  # fmt: skip
+            rivals.sort(key=lambda o: -probability[o])
+            if (
+                rivals
+                and self.tie_breaker is not None
+                and allowed[k]
+                and self._ask_model(k, [o for o in rivals if allowed[o]])
+            ):
+                continue
+            note = ""
+            if rivals:
+                note = f"; {len(rivals)} other candidate(s) possible: please choose"
+            self._emit(k, "suggest", note)
+            for o in rivals:
+                self._emit(o, "suggest", note)
+
+    def _ask_model(self, k: int, rivals: list[int]) -> bool:
+        """A tie between pairs the guard allows: the model may pick one (re-checked)."""
+        if not rivals:
+            return False
+        options = [k, *rivals]
+        record = self.records[int(self.rec[k])]
+        self.stats["model_calls"] += 1
+        choice = self.tie_breaker(
+            record, [(self.candidates[int(self.cand[o])], float(self.probability[o]))
+                     for o in options]
+        )  # fmt: skip
+        chosen = next((o for o in options if self.candidates[int(self.cand[o])].id == choice), None)
+        if chosen is None or int(self.cand[chosen]) in self.used_right:
+            if choice is not None:
+                self.stats["model_refused"] += 1
+            return False
+        self.stats["model_links"] += 1
+        note = f"; a tie with {len(options) - 1} other candidate(s), broken by the model"
+        self._emit(chosen, "auto", note, decided_by="model")
+        return True
+
+    def one_to_many(self, feedback: Feedback | None) -> None:
+        """Invoices no pair was proposed for: one payment for several, or instalments. (Only
+        a record with a period or a reference is paid that way: an invoice, not a receipt or a
+        transfer.)"""
+        proposed = {p.left_id for p in self.pairs}
+        taken = {p.right_id for p in self.pairs if p.decision == "auto"}
+        rest_left = [
+            i
+            for i, r in enumerate(self.records)
+            if r.id not in proposed and (r.date_until is not None or r.reference)
+        ]
+        rest_right = [j for j, c in enumerate(self.candidates) if c.id not in taken]
+        if not rest_left or not rest_right:
+            return
+        seed = PROFILES["seed"]
+        records = [self.records[i] for i in rest_left]
+        candidates = [self.candidates[j] for j in rest_right]
+        groups: dict[str, int] = {}
+        left, right = prepare(records, groups), prepare(candidates, groups)
+        ri, ci = rule_pairs(left, right, seed)
+        scored = []
+        for i, j in zip(ri.tolist(), ci.tolist(), strict=True):
+            s = score_pair(records[i], candidates[j], left.names[i], right.names[j], seed,
+                           feedback, i, j)  # fmt: skip
+            if s is not None and s.relation in (
+                "partial",
+                "over",
+                "amount",
+                "vat",
+                "fee",
+                "surcharge",
+                "fx",
+            ):
+                scored.append(s)
+        stages = Stages(records, candidates, seed, feedback, None, self.stats)
+        stages.combined(scored)
+        stages.partial(scored)
+        self.pairs.extend(stages.pairs)
