@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -151,6 +152,7 @@ def comparisons_of(
 def guard(
     relative: np.ndarray,
     lag: np.ndarray,
+    log2_bayes: np.ndarray,
     records: Sequence[Side],
     candidates: Sequence[Side],
     rec: np.ndarray,
@@ -158,18 +160,69 @@ def guard(
     rules: MatchRules,
 ) -> np.ndarray:
     """The rule guard on pairs: amounts within the rules' tolerance (in base amounts across
-    currencies), dates within the window, and the bank text quoting no other reference of the
-    record's series. The same check ``match_record`` applies to a model's choice."""
+    currencies), dates within the window, the evidence in favour (a Bayes factor above 1), and
+    the bank text quoting no other reference of the record's series. The same check
+    ``match_record`` applies to a model's choice (:func:`check_learned`)."""
     a = np.array([abs(float(records[i].amount)) for i in rec])
     tolerance = np.maximum(a * float(rules.amount_pct), float(rules.amount_abs))
     amount_ok = np.isfinite(relative) & (np.abs(relative) * a <= tolerance + 1e-9)
     date_ok = np.abs(lag) <= rules.date_days
-    ok = amount_ok & date_ok
+    ok = amount_ok & date_ok & (log2_bayes > 0)
     for k in np.flatnonzero(ok):
         record = records[rec[k]]
         if record.reference and reference_conflict(record, candidates[cand[k]]) is not None:
             ok[k] = False
     return ok
+
+
+@dataclass(frozen=True)
+class LearnedCheck:
+    """The guard's verdict on one pair, in the shape the ``match_record`` tool reports."""
+
+    ok: bool
+    score: float  # the pair's log2 Bayes factor
+    problems: list[str]
+    text: str
+
+    def explanation(self) -> str:
+        return self.text
+
+
+def check_learned(
+    record: Side, candidate: Side, model: EvidenceModel, config: MatcherConfig | None = None
+) -> LearnedCheck:
+    """:func:`guard` for one pair, as the model's ``match_record`` tool applies it.
+
+    Without the other candidates there are no term frequencies, so each level weighs its
+    average; the guard's limits are the same as in the matcher.
+    """
+    config = config or PROFILES["learned"]
+    rules = config.rules
+    left, right, _ = build_pair([record], [candidate])
+    idx = np.zeros(1, np.int64)
+    compared = compare(left, right, idx, idx, _vat(config))
+    weights = model.weights(compared.gamma, None)
+    log2_bayes = weights.sum(axis=1)
+    ok = bool(guard(compared.relative, compared.lag, log2_bayes, [record], [candidate], idx,
+                    idx, rules)[0])  # fmt: skip
+    problems: list[str] = []
+    rel, lag = float(compared.relative[0]), int(compared.lag[0])
+    if not np.isfinite(rel):
+        problems.append("the amounts cannot be compared (different currencies, no base amount)")
+    elif abs(rel) > float(rules.amount_pct) and abs(rel) * abs(float(record.amount)) > float(
+        rules.amount_abs
+    ):
+        problems.append(f"amounts differ by {abs(rel):.1%} (limit {float(rules.amount_pct):.1%})")
+    if abs(lag) > rules.date_days:
+        problems.append(f"dates {abs(lag)} days apart (limit {rules.date_days})")
+    if log2_bayes[0] <= 0:
+        problems.append(f"the evidence is against this pair (weight {log2_bayes[0]:+.1f})")
+    if not ok and not problems:
+        problems.append("the bank text quotes another reference of the record's series")
+    compared_amount = compared_amounts(record, candidate)
+    text = describe(compared.gamma[0], weights[0], np.full(len(COMPARISONS), np.nan), 0,
+                    amount_words(*compared_amount) if compared_amount else None, None)  # fmt: skip
+    return LearnedCheck(ok, round(float(log2_bayes[0]), 2), problems, text)
 
 
 def _apply_feedback(
@@ -284,8 +337,16 @@ class _Decide:
         self.weights, self.probability = weights, probability
         viable = np.flatnonzero(probability >= cfg.suggest_probability)
         allowed = np.zeros(len(rec), bool)
-        allowed[viable] = guard(compared.relative[viable], compared.lag[viable], self.records,
-                                self.candidates, rec[viable], cand[viable], cfg.rules)  # fmt: skip
+        allowed[viable] = guard(
+            compared.relative[viable],
+            compared.lag[viable],
+            weights[viable].sum(axis=1),
+            self.records,
+            self.candidates,
+            rec[viable],
+            cand[viable],
+            cfg.rules,
+        )
         allowed &= ~penalized
         index = {(int(rec[k]), int(cand[k])): int(k) for k in viable}
         classes = twin_classes(self.right)

@@ -49,9 +49,10 @@ def describe(
     tf: np.ndarray,
     candidates_total: int,
     amount_text: str | None,
-    probability: float,
+    probability: float | None,
 ) -> str:
-    """One pair: its comparisons that carry evidence, strongest first, then the probability."""
+    """One pair: its probability (or, alone, its total weight), then the comparisons that carry
+    evidence, strongest first."""
     parts: list[tuple[float, str]] = []
     for c, comparison in enumerate(COMPARISONS):
         level = int(gamma[c])
@@ -71,4 +72,6 @@ def describe(
         parts.append((weight, f"{text}: {strength(weight)} ({weight:+.1f})"))
     parts.sort(key=lambda p: -abs(p[0]))
     body = "; ".join(text for _, text in parts)
+    if probability is None:
+        return f"evidence weight {float(np.sum(weights)):+.1f}: {body}"
     return f"match probability {probability:.4f}: {body}"
