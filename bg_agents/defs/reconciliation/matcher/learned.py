@@ -401,15 +401,16 @@ class _Decide:
         return True
 
     def one_to_many(self, feedback: Feedback | None) -> None:
-        """Invoices no pair was proposed for: one payment for several, or instalments. (Only
-        a record with a period or a reference is paid that way: an invoice, not a receipt or a
-        transfer.)"""
-        proposed = {p.left_id for p in self.pairs}
+        """Invoices not linked one to one: one payment for several, or instalments, found by
+        the rule matcher's exact sums. (Only a record with a period or a reference is paid that
+        way: an invoice, not a receipt or a transfer.) They are proposed beside any one-to-one
+        suggestion for the same record: a person chooses."""
+        linked = {p.left_id for p in self.pairs if p.decision == "auto"}
         taken = {p.right_id for p in self.pairs if p.decision == "auto"}
         rest_left = [
             i
             for i, r in enumerate(self.records)
-            if r.id not in proposed and (r.date_until is not None or r.reference)
+            if r.id not in linked and (r.date_until is not None or r.reference)
         ]
         rest_right = [j for j, c in enumerate(self.candidates) if c.id not in taken]
         if not rest_left or not rest_right:
@@ -424,17 +425,10 @@ class _Decide:
         for i, j in zip(ri.tolist(), ci.tolist(), strict=True):
             s = score_pair(records[i], candidates[j], left.names[i], right.names[j], seed,
                            feedback, i, j)  # fmt: skip
-            if s is not None and s.relation in (
-                "partial",
-                "over",
-                "amount",
-                "vat",
-                "fee",
-                "surcharge",
-                "fx",
-            ):
+            if s is not None:
                 scored.append(s)
         stages = Stages(records, candidates, seed, feedback, None, self.stats)
         stages.combined(scored)
         stages.partial(scored)
-        self.pairs.extend(stages.pairs)
+        proposed = {(p.left_id, p.right_id) for p in self.pairs}
+        self.pairs.extend(p for p in stages.pairs if (p.left_id, p.right_id) not in proposed)

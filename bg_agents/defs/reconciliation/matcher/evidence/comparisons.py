@@ -72,6 +72,7 @@ NAME_LEVELS = (
     "all words of one in the other",
     "most words shared",
     "a rare word shared",
+    "one abbreviates the other",
     "a common word shared",
     "nothing in common",
 )
@@ -151,6 +152,31 @@ def _term_frequency(values_right: np.ndarray, query: np.ndarray) -> np.ndarray:
     return np.where(hit, counts[at] if found else 0, 1) / max(1, len(values_right))
 
 
+def _is_abbreviation(short: str, long: str) -> bool:
+    """ "fbl" of "fiberlink", "vpr" of "vistaprint", "qbooks" of "quickbooks": the same first
+    letter, and the shorter word's letters in order in the longer one."""
+    if len(short) > len(long):
+        short, long = long, short
+    if len(short) < 2 or short == long or short[0] != long[0]:
+        return False
+    rest = iter(long)
+    return all(ch in rest for ch in short)
+
+
+def abbreviates(left_ids: np.ndarray, right_ids: np.ndarray, words: list[str]) -> np.ndarray:
+    """Per pair of first-word ids, whether one word abbreviates the other (distinct pairs are
+    checked once)."""
+    out = np.zeros(len(left_ids), bool)
+    valid = (left_ids >= 0) & (right_ids >= 0)
+    if not valid.any():
+        return out
+    width = len(words) + 1
+    keys, inverse = np.unique(left_ids[valid] * width + right_ids[valid], return_inverse=True)
+    found = np.array([_is_abbreviation(words[k // width], words[k % width]) for k in keys.tolist()])
+    out[valid] = found[inverse.reshape(-1)]
+    return out
+
+
 def _name_pair(
     left: Features,
     right: Features,
@@ -159,6 +185,7 @@ def _name_pair(
     a: int,
     b: int,
     rare: np.ndarray,
+    words: list[str],
 ) -> np.ndarray:
     """Level of name ``a`` of each record against name ``b`` of its candidate."""
     l_id, r_id = left.name_ids[r, a], right.name_ids[c, b]
@@ -177,8 +204,13 @@ def _name_pair(
     smaller = np.minimum(size_l, size_r)
     union = size_l + size_r - inter
     rare_shared = (common & rare[np.maximum(lw, 0)] & (lw >= 0)).any(axis=1)
-    level = np.full(len(r), 6, np.int8)
-    level[inter > 0] = 5
+    level = np.full(len(r), 7, np.int8)
+    level[inter > 0] = 6
+    weak = has & (inter == 0)
+    if weak.any():
+        level[weak] = np.where(
+            abbreviates(left.first_word[r[weak], a], right.first_word[c[weak], b], words), 5, 7
+        )
     level[rare_shared] = 4
     level[(union > 0) & (inter * 2 >= union)] = 3
     level[(smaller >= 2) & (inter == smaller)] = 2
@@ -189,7 +221,12 @@ def _name_pair(
 
 
 def _names(
-    left: Features, right: Features, rec: np.ndarray, cand: np.ndarray, rare: np.ndarray
+    left: Features,
+    right: Features,
+    rec: np.ndarray,
+    cand: np.ndarray,
+    rare: np.ndarray,
+    words: list[str],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(name level, other-names level, id of the equal name or -1 for each) per pair."""
     n = len(rec)
@@ -200,7 +237,7 @@ def _names(
     k = left.name_ids.shape[1]
     for lo in range(0, n, CHUNK):
         r, c = rec[lo : lo + CHUNK], cand[lo : lo + CHUNK]
-        lv = _name_pair(left, right, r, c, 0, 0, rare)
+        lv = _name_pair(left, right, r, c, 0, 0, rare, words)
         first[lo : lo + CHUNK] = lv
         first_id[lo : lo + CHUNK] = np.where(lv == 0, left.name_ids[r, 0], -1)
         best = np.full(len(r), 99, np.int8)
@@ -209,7 +246,7 @@ def _names(
             for b in range(k):
                 if a == b == 0:
                     continue
-                lv = _name_pair(left, right, r, c, a, b, rare)
+                lv = _name_pair(left, right, r, c, a, b, rare, words)
                 better = (lv >= 0) & (lv < best)
                 best[better] = lv[better]
                 best_id[better & (lv == 0)] = left.name_ids[r, a][better & (lv == 0)]
@@ -250,6 +287,7 @@ def compare(
     vat_rates: np.ndarray,
 ) -> Compared:
     """Levels of every comparison for the pairs (rec[k], cand[k])."""
+    words = list(left.vocabulary.words)  # by id: ids were given in insertion order
     n = len(rec)
     gamma = np.full((n, len(COMPARISONS)), -1, np.int8)
     tf = np.full((n, len(COMPARISONS)), np.nan)
@@ -260,7 +298,7 @@ def compare(
     candidates = max(1, right.n)
     word_df = np.asarray((right.words > 0).sum(axis=0)).ravel()
     rare = word_df <= max(3, RARE_SHARE * right.n)
-    first, other, first_id, other_id = _names(left, right, rec, cand, rare)
+    first, other, first_id, other_id = _names(left, right, rec, cand, rare, words)
     gamma[:, NAME_AT], gamma[:, OTHER_AT] = first, other
     ref_share = np.asarray((right.refs > 0).sum(axis=0)).ravel() / candidates
     gamma[:, REFERENCE_AT], tf[:, REFERENCE_AT] = _references(left, right, rec, cand, ref_share)

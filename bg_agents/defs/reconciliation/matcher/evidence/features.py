@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -71,10 +71,12 @@ class Features:
     prefix: np.ndarray  # (n, NAMES, PREFIX_BYTES) uint8: each name's first bytes
     prefix_len: np.ndarray  # (n, NAMES)
     name_words: np.ndarray  # (n, NAMES, WORDS) word ids of each name, the rarest first
+    first_word: np.ndarray  # (n, NAMES) id of each name's first word (-1: none)
     words: sparse.csr_matrix  # (n, words) 1 where the row's names hold the word
     search: sparse.csr_matrix  # (n, words) the words and their WORD_PREFIX-letter prefixes
     refs: sparse.csr_matrix  # (n, refs) identifier tokens in names and reference
     own_refs: sparse.csr_matrix  # (n, refs) tokens of the row's own reference (invoice number)
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)  # shared with the other side
     # The same as padded id arrays (padding differs per side), for pairwise comparisons.
     ref_pad: np.ndarray | None = None  # (n, REFS)
     own_pad: np.ndarray | None = None  # (n, REFS)
@@ -175,6 +177,7 @@ def _build(
     end = np.fromiter(((s.date_until or s.date).toordinal() for s in sides), np.int64, n)
     name_ids = np.full((n, NAMES), pad, np.int64)
     name_keys = np.full((n, NAMES), pad, np.int64)
+    first_word = np.full((n, NAMES), -1, np.int64)
     prefix = np.zeros((n, NAMES, PREFIX_BYTES), np.uint8)
     prefix_len = np.zeros((n, NAMES), np.int64)
     names: list[tuple[str, ...]] = []
@@ -195,6 +198,7 @@ def _build(
             if k < NAMES:
                 name_ids[i, k] = _code(vocab.names, name)
                 name_keys[i, k] = key
+                first_word[i, k] = _code(vocab.words, name.split()[0])
                 raw = name.encode()[:PREFIX_BYTES]
                 prefix[i, k, : len(raw)] = np.frombuffer(raw, np.uint8)
                 prefix_len[i, k] = len(raw)
@@ -220,6 +224,7 @@ def _build(
         prefix=prefix,
         prefix_len=prefix_len,
         name_words=np.zeros((n, NAMES, WORDS), np.int64),
+        first_word=first_word,
         words=empty,
         search=empty,
         refs=empty,
@@ -254,6 +259,7 @@ def build_pair(
     word_df = sum(np.asarray((f.words > 0).sum(axis=0)).ravel() for f, _ in built)
     ref_df = sum(np.asarray((f.refs > 0).sum(axis=0)).ravel() for f, _ in built)
     for pad, (features, rows) in zip((-1, -2), built, strict=True):
+        features.vocabulary = vocab
         _, _, ref_rows, own_rows, name_word_rows = rows
         features.name_words = np.stack(
             [_padded([r[k] if k < len(r) else [] for r in name_word_rows], WORDS, pad, word_df)

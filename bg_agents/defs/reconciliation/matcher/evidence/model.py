@@ -26,6 +26,9 @@ import numpy as np
 from bg_agents.defs.reconciliation.matcher.evidence.comparisons import COMPARISONS
 
 SMOOTH = 1.0  # pseudo-count per level, so a level never seen is rare, not impossible
+# No level is impossible for a match either: a vendor abbreviated beyond recognition ("FBL" for
+# FiberLink) must not veto a pair whose amount and date agree exactly.
+M_FLOOR = 0.005
 LABEL_WEIGHT = 50.0  # people's decisions count like this many pairs of EM's estimate
 MAX_ITERATIONS = 60
 TOLERANCE = 1e-5
@@ -49,6 +52,11 @@ def _level_shares(patterns: np.ndarray, weight: np.ndarray) -> list[np.ndarray]:
         mass = np.bincount(col[seen], weights=weight[seen], minlength=len(comparison.levels))
         shares.append((mass + 1e-3) / (mass.sum() + 1e-3 * len(mass)))
     return shares
+
+
+def _floored(m: np.ndarray) -> np.ndarray:
+    m = np.maximum(m, M_FLOOR)
+    return m / m.sum()
 
 
 def _codes(gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -134,7 +142,7 @@ class EvidenceModel:
 
     def reestimate(self, gamma: np.ndarray, probability: np.ndarray) -> EvidenceModel:
         """m of every comparison from pairs weighted by their probability of being a match."""
-        m = _level_shares(gamma, probability)
+        m = [_floored(x) for x in _level_shares(gamma, probability)]
         trained = {**self.trained_on, "refined": self.trained_on.get("refined", 0) + 1}
         return EvidenceModel(m, self.u, self.match_share, trained)
 
