@@ -181,6 +181,23 @@ class Match(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class MatchModel(Base):
+    """A trained evidence model of the learned matcher (its parameters as canonical JSON).
+
+    The digest of the parameters is the natural key, so training again on unchanged data stores
+    nothing; matching reads the most recently trained one, never fits its own inside a run.
+    """
+
+    __tablename__ = "match_models"
+    id: Mapped[int] = _id()
+    digest: Mapped[str] = mapped_column(sa.String(64), unique=True)  # sha256 hex of parameters
+    parameters: Mapped[str] = mapped_column(sa.Text)
+    trained_at: Mapped[datetime] = mapped_column(index=True)
+    pairs: Mapped[int]  # candidate pairs EM saw
+    records: Mapped[int]  # records (receipts, invoices) it was fitted on
+    labels: Mapped[int]  # people's decisions it relearned from
+
+
 class UnmatchedRecord(Base):
     """Snapshot row of the ``unmatched_records`` asset: a record dated that day with no link."""
 
