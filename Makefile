@@ -71,6 +71,7 @@ bench: $(STAMP)
 	PYTHONPATH=. $(BIN)/python benchmarks/ingest_and_metrics.py --db postgres
 	PYTHONPATH=. $(BIN)/python benchmarks/insights.py
 	PYTHONPATH=. $(BIN)/python benchmarks/matching.py
+	PYTHONPATH=. $(BIN)/python benchmarks/matching_transfers.py
 
 clean:
 	rm -rf .bg_agents .dagster_home
