@@ -30,6 +30,7 @@ from bg_agents.defs.reconciliation.matcher.evidence.candidates import (
     NAMES,
     NEAR,
     TOKENS,
+    WORDS,
     Windows,
     candidate_pairs,
 )
@@ -63,7 +64,7 @@ from bg_agents.defs.reconciliation.matcher.types import (
 )
 
 REFINE_ROUNDS = 3
-RANDOM_PAIRS = 200_000  # pairs drawn to count u (how often each level occurs by chance)
+RANDOM_PAIRS = 100_000  # pairs drawn to count u (how often each level occurs by chance)
 SEED = 20261129  # the draw is seeded: the same files give the same model and the same answer
 # Amount levels -> the relation a Pair reports (the domain's words for the difference).
 RELATION = {0: "amount", 1: "vat", 2: "fee", 3: "surcharge", 4: "fee", 5: "surcharge",
@@ -89,6 +90,7 @@ SESSIONS = (
     (NEAR, (NAME_AT, OTHER_AT, REFERENCE_AT)),
     (TOKENS, (AMOUNT_AT, DATE_AT, CURRENCY_AT)),
     (NAMES, (REFERENCE_AT,)),
+    (WORDS, (REFERENCE_AT,)),
 )
 
 
@@ -123,7 +125,7 @@ def _fit(
     sessions = [(compared.gamma[(rules & bit) > 0], est) for bit, est in SESSIONS]
     model = EvidenceModel.fit(sessions, random_gamma)
     log2_bayes = model.weights(compared.gamma, compared.tf).sum(axis=1)
-    model.match_share = estimate_share(rec, log2_bayes, windows, left.n)
+    model.match_share = estimate_share(rec, cand, right, log2_bayes, windows, left.n)
     # Then EM over all compared pairs, with the one-to-one probability as the E-step: a
     # record's partner out-competes its look-alikes (last month's salary with the same memo
     # and amount), which independent EM would count as matches too.
@@ -133,7 +135,7 @@ def _fit(
                                        windows)  # fmt: skip
         model = model.reestimate(compared.gamma, probability)
         log2_bayes = model.weights(compared.gamma, compared.tf).sum(axis=1)
-        model.match_share = estimate_share(rec, log2_bayes, windows, left.n)
+        model.match_share = estimate_share(rec, cand, right, log2_bayes, windows, left.n)
     return model
 
 
@@ -220,8 +222,9 @@ def check_learned(
     if not ok and not problems:
         problems.append("the bank text quotes another reference of the record's series")
     compared_amount = compared_amounts(record, candidate)
-    text = describe(compared.gamma[0], weights[0], np.full(len(COMPARISONS), np.nan), 0,
-                    amount_words(*compared_amount) if compared_amount else None, None)  # fmt: skip
+    amount_text = amount_words(*compared_amount) if compared_amount else None
+    text = describe(compared.gamma[0].tolist(), weights[0].tolist(), [np.nan] * len(COMPARISONS),
+                    0, amount_text, None)  # fmt: skip
     return LearnedCheck(ok, round(float(log2_bayes[0]), 2), problems, text)
 
 
@@ -307,8 +310,9 @@ class _Decide:
         i, j = int(self.rec[k]), int(self.cand[k])
         compared = compared_amounts(self.records[i], self.candidates[j])
         text = amount_words(*compared) if compared is not None else None
-        return describe(self.compared.gamma[k], self.weights[k], self.compared.tf[k],
-                        self.right.n, text, probability)  # fmt: skip
+        row = self.shown[k]
+        return describe(self.gammas[row], self.weight_rows[row], self.tfs[row], self.right.n,
+                        text, probability)  # fmt: skip
 
     def _emit(self, k: int, decision: str, note: str = "", decided_by: str = "rules") -> None:
         i, j = int(self.rec[k]), int(self.cand[k])
@@ -336,6 +340,11 @@ class _Decide:
         self.rec, self.cand, self.compared = rec, cand, compared
         self.weights, self.probability = weights, probability
         viable = np.flatnonzero(probability >= cfg.suggest_probability)
+        # Only these pairs can be shown: their levels as plain lists, for the explanations.
+        self.shown = {int(k): n for n, k in enumerate(viable)}
+        self.gammas = compared.gamma[viable].tolist()
+        self.weight_rows = weights[viable].tolist()
+        self.tfs = compared.tf[viable].tolist()
         allowed = np.zeros(len(rec), bool)
         allowed[viable] = guard(
             compared.relative[viable],
@@ -348,7 +357,8 @@ class _Decide:
             cfg.rules,
         )
         allowed &= ~penalized
-        index = {(int(rec[k]), int(cand[k])): int(k) for k in viable}
+        index = dict(zip(zip(rec[viable].tolist(), cand[viable].tolist(), strict=True),
+                         viable.tolist(), strict=True))  # fmt: skip
         classes = twin_classes(self.right)
         signature = {int(cand[k]): int(classes[cand[k]]) for k in viable}
         edges = [(int(rec[k]), int(cand[k]), float(probability[k])) for k in viable]

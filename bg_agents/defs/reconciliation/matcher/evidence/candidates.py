@@ -7,15 +7,20 @@ per record, so the number of pairs grows with the records, not with any toleranc
 
 * equal amount, nearest in time: candidates of the same group, currency and amount in cents,
   the closest by date (``exact_before`` earlier, ``exact_after`` later);
-* near amount, close in time: within the weeks after the record, the candidates whose amounts are
-  nearest to the record's (by ratio, up to ``near_ratio``), in the record's currency and, where
-  both sides know one, in base amounts (an FX pair);
-* shared distinctive tokens: words of the names and identifier tokens (invoice numbers) that at
-  most ``token_df_max`` candidates hold, weighted by rarity; the best ``token_top`` per record.
+* near amount, close in time: within ``near_weeks`` weeks of the record, the candidates whose
+  amounts are nearest to the record's (by ratio, up to ``near_ratio``), in the record's currency
+  and, where both sides know one, in base amounts (an FX pair);
+* shared rare tokens: each record searches by its ``token_rarest`` rarest words and identifier
+  tokens that at most ``token_df_max`` candidates hold; the best ``token_top`` by rarity;
+* same name or word, similar amount, nearest later: for each of the record's first ``names``
+  names (their first letters, so a name cut short still counts) and ``words`` rarest words, however
+  common, the nearest later candidate in the record's amount bin, on two staggered bin grids of
+  each width in ``key_bins``: a party paid daily, or the memo "rent", is told apart by amount and
+  date, which no tolerance could do.
 
 Every rule also requires the same group and a date inside [start - window_before, end +
-window_after]. Their union holds at most 1 + exact_before + exact_after + 2 x 2 x near_each +
-token_top pairs per record (30 with the defaults), whatever tolerances a user gives.
+window_after]. ``Blocking.max_per_record`` bounds the pairs per record (30 with the defaults),
+whatever tolerances a user gives.
 """
 
 from __future__ import annotations
@@ -33,23 +38,41 @@ class Blocking:
     window_before: int = 7  # a candidate may be dated this many days before the record
     window_after: int = 45  # ... and this many after its end (due date, for an invoice)
     exact_before: int = 1
-    exact_after: int = 7
+    exact_after: int = 2
     near_ratio: float = 0.35  # |log(b/a)| <= this: beyond, amounts are no evidence at all
     near_each: int = 1  # candidates each side of the record's amount, per week looked at
-    near_weeks: int = 2  # the record's week and the next
+    near_weeks: int = 1  # weeks looked at from the record's day
     token_df_max: int = 400  # tokens more candidates hold say too little to search by
     token_rarest: int = 4  # a record searches by this many of its rarest tokens
-    token_top: int = 8
+    token_top: int = 6
+    id_top: int = 2  # candidates sharing the record's rarest identifiers
     names: int = 2  # a record's names looked up (its party, its memo)
-    name_after: int = 2  # same name: the nearest later candidates ...
-    name_amount_after: int = 1  # ... and the nearest later ones of a similar amount (per bin)
-    name_bin: float = 0.15  # amount bins (log ratio) for "a similar amount"
+    words: int = 2  # and its rarest words
+    key_after: int = 0  # per name or word: the nearest later candidates ...
+    key_amount_after: int = 1  # ... and per amount bin grid the nearest later ones
+    key_bins: tuple[float, ...] = (0.05, 0.15)  # bin widths (log ratio) for "a similar amount"
 
     @property
     def max_per_record(self) -> int:
         near = self.near_weeks * 2 * self.near_each * 2  # currency and base amounts
-        names = self.names * (self.name_after + 2 * self.name_amount_after)
-        return self.exact_before + self.exact_after + near + self.token_top + names
+        keyed = (self.names + self.words) * (
+            self.key_after + 2 * len(self.key_bins) * self.key_amount_after
+        )
+        tokens = self.token_top + self.id_top
+        return self.exact_before + self.exact_after + near + tokens + keyed
+
+
+def dense_key(columns: list[np.ndarray]) -> np.ndarray:
+    """One int64 per row, equal exactly when all columns are (a dense id per column, combined
+    by mixed radix; faster than a unique over rows)."""
+    key = np.zeros(len(columns[0]), np.int64)
+    for col in columns:
+        _, inverse = np.unique(col, return_inverse=True)
+        inverse = inverse.reshape(-1).astype(np.int64)
+        key = key * (int(inverse.max(initial=0)) + 1) + inverse
+        _, key = np.unique(key, return_inverse=True)  # keep it dense: no overflow
+        key = key.reshape(-1).astype(np.int64)
+    return key
 
 
 def _composite(
@@ -61,11 +84,8 @@ def _composite(
     """One sortable int64 per row: a dense id of its key columns times ``width``, plus its
     position (0 <= position < width)."""
     n = len(left_pos)
-    stacked = np.stack(
-        [np.concatenate([lk, rk]) for lk, rk in zip(left_keys, right_keys, strict=True)], axis=1
-    )
-    _, key_id = np.unique(stacked, axis=0, return_inverse=True)
-    key_id = key_id.reshape(-1).astype(np.int64)
+    key_id = dense_key([np.concatenate([lk, rk]) for lk, rk in zip(left_keys, right_keys,
+                                                                   strict=True)])  # fmt: skip
     pos = np.concatenate([left_pos, right_pos]).astype(np.int64)
     pos = pos - pos.min() if len(pos) else pos
     width = int(pos.max()) + 1 if len(pos) else 1
@@ -77,10 +97,21 @@ def _neighbours(
     left_comp: np.ndarray, right_comp: np.ndarray, before: int, after: int, width: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each left row, up to ``before`` right rows just below its composite value and
-    ``after`` at or above it, among those with the same key."""
+    ``after`` at or above it, among those with the same key.
+
+    Left rows with equal values are spread over the right rows with that value (the k-th of
+    3,000 identical coffees starts at the k-th identical bank row), so identical rows find
+    distinct partners instead of all finding the same first few.
+    """
     order = np.argsort(right_comp, kind="stable")
     sorted_comp = right_comp[order]
     at = np.searchsorted(sorted_comp, left_comp, side="left")
+    ties = np.searchsorted(sorted_comp, left_comp, side="right") - at
+    left_order = np.argsort(left_comp, kind="stable")
+    sorted_left = left_comp[left_order]
+    rank = np.empty(len(left_comp), np.int64)
+    rank[left_order] = np.arange(len(left_comp)) - np.searchsorted(sorted_left, sorted_left)
+    at = at + np.where(ties > 0, rank % np.maximum(ties, 1), 0)
     offsets = np.arange(-before, after, dtype=np.int64)
     idx = at[:, None] + offsets[None, :]
     inside = (idx >= 0) & (idx < len(order))
@@ -152,6 +183,14 @@ def near_amounts(left: Features, right: Features, cfg: Blocking) -> tuple[np.nda
     return np.concatenate(out_rec), np.concatenate(out_cand)
 
 
+def shared_identifiers(
+    left: Features, right: Features, cfg: Blocking
+) -> tuple[np.ndarray, np.ndarray]:
+    """The best ``id_top`` candidates per record by the rarity of the identifiers (invoice or
+    reference numbers) they share: a number quoted on both sides outweighs any words."""
+    return _by_rare_tokens(left.refs, right.refs, left, right, cfg, cfg.id_top)
+
+
 def shared_tokens(left: Features, right: Features, cfg: Blocking) -> tuple[np.ndarray, np.ndarray]:
     """The best ``token_top`` candidates per record by the rarity of the tokens they share.
 
@@ -160,6 +199,17 @@ def shared_tokens(left: Features, right: Features, cfg: Blocking) -> tuple[np.nd
     """
     lt = sparse.hstack([left.search, left.refs], format="csr")
     rt = sparse.hstack([right.search, right.refs], format="csr")
+    return _by_rare_tokens(lt, rt, left, right, cfg, cfg.token_top)
+
+
+def _by_rare_tokens(
+    lt: sparse.csr_matrix,
+    rt: sparse.csr_matrix,
+    left: Features,
+    right: Features,
+    cfg: Blocking,
+    top: int,
+) -> tuple[np.ndarray, np.ndarray]:
     df = np.asarray((rt > 0).sum(axis=0)).ravel()
     if not lt.nnz or not rt.nnz:
         return np.empty(0, np.int64), np.empty(0, np.int64)
@@ -183,44 +233,76 @@ def shared_tokens(left: Features, right: Features, cfg: Blocking) -> tuple[np.nd
     order = np.lexsort((lag, -val, rec))
     rec, cand = rec[order], cand[order]
     rank = np.arange(len(rec)) - np.searchsorted(rec, rec, side="left")
-    top = rank < cfg.token_top
-    return rec[top], cand[top]
+    best = rank < top
+    return rec[best], cand[best]
 
 
-def same_names(left: Features, right: Features, cfg: Blocking) -> tuple[np.ndarray, np.ndarray]:
-    """Candidates with an equal (normalized) name: the nearest later ones, and the nearest
-    later ones of a similar amount (a party paid often: the amount tells its payments apart)."""
-    k = left.name_ids.shape[1]
-    l_rows = np.repeat(np.arange(left.n), cfg.names)
-    l_names = left.name_keys[:, : cfg.names].reshape(-1)
-    r_rows = np.repeat(np.arange(right.n), k)
-    r_names = right.name_keys.reshape(-1)
-    lok, rok = l_names >= 0, r_names >= 0
-    l_rows, l_names, r_rows, r_names = l_rows[lok], l_names[lok], r_rows[rok], r_names[rok]
+def _keyed(
+    left: Features,
+    right: Features,
+    keys: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    cfg: Blocking,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For (record, key) and (candidate, key) rows: per record key, the nearest later
+    candidates with that key (``key_after``), and per amount bin grid the nearest later ones
+    whose amount falls in the record's bin (``key_amount_after``): a party paid often, or a
+    word many memos hold, is told apart by the amount and the date."""
+    l_rows, l_keys, r_rows, r_keys = keys
     if not len(l_rows) or not len(r_rows):
         return np.empty(0, np.int64), np.empty(0, np.int64)
     out_rec, out_cand = [], []
     lg, rg = left.group[l_rows], right.group[r_rows]
-    # The day before the record: a row on the record's own day is found too.
+    # From the day before the record: a row on the record's own day is found too.
     l_day, r_day = left.start[l_rows] - 1, right.start[r_rows]
-    lcomp, rcomp, width = _composite([lg, l_names], [rg, r_names], l_day, r_day)
-    r, c = _neighbours(lcomp, rcomp, 0, cfg.name_after, width)
+    lcomp, rcomp, width = _composite([lg, l_keys], [rg, r_keys], l_day, r_day)
+    r, c = _neighbours(lcomp, rcomp, 0, cfg.key_after, width)
     out_rec.append(l_rows[r])
     out_cand.append(r_rows[c])
-    la = np.log(np.maximum(left.cents[l_rows], 1.0)) / cfg.name_bin
-    ra = np.log(np.maximum(right.cents[r_rows], 1.0)) / cfg.name_bin
-    for shift in (0.0, 0.5):  # two staggered bin grids: neighbours across an edge still meet
-        lb, rb = np.floor(la + shift).astype(np.int64), np.floor(ra + shift).astype(np.int64)
-        lcomp, rcomp, width = _composite([lg, l_names, lb], [rg, r_names, rb], l_day, r_day)
-        r, c = _neighbours(lcomp, rcomp, 0, cfg.name_amount_after, width)
-        out_rec.append(l_rows[r])
-        out_cand.append(r_rows[c])
+    for size in cfg.key_bins:
+        la = np.log(np.maximum(left.cents[l_rows], 1.0)) / size
+        ra = np.log(np.maximum(right.cents[r_rows], 1.0)) / size
+        for shift in (0.0, 0.5):  # two staggered grids: neighbours across an edge still meet
+            lb, rb = np.floor(la + shift).astype(np.int64), np.floor(ra + shift).astype(np.int64)
+            lcomp, rcomp, width = _composite([lg, l_keys, lb], [rg, r_keys, rb], l_day, r_day)
+            r, c = _neighbours(lcomp, rcomp, 0, cfg.key_amount_after, width)
+            out_rec.append(l_rows[r])
+            out_cand.append(r_rows[c])
     rec, cand = np.concatenate(out_rec), np.concatenate(out_cand)
     keep = _in_window(left, right, rec, cand, cfg)
     return rec[keep], cand[keep]
 
 
-EQUAL, NEAR, TOKENS, NAMES = 1, 2, 4, 8  # which rule found a pair (bits)
+def same_names(left: Features, right: Features, cfg: Blocking) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates whose name starts like one of the record's names (its first NAME_KEY
+    letters: a name cut short still counts), near in time and amount."""
+    k = left.name_keys.shape[1]
+    l_rows = np.repeat(np.arange(left.n), cfg.names)
+    l_keys = left.name_keys[:, : cfg.names].reshape(-1)
+    r_rows = np.repeat(np.arange(right.n), k)
+    r_keys = right.name_keys.reshape(-1)
+    lok, rok = l_keys >= 0, r_keys >= 0
+    return _keyed(left, right, (l_rows[lok], l_keys[lok], r_rows[rok], r_keys[rok]), cfg)
+
+
+def same_words(left: Features, right: Features, cfg: Blocking) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates holding one of the record's ``words`` rarest words (however common), near
+    in time and amount: what a frequent word cannot find alone, it finds with the amount."""
+    rt = right.search
+    df = np.asarray((rt > 0).sum(axis=0)).ravel()
+    coo = left.search.tocoo()
+    row, col = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    held = df[col] >= 1
+    row, col = row[held], col[held]
+    order = np.lexsort((col, df[col], row))
+    row, col = row[order], col[order]
+    rank = np.arange(len(row)) - np.searchsorted(row, row, side="left")
+    row, col = row[rank < cfg.words], col[rank < cfg.words]
+    rcoo = rt.tocoo()
+    keys = (row, col, rcoo.row.astype(np.int64), rcoo.col.astype(np.int64))
+    return _keyed(left, right, keys, cfg)
+
+
+EQUAL, NEAR, TOKENS, NAMES, WORDS, IDS = 1, 2, 4, 8, 16, 32  # which rule found a pair (bits)
 
 
 def candidate_pairs(
@@ -233,6 +315,8 @@ def candidate_pairs(
         (NEAR, near_amounts(left, right, cfg)),
         (TOKENS, shared_tokens(left, right, cfg)),
         (NAMES, same_names(left, right, cfg)),
+        (WORDS, same_words(left, right, cfg)),
+        (IDS, shared_identifiers(left, right, cfg)),
     ]
     width = max(1, right.n)
     keys = np.concatenate([r * width + c for _, (r, c) in found])

@@ -97,7 +97,7 @@ AMOUNT_AT, DATE_AT, NAME_AT, OTHER_AT, REFERENCE_AT, CURRENCY_AT = range(len(COM
 
 MIN_PREFIX = 6  # a cut-off name must keep this many characters to count as "cut short"
 RARE_SHARE = 0.002  # a word at most this share of candidates hold (or 3) is rare
-CHUNK = 400_000  # pairs compared at once (keeps the pairwise id arrays small)
+CHUNK = 65_536  # pairs compared at once (keeps the pairwise id arrays small, in cache)
 
 
 @dataclass
@@ -135,21 +135,23 @@ def _amounts(
         level[inside] = 2 + 2 * k + (~lower[inside]).astype(np.int8)
     point = left.start[rec] == left.end[rec]  # a receipt may show the net amount
     if len(vat_rates):
-        gross = a[:, None] * (1 + vat_rates[None, :])
-        near = np.abs(b[:, None] - gross) <= np.maximum(1.0, gross * 0.001)
-        vat = ok & point & same & (b > a) & near.any(axis=1)
-        level[vat] = 1
+        low, high = 1 + vat_rates.min(), 1 + vat_rates.max()
+        maybe = np.flatnonzero(ok & point & same & (b >= a * low - 1) & (b <= a * high + 1))
+        gross = a[maybe, None] * (1 + vat_rates[None, :])
+        near = np.abs(b[maybe, None] - gross) <= np.maximum(1.0, gross * 0.001)
+        level[maybe[near.any(axis=1)]] = 1
     level[ok & (diff < 1.0)] = 0  # within a cent: rounding
     return level, rel, same
 
 
-def _term_frequency(values_right: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """Share of candidates holding each queried value."""
+def _term_frequency(values_right: np.ndarray, query: np.ndarray, candidates: int) -> np.ndarray:
+    """Share of the candidates holding each queried value (``values_right``: every value a
+    candidate holds, once per candidate)."""
     uniq, counts = np.unique(values_right, return_counts=True)
     at = np.clip(np.searchsorted(uniq, query), 0, max(0, len(uniq) - 1))
     found = len(uniq) > 0
     hit = (uniq[at] == query) if found else np.zeros(len(query), bool)
-    return np.where(hit, counts[at] if found else 0, 1) / max(1, len(values_right))
+    return np.where(hit, counts[at] if found else 0, 1) / max(1, candidates)
 
 
 def _is_abbreviation(short: str, long: str) -> bool:
@@ -163,13 +165,27 @@ def _is_abbreviation(short: str, long: str) -> bool:
     return all(ch in rest for ch in short)
 
 
-def abbreviates(left_ids: np.ndarray, right_ids: np.ndarray, words: list[str]) -> np.ndarray:
-    """Per pair of first-word ids, whether one word abbreviates the other (distinct pairs are
-    checked once)."""
+class Words:
+    """The vocabulary's words by id, with each word's first letter and length as arrays."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.initial = np.fromiter((ord(w[0]) if w else 0 for w in words), np.int64, len(words))
+        self.length = np.fromiter(map(len, words), np.int64, len(words))
+
+
+def abbreviates(left_ids: np.ndarray, right_ids: np.ndarray, vocabulary: Words) -> np.ndarray:
+    """Per pair of first-word ids, whether one word abbreviates the other (only pairs with the
+    same first letter and different lengths are checked, each distinct pair once)."""
     out = np.zeros(len(left_ids), bool)
     valid = (left_ids >= 0) & (right_ids >= 0)
+    if valid.any():
+        lw, rw = np.maximum(left_ids, 0), np.maximum(right_ids, 0)
+        valid &= vocabulary.initial[lw] == vocabulary.initial[rw]
+        valid &= vocabulary.length[lw] != vocabulary.length[rw]
     if not valid.any():
         return out
+    words = vocabulary.words
     width = len(words) + 1
     keys, inverse = np.unique(left_ids[valid] * width + right_ids[valid], return_inverse=True)
     found = np.array([_is_abbreviation(words[k // width], words[k % width]) for k in keys.tolist()])
@@ -185,7 +201,7 @@ def _name_pair(
     a: int,
     b: int,
     rare: np.ndarray,
-    words: list[str],
+    words: Words,
 ) -> np.ndarray:
     """Level of name ``a`` of each record against name ``b`` of its candidate."""
     l_id, r_id = left.name_ids[r, a], right.name_ids[c, b]
@@ -226,7 +242,7 @@ def _names(
     rec: np.ndarray,
     cand: np.ndarray,
     rare: np.ndarray,
-    words: list[str],
+    words: Words,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(name level, other-names level, id of the equal name or -1 for each) per pair."""
     n = len(rec)
@@ -235,6 +251,10 @@ def _names(
     first_id = np.full(n, -1, np.int64)
     other_id = np.full(n, -1, np.int64)
     k = left.name_ids.shape[1]
+    # Only the name slots some row fills (most rows have one or two names).
+    filled_l = [a for a in range(k) if (left.name_ids[:, a] >= 0).any()]
+    filled_r = [b for b in range(k) if (right.name_ids[:, b] >= 0).any()]
+    slots = [(a, b) for a in filled_l for b in filled_r if (a, b) != (0, 0)]
     for lo in range(0, n, CHUNK):
         r, c = rec[lo : lo + CHUNK], cand[lo : lo + CHUNK]
         lv = _name_pair(left, right, r, c, 0, 0, rare, words)
@@ -242,14 +262,11 @@ def _names(
         first_id[lo : lo + CHUNK] = np.where(lv == 0, left.name_ids[r, 0], -1)
         best = np.full(len(r), 99, np.int8)
         best_id = np.full(len(r), -1, np.int64)
-        for a in range(k):
-            for b in range(k):
-                if a == b == 0:
-                    continue
-                lv = _name_pair(left, right, r, c, a, b, rare, words)
-                better = (lv >= 0) & (lv < best)
-                best[better] = lv[better]
-                best_id[better & (lv == 0)] = left.name_ids[r, a][better & (lv == 0)]
+        for a, b in slots:
+            lv = _name_pair(left, right, r, c, a, b, rare, words)
+            better = (lv >= 0) & (lv < best)
+            best[better] = lv[better]
+            best_id[better & (lv == 0)] = left.name_ids[r, a][better & (lv == 0)]
         other[lo : lo + CHUNK] = np.where(best == 99, -1, best)
         other_id[lo : lo + CHUNK] = best_id
     return first, other, first_id, other_id
@@ -274,7 +291,8 @@ def _references(
         lv[shared] = 1
         lv[quoted] = 0
         level[lo : lo + CHUNK] = lv
-        rarest = np.where(equal, ref_share[np.maximum(lr, 0)], np.inf).min(axis=1)
+        held = ref_share[np.clip(lr, 0, len(ref_share) - 1)] if len(ref_share) else 1.0
+        rarest = np.where(equal, held, np.inf).min(axis=1)
         share[lo : lo + CHUNK] = np.where(shared & ~quoted, rarest, np.nan)
     return level, share
 
@@ -287,7 +305,7 @@ def compare(
     vat_rates: np.ndarray,
 ) -> Compared:
     """Levels of every comparison for the pairs (rec[k], cand[k])."""
-    words = list(left.vocabulary.words)  # by id: ids were given in insertion order
+    words = Words(list(left.vocabulary.words))  # by id: ids were given in insertion order
     n = len(rec)
     gamma = np.full((n, len(COMPARISONS)), -1, np.int8)
     tf = np.full((n, len(COMPARISONS)), np.nan)
@@ -309,10 +327,10 @@ def compare(
     if eq_amount.any():
         key_right = right.currency * (1 << 42) + np.round(right.cents).astype(np.int64)
         key = left.currency[rec] * (1 << 42) + np.round(left.cents[rec]).astype(np.int64)
-        tf[eq_amount, AMOUNT_AT] = _term_frequency(key_right, key[eq_amount])
+        tf[eq_amount, AMOUNT_AT] = _term_frequency(key_right, key[eq_amount], right.n)
     all_names = right.name_ids.ravel()
     for at, ids in ((NAME_AT, first_id), (OTHER_AT, other_id)):
         equal = ids >= 0
         if equal.any():
-            tf[equal, at] = _term_frequency(all_names, ids[equal])
+            tf[equal, at] = _term_frequency(all_names, ids[equal], right.n)
     return Compared(gamma, tf, rel, lag)

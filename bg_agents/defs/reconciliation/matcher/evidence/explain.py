@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import numpy as np
-
 from bg_agents.defs.reconciliation.matcher.evidence.comparisons import COMPARISONS
 from bg_agents.defs.reconciliation.matcher.rules import HUNDRED, format_pct, money
 
@@ -44,21 +42,21 @@ def amount_words(a: Decimal, b: Decimal, unit: str) -> str:
 
 
 def describe(
-    gamma: np.ndarray,
-    weights: np.ndarray,
-    tf: np.ndarray,
+    gamma: list[int],
+    weights: list[float],
+    tf: list[float],
     candidates_total: int,
     amount_text: str | None,
     probability: float | None,
 ) -> str:
     """One pair: its probability (or, alone, its total weight), then the comparisons that carry
-    evidence, strongest first."""
+    evidence, strongest first. (Plain lists: explanations are built for every pair shown.)"""
     parts: list[tuple[float, str]] = []
     for c, comparison in enumerate(COMPARISONS):
-        level = int(gamma[c])
+        level = gamma[c]
         if level < 0:
             continue
-        weight = float(weights[c])
+        weight = weights[c]
         label = comparison.levels[level]
         if comparison.name == "amount" and amount_text:
             text = amount_text
@@ -66,12 +64,12 @@ def describe(
             text = label
         else:
             text = f"{_LABEL[comparison.name]} {label}"
-        if np.isfinite(tf[c]) and candidates_total:
-            shared = max(1, round(float(tf[c]) * candidates_total))
+        if tf[c] == tf[c] and candidates_total:  # not NaN: a term frequency applies
+            shared = max(1, round(tf[c] * candidates_total))
             text += ", rare in this data" if shared <= 1 else f", as {shared} candidates are"
         parts.append((weight, f"{text}: {strength(weight)} ({weight:+.1f})"))
     parts.sort(key=lambda p: -abs(p[0]))
     body = "; ".join(text for _, text in parts)
     if probability is None:
-        return f"evidence weight {float(np.sum(weights)):+.1f}: {body}"
+        return f"evidence weight {sum(weights):+.1f}: {body}"
     return f"match probability {probability:.4f}: {body}"

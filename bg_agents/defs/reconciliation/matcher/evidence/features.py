@@ -18,22 +18,28 @@ from functools import lru_cache
 import numpy as np
 from scipy import sparse
 
-from bg_agents.defs.reconciliation.matcher.rules import Side, normalize_name, reference_tokens
+from bg_agents.defs.reconciliation.matcher.rules import Side, normalize_name
 
 NAMES = 3  # normalized names compared per row (a bank row: counterparty, merchant, text)
 PREFIX_BYTES = 32  # how much of the primary name the truncation check reads
 MIN_WORD = 2
-WORDS = 8  # words per row compared (the rarest first)
+WORDS = 6  # words per name compared (the rarest first)
 REFS = 4  # identifier tokens per row compared
 WORD_PREFIX = 5  # letters of a longer word that blocking also searches by
 NAME_KEY = 12  # letters of a name that blocking searches by (banks cut names short)
 # A leading word is a bank's noise when it starts this share of names (at least this many) and
-# is followed by many different words.
+# no one word follows it in as many as NOISE_DOMINANCE of them ("redhaus" is always followed by
+# "handel": a name; "trf" by anything: noise).
 NOISE_SHARE = 0.002
 NOISE_MIN_ROWS = 20
-NOISE_VARIETY = 0.2
+NOISE_DOMINANCE = 0.5
 _DIGITS = re.compile(r"\d{5,}")
 _SPACED = re.compile(r"\d+(?: \d+)+")
+_HAS_DIGIT = re.compile(r"\d")
+_TOKEN = re.compile(r"[^\s,;/|]+")  # as the rules' reference_tokens split a text
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_DROP_DIGITS = str.maketrans("", "", "0123456789")
+_DROP_LETTERS = str.maketrans("", "", "abcdefghijklmnopqrstuvwxyz")
 
 
 class Vocabulary:
@@ -91,7 +97,10 @@ def _rows_matrix(rows: list[list[int]], width: int) -> sparse.csr_matrix:
     indptr[1:] = np.cumsum([len(r) for r in rows])
     indices = np.fromiter((t for r in rows for t in r), np.int64, int(indptr[-1]))
     data = np.ones(len(indices), np.float32)
-    return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), width))
+    matrix = sparse.csr_matrix((data, indices, indptr), shape=(len(rows), width))
+    matrix.sum_duplicates()  # a token twice in a row (two names share a word) counts once
+    matrix.data[:] = 1
+    return matrix
 
 
 @lru_cache(maxsize=1 << 17)
@@ -101,64 +110,94 @@ def identifiers(text: str) -> frozenset[str]:
     "RE 669432" and "re669432" share "669432", "INV 2026 18495" and "inv202618495" share
     "202618495", "INV-2026-28348" and "TRF/202628348" share "202628348" (four digits alone
     would make every year an identifier)."""
-    spaced = {m.replace(" ", "") for m in _SPACED.findall(text)}
-    tokens = reference_tokens(text)
-    digits = {"".join(filter(str.isdigit, t)) for t in tokens}  # "inv202628348" -> its number
-    return tokens | frozenset(_DIGITS.findall(text)) | {d for d in spaced | digits if len(d) >= 5}
+    if not _HAS_DIGIT.search(text):  # most party names: nothing to find
+        return frozenset()
+    found = set(_DIGITS.findall(text))
+    found.update(d for d in (m.replace(" ", "") for m in _SPACED.findall(text)) if len(d) >= 5)
+    for token in _TOKEN.findall(text.lower()):
+        plain = _NOT_ALNUM.sub("", token)
+        digits = len(plain) - len(plain.translate(_DROP_DIGITS))
+        if digits >= 4:  # the rules' reference token, and its number alone
+            found.add(plain)
+            if digits >= 5:
+                found.add(plain.translate(_DROP_LETTERS))
+    return frozenset(found)
+
+
+@dataclass(frozen=True)
+class _Name:
+    """What rows holding one comparable name share (names repeat: a party, a memo)."""
+
+    id: int
+    key: int
+    first_word: int
+    words: tuple[int, ...]
+    search: tuple[int, ...]  # words and their prefixes
+    prefix: bytes  # PREFIX_BYTES, zero-padded
 
 
 class _Texts:
-    """Per distinct name: its comparable form and token ids (names repeat: a party, a memo).
+    """Names in their comparable form, with their ids, each worked out once.
 
     The comparable form is the normalized name without the leading words a bank puts before
     many different texts in this data ("ueberweisung", "trf", "gutschrift"): learned from the
-    files, since every bank has its own. A word that always precedes the same continuation
-    ("redhaus" in "redhaus handel") is part of a name and stays.
+    files, since every bank has its own. A word mostly followed by the same word ("redhaus" in
+    "redhaus handel", "o" in "o klein") is part of a name and stays.
     """
 
     def __init__(self, vocab: Vocabulary, sides: Sequence[Sequence[Side]]) -> None:
         self.vocab = vocab
-        self.normalized: dict[str, str] = {}
-        self.tokens: dict[str, tuple[list[int], list[int], int]] = {}
+        self.infos: dict[str, _Name] = {}
+        self.identifiers: dict[str, tuple[int, ...]] = {}
+        rows = sum(len(side) for side in sides)
+        occurrences = Counter(name for side in sides for row in side for name in row.names)
+        normalized = {name: normalize_name(name).split() for name in occurrences if name}
         firsts: Counter[str] = Counter()
-        follows: dict[str, set[str]] = {}
-        rows = 0
-        for side in sides:
-            for row in side:
-                rows += 1
-                for name in row.names:
-                    words = normalize_name(name).split() if name else []
-                    if len(words) > 1:
-                        firsts[words[0]] += 1
-                        follows.setdefault(words[0], set()).add(words[1])
+        follows: dict[str, Counter[str]] = {}
+        for name, words in normalized.items():
+            if len(words) > 1:
+                firsts[words[0]] += occurrences[name]
+                follows.setdefault(words[0], Counter())[words[1]] += occurrences[name]
         least = max(NOISE_MIN_ROWS, NOISE_SHARE * rows)
-        self.noise = frozenset(
-            w for w, n in firsts.items()
-            if n >= least and len(follows[w]) >= NOISE_VARIETY * n
-        )  # fmt: skip
-
-    def normalize(self, name: str) -> str:
-        found = self.normalized.get(name)
-        if found is None:
-            words = normalize_name(name).split()
-            while len(words) > 1 and words[0] in self.noise:
+        noise = {
+            w
+            for w, n in firsts.items()
+            if n >= least and follows[w].most_common(1)[0][1] < NOISE_DOMINANCE * n
+        }
+        self.comparable: dict[str, str] = {}
+        for name, words in normalized.items():
+            words = list(words)
+            while len(words) > 1 and words[0] in noise:
                 words.pop(0)
-            found = self.normalized[name] = " ".join(words)
+            self.comparable[name] = " ".join(words)
+
+    def identifier_ids(self, text: str) -> tuple[int, ...]:
+        found = self.identifiers.get(text)
+        if found is None:
+            refs = self.vocab.refs
+            found = self.identifiers[text] = tuple(_code(refs, t) for t in identifiers(text))
         return found
 
-    def of(self, normalized: str) -> tuple[list[int], list[int], int]:
-        """(word ids, search ids: words and their prefixes, id of the name's key)."""
-        found = self.tokens.get(normalized)
+    def info(self, name: str) -> _Name:
+        found = self.infos.get(name)
         if found is None:
             vocab = self.vocab
-            words = {w for w in normalized.split() if len(w) >= MIN_WORD}
-            word_ids = [_code(vocab.words, w) for w in words]
+            words = {w for w in name.split() if len(w) >= MIN_WORD}
+            word_ids = tuple(_code(vocab.words, w) for w in words)
             # A word cut short by a bank ("agniesz") still shares its first letters.
             prefixes = {w[:WORD_PREFIX] + "~" for w in words if len(w) > WORD_PREFIX}
-            search = word_ids + [_code(vocab.words, p) for p in prefixes]
-            key = _code(vocab.name_keys, normalized[:NAME_KEY])
-            found = self.tokens[normalized] = (word_ids, search, key)
+            found = self.infos[name] = _Name(
+                id=_code(vocab.names, name),
+                key=_code(vocab.name_keys, name[:NAME_KEY]),
+                first_word=_code(vocab.words, name.split()[0]),
+                words=word_ids,
+                search=word_ids + tuple(_code(vocab.words, p) for p in prefixes),
+                prefix=name.encode()[:PREFIX_BYTES].ljust(PREFIX_BYTES, b"\0"),
+            )
         return found
+
+
+_NO_NAME = _Name(-1, -1, -1, (), (), bytes(PREFIX_BYTES))
 
 
 def _build(
@@ -175,40 +214,40 @@ def _build(
     )
     start = np.fromiter((s.date.toordinal() for s in sides), np.int64, n)
     end = np.fromiter(((s.date_until or s.date).toordinal() for s in sides), np.int64, n)
-    name_ids = np.full((n, NAMES), pad, np.int64)
-    name_keys = np.full((n, NAMES), pad, np.int64)
-    first_word = np.full((n, NAMES), -1, np.int64)
-    prefix = np.zeros((n, NAMES, PREFIX_BYTES), np.uint8)
-    prefix_len = np.zeros((n, NAMES), np.int64)
+    comparable = texts.comparable
     names: list[tuple[str, ...]] = []
+    slots: list[_Name] = []  # NAMES per row
     word_rows: list[list[int]] = []
-    name_word_rows: list[list[list[int]]] = []
+    name_word_rows: list[list[tuple[int, ...]]] = []
     search_rows: list[list[int]] = []
     ref_rows: list[list[int]] = []
     own_rows: list[list[int]] = []
-    for i, side in enumerate(sides):
-        normalized = tuple(dict.fromkeys(x for x in map(texts.normalize, side.names) if x))
+    for side in sides:
+        normalized = tuple(dict.fromkeys(x for x in (comparable.get(m) for m in side.names) if x))
         names.append(normalized)
-        words: set[int] = set()
-        search: set[int] = set()
-        for k, name in enumerate(normalized):
-            word_ids, search_ids, key = texts.of(name)
-            words.update(word_ids)
-            search.update(search_ids)
-            if k < NAMES:
-                name_ids[i, k] = _code(vocab.names, name)
-                name_keys[i, k] = key
-                first_word[i, k] = _code(vocab.words, name.split()[0])
-                raw = name.encode()[:PREFIX_BYTES]
-                prefix[i, k, : len(raw)] = np.frombuffer(raw, np.uint8)
-                prefix_len[i, k] = len(raw)
-        word_rows.append(sorted(words))
-        name_word_rows.append([texts.of(name)[0] for name in normalized[:NAMES]])
-        search_rows.append(sorted(search))
-        tokens = frozenset().union(*(identifiers(t) for t in (*side.names, side.reference) if t))
-        ref_rows.append(sorted(_code(vocab.refs, t) for t in tokens))
-        own = identifiers(side.reference) if side.reference else frozenset()
-        own_rows.append(sorted(_code(vocab.refs, t) for t in own))
+        infos = [texts.info(name) for name in normalized]
+        row_slots = infos[:NAMES]
+        slots.extend(row_slots)
+        slots.extend([_NO_NAME] * (NAMES - len(row_slots)))
+        word_rows.append([w for x in infos for w in x.words])
+        search_rows.append([w for x in infos for w in x.search])
+        name_word_rows.append([x.words for x in row_slots])
+        ref_rows.append([t for m in side.names if m for t in texts.identifier_ids(m)])
+        if side.reference:
+            own = texts.identifier_ids(side.reference)
+            ref_rows[-1].extend(own)
+            own_rows.append(list(own))
+        else:
+            own_rows.append([])
+
+    def column(values: list[int]) -> np.ndarray:
+        out = np.array(values, np.int64).reshape(n, NAMES)
+        return np.where(out < 0, pad, out) if n else np.full((0, NAMES), pad, np.int64)
+
+    prefix = np.frombuffer(b"".join(x.prefix for x in slots), np.uint8).reshape(
+        n, NAMES, PREFIX_BYTES
+    )
+    prefix_len = (prefix != 0).sum(axis=2).astype(np.int64)
     empty = sparse.csr_matrix((n, 0), dtype=np.float32)
     features = Features(
         sides=sides,
@@ -218,13 +257,13 @@ def _build(
         base_cents=base,
         start=start,
         end=end,
-        name_ids=name_ids,
-        name_keys=name_keys,
+        name_ids=column([x.id for x in slots]),
+        name_keys=column([x.key for x in slots]),
         names=names,
         prefix=prefix,
         prefix_len=prefix_len,
         name_words=np.zeros((n, NAMES, WORDS), np.int64),
-        first_word=first_word,
+        first_word=np.array([x.first_word for x in slots], np.int64).reshape(n, NAMES),
         words=empty,
         search=empty,
         refs=empty,
@@ -233,12 +272,12 @@ def _build(
     return features, [word_rows, search_rows, ref_rows, own_rows, name_word_rows]
 
 
-def _padded(rows: list[list[int]], width: int, pad: int, rank: np.ndarray) -> np.ndarray:
+def _padded(rows: Sequence[Sequence[int]], width: int, pad: int, rank: np.ndarray) -> np.ndarray:
     """Each row's ids, the rarest (lowest ``rank``) first, cut to ``width``, padded."""
     out = np.full((len(rows), width), pad, np.int64)
     for i, row in enumerate(rows):
         if row:
-            kept = sorted(row, key=rank.__getitem__)[:width]
+            kept = sorted(set(row), key=rank.__getitem__)[:width]
             out[i, : len(kept)] = kept
     return out
 
@@ -262,7 +301,7 @@ def build_pair(
         features.vocabulary = vocab
         _, _, ref_rows, own_rows, name_word_rows = rows
         features.name_words = np.stack(
-            [_padded([r[k] if k < len(r) else [] for r in name_word_rows], WORDS, pad, word_df)
+            [_padded([r[k] if k < len(r) else () for r in name_word_rows], WORDS, pad, word_df)
              for k in range(NAMES)],
             axis=1,
         ) if features.n else np.zeros((0, NAMES, WORDS), np.int64)  # fmt: skip
