@@ -47,7 +47,10 @@ def test_asset_graph_matches_snapshot(snapshot) -> None:  # type: ignore[no-unty
 
 def test_jobs_schedules_and_sensors_are_all_defined() -> None:
     repo = defs.get_repository_def()
-    assert {s.name for s in repo.schedule_defs} == {"hourly_ingest_schedule"}
+    assert {s.name for s in repo.schedule_defs} == {
+        "hourly_ingest_schedule",
+        "weekly_match_model_schedule",
+    }
     assert {s.name for s in repo.sensor_defs} == {
         "import_folder_sensor",
         "staged_rows_sensor",
@@ -55,7 +58,8 @@ def test_jobs_schedules_and_sensors_are_all_defined() -> None:
         "metrics_automation_sensor",
         "insight_delivery_sensor",
     }
-    assert {"daily_ingest_job", "stage_import_file_job"} <= {j.name for j in repo.get_all_jobs()}
+    jobs = {j.name for j in repo.get_all_jobs()}
+    assert {"daily_ingest_job", "stage_import_file_job", "match_model_job"} <= jobs
 
 
 def test_dagster_cli_validates_the_workspace(tmp_path: Path) -> None:

@@ -72,32 +72,49 @@ def materialize_history(
     instance: dg.DagsterInstance,
     force: bool = False,
 ) -> None:
-    """Each week's days as one run (as a UI backfill would), then each week's metrics."""
+    """Each week's days ingested as one run (as a UI backfill would), then the match model
+    trained on all of them, then each week matched with it, then each week's metrics.
+
+    The model comes before any matching so every week is matched with the same evidence, as a
+    deployment matches with the model its weekly schedule stored.
+    """
     first_monday, _ = history_window(weeks, today, settings)
     tags = {"bg_agents/launched_by": "demo"}
     daily = ("unmatched_records", "record_matches")
     done = set() if force else set.intersection(*(_materialized(instance, a) for a in daily))
-    for i in range(weeks):
-        monday = first_monday + timedelta(weeks=i)
-        days = [(monday + timedelta(days=d)).isoformat() for d in range(7)]
-        label = f"[{i + 1}/{weeks}] daily   {days[0]}..{days[-1]}"
-        if set(days) <= done:
-            echo(f"{label}  already materialized")
-            continue
+    weeks_days = [
+        [(first_monday + timedelta(weeks=i, days=d)).isoformat() for d in range(7)]
+        for i in range(weeks)
+    ]
+    todo = [i for i, days in enumerate(weeks_days) if not set(days) <= done]
+    ingested: dict[int, tuple[dict, float]] = {}
+    for i in todo:
+        days = weeks_days[i]
         t0 = time.perf_counter()
         result = materialize(
-            ["transactions", "unmatched_records", "record_matches"],
+            ["transactions", "unmatched_records"],
             instance=instance,
             partition_range=(days[0], days[-1]),
             tags=tags,
         )
-        meta = materialization_metadata(result, "transactions")
+        ingested[i] = (materialization_metadata(result, "transactions"), time.perf_counter() - t0)
+    _train_match_model(echo, instance=instance, tags=tags, needed=bool(todo) or force)
+    for i, days in enumerate(weeks_days):
+        label = f"[{i + 1}/{weeks}] daily   {days[0]}..{days[-1]}"
+        if i not in ingested:
+            echo(f"{label}  already materialized")
+            continue
+        meta, seconds = ingested[i]
+        t0 = time.perf_counter()
+        result = materialize(
+            ["record_matches"], instance=instance, partition_range=(days[0], days[-1]), tags=tags
+        )
         matches = materialization_metadata(result, "record_matches")
         echo(
             f"{label}  {meta.get('inserted', 0):>6,} new transactions, "
             f"{meta.get('quarantined', 0)} quarantined, {matches.get('auto_links', 0):>4} linked, "
             f"{matches.get('suggestions', 0):>3} open suggestions  "
-            f"({time.perf_counter() - t0:.1f}s)"
+            f"({seconds + time.perf_counter() - t0:.1f}s)"
         )
     done = set() if force else _materialized(instance, "weekly_metrics")
     for i in range(weeks):
@@ -113,6 +130,25 @@ def materialize_history(
             f"{label}  {meta.get('teams_with_activity', 0)} teams, "
             f"{meta.get('transactions', 0):,} transactions  ({time.perf_counter() - t0:.1f}s)"
         )
+
+
+def _train_match_model(
+    echo: Echo, *, instance: dg.DagsterInstance, tags: dict[str, str], needed: bool
+) -> None:
+    """Train the model when weeks are about to be matched (or it was never trained)."""
+    label = "[model] match_model"
+    if not needed and instance.get_latest_materialization_event(dg.AssetKey("match_model")):
+        echo(f"{label}  already materialized")
+        return
+    t0 = time.perf_counter()
+    result = materialize(["match_model"], instance=instance, tags=tags)
+    meta = materialization_metadata(result, "match_model")
+    echo(
+        f"{label}  {str(meta.get('digest', ''))[:12]} "
+        f"({'new' if meta.get('new') else 'unchanged'}), trained on "
+        f"{meta.get('trained_on/records', 0):,} records and "
+        f"{meta.get('trained_on/labels', 0)} decisions  ({time.perf_counter() - t0:.1f}s)"
+    )
 
 
 def materialize_insights(

@@ -38,10 +38,13 @@ def cmd_review(args: argparse.Namespace) -> int:
         raise ValueError(
             f"match {', '.join(map(str, both))} is both confirmed and declined: choose one"
         )
-    config = profile(args.profile)  # checked before anything is opened
+    from bg_agents.defs.reconciliation.model_store import MATCHING_PROFILE
+
+    name = args.profile or MATCHING_PROFILE  # by default, what scheduled matching uses
+    profile(name)  # checked before anything is opened
     engine = open_engine()
     if decisions:
-        outcomes = decide_all(engine, args.team, decisions, config=config)  # type: ignore[arg-type]
+        outcomes = decide_all(engine, args.team, decisions, profile=name)  # type: ignore[arg-type]
         if args.json:
             print(json.dumps([o.as_dict() for o in outcomes]))
             return 0
@@ -138,9 +141,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     review.add_argument(
         "--profile",
-        default="seed",
-        help="the rule profile the team is reconciled with after a decision: seed (default, as "
-        "the record_matches asset), strict or lenient",
+        default=None,
+        help="the profile the team is reconciled with after a decision; by default the one the "
+        "record_matches asset uses (learned: the stored match model, the seed's rules until one "
+        "is trained); seed, strict or lenient",
     )
     review.add_argument(
         "--json", action="store_true", help="print the list, or the decisions' outcome, as JSON"

@@ -27,6 +27,7 @@ def test_demo_fills_an_empty_home_and_a_second_run_changes_nothing(tmp_path: Pat
     home = tmp_path / "home"
     first = run(["demo", "--teams", "2", "--weeks", "2"], home)
     assert "[2/2] daily" in first.stdout and "[2/2] weekly" in first.stdout
+    assert "[model] match_model" in first.stdout and "(new)" in first.stdout
     assert "make dev" in first.stdout
     stats = json.loads(run(["stats", "--json"], home).stdout)
     assert stats["teams"] == 2 and stats["transactions"] > 0
@@ -36,7 +37,8 @@ def test_demo_fills_an_empty_home_and_a_second_run_changes_nothing(tmp_path: Pat
     assert set(stats) >= {"notifications", "llm_calls", "insights", "quarantined_rows"}
 
     second = run(["demo", "--teams", "2", "--weeks", "2"], home)
-    assert second.stdout.count("already materialized") == 5  # 2 daily, 2 weekly, insights
+    # 2 daily, the match model, 2 weekly, insights
+    assert second.stdout.count("already materialized") == 6
     assert "(0 new rows" in second.stdout
     assert json.loads(run(["stats", "--json"], home).stdout) == stats
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from bg_agents.defs.reconciliation.matcher.rules import MatchRules, Side
 from bg_agents.defs.reconciliation.matcher.types import TieBreaker
-from bg_agents.defs.reconciliation.tools import matching_tools
+from bg_agents.defs.reconciliation.tools import LearnedGuard, matching_tools
 from bg_agents.lib.agents.backends import ChatBackend, LLMUnavailable
 from bg_agents.lib.agents.ledger import Ledger
 from bg_agents.lib.agents.loop import Limits, run_agent
@@ -44,13 +44,16 @@ def model_tie_breaker(
     backend: ChatBackend,
     rules: MatchRules,
     ledger: Ledger,
+    *,
+    learned: LearnedGuard | None = None,
 ) -> TieBreaker:
-    """A tie breaker for one team's records; every model call lands in ``ledger``."""
+    """A tie breaker for one team's records; every model call lands in ``ledger``.
+    ``learned``: the learned engine's guard, which ``match_record`` then applies."""
     instructions = load_prompt(__package__, AGENT, team_name=team_name)
 
     def choose(record: Side, options: list[tuple[Side, float]]) -> str | None:
         offered = {record.id: frozenset(c.id for c, _ in options)}
-        tools = matching_tools(engine, team_id, rules, offered=offered)
+        tools = matching_tools(engine, team_id, rules, offered=offered, learned=learned)
         candidates = [{**_describe(c), "matcher_score": round(s, 3)} for c, s in options]
         prompt = (
             f"Record {record.id} ties between {len(options)} candidates.\n"

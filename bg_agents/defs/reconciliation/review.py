@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bg_agents.defs.reconciliation.matcher import DEFAULT_CONFIG, MatcherConfig
+from bg_agents.defs.reconciliation.matcher import profile as matcher_profile
+from bg_agents.defs.reconciliation.model_store import MATCHING_PROFILE, matching_for
 from bg_agents.defs.reconciliation.service import (
     reconcile,
     refresh_unmatched,
@@ -250,10 +251,10 @@ def decide(
     decision: Decision,
     *,
     now: Callable[[], datetime] | None = None,
-    config: MatcherConfig = DEFAULT_CONFIG,
+    profile: str = MATCHING_PROFILE,
 ) -> Outcome:
     """Confirm or decline one pair of the team; see ``decide_all``."""
-    return decide_all(engine, team, {match_id: decision}, now=now, config=config)[0]
+    return decide_all(engine, team, {match_id: decision}, now=now, profile=profile)[0]
 
 
 def decide_all(
@@ -262,15 +263,18 @@ def decide_all(
     decisions: Mapping[int, Decision],
     *,
     now: Callable[[], datetime] | None = None,
-    config: MatcherConfig = DEFAULT_CONFIG,
+    profile: str = MATCHING_PROFILE,
 ) -> list[Outcome]:
     """Store the decisions together (all or none), then reconcile the team once.
 
     Together, because one record's partial payments or one payment's combined records are
     several pairs: confirming them one by one would let the first confirmation take the bank row
     (or record) out of matching, and remove the other pairs before they could be confirmed.
-    ``now`` is the clock that tells an owed invoice from an overdue one.
+    ``now`` is the clock that tells an owed invoice from an overdue one. The team is reconciled
+    with ``profile`` as scheduled matching does it (the learned one with the stored model, the
+    seed's rules before one is stored), so a decision never brings another matcher's answer.
     """
+    matcher_profile(profile)  # an unknown profile is refused before anything is stored
     for match_id, decision in decisions.items():
         if decision not in STATUS_OF:
             raise UnknownDecision(
@@ -316,7 +320,9 @@ def decide_all(
         _reopen_invoices(session, team_id, sorted(unlinked))
     # Even when nothing changed: reconciling is idempotent, and it completes an earlier decision
     # whose reconciliation was interrupted.
-    reconcile(engine, today, today, only_teams=[team_id], config=config)
+    matching = matching_for(engine, profile)
+    reconcile(engine, today, today, only_teams=[team_id], config=matching.config,
+              model=matching.model)  # fmt: skip
     refresh_unmatched(engine, team_id, today)
     return _outcomes(engine, decisions, before, keys, today)
 

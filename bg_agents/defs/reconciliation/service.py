@@ -7,7 +7,8 @@ else, so a second pass proposes exactly what the first stored, and a tie that wa
 person stays one. Only people's decisions are taken as given: confirmed links take their record
 and bank row out, declined pairs are refused. So one 7-day run, seven 1-day runs in any order
 and a re-run all store the same rows. Receipts pair with money going out, invoices with money
-coming in (the matcher's groups keep them apart).
+coming in (the matcher's groups keep them apart). Under the learned engine the evidence model is
+an input too: trained beforehand on every team (model_store.py), never fitted inside a run.
 
 Writes make the stored pairs equal the matcher's answer: new or changed rows are upserted,
 proposals it no longer makes are deleted, and pairs a person confirmed or declined are never
@@ -39,10 +40,12 @@ from bg_agents.defs.reconciliation.matcher import (
     Pair,
     match,
 )
+from bg_agents.defs.reconciliation.matcher.evidence.model import EvidenceModel
 from bg_agents.defs.reconciliation.matcher.rules import Side
 from bg_agents.defs.reconciliation.matcher.types import TieBreaker
 from bg_agents.defs.reconciliation.tools import (
     MATCH_KEY,
+    LearnedGuard,
     document_side,
     invoice_side,
     transaction_side,
@@ -101,7 +104,7 @@ def _team_of(side: Side) -> int:
 
 
 @dataclass
-class _Scope:
+class TeamScope:
     """One team's matching problem: every record and bank row a person has not settled."""
 
     team: Team
@@ -131,7 +134,7 @@ def _settled_by_people(kind: str, model: Any) -> sa.Exists:
     return sa.exists().where(Match.record_kind == kind, Match.record_id == model.id, confirmed)
 
 
-def _load(session: Session, team: Team) -> _Scope:
+def load_team(session: Session, team: Team) -> TeamScope:
     """The team's whole problem, in id order, so the input never depends on the run's days.
 
     Links the matcher made itself stay inputs (an invoice it settled counts as still owed here):
@@ -173,7 +176,7 @@ def _load(session: Session, team: Team) -> _Scope:
         _in_group(transaction_side(tx, currency), team.id, "out" if tx.amount < 0 else "in")
         for tx in txs
     ]
-    return _Scope(team, records, candidates)
+    return TeamScope(team, records, candidates)
 
 
 def _in_group(side: Side, team_id: int, direction: str) -> Side:
@@ -228,14 +231,17 @@ def _tie_breaker(
     backend: ChatBackend | None,
     cfg: MatcherConfig,
     ledger: Ledger,
+    evidence: EvidenceModel | None,
 ) -> TieBreaker | None:
     """The model breaks ties only when a real one is configured; offline, ties go to people.
 
     A tie a previous run already settled is answered from what it stored, without a model call:
     the link the model chose stays chosen, and a tie left to a person stays with the person.
+    Under the learned engine the model's ``match_record`` applies the matcher's learned guard.
     """
     if backend is None or backend.name == OfflineBackend.name:
         return None
+    guard = LearnedGuard(evidence, cfg) if evidence is not None else None
     model: TieBreaker | None = None
 
     def choose(record: Side, options: list[tuple[Side, float]]) -> str | None:
@@ -248,7 +254,8 @@ def _tie_breaker(
         if any(c in before for c in offered):
             return None
         if model is None:
-            model = model_tie_breaker(engine, team.id, team.name, backend, cfg.rules, ledger)
+            model = model_tie_breaker(engine, team.id, team.name, backend, cfg.rules, ledger,
+                                      learned=guard)  # fmt: skip
         return model(record, options)
 
     return choose
@@ -492,14 +499,18 @@ def reconcile(
     run_id: str | None = None,
     partition_key: str | None = None,
     only_teams: Collection[int] | None = None,
+    model: EvidenceModel | None = None,
 ) -> ReconcileReport:
     """Match the teams that days ``start``..``end`` touched; see the module docstring.
 
     The report counts the pairs of records dated inside the run's days (an invoice by its issue
     date), so a re-run reports what it found again, with nothing written or notified.
     ``only_teams`` names the teams to match instead: a person's decision re-reconciles their
-    team, whatever the days.
+    team, whatever the days. The learned engine needs ``model``, trained beforehand on all
+    teams (model_store.py): fitted here, it would depend on which teams the run touched.
     """
+    if config.engine == "learned" and model is None:
+        raise ValueError("the learned engine matches with a stored model: train one first")
     report = ReconcileReport()
     ledger = Ledger(engine, AGENT, run_id=run_id, partition_key=partition_key)
     with Session(engine) as session:
@@ -511,7 +522,7 @@ def reconcile(
         )
     for team in teams:
         with Session(engine) as session:
-            scope = _load(session, team)
+            scope = load_team(session, team)
             feedback = _feedback(session, [team.id])
             stored: dict[str, dict[str, str]] = {}
             earlier_links: set[Key] = set()
@@ -528,9 +539,10 @@ def reconcile(
         report.candidates += sum(start <= s.date <= end for s in scope.candidates)
         if not scope.records:
             continue
-        tie_breaker = _tie_breaker(engine, team, stored, backend, config, ledger)
+        evidence = model if config.engine == "learned" else None
+        tie_breaker = _tie_breaker(engine, team, stored, backend, config, ledger, evidence)
         result = match(scope.records, scope.candidates, config, feedback=feedback,
-                       tie_breaker=tie_breaker)  # fmt: skip
+                       tie_breaker=tie_breaker, model=evidence)  # fmt: skip
         rows = [_match_row(p, team.id) for p in result.pairs]
         report.ties += result.stats["ties"]
         report.model_links += result.stats["model_links"]

@@ -2,9 +2,11 @@
 
 The model never passes a team id: every query is scoped to the team the tools were built for, and
 another team's id is indistinguishable from a missing one. ``match_record`` trusts nothing the
-model says: it reloads both sides, re-runs
-:func:`~bg_agents.defs.reconciliation.matcher.rules.check_pair` and writes the link only when the
-rules pass, whatever confidence the model claims (docs/architecture.md, principle 2). Bank
+model says: it reloads both sides, re-runs the guard the matcher itself applies to automatic
+links (:func:`~bg_agents.defs.reconciliation.matcher.rules.check_pair` under the rules engine,
+:func:`~bg_agents.defs.reconciliation.matcher.learned.check_learned` with the stored model under
+the learned one) and writes the link only when it passes, whatever confidence the model claims
+(docs/architecture.md, principle 2). Bank
 descriptions and counterparties are user-controlled text; they are returned as plain JSON string
 values, cleaned of control characters and truncated, and never reach the model anywhere else
 (refusals quote numbers, not names).
@@ -12,7 +14,9 @@ values, cleaned of control characters and truncated, and never reach the model a
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -22,6 +26,9 @@ from pydantic import Field
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bg_agents.defs.reconciliation.matcher.config import MatcherConfig
+from bg_agents.defs.reconciliation.matcher.evidence.model import EvidenceModel
+from bg_agents.defs.reconciliation.matcher.learned import check_learned
 from bg_agents.defs.reconciliation.matcher.rules import (
     DEFAULT_RULES,
     FOUR_PLACES,
@@ -73,6 +80,15 @@ class MatchRecordArgs(ToolArgs):
         description="Your confidence (0-1) that the two belong together. The rules are "
         "re-checked server-side; a link also needs the server's own score to pass.",
     )
+
+
+@dataclass(frozen=True, eq=False)
+class LearnedGuard:
+    """The learned engine's guard: the model and profile the matcher decided with, so
+    ``match_record`` refuses exactly what the matcher would not link automatically."""
+
+    model: EvidenceModel
+    config: MatcherConfig
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -235,12 +251,27 @@ def matching_tools(
     rules: MatchRules = DEFAULT_RULES,
     *,
     offered: dict[str, frozenset[str]] | None = None,
+    learned: LearnedGuard | None = None,
 ) -> list[Tool]:
     """``find_candidates`` and ``match_record``, scoped to ``team_id`` for their whole life.
 
     ``offered`` narrows ``match_record`` further, for a tie-break: only these records, each only
-    to the candidates it was offered.
+    to the candidates it was offered. With ``learned``, ``match_record`` checks pairs as the
+    learned matcher does, within that profile's rules (``rules`` is then unused).
     """
+    if learned is not None:
+        rules = learned.config.rules
+        checks = (
+            f"amount within {format_pct(rules.amount_pct * 100)} %, dates within "
+            f"{rules.date_days} days, the evidence learned from this data in favour of the pair, "
+            "and no other reference of the record's series quoted"
+        )
+    else:
+        checks = (
+            f"amount within {format_pct(rules.amount_pct * 100)} %, dates within "
+            f"{rules.date_days} days, names similar, and a score of at least "
+            f"{rules.min_confidence:.2f}"
+        )
     return [
         Tool(
             name="find_candidates",
@@ -257,13 +288,11 @@ def matching_tools(
             name="match_record",
             description=(
                 "Link a receipt ('doc-<id>') or invoice ('inv-<id>') to a bank transaction "
-                f"('tx-<id>'). The server re-checks the rules: amount within "
-                f"{format_pct(rules.amount_pct * 100)} %, dates within {rules.date_days} days, "
-                f"names similar, and a score of at least {rules.min_confidence:.2f}. Call it "
-                "only when you are confident; otherwise leave the pair for human review."
+                f"('tx-<id>'). The server re-checks the rules: {checks}. Call it only when you "
+                "are confident; otherwise leave the pair for human review."
             ),
             args=MatchRecordArgs,
-            fn=lambda args: _match_record(engine, team_id, rules, offered, args),
+            fn=lambda args: _match_record(engine, team_id, rules, offered, args, learned),
             writes=True,
         ),
     ]
@@ -330,8 +359,10 @@ def _match_record(
     rules: MatchRules,
     offered: dict[str, frozenset[str]] | None,
     args: MatchRecordArgs,
+    learned: LearnedGuard | None = None,
 ) -> dict[str, Any]:
-    """Link the pair only if the offer, the confidence, the direction and ``check_pair`` allow."""
+    """Link the pair only if the offer, the confidence, the direction and the matcher's guard
+    (``check_pair``, or ``check_learned`` under the learned engine) allow."""
     if offered is not None and args.candidate_id not in offered.get(args.record_id, ()):
         raise ToolError(
             f"refused: {args.candidate_id} is not one of the candidates offered for "
@@ -375,19 +406,13 @@ def _match_record(
                 f"but {candidate.id} is money {actual}"
             )
 
-        check = check_pair(record, candidate, rules)
-        if not check.ok:
-            problems = "; ".join(check.problems)
-            raise ToolError(
-                f"refused: {record.id} and {candidate.id} do not satisfy the matching rules "
-                f"(server score {check.score:.2f}): {problems}"
-            )
+        score, explanation = _guard(record, candidate, rules, learned)
         values = {
             "decision": "link",
             "status": "auto",
-            "score": check.score,
+            "score": score,
             "matched_amount": abs(amount),
-            "explanation": check.explanation(),
+            "explanation": explanation,
         }
         if existing is not None:  # a pending suggestion for this very pair becomes the link
             session.execute(sa.update(Match).where(Match.id == existing.id).values(**values))
@@ -400,7 +425,36 @@ def _match_record(
                 **values,
             }
             insert_missing(session, Match, [row], MATCH_KEY)
-    return {"linked": True, "score": check.score, "explanation": check.explanation()}
+    return {"linked": True, "score": score, "explanation": explanation}
+
+
+def _guard(
+    record: Side, candidate: Side, rules: MatchRules, learned: LearnedGuard | None
+) -> tuple[float, str]:
+    """(score, explanation) of a pair the matcher's guard accepts; ToolError otherwise.
+
+    Under the learned engine the score is the pair's match probability from its own evidence
+    (the model's share of records with a partner as the prior, no rivals weighed), so it reads
+    like the matcher's; the matcher's next pass stores its probability against rivals.
+    """
+    if learned is None:
+        check = check_pair(record, candidate, rules)
+        if not check.ok:
+            raise ToolError(
+                f"refused: {record.id} and {candidate.id} do not satisfy the matching rules "
+                f"(server score {check.score:.2f}): {'; '.join(check.problems)}"
+            )
+        return check.score, check.explanation()
+    verdict = check_learned(record, candidate, learned.model, learned.config)
+    if not verdict.ok:
+        raise ToolError(
+            f"refused: {record.id} and {candidate.id} do not satisfy the matching rules "
+            f"(evidence weight {verdict.score:+.2f}): {'; '.join(verdict.problems)}"
+        )
+    share = min(max(learned.model.match_share, 1e-6), 1 - 1e-6)
+    log2_odds = verdict.score + math.log2(share / (1 - share))
+    probability = 1 / (1 + 2 ** -max(min(log2_odds, 60.0), -60.0))
+    return round(probability, 4), verdict.explanation()
 
 
 def _serialize_links(session: Session) -> None:
