@@ -48,11 +48,7 @@ from bg_agents.defs.reconciliation.matcher.evidence.comparisons import (
 from bg_agents.defs.reconciliation.matcher.evidence.explain import amount_words, describe
 from bg_agents.defs.reconciliation.matcher.evidence.features import Features, build_pair
 from bg_agents.defs.reconciliation.matcher.evidence.model import EvidenceModel
-from bg_agents.defs.reconciliation.matcher.evidence.posterior import (
-    estimate_share,
-    pair_probability,
-    twin_classes,
-)
+from bg_agents.defs.reconciliation.matcher.evidence.posterior import Competition, twin_classes
 from bg_agents.defs.reconciliation.matcher.rules import MatchRules, Side, reference_conflict
 from bg_agents.defs.reconciliation.matcher.scoring import compared_amounts, score_pair
 from bg_agents.defs.reconciliation.matcher.stages import Stages
@@ -106,36 +102,35 @@ def fit_model(
     left, right, _ = build_pair(records, candidates)
     rec, cand, rules = candidate_pairs(left, right, config.blocking)
     compared = compare(left, right, rec, cand, _vat(config))
-    return _fit(left, right, rec, cand, rules, compared, Windows(left, right, config.blocking),
-                config)  # fmt: skip
+    windows = Windows(left, right, config.blocking)
+    competition = Competition(left, right, rec, cand, windows)
+    return _fit(left, right, rules, compared, windows, competition, config)
 
 
 def _fit(
     left: Features,
     right: Features,
-    rec: np.ndarray,
-    cand: np.ndarray,
     rules: np.ndarray,
     compared: Compared,
     windows: Windows,
+    competition: Competition,
     config: MatcherConfig,
 ) -> EvidenceModel:
     r_rec, r_cand = random_pairs(windows, left.n, RANDOM_PAIRS)
     random_gamma = compare(left, right, r_rec, r_cand, _vat(config)).gamma
     sessions = [(compared.gamma[(rules & bit) > 0], est) for bit, est in SESSIONS]
     model = EvidenceModel.fit(sessions, random_gamma)
-    log2_bayes = model.weights(compared.gamma, compared.tf).sum(axis=1)
-    model.match_share = estimate_share(rec, cand, right, log2_bayes, windows, left.n)
+    model.match_share = competition.share(model.weights(compared.gamma, compared.tf).sum(axis=1))
     # Then EM over all compared pairs, with the one-to-one probability as the E-step: a
     # record's partner out-competes its look-alikes (last month's salary with the same memo
     # and amount), which independent EM would count as matches too.
     for _ in range(REFINE_ROUNDS):
         log2_bayes = model.weights(compared.gamma, compared.tf).sum(axis=1)
-        probability = pair_probability(left, right, rec, cand, log2_bayes, model.match_share,
-                                       windows)  # fmt: skip
+        probability = competition.probability(log2_bayes, model.match_share)
         model = model.reestimate(compared.gamma, probability)
-        log2_bayes = model.weights(compared.gamma, compared.tf).sum(axis=1)
-        model.match_share = estimate_share(rec, cand, right, log2_bayes, windows, left.n)
+        model.match_share = competition.share(
+            model.weights(compared.gamma, compared.tf).sum(axis=1)
+        )
     return model
 
 
@@ -276,15 +271,15 @@ def match_learned(
         rec, cand, rules, penalized = rec[keep], cand[keep], rules[keep], penalized[keep]
         compared = Compared(compared.gamma[keep], compared.tf[keep], compared.relative[keep],
                             compared.lag[keep])  # fmt: skip
+    competition = Competition(left, right, rec, cand, windows)
     if model is None:
         report("learning", 0, 1)
-        model = _fit(left, right, rec, cand, rules, compared, windows, config)
+        model = _fit(left, right, rules, compared, windows, competition, config)
         stats["em_iterations"] = model.trained_on.get("iterations", 0)
     stats["match_share_pct"] = round(100 * model.match_share)
     weights = model.weights(compared.gamma, compared.tf)
     log2_bayes = weights.sum(axis=1)
-    probability = pair_probability(left, right, rec, cand, log2_bayes, model.match_share,
-                                   windows)  # fmt: skip
+    probability = competition.probability(log2_bayes, model.match_share)
     report("deciding", 0, len(rec))
     stages = _Decide(records, candidates, config, feedback, tie_breaker, stats, left, right)
     stages.one_to_one(rec, cand, compared, weights, probability, penalized)

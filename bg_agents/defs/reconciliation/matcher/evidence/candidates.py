@@ -63,15 +63,26 @@ class Blocking:
 
 
 def dense_key(columns: list[np.ndarray]) -> np.ndarray:
-    """One int64 per row, equal exactly when all columns are (a dense id per column, combined
-    by mixed radix; faster than a unique over rows)."""
+    """0, 1, 2, ... per row, equal exactly when all columns are."""
+    _, inverse = np.unique(row_key(columns), return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64)
+
+
+def row_key(columns: list[np.ndarray]) -> np.ndarray:
+    """One non-negative int64 per row, equal exactly when all columns are: the columns combined
+    by mixed radix over their ranges (compacted only when the product would overflow)."""
     key = np.zeros(len(columns[0]), np.int64)
+    span = 1
     for col in columns:
-        _, inverse = np.unique(col, return_inverse=True)
-        inverse = inverse.reshape(-1).astype(np.int64)
-        key = key * (int(inverse.max(initial=0)) + 1) + inverse
-        _, key = np.unique(key, return_inverse=True)  # keep it dense: no overflow
-        key = key.reshape(-1).astype(np.int64)
+        col = col.astype(np.int64)
+        low = int(col.min(initial=0))
+        radix = int(col.max(initial=0)) - low + 1
+        if span * radix >= 1 << 62:
+            _, key = np.unique(key, return_inverse=True)
+            key = key.reshape(-1).astype(np.int64)
+            span = int(key.max(initial=0)) + 1
+        key = key * radix + (col - low)
+        span *= radix
     return key
 
 
@@ -84,11 +95,14 @@ def _composite(
     """One sortable int64 per row: a dense id of its key columns times ``width``, plus its
     position (0 <= position < width)."""
     n = len(left_pos)
-    key_id = dense_key([np.concatenate([lk, rk]) for lk, rk in zip(left_keys, right_keys,
+    key_id = row_key([np.concatenate([lk, rk]) for lk, rk in zip(left_keys, right_keys,
                                                                    strict=True)])  # fmt: skip
     pos = np.concatenate([left_pos, right_pos]).astype(np.int64)
     pos = pos - pos.min() if len(pos) else pos
     width = int(pos.max()) + 1 if len(pos) else 1
+    if (int(key_id.max(initial=0)) + 1) * width >= 1 << 62:  # compact the key ids first
+        _, key_id = np.unique(key_id, return_inverse=True)
+        key_id = key_id.reshape(-1).astype(np.int64)
     composite = key_id * width + pos
     return composite[:n], composite[n:], width
 

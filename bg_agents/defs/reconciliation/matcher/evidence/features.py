@@ -13,7 +13,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -36,7 +35,8 @@ NOISE_DOMINANCE = 0.5
 _DIGITS = re.compile(r"\d{5,}")
 _SPACED = re.compile(r"\d+(?: \d+)+")
 _HAS_DIGIT = re.compile(r"\d")
-_TOKEN = re.compile(r"[^\s,;/|]+")  # as the rules' reference_tokens split a text
+# A token holding a digit, split as the rules' reference_tokens split a text.
+_DIGIT_TOKEN = re.compile(r"[^\s,;/|\d]*\d[^\s,;/|]*")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
 _DROP_LETTERS = str.maketrans("", "", "abcdefghijklmnopqrstuvwxyz")
@@ -92,18 +92,6 @@ class Features:
         return len(self.sides)
 
 
-def _rows_matrix(rows: list[list[int]], width: int) -> sparse.csr_matrix:
-    indptr = np.zeros(len(rows) + 1, np.int64)
-    indptr[1:] = np.cumsum([len(r) for r in rows])
-    indices = np.fromiter((t for r in rows for t in r), np.int64, int(indptr[-1]))
-    data = np.ones(len(indices), np.float32)
-    matrix = sparse.csr_matrix((data, indices, indptr), shape=(len(rows), width))
-    matrix.sum_duplicates()  # a token twice in a row (two names share a word) counts once
-    matrix.data[:] = 1
-    return matrix
-
-
-@lru_cache(maxsize=1 << 17)
 def identifiers(text: str) -> frozenset[str]:
     """Identifier tokens of a text: the rules' reference tokens ("RE-2025-0042" ->
     "re20250042"), every run of 5+ digits, and digit groups split by spaces joined, so
@@ -114,7 +102,7 @@ def identifiers(text: str) -> frozenset[str]:
         return frozenset()
     found = set(_DIGITS.findall(text))
     found.update(d for d in (m.replace(" ", "") for m in _SPACED.findall(text)) if len(d) >= 5)
-    for token in _TOKEN.findall(text.lower()):
+    for token in _DIGIT_TOKEN.findall(text.lower()):
         plain = _NOT_ALNUM.sub("", token)
         digits = len(plain) - len(plain.translate(_DROP_DIGITS))
         if digits >= 4:  # the rules' reference token, and its number alone
@@ -124,31 +112,18 @@ def identifiers(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-@dataclass(frozen=True)
-class _Name:
-    """What rows holding one comparable name share (names repeat: a party, a memo)."""
-
-    id: int
-    key: int
-    first_word: int
-    words: tuple[int, ...]
-    search: tuple[int, ...]  # words and their prefixes
-    prefix: bytes  # PREFIX_BYTES, zero-padded
-
-
 class _Texts:
-    """Names in their comparable form, with their ids, each worked out once.
+    """Every distinct name and text of both sides, worked out once (names repeat: a party, a
+    memo), as rows of tables the sides' arrays are gathered from.
 
-    The comparable form is the normalized name without the leading words a bank puts before
-    many different texts in this data ("ueberweisung", "trf", "gutschrift"): learned from the
-    files, since every bank has its own. A word mostly followed by the same word ("redhaus" in
-    "redhaus handel", "o" in "o klein") is part of a name and stays.
+    The comparable form of a name is the normalized name without the leading words a bank puts
+    before many different texts in this data ("ueberweisung", "trf", "gutschrift"): learned from
+    the files, since every bank has its own. A word mostly followed by the same word ("redhaus"
+    in "redhaus handel", "o" in "o klein") is part of a name and stays.
     """
 
     def __init__(self, vocab: Vocabulary, sides: Sequence[Sequence[Side]]) -> None:
         self.vocab = vocab
-        self.infos: dict[str, _Name] = {}
-        self.identifiers: dict[str, tuple[int, ...]] = {}
         rows = sum(len(side) for side in sides)
         occurrences = Counter(name for side in sides for row in side for name in row.names)
         normalized = {name: normalize_name(name).split() for name in occurrences if name}
@@ -166,145 +141,201 @@ class _Texts:
         }
         self.comparable: dict[str, str] = {}
         for name, words in normalized.items():
-            words = list(words)
             while len(words) > 1 and words[0] in noise:
-                words.pop(0)
+                words = words[1:]
             self.comparable[name] = " ".join(words)
+        # Distinct comparable names, by index: what the rows holding one share.
+        self.name_index: dict[str, int] = {}
+        self.name_ids: list[int] = []
+        self.keys: list[int] = []
+        self.first_words: list[int] = []
+        self.prefixes: list[bytes] = []
+        self.word_rows: list[tuple[int, ...]] = []
+        self.search_rows: list[tuple[int, ...]] = []
+        # Distinct texts (names as given, references), by index: their identifier ids.
+        self.text_index: dict[str, int] = {}
+        self.text_refs: list[tuple[int, ...]] = []
 
-    def identifier_ids(self, text: str) -> tuple[int, ...]:
-        found = self.identifiers.get(text)
-        if found is None:
-            refs = self.vocab.refs
-            found = self.identifiers[text] = tuple(_code(refs, t) for t in identifiers(text))
-        return found
-
-    def info(self, name: str) -> _Name:
-        found = self.infos.get(name)
+    def name(self, name: str) -> int:
+        found = self.name_index.get(name)
         if found is None:
             vocab = self.vocab
+            found = self.name_index[name] = len(self.name_ids)
             words = {w for w in name.split() if len(w) >= MIN_WORD}
             word_ids = tuple(_code(vocab.words, w) for w in words)
             # A word cut short by a bank ("agniesz") still shares its first letters.
             prefixes = {w[:WORD_PREFIX] + "~" for w in words if len(w) > WORD_PREFIX}
-            found = self.infos[name] = _Name(
-                id=_code(vocab.names, name),
-                key=_code(vocab.name_keys, name[:NAME_KEY]),
-                first_word=_code(vocab.words, name.split()[0]),
-                words=word_ids,
-                search=word_ids + tuple(_code(vocab.words, p) for p in prefixes),
-                prefix=name.encode()[:PREFIX_BYTES].ljust(PREFIX_BYTES, b"\0"),
-            )
+            self.name_ids.append(_code(vocab.names, name))
+            self.keys.append(_code(vocab.name_keys, name[:NAME_KEY]))
+            self.first_words.append(_code(vocab.words, name.split()[0]))
+            self.prefixes.append(name.encode()[:PREFIX_BYTES].ljust(PREFIX_BYTES, b"\0"))
+            self.word_rows.append(word_ids)
+            self.search_rows.append(word_ids + tuple(_code(vocab.words, p) for p in prefixes))
+        return found
+
+    def text(self, text: str) -> int:
+        found = self.text_index.get(text)
+        if found is None:
+            found = self.text_index[text] = len(self.text_refs)
+            refs = self.vocab.refs
+            self.text_refs.append(tuple(_code(refs, t) for t in identifiers(text)))
         return found
 
 
-_NO_NAME = _Name(-1, -1, -1, (), (), bytes(PREFIX_BYTES))
+@dataclass
+class _Rows:
+    """One side's rows as indexes into the distinct names and texts."""
+
+    slots: np.ndarray  # (n, NAMES) distinct-name index per slot, -1 when empty
+    names: list[tuple[str, ...]] = field(default_factory=list)
+    name_pairs: tuple[list[int], list[int]] = field(default_factory=lambda: ([], []))
+    text_pairs: tuple[list[int], list[int]] = field(default_factory=lambda: ([], []))
+    own_pairs: tuple[list[int], list[int]] = field(default_factory=lambda: ([], []))
 
 
-def _build(
-    sides: Sequence[Side], vocab: Vocabulary, texts: _Texts, pad: int
-) -> tuple[Features, list[list[list[int]]]]:
-    """Features of ``sides`` and its token rows (matrices are made once the vocabulary is
-    complete); ``pad`` fills missing name ids, different per side so padding never agrees."""
-    n = len(sides)
-    group = np.fromiter((_code(vocab.groups, s.group) for s in sides), np.int64, n)
-    currency = np.fromiter((_code(vocab.currencies, s.currency) for s in sides), np.int64, n)
-    cents = np.fromiter((_cents(s.amount) for s in sides), np.float64, n)
-    base = np.fromiter(
-        (np.nan if s.base_amount is None else _cents(s.base_amount) for s in sides), np.float64, n
-    )
-    start = np.fromiter((s.date.toordinal() for s in sides), np.int64, n)
-    end = np.fromiter(((s.date_until or s.date).toordinal() for s in sides), np.int64, n)
+def _rows(sides: Sequence[Side], texts: _Texts) -> _Rows:
+    """(row, name) and (row, text) incidences; a row's comparable names in order, each once."""
     comparable = texts.comparable
-    names: list[tuple[str, ...]] = []
-    slots: list[_Name] = []  # NAMES per row
-    word_rows: list[list[int]] = []
-    name_word_rows: list[list[tuple[int, ...]]] = []
-    search_rows: list[list[int]] = []
-    ref_rows: list[list[int]] = []
-    own_rows: list[list[int]] = []
-    for side in sides:
-        normalized = tuple(dict.fromkeys(x for x in (comparable.get(m) for m in side.names) if x))
-        names.append(normalized)
-        infos = [texts.info(name) for name in normalized]
-        row_slots = infos[:NAMES]
-        slots.extend(row_slots)
-        slots.extend([_NO_NAME] * (NAMES - len(row_slots)))
-        word_rows.append([w for x in infos for w in x.words])
-        search_rows.append([w for x in infos for w in x.search])
-        name_word_rows.append([x.words for x in row_slots])
-        ref_rows.append([t for m in side.names if m for t in texts.identifier_ids(m)])
+    rows = _Rows(np.full((len(sides), NAMES), -1, np.int64))
+    name_rows, name_cols = rows.name_pairs
+    text_rows, text_cols = rows.text_pairs
+    for i, side in enumerate(sides):
+        names = tuple(dict.fromkeys(x for x in map(comparable.get, side.names) if x))
+        rows.names.append(names)
+        for k, name in enumerate(names):
+            d = texts.name(name)
+            name_rows.append(i)
+            name_cols.append(d)
+            if k < NAMES:
+                rows.slots[i, k] = d
+        for text in side.names:
+            if text:
+                text_rows.append(i)
+                text_cols.append(texts.text(text))
         if side.reference:
-            own = texts.identifier_ids(side.reference)
-            ref_rows[-1].extend(own)
-            own_rows.append(list(own))
-        else:
-            own_rows.append([])
+            t = texts.text(side.reference)
+            text_rows.append(i)
+            text_cols.append(t)
+            rows.own_pairs[0].append(i)
+            rows.own_pairs[1].append(t)
+    return rows
 
-    def column(values: list[int]) -> np.ndarray:
-        out = np.array(values, np.int64).reshape(n, NAMES)
-        return np.where(out < 0, pad, out) if n else np.full((0, NAMES), pad, np.int64)
 
-    prefix = np.frombuffer(b"".join(x.prefix for x in slots), np.uint8).reshape(
-        n, NAMES, PREFIX_BYTES
+def _matrix(rows: Sequence[Sequence[int]], width: int) -> sparse.csr_matrix:
+    """0/1 matrix with a row per entry of ``rows`` holding its ids (duplicates count once)."""
+    indptr = np.zeros(len(rows) + 1, np.int64)
+    indptr[1:] = np.cumsum([len(r) for r in rows])
+    indices = np.fromiter((t for r in rows for t in r), np.int64, int(indptr[-1]))
+    return _binary(
+        sparse.csr_matrix(
+            (np.ones(len(indices), np.float32), indices, indptr), shape=(len(rows), width)
+        )
     )
-    prefix_len = (prefix != 0).sum(axis=2).astype(np.int64)
-    empty = sparse.csr_matrix((n, 0), dtype=np.float32)
-    features = Features(
-        sides=sides,
-        group=group,
-        currency=currency,
-        cents=cents,
-        base_cents=base,
-        start=start,
-        end=end,
-        name_ids=column([x.id for x in slots]),
-        name_keys=column([x.key for x in slots]),
-        names=names,
-        prefix=prefix,
-        prefix_len=prefix_len,
-        name_words=np.zeros((n, NAMES, WORDS), np.int64),
-        first_word=np.array([x.first_word for x in slots], np.int64).reshape(n, NAMES),
-        words=empty,
-        search=empty,
-        refs=empty,
-        own_refs=empty,
-    )
-    return features, [word_rows, search_rows, ref_rows, own_rows, name_word_rows]
 
 
-def _padded(rows: Sequence[Sequence[int]], width: int, pad: int, rank: np.ndarray) -> np.ndarray:
-    """Each row's ids, the rarest (lowest ``rank``) first, cut to ``width``, padded."""
-    out = np.full((len(rows), width), pad, np.int64)
-    for i, row in enumerate(rows):
-        if row:
-            kept = sorted(set(row), key=rank.__getitem__)[:width]
-            out[i, : len(kept)] = kept
+def _incidence(pairs: tuple[list[int], list[int]], shape: tuple[int, int]) -> sparse.csr_matrix:
+    rows, cols = pairs
+    data = np.ones(len(rows), np.float32)
+    return sparse.csr_matrix((data, (np.array(rows, np.int64), np.array(cols, np.int64))),
+                             shape=shape)  # fmt: skip
+
+
+def _binary(matrix: sparse.spmatrix) -> sparse.csr_matrix:
+    matrix = sparse.csr_matrix(matrix)
+    matrix.sum_duplicates()
+    matrix.data[:] = 1
+    return matrix
+
+
+def _rarest(matrix: sparse.csr_matrix, df: np.ndarray, width: int, pad: int) -> np.ndarray:
+    """Each row's column ids, the rarest (lowest ``df``) first, cut to ``width``, padded."""
+    out = np.full((matrix.shape[0], width), pad, np.int64)
+    coo = matrix.tocoo()
+    row, col = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    order = np.lexsort((col, df[col], row))
+    row, col = row[order], col[order]
+    rank = np.arange(len(row)) - np.searchsorted(row, row, side="left")
+    keep = rank < width
+    out[row[keep], rank[keep]] = col[keep]
     return out
+
+
+def _numbers(sides: Sequence[Side], vocab: Vocabulary) -> dict[str, np.ndarray]:
+    n = len(sides)
+    return {
+        "group": np.fromiter((_code(vocab.groups, s.group) for s in sides), np.int64, n),
+        "currency": np.fromiter((_code(vocab.currencies, s.currency) for s in sides), np.int64, n),
+        "cents": np.fromiter((_cents(s.amount) for s in sides), np.float64, n),
+        "base_cents": np.fromiter(
+            (np.nan if s.base_amount is None else _cents(s.base_amount) for s in sides),
+            np.float64,
+            n,
+        ),
+        "start": np.fromiter((s.date.toordinal() for s in sides), np.int64, n),
+        "end": np.fromiter(((s.date_until or s.date).toordinal() for s in sides), np.int64, n),
+    }
 
 
 def build_pair(
     records: Sequence[Side], candidates: Sequence[Side]
 ) -> tuple[Features, Features, Vocabulary]:
-    """Features of both sides over one vocabulary."""
+    """Features of both sides over one vocabulary.
+
+    Python touches each row once (to list its names and texts) and each distinct name or text
+    once; the rest is gathering from the distinct tables and sparse products.
+    """
     vocab = Vocabulary()
     texts = _Texts(vocab, (records, candidates))
-    built = [_build(records, vocab, texts, pad=-1), _build(candidates, vocab, texts, pad=-2)]
-    for features, (word_rows, search_rows, ref_rows, own_rows, _) in built:
-        features.words = _rows_matrix(word_rows, len(vocab.words))
-        features.search = _rows_matrix(search_rows, len(vocab.words))
-        features.refs = _rows_matrix(ref_rows, len(vocab.refs))
-        features.own_refs = _rows_matrix(own_rows, len(vocab.refs))
-    # Rarity over both sides: when a row has more words than are compared, the rare ones count.
-    word_df = sum(np.asarray((f.words > 0).sum(axis=0)).ravel() for f, _ in built)
-    ref_df = sum(np.asarray((f.refs > 0).sum(axis=0)).ravel() for f, _ in built)
-    for pad, (features, rows) in zip((-1, -2), built, strict=True):
-        features.vocabulary = vocab
-        _, _, ref_rows, own_rows, name_word_rows = rows
-        features.name_words = np.stack(
-            [_padded([r[k] if k < len(r) else () for r in name_word_rows], WORDS, pad, word_df)
-             for k in range(NAMES)],
-            axis=1,
-        ) if features.n else np.zeros((0, NAMES, WORDS), np.int64)  # fmt: skip
-        features.ref_pad = _padded(ref_rows, REFS, pad, ref_df)
-        features.own_pad = _padded(own_rows, REFS, pad - 2, ref_df)
-    return built[0][0], built[1][0], vocab
+    both = [(records, _rows(records, texts), -1), (candidates, _rows(candidates, texts), -2)]
+    n_names, n_texts = len(texts.name_ids), len(texts.text_refs)
+    name_words = _matrix(texts.word_rows, len(vocab.words))
+    name_search = _matrix(texts.search_rows, len(vocab.words))
+    text_refs = _matrix(texts.text_refs, len(vocab.refs))
+    prefixes = np.frombuffer(b"".join(texts.prefixes), np.uint8).reshape(n_names, PREFIX_BYTES)
+    tables = {
+        "name_ids": np.array(texts.name_ids, np.int64),
+        "keys": np.array(texts.keys, np.int64),
+        "first_words": np.array(texts.first_words, np.int64),
+    }
+    built = []
+    for sides, rows, pad in both:
+        n = len(sides)
+        pick_names = _incidence(rows.name_pairs, (n, n_names))
+        filled = rows.slots >= 0
+        at = np.maximum(rows.slots, 0)
+
+        def column(values: np.ndarray, empty: int, at=at, filled=filled) -> np.ndarray:
+            return np.where(filled, values[at], empty) if len(values) else np.full(at.shape, empty)
+
+        prefix = np.where(filled[:, :, None], prefixes[at], 0) if n_names else np.zeros(
+            (n, NAMES, PREFIX_BYTES)
+        )  # fmt: skip
+        prefix = prefix.astype(np.uint8)
+        built.append(
+            Features(
+                sides=sides,
+                **_numbers(sides, vocab),
+                name_ids=column(tables["name_ids"], pad),
+                name_keys=column(tables["keys"], pad),
+                names=rows.names,
+                prefix=prefix,
+                prefix_len=(prefix != 0).sum(axis=2).astype(np.int64),
+                name_words=np.zeros((n, NAMES, WORDS), np.int64),  # once rarity is known
+                first_word=column(tables["first_words"], -1),
+                words=_binary(pick_names @ name_words),
+                search=_binary(pick_names @ name_search),
+                refs=_binary(_incidence(rows.text_pairs, (n, n_texts)) @ text_refs),
+                own_refs=_binary(_incidence(rows.own_pairs, (n, n_texts)) @ text_refs),
+                vocabulary=vocab,
+            )
+        )
+    # Rarity over both sides: when a name has more words than are compared, the rare ones count.
+    word_df = sum(np.asarray((f.words > 0).sum(axis=0)).ravel() for f in built)
+    ref_df = sum(np.asarray((f.refs > 0).sum(axis=0)).ravel() for f in built)
+    for features, (_, rows, pad) in zip(built, both, strict=True):
+        filled = rows.slots >= 0
+        rarest_words = _rarest(name_words, word_df, WORDS, pad)[np.maximum(rows.slots, 0)]
+        features.name_words = np.where(filled[:, :, None], rarest_words, pad)
+        features.ref_pad = _rarest(features.refs, ref_df, REFS, pad)
+        features.own_pad = _rarest(features.own_refs, ref_df, REFS, pad - 2)
+    return built[0], built[1], vocab

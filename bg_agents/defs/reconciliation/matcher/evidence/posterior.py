@@ -38,86 +38,91 @@ def twin_classes(side: Features) -> np.ndarray:
     )  # fmt: skip
 
 
-def _class_evidence(
-    own: np.ndarray, other_class: np.ndarray, class_size: np.ndarray, bayes: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per pair, its class's evidence for ``own``: the Bayes factor of one member (twins have
-    equal ones) times the members of the class, compared or not (blocking looks at only a few of
-    3,000 identical rows, but each could be the partner); and per ``own`` the sum over classes."""
-    key = own * (int(other_class.max()) + 1) + other_class
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    per_class = bayes[first] * class_size[first]
-    total = np.bincount(own[first], weights=per_class, minlength=int(own.max()) + 1)
-    return per_class[inverse], total[own]
+class _View:
+    """One side's view of the pairs: each pair's class on the other side, grouped once."""
+
+    def __init__(
+        self,
+        own: np.ndarray,
+        other_class: np.ndarray,
+        class_size: np.ndarray,
+        in_window: np.ndarray,
+    ) -> None:
+        self.own = own
+        key = own * (int(other_class.max(initial=0)) + 1) + other_class
+        _, self.first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        self.inverse = inverse.reshape(-1)
+        self.size = class_size[self.first]
+        self.owner = own[self.first]
+        self.owners = int(own.max(initial=-1)) + 1
+        self.in_window = np.maximum(in_window, 1)
+
+    def evidence(self, bayes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per pair, its class's evidence for ``own``: the Bayes factor of one member (twins
+        have equal ones) times the members of the class, compared or not (blocking looks at
+        only a few of 3,000 identical rows, but each could be the partner); and per pair the
+        sum over the owner's classes."""
+        per_class = bayes[self.first] * self.size
+        total = np.bincount(self.owner, weights=per_class, minlength=self.owners)
+        return per_class[self.inverse], total[self.own]
+
+    def probability(self, bayes: np.ndarray, share: float) -> np.ndarray:
+        """P(the partner of ``own[k]`` lies in the class of the other side of pair k)."""
+        q = share / self.in_window
+        mine, total = self.evidence(bayes)
+        return q * mine / ((1 - share) + q * total)
 
 
-def _one_side(
-    own: np.ndarray,
-    other_class: np.ndarray,
-    class_size: np.ndarray,
-    bayes: np.ndarray,
-    in_window: np.ndarray,
-    share: float,
-) -> np.ndarray:
-    """P(the partner of ``own[k]`` lies in ``other_class[k]``'s class), per pair."""
-    if not len(own):
-        return np.zeros(0)
-    q = share / np.maximum(in_window, 1)
-    mine, total = _class_evidence(own, other_class, class_size, bayes)
-    return q * mine / ((1 - share) + q * total)
+class Competition:
+    """The pairs' rivals on both sides, worked out once per file: a pair's probability is the
+    smaller of the record's and the candidate's view that it belongs together."""
 
+    def __init__(
+        self,
+        left: Features,
+        right: Features,
+        rec: np.ndarray,
+        cand: np.ndarray,
+        windows: Windows,
+    ) -> None:
+        right_class, left_class = twin_classes(right), twin_classes(left)
+        right_size = np.bincount(right_class)[right_class] if right.n else right_class
+        left_size = np.bincount(left_class)[left_class] if left.n else left_class
+        lo, hi = windows.bounds(rec)
+        self.records = _View(rec, right_class[cand], right_size[cand], hi - lo)
+        self.candidates = _View(cand, left_class[rec], left_size[rec],
+                                windows.candidate_counts()[cand])  # fmt: skip
+        self.ratio = left.n / max(1, right.n)
+        rows = np.flatnonzero(np.bincount(rec)) if len(rec) else rec
+        self.rows = rows
+        rlo, rhi = windows.bounds(rows)
+        self.row_window = np.maximum(rhi - rlo, 1)
+        self.record_count = left.n
 
-def pair_probability(
-    left: Features,
-    right: Features,
-    rec: np.ndarray,
-    cand: np.ndarray,
-    log2_bayes: np.ndarray,
-    match_share: float,
-    windows: Windows,
-) -> np.ndarray:
-    """The smaller of the record's and the candidate's view that the pair belongs together."""
-    bayes = np.exp2(np.clip(log2_bayes, -200, 200))
-    lo, hi = windows.bounds(rec)
-    # The candidates' share follows from the records': as many matches seen from either side.
-    cand_share = float(np.clip(match_share * left.n / max(1, right.n), 0.01, 0.99))
-    right_class, left_class = twin_classes(right), twin_classes(left)
-    right_size = np.bincount(right_class)[right_class]
-    left_size = np.bincount(left_class)[left_class]
-    from_record = _one_side(rec, right_class[cand], right_size[cand], bayes, hi - lo, match_share)
-    from_candidate = _one_side(cand, left_class[rec], left_size[rec], bayes,
-                               windows.candidate_counts()[cand], cand_share)  # fmt: skip
-    return np.minimum(from_record, from_candidate)
+    def probability(self, log2_bayes: np.ndarray, share: float) -> np.ndarray:
+        bayes = np.exp2(np.clip(log2_bayes, -200, 200))
+        # The candidates' share follows from the records': as many matches from either side.
+        cand_share = float(np.clip(share * self.ratio, 0.01, 0.99))
+        return np.minimum(
+            self.records.probability(bayes, share), self.candidates.probability(bayes, cand_share)
+        )
 
-
-def estimate_share(
-    rec: np.ndarray,
-    cand: np.ndarray,
-    right: Features,
-    log2_bayes: np.ndarray,
-    windows: Windows,
-    records: int,
-) -> float:
-    """The share of records with a partner in their window, as a fixed point: the expected
-    number of partners given the share, divided by the records. Per record the expected number
-    is q T / ((1 - share) + q T), with T its candidates' summed Bayes factors and q = share / N."""
-    if not len(rec):
-        return MIN_SHARE
-    bayes = np.exp2(np.clip(log2_bayes, -200, 200))
-    right_class = twin_classes(right)
-    size = np.bincount(right_class)[right_class]
-    _, per_record = _class_evidence(rec, right_class[cand], size[cand], bayes)
-    total = np.zeros(int(rec.max()) + 1)
-    total[rec] = per_record
-    rows = np.flatnonzero(np.bincount(rec))
-    lo, hi = windows.bounds(rows)
-    evidence = total[rows] / np.maximum(hi - lo, 1)
-    share = 0.5
-    for _ in range(200):
-        expected = (share * evidence / ((1 - share) + share * evidence)).sum()
-        new = float(np.clip(expected / max(1, records), MIN_SHARE, 0.99))
-        if abs(new - share) < 1e-5:
-            return new
-        share = new
-    return share
+    def share(self, log2_bayes: np.ndarray) -> float:
+        """The share of records with a partner in their window, as a fixed point: the expected
+        number of partners given the share, divided by the records. Per record the expected
+        number is q T / ((1 - share) + q T), with T its classes' summed evidence, q = share / N."""
+        if not len(self.rows):
+            return MIN_SHARE
+        bayes = np.exp2(np.clip(log2_bayes, -200, 200))
+        _, per_pair_total = self.records.evidence(bayes)
+        total = np.zeros(self.records.owners)
+        total[self.records.own] = per_pair_total
+        evidence = total[self.rows] / self.row_window
+        share = 0.5
+        for _ in range(200):
+            expected = (share * evidence / ((1 - share) + share * evidence)).sum()
+            new = float(np.clip(expected / max(1, self.record_count), MIN_SHARE, 0.99))
+            if abs(new - share) < 1e-5:
+                return new
+            share = new
+        return share
