@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import date, timedelta
@@ -160,12 +161,6 @@ def test_a_memo_many_rows_share_weighs_less_than_a_rare_memo() -> None:
     assert common_w < rare_w - 3, (common.explanation, rare.explanation)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the names' term frequency is counted over all NAMES (3) name slots per candidate, "
-    "padding included: 'as N candidates are' shows about a third of the true count and the "
-    "weight is ~log2(3) bits too strong",
-)
 def test_the_explanation_counts_the_candidates_sharing_a_name() -> None:
     records, rows = simulated_book(seed=1)
     result = match(records, rows, LEARNED)
@@ -222,54 +217,45 @@ def test_blocking_is_bounded_per_record_on_a_dense_file_with_widened_tolerances(
     assert max(counts.values()) <= Blocking().max_per_record
 
 
-@pytest.mark.parametrize(
-    "beside",
-    [
-        pytest.param(
-            False,
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=IndexError,
-                reason="a file where no row holds an identifier crashes in comparisons."
-                "_references (ref_share is empty)",
-            ),
-        ),  # fmt: skip
-        pytest.param(
-            True,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="blocking gives all 3,000 identical records the same 7 candidates "
-                "(every record lands on one sorted position), so at most 7 can pair; got 0 "
-                "links or suggestions for the coffees",
-            ),
-        ),
-    ],
-    ids=["alone", "beside-an-invoice"],
-)
-def test_3000_identical_coffees_pair_one_to_one(beside: bool) -> None:
-    """Twins are no rivals: every coffee links to its own bank row, and fast."""
+def test_3000_identical_coffees_each_get_their_own_candidate_quickly() -> None:
+    """3,000 identical receipts and 3,000 identical rows: each record is proposed a distinct
+    row (twins are no rivals), in a few seconds. This file alone holds no evidence that an
+    equal amount means a match (every pair looks alike), so the decision is not asserted."""
     records, rows = coffees("r", 3000), coffees("t", 3000, sign=-1)
-    if beside:  # one unrelated invoice and its transfer, a month earlier
-        records.append(receipt("inv", date(2025, 4, 1), "900.00", "Halvor", reference="INV 77001"))
-        rows.append(bank_row("trf", date(2025, 4, 1), "900.00", "HALVOR INV 77001"))
+    started = time.perf_counter()
     result = match(records, rows, LEARNED)
-    linked = [(p.left_id, p.right_id) for p in result.pairs if p.decision == "auto"]
-    coffee_links = [(a, b) for a, b in linked if a.startswith("r")]
-    assert len(coffee_links) == 3000
-    assert len({b for _, b in coffee_links}) == 3000
+    assert time.perf_counter() - started < 10
+    chosen = {}
+    for p in result.pairs:
+        chosen.setdefault(p.left_id, p.right_id)  # the first (assigned) pair of each record
+    assert len(chosen) == 3000
+    assert len(set(chosen.values())) == 3000
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="300 identical coffees beside a book whose receipts all auto-link are only "
+    "suggested, each at p 0.9744 < 0.995 (amount and name shared by 300 candidates weigh "
+    "+1.2 bits each), so a person must confirm 300 pairs; 10 coffees do auto-link",
+)
+def test_300_identical_coffees_in_a_book_are_auto_linked() -> None:
+    records, rows = simulated_book(seed=1)
+    records += coffees("c", 300)
+    rows += coffees("k", 300, sign=-1)
+    result = match(records, rows, LEARNED)
+    linked = {p.left_id: p.right_id for p in result.pairs
+              if p.left_id.startswith("c") and p.decision == "auto"}  # fmt: skip
+    assert len(linked) == 300
+    assert len(set(linked.values())) == 300
 
 
 NO_IDENTIFIER = (receipt("r1", START, "12.40", "Bakery Olm"),
                  bank_row("t1", START, "12.40", "BAKERY OLM"))  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True, raises=IndexError,
-    reason="comparisons._references indexes an empty ref_share when no row holds an identifier",
-)  # fmt: skip
 @pytest.mark.parametrize("entry", ["match", "check_learned", "comparisons_of"])
 def test_rows_without_any_identifier_can_be_compared(entry: str) -> None:
-    """Receipts and card rows often quote no number at all."""
+    """Receipts and card rows often quote no number at all (this used to raise IndexError)."""
     record, row = NO_IDENTIFIER
     if entry == "match":
         match([record], [row], LEARNED)
@@ -319,29 +305,70 @@ def test_a_record_with_two_equally_good_candidates_is_not_auto_linked() -> None:
     assert mine["tie-a"].score == mine["tie-b"].score
 
 
-def test_auto_links_clear_the_probability_and_suggestions_are_ranked() -> None:
-    records, rows = harder_book()
-    for k in range(5):  # two rows of one vendor and amount, one and two days later
+def with_near_ties(records: list[Side], rows: list[Side]) -> tuple[list[Side], list[Side]]:
+    """Five receipts, each with two rows of its vendor and amount, one and two days later."""
+    records, rows = records[:], rows[:]
+    for k in range(5):
         day = START + timedelta(days=20 + 9 * k)
-        records.append(receipt(f"near{k}", day, f"{318 + k}.27", "Acme"))
-        rows += [
-            bank_row(f"near{k}-a", day + timedelta(days=1), f"{318 + k}.27", "ACME BERLIN"),
-            bank_row(f"near{k}-b", day + timedelta(days=2), f"{318 + k}.27", "ACME MUNICH"),
-        ]
+        amount = f"{318 + k}.27"
+        records.append(receipt(f"near{k}", day, amount, "Acme"))
+        rows.append(bank_row(f"near{k}-a", day + timedelta(days=1), amount, "ACME BERLIN"))
+        rows.append(bank_row(f"near{k}-b", day + timedelta(days=2), amount, "ACME MUNICH"))
+    return records, rows
+
+
+def with_chain(records: list[Side], rows: list[Side]) -> tuple[list[Side], list[Side]]:
+    """Six receipts of one vendor and amount every other day, each paid a day later: every row
+    fits two receipts, so each receipt has several plausible rows."""
+    records, rows = records[:], rows[:]
+    for k in range(6):
+        day = START + timedelta(days=10 + 2 * k)
+        records.append(receipt(f"chain{k}", day, "250.00", "Orvik Studio"))
+        rows.append(bank_row(f"chain-row{k}", day + timedelta(days=1), "250.00",
+                             "CARD ORVIK STUDIO"))  # fmt: skip
+    return records, rows
+
+
+def test_auto_links_clear_the_auto_probability() -> None:
+    records, rows = with_chain(*with_near_ties(*harder_book()))
     result = match(records, rows, LEARNED)
     decisions = Counter(p.decision for p in result.pairs)
-    assert decisions["auto"] > 100 and decisions["suggest"] > 0, decisions
+    assert decisions["auto"] > 100 and decisions["suggest"] > 10, decisions
     for p in result.pairs:
         assert 0.0 <= p.score <= 1.0
         if p.decision == "auto":
             assert p.score >= LEARNED.auto_probability, p
+        else:
+            assert p.score >= LEARNED.suggest_probability, p
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a record's suggestions list its assigned pair first, then the rivals by "
+    "probability: chain0 shows chain-row0 (0.3009) before chain-row2 (0.3152)",
+)
+def test_a_records_suggestions_are_ranked_by_probability() -> None:
+    records, rows = with_chain(*harder_book())
+    result = match(records, rows, LEARNED)
     suggested: dict[str, list[float]] = defaultdict(list)
     for p in result.pairs:
         if p.decision == "suggest":
             suggested[p.left_id].append(p.score)
-    assert any(len(scores) > 1 for scores in suggested.values())
+    assert sum(len(scores) > 1 for scores in suggested.values()) >= 4
     for left_id, scores in suggested.items():
         assert scores == sorted(scores, reverse=True), (left_id, scores)
+
+
+def test_a_few_identical_coffees_pair_one_to_one() -> None:
+    """Twins are no rivals: ten identical coffees in a book each link to their own row."""
+    records, rows = simulated_book(seed=1)
+    records += coffees("c", 10)
+    rows += coffees("k", 10, sign=-1)
+    result = match(records, rows, LEARNED)
+    linked = {p.left_id: p.right_id for p in result.pairs
+              if p.left_id.startswith("c") and p.decision == "auto"}  # fmt: skip
+    assert len(linked) == 10
+    assert len(set(linked.values())) == 10
 
 
 def test_the_explanation_names_the_evidence_in_words() -> None:
@@ -434,7 +461,7 @@ def test_the_date_evidence_is_learned_from_the_file() -> None:
         "444.44",
         "CARD VELMORA STUDIO",
         aliases=("TRX 5550001",),
-    )  # an identifier: see the xfail above
+    )
     today = replace(five, id="today", date=record.date)
     for model, good, bad in ((late, five, today), (same, today, five)):
         good_text = check_learned(record, good, model, LEARNED).text
@@ -537,12 +564,34 @@ def test_the_same_input_twice_gives_identical_pairs() -> None:
     assert first.pairs == second.pairs
 
 
-def test_auto_links_do_not_depend_on_row_order() -> None:
-    records, rows = harder_book()
-    rng = random.Random(41)
-    shuffled_records, shuffled_rows = records[:], rows[:]
-    rng.shuffle(shuffled_records)
-    rng.shuffle(shuffled_rows)
-    expected = autos(match(records, rows, LEARNED))
-    assert len(expected) > 100
-    assert autos(match(shuffled_records, shuffled_rows, LEARNED)) == expected
+@pytest.mark.parametrize(
+    "model_given",
+    [
+        True,
+        pytest.param(
+            False,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the model learned from a file depends on row order (u's random pairs "
+                "are drawn by row position; weights move by up to 0.1 bit): shuffled with "
+                "seed 1, r276-t276 goes from 0.9953 auto to 0.9949 suggest",
+            ),
+        ),
+    ],
+    ids=["model-given", "model-learned"],
+)
+def test_results_do_not_depend_on_row_order(model_given: bool) -> None:
+    records, rows = with_chain(*with_near_ties(*harder_book()))
+    model = fit_model(records, rows, LEARNED) if model_given else None
+    expected = match(records, rows, LEARNED, model=model)
+    assert len(autos(expected)) > 100
+    key = lambda p: (p.left_id, p.right_id, p.decision, p.score)  # noqa: E731
+    for seed in (0, 1, 2):
+        rng = random.Random(seed)
+        shuffled_records, shuffled_rows = records[:], rows[:]
+        rng.shuffle(shuffled_records)
+        rng.shuffle(shuffled_rows)
+        shuffled = match(shuffled_records, shuffled_rows, LEARNED, model=model)
+        assert autos(shuffled) == autos(expected), seed
+        if model_given:  # with one model, every proposal and its probability are the same
+            assert sorted(map(key, shuffled.pairs)) == sorted(map(key, expected.pairs))
