@@ -342,11 +342,6 @@ def test_auto_links_clear_the_auto_probability() -> None:
             assert p.score >= LEARNED.suggest_probability, p
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a record's suggestions list its assigned pair first, then the rivals by "
-    "probability: chain0 shows chain-row0 (0.3009) before chain-row2 (0.3152)",
-)
 def test_a_records_suggestions_are_ranked_by_probability() -> None:
     records, rows = with_chain(*harder_book())
     result = match(records, rows, LEARNED)
@@ -564,22 +559,7 @@ def test_the_same_input_twice_gives_identical_pairs() -> None:
     assert first.pairs == second.pairs
 
 
-@pytest.mark.parametrize(
-    "model_given",
-    [
-        True,
-        pytest.param(
-            False,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the model learned from a file depends on row order (u's random pairs "
-                "are drawn by row position; weights move by up to 0.1 bit): shuffled with "
-                "seed 1, r276-t276 goes from 0.9953 auto to 0.9949 suggest",
-            ),
-        ),
-    ],
-    ids=["model-given", "model-learned"],
-)
+@pytest.mark.parametrize("model_given", [True, False], ids=["model-given", "model-learned"])
 def test_results_do_not_depend_on_row_order(model_given: bool) -> None:
     records, rows = with_chain(*with_near_ties(*harder_book()))
     model = fit_model(records, rows, LEARNED) if model_given else None

@@ -99,7 +99,7 @@ def fit_model(
 ) -> EvidenceModel:
     """A model learned from these records and candidates alone (no labels)."""
     config = config or PROFILES["learned"]
-    left, right, _ = build_pair(records, candidates)
+    left, right, _ = build_pair(sorted(records, key=_canonical), sorted(candidates, key=_canonical))
     rec, cand, rules = candidate_pairs(left, right, config.blocking)
     compared = compare(left, right, rec, cand, _vat(config))
     windows = Windows(left, right, config.blocking)
@@ -246,6 +246,10 @@ def _apply_feedback(
     return keep, penalized
 
 
+def _canonical(side: Side) -> tuple[str, str]:
+    return side.group, side.id
+
+
 def match_learned(
     records: Sequence[Side],
     candidates: Sequence[Side],
@@ -259,6 +263,10 @@ def match_learned(
     report = progress or (lambda stage, done, total: None)
     stats: Counter[str] = Counter(records=len(records), candidates=len(candidates))
     report("candidates", 0, len(records))
+    # One canonical order, so neither the model learned from the file nor the answer depends on
+    # how the rows were sorted when they came in.
+    records = sorted(records, key=_canonical)
+    candidates = sorted(candidates, key=_canonical)
     left, right, _ = build_pair(records, candidates)
     rec, cand, rules = candidate_pairs(left, right, config.blocking)
     windows = Windows(left, right, config.blocking)
@@ -380,8 +388,8 @@ class _Decide:
             note = ""
             if rivals:
                 note = f"; {len(rivals)} other candidate(s) possible: please choose"
-            self._emit(k, "suggest", note)
-            for o in rivals:
+            # A person reads a record's options best first.
+            for o in sorted([k, *rivals], key=lambda o: (-probability[o], int(cand[o]))):
                 self._emit(o, "suggest", note)
 
     def _ask_model(self, k: int, rivals: list[int]) -> bool:

@@ -9,6 +9,7 @@ likelier to be a match than before.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from bg_agents.defs.reconciliation.matcher.evidence.comparisons import COMPARISONS
 from bg_agents.defs.reconciliation.matcher.rules import HUNDRED, format_pct, money
@@ -52,24 +53,33 @@ def describe(
     """One pair: its probability (or, alone, its total weight), then the comparisons that carry
     evidence, strongest first. (Plain lists: explanations are built for every pair shown.)"""
     parts: list[tuple[float, str]] = []
-    for c, comparison in enumerate(COMPARISONS):
-        level = gamma[c]
+    for c, level in enumerate(gamma):
         if level < 0:
             continue
         weight = weights[c]
-        label = comparison.levels[level]
-        if comparison.name == "amount" and amount_text:
-            text = amount_text
-        elif comparison.name == "date":
-            text = label
-        else:
-            text = f"{_LABEL[comparison.name]} {label}"
+        shared = 0
         if tf[c] == tf[c] and candidates_total:  # not NaN: a term frequency applies
             shared = max(1, round(tf[c] * candidates_total))
-            text += ", rare in this data" if shared <= 1 else f", as {shared} candidates are"
-        parts.append((weight, f"{text}: {strength(weight)} ({weight:+.1f})"))
+        text = amount_text if c == 0 and amount_text else None
+        parts.append((weight, _part(c, level, shared, round(weight, 1), text)))
     parts.sort(key=lambda p: -abs(p[0]))
     body = "; ".join(text for _, text in parts)
     if probability is None:
         return f"evidence weight {sum(weights):+.1f}: {body}"
     return f"match probability {probability:.4f}: {body}"
+
+
+@lru_cache(maxsize=1 << 14)
+def _part(c: int, level: int, shared: int, weight: float, amount_text: str | None) -> str:
+    """One comparison in words (cached: most pairs repeat the same few)."""
+    comparison = COMPARISONS[c]
+    label = comparison.levels[level]
+    if amount_text:
+        text = amount_text
+    elif comparison.name == "date":
+        text = label
+    else:
+        text = f"{_LABEL[comparison.name]} {label}"
+    if shared:
+        text += ", rare in this data" if shared <= 1 else f", as {shared} candidates are"
+    return f"{text}: {strength(weight)} ({weight:+.1f})"

@@ -168,14 +168,14 @@ class EvidenceModel:
         for c in range(gamma.shape[1]):
             col = gamma[:, c]
             seen = col >= 0
-            lvl = col[seen]
-            out[seen, c] = np.log2(self.m[c][lvl]) - np.log2(self.u[c][lvl])
+            log_m = np.log2(self.m[c])
+            # Index a per-level table: a logarithm per level, not per pair.
+            out[seen, c] = (log_m - np.log2(self.u[c]))[col[seen]]
             if tf is not None:
                 adjusted = seen & np.isfinite(tf[:, c])
                 if adjusted.any():
-                    lv = col[adjusted]
                     # Agreement on this very value: as likely by chance as the value is common.
-                    out[adjusted, c] = np.log2(self.m[c][lv]) - np.log2(
+                    out[adjusted, c] = log_m[col[adjusted]] - np.log2(
                         np.maximum(tf[adjusted, c], 1e-9)
                     )
         return out
