@@ -63,6 +63,12 @@ def cmd_match(args: argparse.Namespace) -> int:
         amount_abs=args.amount_abs,
         date_window_days=args.date_window_days,
     )
+    seed = file_match.matcher_config(
+        "seed",
+        amount_tolerance=args.amount_tolerance,
+        amount_abs=args.amount_abs,
+        date_window_days=args.date_window_days,
+    )
     currency = exports.check_currency(args.currency)
     large = left.stat().st_size + right.stat().st_size >= MATCH_PROGRESS_BYTES
     summary = file_match.match_files(
@@ -76,6 +82,7 @@ def cmd_match(args: argparse.Namespace) -> int:
         currency=currency,
         same_sign=args.same_sign,
         progress=_StagePrinter() if large else None,
+        small_files_config=seed,
     )
     if args.json:
         print(json.dumps(summary.as_dict()))
@@ -122,14 +129,22 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     match.add_argument(
         "--amount-tolerance",
         metavar="PCT",
-        help="amounts may differ by this percentage (0.5 or 0.5%%)",
+        help="amounts may differ by this percentage (0.5 or 0.5%%); with the learned profile, "
+        "the most an automatic link may differ",
     )
     match.add_argument("--amount-abs", metavar="X", help="or by this absolute amount (e.g. 0.01)")
     match.add_argument(
-        "--date-window-days", type=int, metavar="N", help="dates may be this many days apart"
+        "--date-window-days",
+        type=int,
+        metavar="N",
+        help="dates may be this many days apart; with the learned profile, the most an "
+        "automatic link may be apart (and at least as far is searched)",
     )
     match.add_argument(
-        "--profile", default="seed", help="seed (default), strict (to the cent) or lenient"
+        "--profile",
+        default="learned",
+        help="learned (default: weighs the evidence as these two files show it, searching a wide "
+        "window), seed (the seed's fixed rules: 0.5 %%, 5 days), strict (to the cent) or lenient",
     )
     match.add_argument(
         "--same-sign",

@@ -20,6 +20,7 @@ from bg_agents.defs.reconciliation.matcher.exports import (
     read_sides,
     write_pairs,
 )
+from bg_agents.defs.reconciliation.matcher.learned import MIN_ROWS_TO_LEARN
 from bg_agents.defs.reconciliation.matcher.matcher import Progress, match
 from bg_agents.defs.reconciliation.matcher.rules import Side
 from bg_agents.defs.reconciliation.matcher.types import MatchResult
@@ -78,11 +79,14 @@ def match_files(
     currency: str | None = None,
     same_sign: bool = False,
     progress: Progress | None = None,
+    small_files_config: MatcherConfig | None = None,
 ) -> Summary:
     """Read both exports, match them, write the pairs; nothing is written unless all succeed.
 
     ``same_sign``: both exports are signed from the same point of view (money out negative), so
     a refund never pairs with a purchase of the same size; by default amounts pair by size.
+    ``small_files_config``: used instead of a learned ``config`` when a file holds fewer than
+    MIN_ROWS_TO_LEARN rows (a model learned from a handful of rows would be noise).
     """
     started = time.monotonic()
     check_input_path(left_path)
@@ -100,6 +104,13 @@ def match_files(
     if same_sign:
         left, right = ([replace(x, group="-" if x.amount < 0 else "+") for x in side]
                        for side in (left, right))  # fmt: skip
+    small = min(len(left), len(right)) < MIN_ROWS_TO_LEARN
+    if config.engine == "learned" and small and small_files_config is not None:
+        config = small_files_config
+        profile_name = (
+            f"{profile_name}: too few rows to learn from ({min(len(left), len(right))}, "
+            f"at least {MIN_ROWS_TO_LEARN} needed), matched by the seed's rules"
+        )
     result = match(left, right, config, progress=progress)
     report(f"writing {out_path.name}", 0, 1)
     write_pairs(out_path, result.pairs, {s.id: s for s in left}, {s.id: s for s in right})

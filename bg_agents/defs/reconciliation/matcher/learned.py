@@ -60,6 +60,9 @@ from bg_agents.defs.reconciliation.matcher.types import (
 )
 
 REFINE_ROUNDS = 3
+# Fewer rows than this on either side, and there is too little to learn from: the file matcher
+# uses the seed's rules instead (the application always brings a model trained on all teams).
+MIN_ROWS_TO_LEARN = 100
 RANDOM_PAIRS = 100_000  # pairs drawn to count u (how often each level occurs by chance)
 SEED = 20261129  # the draw is seeded: the same files give the same model and the same answer
 # Amount levels -> the relation a Pair reports (the domain's words for the difference).
