@@ -38,7 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.naive_matcher import naive_match  # noqa: E402
-from bg_agents.defs.reconciliation.matcher import match  # noqa: E402
+from bg_agents.defs.reconciliation.matcher import match, profile  # noqa: E402
 from bg_agents.defs.reconciliation.matcher.rules import (  # noqa: E402
     Side,
     normalize_name,
@@ -49,7 +49,7 @@ from bg_agents.simulate.match_evaluation import EvalSet, Scores, evaluate, label
 
 WEEKS = 52
 SEED = 7
-RESULTS = Path(__file__).resolve().parent / "results" / "matching.md"
+RESULTS = Path(__file__).resolve().parent / "results" / "matching.md"  # _<profile> is added
 
 TARGET_PRECISION = 0.995
 TARGET_RECALL = 0.95
@@ -182,7 +182,7 @@ def child_quality(args: argparse.Namespace) -> dict[str, Any]:
         "cases": case_counts(data),
     }
     t0 = time.perf_counter()
-    result = match(data.records, data.candidates)
+    result = match(data.records, data.candidates, profile(args.profile))
     out["ours_s"] = time.perf_counter() - t0
     ours = evaluate(result.pairs, data, result.stats)
     out["ours"] = scores_dict(ours)
@@ -217,12 +217,12 @@ def child_ours(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.trace:
         tracemalloc.start()
-        result = match(data.records, data.candidates)
+        result = match(data.records, data.candidates, profile(args.profile))
         out["trace_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         return out
     t0 = time.perf_counter()
-    result = match(data.records, data.candidates)
+    result = match(data.records, data.candidates, profile(args.profile))
     out["match_s"] = time.perf_counter() - t0
     out["rss_peak_mib"] = maxrss_mib()
     scores = evaluate(result.pairs, data, result.stats)
@@ -408,6 +408,8 @@ def run_child(task: str, args: argparse.Namespace, *extra: str) -> dict[str, Any
         str(args.naive_budget),
         "--literal-measure",
         str(args.literal_measure),
+        "--profile",
+        args.profile,
         *(["--quick"] if args.quick else []),
         *extra,
     ]
@@ -622,6 +624,9 @@ def main() -> None:
         "--literal-measure", type=float, default=20.0, help="seconds of the no-pre-check loop"
     )
     parser.add_argument("--no-trace", action="store_true", help="skip the tracemalloc runs")
+    parser.add_argument(
+        "--profile", default="learned", help="the matcher's profile measured (learned, seed, ...)"
+    )
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scale", action="store_true", help=argparse.SUPPRESS)
@@ -668,9 +673,10 @@ def main() -> None:
     print()
     print(text)
     if not args.quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text("# Matching benchmark\n\n" + "\n".join(lines) + "\n")
-        print(f"\nsaved to {RESULTS}")
+        saved = RESULTS.with_name(f"matching_{args.profile}.md")
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(f"# Matching benchmark ({args.profile})\n\n" + "\n".join(lines) + "\n")
+        print(f"\nsaved to {saved}")
 
 
 if __name__ == "__main__":
