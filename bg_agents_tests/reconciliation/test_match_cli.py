@@ -601,9 +601,10 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(
     assert stderr.startswith("bg-agents: error: /proc/") and len(stderr.splitlines()) == 1
 
 
-def test_by_default_a_file_large_enough_is_matched_by_learned_evidence(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+VOCABULARY = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split()
+
+
+def transfers(folder: Path) -> tuple[Path, Path, set[tuple[str, str]]]:
     """SIMULATED: 150 transfers, the receiving bank 1-3 days later and a fee of up to 2 %."""
     rng = random.Random(5)
     left_rows, right_rows = ["id,date,amount,name"], ["id,date,amount,name"]
@@ -611,12 +612,23 @@ def test_by_default_a_file_large_enough_is_matched_by_learned_evidence(
         day = date(2026, 3, 2) + timedelta(days=rng.randrange(60))
         amount = Decimal(rng.randrange(2_000, 200_000)) / 100
         fee = (amount * Decimal(rng.choice((0, 0, 0.01, 0.02)))).quantize(Decimal("0.01"))
-        name = f"Payee {rng.choice('ABCDEFGHJK')}{k:03d} invoice {rng.randrange(10**5, 10**6)}"
+        # Long texts of equally common words and several numbers: what a row compares is cut
+        # to its rarest words and identifiers, and ties among them must break the same way.
+        words = " ".join(rng.sample(VOCABULARY, 9))
+        numbers = " ".join(str(rng.randrange(10**5, 10**6)) for _ in range(5))
+        name = f"Payee {k:03d} {words} {numbers}"
         later = day + timedelta(days=rng.randrange(1, 4))
         left_rows.append(f"L{k},{day},{amount},{name}")
         right_rows.append(f"R{(k * 37) % 150},{later},{amount - fee},{name.upper()}")
-    left = write(tmp_path, "left.csv", "\n".join(left_rows) + "\n")
-    right = write(tmp_path, "right.csv", "\n".join(right_rows) + "\n")
+    left = write(folder, "left.csv", "\n".join(left_rows) + "\n")
+    right = write(folder, "right.csv", "\n".join(right_rows) + "\n")
+    return left, right, {(f"L{k}", f"R{(k * 37) % 150}") for k in range(150)}
+
+
+def test_by_default_a_file_large_enough_is_matched_by_learned_evidence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    left, right, truth = transfers(tmp_path)
     out = tmp_path / "pairs.csv"
     code, stdout, stderr = run(
         capsys, "--left", left, "--right", right, "--out", out, "--currency", "EUR", "--json"
@@ -625,13 +637,7 @@ def test_by_default_a_file_large_enough_is_matched_by_learned_evidence(
     summary = json.loads(stdout)
     assert summary["profile"] == "learned"
     pairs = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    truth = {(f"L{k}", f"R{(k * 37) % 150}") for k in range(150)}
-    linked = set(
-        zip(
-            pairs[pairs.decision == "auto"].left_id,
-            pairs[pairs.decision == "auto"].right_id,
-            strict=True,
-        )
-    )
+    auto = pairs[pairs.decision == "auto"]
+    linked = set(zip(auto.left_id, auto.right_id, strict=True))
     assert len(linked) >= 120 and linked <= truth
     assert all(pairs.explanation.str.startswith("match probability"))

@@ -583,8 +583,6 @@ def spreadsheet_safe(value: str) -> str:
 
 
 def _write_csv(path: Path, records: dict[str, list[Any]]) -> None:
-    import pandas as pd
-
     text: dict[str, list[Any]] = {}
     for column, values in records.items():
         if column == "score":
@@ -596,7 +594,10 @@ def _write_csv(path: Path, records: dict[str, list[Any]]) -> None:
         else:
             text[column] = ["" if v is None else spreadsheet_safe(str(v)) for v in values]
     # utf-8-sig: spreadsheet programs then show accented names correctly.
-    pd.DataFrame(text, columns=list(records)).to_csv(path, index=False, encoding="utf-8-sig")
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(records)
+        writer.writerows(zip(*text.values(), strict=True))
 
 
 def _write_parquet(path: Path, records: dict[str, list[Any]]) -> None:

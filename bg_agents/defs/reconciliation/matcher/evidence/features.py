@@ -161,10 +161,11 @@ class _Texts:
         if found is None:
             vocab = self.vocab
             found = self.name_index[name] = len(self.name_ids)
-            words = {w for w in name.split() if len(w) >= MIN_WORD}
+            # Sorted: ids never depend on a set's order (which Python's hashing varies per run).
+            words = sorted({w for w in name.split() if len(w) >= MIN_WORD})
             word_ids = tuple(_code(vocab.words, w) for w in words)
             # A word cut short by a bank ("agniesz") still shares its first letters.
-            prefixes = {w[:WORD_PREFIX] + "~" for w in words if len(w) > WORD_PREFIX}
+            prefixes = sorted({w[:WORD_PREFIX] + "~" for w in words if len(w) > WORD_PREFIX})
             self.name_ids.append(_code(vocab.names, name))
             self.keys.append(_code(vocab.name_keys, name[:NAME_KEY]))
             self.first_words.append(_code(vocab.words, name.split()[0]))
@@ -178,7 +179,7 @@ class _Texts:
         if found is None:
             found = self.text_index[text] = len(self.text_refs)
             refs = self.vocab.refs
-            self.text_refs.append(tuple(_code(refs, t) for t in identifiers(text)))
+            self.text_refs.append(tuple(_code(refs, t) for t in sorted(identifiers(text))))
         return found
 
 
