@@ -601,7 +601,20 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(
     assert stderr.startswith("bg-agents: error: /proc/") and len(stderr.splitlines()) == 1
 
 
-VOCABULARY = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split()
+VOCABULARY = [
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+]
 
 
 def transfers(folder: Path) -> tuple[Path, Path, set[tuple[str, str]]]:
