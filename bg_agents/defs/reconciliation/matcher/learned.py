@@ -265,12 +265,13 @@ def match_learned(
 ) -> MatchResult:
     report = progress or (lambda stage, done, total: None)
     stats: Counter[str] = Counter(records=len(records), candidates=len(candidates))
-    report("candidates", 0, len(records))
+    report("preparing", 0, len(records))
     # One canonical order, so neither the model learned from the file nor the answer depends on
     # how the rows were sorted when they came in.
     records = sorted(records, key=_canonical)
     candidates = sorted(candidates, key=_canonical)
     left, right, _ = build_pair(records, candidates)
+    report("candidates", 0, len(records))
     rec, cand, rules = candidate_pairs(left, right, config.blocking)
     windows = Windows(left, right, config.blocking)
     stats["candidate_pairs"] = len(rec)

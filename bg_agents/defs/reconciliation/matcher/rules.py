@@ -145,7 +145,8 @@ def normalize_name(text: str) -> str:
     If stripping would leave nothing (a vendor called "Square"), the unstripped words are kept.
     """
     text = text.lower().translate(_UMLAUTS)
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    if not text.isascii():  # ASCII is its own NFKD form: only accents need folding
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     text = text.replace("'", "").replace("&", " ")
     text = _INITIALS.sub(lambda m: m.group().replace(".", ""), text)
     text = _DOMAIN.sub(" ", text)
