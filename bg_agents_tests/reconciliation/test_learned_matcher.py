@@ -305,6 +305,38 @@ def test_a_record_with_two_equally_good_candidates_is_not_auto_linked() -> None:
     assert mine["tie-a"].score == mine["tie-b"].score
 
 
+def tied_book() -> tuple[list[Side], list[Side]]:
+    records, rows = simulated_book(seed=12)
+    day = START + timedelta(days=30)
+    records.append(receipt("tie", day, "318.27", "Acme"))
+    rows += [bank_row("tie-a", day + timedelta(days=1), "318.27", "ACME BERLIN"),
+             bank_row("tie-b", day + timedelta(days=1), "318.27", "ACME MUNICH")]  # fmt: skip
+    return records, rows
+
+
+def test_a_tie_goes_to_the_tie_breaker_and_its_choice_is_linked_under_the_guard() -> None:
+    asked: list[list[str]] = []
+
+    def choose_b(record: Side, options: list[tuple[Side, float]]) -> str | None:
+        asked.append([candidate.id for candidate, _ in options])
+        return "tie-b"
+
+    records, rows = tied_book()
+    result = match(records, rows, LEARNED, tie_breaker=choose_b)
+    mine = [p for p in result.pairs if p.left_id == "tie"]
+    assert sorted(map(sorted, asked)) == [["tie-a", "tie-b"]]
+    assert [(p.right_id, p.decision, p.decided_by) for p in mine] == [("tie-b", "auto", "model")]
+    assert result.stats["model_links"] == 1 and result.stats["ties"] >= 1
+
+
+def test_a_tie_breakers_answer_outside_the_options_links_nothing() -> None:
+    records, rows = tied_book()
+    result = match(records, rows, LEARNED, tie_breaker=lambda record, options: "not-offered")
+    mine = {p.right_id: p.decision for p in result.pairs if p.left_id == "tie"}
+    assert mine == {"tie-a": "suggest", "tie-b": "suggest"}
+    assert result.stats["model_refused"] == 1
+
+
 def with_near_ties(records: list[Side], rows: list[Side]) -> tuple[list[Side], list[Side]]:
     """Five receipts, each with two rows of its vendor and amount, one and two days later."""
     records, rows = records[:], rows[:]

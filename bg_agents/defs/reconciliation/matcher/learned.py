@@ -382,13 +382,13 @@ class _Decide:
             rivals = [o for o in by_left[a.left] if o != k
                       and signature[int(cand[o])] != signature[a.right]]  # fmt: skip
             rivals.sort(key=lambda o: -probability[o])
-            if (
-                rivals
-                and self.tie_breaker is not None
-                and allowed[k]
-                and self._ask_model(k, [o for o in rivals if allowed[o]])
-            ):
-                continue
+            # A tie: the guard allows this pair and a rival, the evidence cannot choose (what
+            # the model is asked, when one is configured).
+            allowed_rivals = [o for o in rivals if allowed[o]] if allowed[k] else []
+            if allowed_rivals:
+                self.stats["ties"] += 1
+                if self.tie_breaker is not None and self._ask_model(k, allowed_rivals):
+                    continue
             note = ""
             if rivals:
                 note = f"; {len(rivals)} other candidate(s) possible: please choose"
@@ -398,8 +398,6 @@ class _Decide:
 
     def _ask_model(self, k: int, rivals: list[int]) -> bool:
         """A tie between pairs the guard allows: the model may pick one (re-checked)."""
-        if not rivals:
-            return False
         options = [k, *rivals]
         record = self.records[int(self.rec[k])]
         self.stats["model_calls"] += 1
