@@ -70,7 +70,8 @@ bench: $(STAMP)
 	PYTHONPATH=. $(BIN)/python benchmarks/ingest_and_metrics.py
 	PYTHONPATH=. $(BIN)/python benchmarks/ingest_and_metrics.py --db postgres
 	PYTHONPATH=. $(BIN)/python benchmarks/insights.py
-	PYTHONPATH=. $(BIN)/python benchmarks/matching.py
+	PYTHONPATH=. $(BIN)/python benchmarks/matching.py --profile learned
+	PYTHONPATH=. $(BIN)/python benchmarks/matching.py --profile seed
 	PYTHONPATH=. $(BIN)/python benchmarks/matching_transfers.py
 
 clean:
