@@ -381,7 +381,9 @@ def test_a_records_suggestions_are_ranked_by_probability() -> None:
     for p in result.pairs:
         if p.decision == "suggest":
             suggested[p.left_id].append(p.score)
-    assert sum(len(scores) > 1 for scores in suggested.values()) >= 4
+    assert (
+        sum(len(scores) > 1 for scores in suggested.values()) >= 2
+    )  # enough records with options to see their order
     for left_id, scores in suggested.items():
         assert scores == sorted(scores, reverse=True), (left_id, scores)
 
@@ -607,3 +609,21 @@ def test_results_do_not_depend_on_row_order(model_given: bool) -> None:
         assert autos(shuffled) == autos(expected), seed
         if model_given:  # with one model, every proposal and its probability are the same
             assert sorted(map(key, shuffled.pairs)) == sorted(map(key, expected.pairs))
+
+
+def test_an_invoices_payment_date_is_explained_against_its_period() -> None:
+    """An invoice may be paid any day from issue to due date: "same day" would be wrong."""
+    records, rows = simulated_book(seed=8)
+    issued = START + timedelta(days=40)
+    due = issued + timedelta(days=30)
+    records += [
+        receipt("inv-on-time", issued, "1234.56", "Kestrel Print", date_until=due),
+        receipt("inv-late", issued, "2345.67", "Kestrel Print", date_until=due),
+    ]
+    rows += [bank_row("pay-on-time", issued + timedelta(days=12), "1234.56", "KESTREL PRINT"),
+             bank_row("pay-late", due + timedelta(days=5), "2345.67", "KESTREL PRINT")]  # fmt: skip
+    result = match(records, rows, LEARNED)
+    on_time, late = pair_of(result, "inv-on-time"), pair_of(result, "inv-late")
+    assert "paid within the invoice's period" in on_time.explanation, on_time.explanation
+    assert "5 days after the due date" in late.explanation, late.explanation
+    assert "same day" not in on_time.explanation

@@ -45,7 +45,11 @@ from bg_agents.defs.reconciliation.matcher.evidence.comparisons import (
     Compared,
     compare,
 )
-from bg_agents.defs.reconciliation.matcher.evidence.explain import amount_words, describe
+from bg_agents.defs.reconciliation.matcher.evidence.explain import (
+    amount_words,
+    describe,
+    period_words,
+)
 from bg_agents.defs.reconciliation.matcher.evidence.features import Features, build_pair
 from bg_agents.defs.reconciliation.matcher.evidence.model import EvidenceModel
 from bg_agents.defs.reconciliation.matcher.evidence.posterior import Competition, twin_classes
@@ -66,8 +70,10 @@ MIN_ROWS_TO_LEARN = 100
 RANDOM_PAIRS = 100_000  # pairs drawn to count u (how often each level occurs by chance)
 SEED = 20261129  # the draw is seeded: the same files give the same model and the same answer
 # Amount levels -> the relation a Pair reports (the domain's words for the difference).
+# Up to 10 % less is a fee taken on the way, more a surcharge; beyond, part of a payment (less)
+# or more than the record (over), the words the rule matcher uses too.
 RELATION = {0: "amount", 1: "vat", 2: "fee", 3: "surcharge", 4: "fee", 5: "surcharge",
-            6: "fee", 7: "surcharge", 8: "fee", 9: "surcharge", 10: "amount"}  # fmt: skip
+            6: "fee", 7: "surcharge", 8: "partial", 9: "over", 10: "other"}  # fmt: skip
 
 
 def random_pairs(windows: Windows, records: int, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -317,11 +323,13 @@ class _Decide:
         i, j = int(self.rec[k]), int(self.cand[k])
         compared = compared_amounts(self.records[i], self.candidates[j])
         text = amount_words(*compared) if compared is not None else None
+        period = self.records[i].date_until is not None
+        when = period_words(int(self.compared.lag[k])) if period else None
         row = self.shown[k]
         return describe(self.gammas[row], self.weight_rows[row], self.tfs[row], self.right.n,
-                        text, probability)  # fmt: skip
+                        text, probability, date_text=when)  # fmt: skip
 
-    def _emit(self, k: int, decision: str, note: str = "", decided_by: str = "rules") -> None:
+    def _emit(self, k: int, decision: str, note: str = "", decided_by: str = "evidence") -> None:
         i, j = int(self.rec[k]), int(self.cand[k])
         level = int(self.compared.gamma[k, AMOUNT_AT])
         same_currency = self.compared.gamma[k, CURRENCY_AT] == 0

@@ -21,8 +21,8 @@ class Pair:
     ``fee`` (net of a fee), ``surcharge``, ``fx`` (through base amounts, with a mark-up),
     ``partial`` (one of several payments), ``combined`` (one of several records one candidate
     settles). ``matched_amount`` is the part of the record this candidate settles, when that is
-    not simply the whole record. ``decided_by`` is ``rules`` or ``model`` (a tie the model broke,
-    under the rules).
+    not simply the whole record. ``decided_by`` is ``rules`` (the rule matcher), ``evidence``
+    (the learned matcher's probability) or ``model`` (a tie the model broke, under the guard).
     """
 
     left_id: str

@@ -8,6 +8,7 @@ likelier to be a match than before.
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from functools import lru_cache
 
@@ -32,6 +33,14 @@ def strength(weight: float) -> str:
     return "strongly against"
 
 
+def period_words(lag: int) -> str:
+    """A payment's date against an invoice's period (issue date to due date)."""
+    if lag == 0:
+        return "paid within the invoice's period (issue to due date)"
+    days = f"{abs(lag)} day{'s' if abs(lag) != 1 else ''}"
+    return f"{days} after the due date" if lag > 0 else f"{days} before the issue date"
+
+
 def amount_words(a: Decimal, b: Decimal, unit: str) -> str:
     """Exact: "same amount (60.00 EUR)", "2.1 % lower (97.90 vs 100.00 EUR)"."""
     if a == b:
@@ -49,6 +58,7 @@ def describe(
     candidates_total: int,
     amount_text: str | None,
     probability: float | None,
+    date_text: str | None = None,
 ) -> str:
     """One pair: its probability (or, alone, its total weight), then the comparisons that carry
     evidence, strongest first. (Plain lists: explanations are built for every pair shown.)"""
@@ -60,22 +70,23 @@ def describe(
         shared = 0
         if tf[c] == tf[c] and candidates_total:  # not NaN: a term frequency applies
             shared = max(1, round(tf[c] * candidates_total))
-        text = amount_text if c == 0 and amount_text else None
+        text = (amount_text if c == 0 else date_text if c == 1 else None) or None
         parts.append((weight, _part(c, level, shared, round(weight, 1), text)))
     parts.sort(key=lambda p: -abs(p[0]))
     body = "; ".join(text for _, text in parts)
     if probability is None:
         return f"evidence weight {sum(weights):+.1f}: {body}"
-    return f"match probability {probability:.4f}: {body}"
+    # Rounded down: 0.99497 must not read as the 0.995 an automatic link needs.
+    return f"match probability {math.floor(probability * 10_000) / 10_000:.4f}: {body}"
 
 
 @lru_cache(maxsize=1 << 14)
-def _part(c: int, level: int, shared: int, weight: float, amount_text: str | None) -> str:
+def _part(c: int, level: int, shared: int, weight: float, own_text: str | None) -> str:
     """One comparison in words (cached: most pairs repeat the same few)."""
     comparison = COMPARISONS[c]
     label = comparison.levels[level]
-    if amount_text:
-        text = amount_text
+    if own_text:
+        text = own_text
     elif comparison.name == "date":
         text = label
     else:

@@ -26,6 +26,7 @@ from bg_agents.defs.reconciliation.matcher.evidence.features import Features
 # holds no contrast at all (3,000 identical coffees on both sides), the estimate would collapse to
 # zero and nothing would be proposed, although any pairing of twins is right.
 MIN_SHARE = 0.5
+EXPLAIN_AWAY_ROUNDS = 3
 
 
 def twin_classes(side: Features) -> np.ndarray:
@@ -72,6 +73,13 @@ class _View:
         mine, total = self.evidence(bayes)
         return q * mine / ((1 - share) + q * total)
 
+    def elsewhere(self, probability: np.ndarray) -> np.ndarray:
+        """Per pair, the probability that ``own[k]``'s partner is in another class than pair
+        k's (each class counted once, however many of its twins were compared)."""
+        per_class = probability[self.first]
+        total = np.bincount(self.owner, weights=per_class, minlength=self.owners)
+        return np.clip(total[self.own] - per_class[self.inverse], 0.0, 1.0)
+
 
 class Competition:
     """The pairs' rivals on both sides, worked out once per file: a pair's probability is the
@@ -103,9 +111,20 @@ class Competition:
         bayes = np.exp2(np.clip(log2_bayes, -200, 200))
         # The candidates' share follows from the records': as many matches from either side.
         cand_share = float(np.clip(share * self.ratio, 0.01, 0.99))
-        return np.minimum(
-            self.records.probability(bayes, share), self.candidates.probability(bayes, cand_share)
-        )
+        from_record = self.records.probability(bayes, share)
+        from_candidate = self.candidates.probability(bayes, cand_share)
+        # A rival that surely belongs elsewhere is no rival: in the record's view a candidate
+        # weighs only as much as it is not another record's partner (in the candidate's view,
+        # the same for records). Two monthly invoices of equal amounts, each with its payment:
+        # each payment is explained by its own invoice, so neither is the other's rival.
+        for _ in range(EXPLAIN_AWAY_ROUNDS):
+            free_candidate = 1 - self.candidates.elsewhere(from_candidate)
+            free_record = 1 - self.records.elsewhere(from_record)
+            from_record = self.records.probability(bayes * np.maximum(free_candidate, 1e-9), share)
+            from_candidate = self.candidates.probability(
+                bayes * np.maximum(free_record, 1e-9), cand_share
+            )
+        return np.minimum(from_record, from_candidate)
 
     def share(self, log2_bayes: np.ndarray) -> float:
         """The share of records with a partner in their window, as a fixed point: the expected
