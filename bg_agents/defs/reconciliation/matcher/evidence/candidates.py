@@ -37,7 +37,9 @@ from bg_agents.defs.reconciliation.matcher.evidence.features import Features
 class Blocking:
     window_before: int = 7  # a candidate may be dated this many days before the record
     window_after: int = 45  # ... and this many after its end (due date, for an invoice)
-    exact_before: int = 1
+    # Equal amounts later than the record; an equal amount a day or two earlier (a card posting
+    # before the receipt's date) is the nearest amount, which the near rule finds.
+    exact_before: int = 0
     exact_after: int = 2
     near_ratio: float = 0.35  # |log(b/a)| <= this: beyond, amounts are no evidence at all
     near_each: int = 1  # candidates each side of the record's amount, per week looked at
@@ -268,10 +270,11 @@ def _keyed(
     lg, rg = left.group[l_rows], right.group[r_rows]
     # From the day before the record: a row on the record's own day is found too.
     l_day, r_day = left.start[l_rows] - 1, right.start[r_rows]
-    lcomp, rcomp, width = _composite([lg, l_keys], [rg, r_keys], l_day, r_day)
-    r, c = _neighbours(lcomp, rcomp, 0, cfg.key_after, width)
-    out_rec.append(l_rows[r])
-    out_cand.append(r_rows[c])
+    if cfg.key_after:
+        lcomp, rcomp, width = _composite([lg, l_keys], [rg, r_keys], l_day, r_day)
+        r, c = _neighbours(lcomp, rcomp, 0, cfg.key_after, width)
+        out_rec.append(l_rows[r])
+        out_cand.append(r_rows[c])
     for size in cfg.key_bins:
         la = np.log(np.maximum(left.cents[l_rows], 1.0)) / size
         ra = np.log(np.maximum(right.cents[r_rows], 1.0)) / size
@@ -323,7 +326,7 @@ def candidate_pairs(
     left: Features, right: Features, cfg: Blocking
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (record, candidate) pairs of all rules, sorted by record then candidate, and
-    the rules that found each (EQUAL | NEAR | TOKENS | NAMES bits)."""
+    the rules that found each (EQUAL | NEAR | TOKENS | NAMES | WORDS | IDS bits)."""
     found = [
         (EQUAL, equal_amounts(left, right, cfg)),
         (NEAR, near_amounts(left, right, cfg)),
