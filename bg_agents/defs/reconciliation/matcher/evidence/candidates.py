@@ -37,16 +37,14 @@ from bg_agents.defs.reconciliation.matcher.evidence.features import Features
 class Blocking:
     window_before: int = 7  # a candidate may be dated this many days before the record
     window_after: int = 45  # ... and this many after its end (due date, for an invoice)
-    # Equal amounts later than the record; an equal amount a day or two earlier (a card posting
-    # before the receipt's date) is the nearest amount, which the near rule finds.
-    exact_before: int = 0
+    exact_before: int = 1
     exact_after: int = 2
     near_ratio: float = 0.35  # |log(b/a)| <= this: beyond, amounts are no evidence at all
     near_each: int = 1  # candidates each side of the record's amount, per week looked at
     near_weeks: int = 1  # weeks looked at from the record's day
     token_df_max: int = 400  # tokens more candidates hold say too little to search by
     token_rarest: int = 4  # a record searches by this many of its rarest tokens
-    token_top: int = 6
+    token_top: int = 5
     id_top: int = 2  # candidates sharing the record's rarest identifiers
     names: int = 2  # a record's names looked up (its party, its memo)
     words: int = 2  # and its rarest words
