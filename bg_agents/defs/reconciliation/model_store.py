@@ -25,17 +25,11 @@ from sqlalchemy.orm import Session
 from bg_agents.defs.reconciliation.matcher import MatcherConfig, Side, profile
 from bg_agents.defs.reconciliation.matcher.evidence.model import EvidenceModel
 from bg_agents.defs.reconciliation.matcher.learned import comparisons_of, fit_model
-from bg_agents.defs.reconciliation.service import HUMAN, load_team
-from bg_agents.defs.reconciliation.tools import document_side, invoice_side, transaction_side
+from bg_agents.defs.reconciliation.service import decided_pairs, load_team
 from bg_agents.lib import clock as app_clock
 from bg_agents.lib.db.models import (
-    Customer,
-    Document,
-    Invoice,
-    Match,
     MatchModel,
     Team,
-    Transaction,
 )
 from bg_agents.lib.db.upsert import insert_missing
 
@@ -58,49 +52,9 @@ def _sides(session: Session) -> tuple[list[Side], list[Side]]:
 
 def _decisions(session: Session) -> tuple[list[tuple[Side, Side]], np.ndarray]:
     """People's decisions as (record, bank row) pairs, in id order, and which were confirmed."""
-    rows = session.execute(
-        sa.select(Match, Team.base_currency)
-        .join(Team, Team.id == Match.team_id)
-        .where(Match.status.in_(HUMAN))
-        .order_by(Match.id)
-    ).all()
-    docs = {
-        d.id: d
-        for d in session.scalars(
-            sa.select(Document).where(
-                Document.id.in_([m.record_id for m, _ in rows if m.record_kind == "document"])
-            )
-        )
-    }
-    invoices = {
-        inv.id: (inv, cust)
-        for inv, cust in session.execute(
-            sa.select(Invoice, Customer)
-            .outerjoin(Customer, Customer.id == Invoice.customer_id)
-            .where(Invoice.id.in_([m.record_id for m, _ in rows if m.record_kind == "invoice"]))
-        )
-    }
-    txs = {
-        t.id: t
-        for t in session.scalars(
-            sa.select(Transaction).where(Transaction.id.in_([m.transaction_id for m, _ in rows]))
-        )
-    }
-    pairs: list[tuple[Side, Side]] = []
-    confirmed: list[bool] = []
-    for m, currency in rows:
-        tx = txs.get(m.transaction_id)
-        if m.record_kind == "document" and m.record_id in docs:
-            record = document_side(docs[m.record_id], currency)
-        elif m.record_kind == "invoice" and m.record_id in invoices:
-            record = invoice_side(*invoices[m.record_id], currency)
-        else:
-            continue
-        if tx is None:
-            continue
-        pairs.append((record, transaction_side(tx, currency)))
-        confirmed.append(m.status == "confirmed")
-    return pairs, np.array(confirmed, bool)
+    decided = decided_pairs(session)
+    pairs = [(record, side) for _, record, side in decided]
+    return pairs, np.array([status == "confirmed" for status, _, _ in decided], bool)
 
 
 def train(engine: Engine) -> EvidenceModel:
@@ -140,7 +94,7 @@ def save(
     between, the earlier row becomes the latest again: matching must use what training says now.
     """
     parameters = canonical(model)
-    digest = hashlib.sha256(parameters.encode()).hexdigest()
+    digest = digest_of(model)
     trained = model.trained_on
     row = {
         "digest": digest,

@@ -187,40 +187,55 @@ def _by_id(session: Session, model: type, ids: list[int]) -> dict[int, Any]:
     return {row.id: row for row in session.scalars(sa.select(model).where(model.id.in_(ids)))}
 
 
-def _feedback(session: Session, team_ids: Iterable[int]) -> Feedback:
-    """Aliases from confirmed pairs, refusals from declined ones (the most recent first)."""
-    rows = session.execute(
-        sa.select(Match.record_kind, Match.record_id, Match.transaction_id, Match.status)
-        .where(Match.team_id.in_(list(team_ids)), Match.status.in_(HUMAN))
-        .order_by(Match.updated_at.desc())
-        .limit(FEEDBACK_LIMIT)
-    ).all()
+def decided_pairs(
+    session: Session, team_ids: Iterable[int] | None = None, newest: int | None = None
+) -> list[tuple[str, Side, Side]]:
+    """People's decisions as (status, record, bank row): the given teams' (all teams' when
+    None), the ``newest`` most recent first, or all in id order. Pairs whose record or bank row
+    is gone are skipped."""
+    query = (
+        sa.select(Match, Team.base_currency)
+        .join(Team, Team.id == Match.team_id)
+        .where(Match.status.in_(HUMAN))
+    )
+    if team_ids is not None:
+        query = query.where(Match.team_id.in_(list(team_ids)))
+    if newest is not None:
+        query = query.order_by(Match.updated_at.desc(), Match.id.desc()).limit(newest)
+    else:
+        query = query.order_by(Match.id)
+    rows = session.execute(query).all()
     if not rows:
-        return Feedback()
-    docs = _by_id(session, Document, [r.record_id for r in rows if r.record_kind == "document"])
+        return []
+    docs = _by_id(session, Document, [m.record_id for m, _ in rows if m.record_kind == "document"])
     invoices = {
         inv.id: (inv, cust)
         for inv, cust in session.execute(
             sa.select(Invoice, Customer)
             .outerjoin(Customer, Customer.id == Invoice.customer_id)
-            .where(Invoice.id.in_([r.record_id for r in rows if r.record_kind == "invoice"]))
+            .where(Invoice.id.in_([m.record_id for m, _ in rows if m.record_kind == "invoice"]))
         )
     }
-    txs = _by_id(session, Transaction, [r.transaction_id for r in rows])
-    feedback = Feedback()
-    for r in rows:
-        tx = txs.get(r.transaction_id)
-        if r.record_kind == "document" and r.record_id in docs:
-            record = document_side(docs[r.record_id], "")
-        elif r.record_kind == "invoice" and r.record_id in invoices:
-            record = invoice_side(*invoices[r.record_id], "")
+    txs = _by_id(session, Transaction, [m.transaction_id for m, _ in rows])
+    pairs: list[tuple[str, Side, Side]] = []
+    for m, currency in rows:
+        tx = txs.get(m.transaction_id)
+        if m.record_kind == "document" and m.record_id in docs:
+            record = document_side(docs[m.record_id], currency)
+        elif m.record_kind == "invoice" and m.record_id in invoices:
+            record = invoice_side(*invoices[m.record_id], currency)
         else:
             continue
-        if tx is None:
-            continue
-        # Only names matter to feedback: no team currency is needed to build the sides.
-        side = transaction_side(tx, "")
-        (feedback.confirm if r.status == "confirmed" else feedback.decline)(record, side)
+        if tx is not None:
+            pairs.append((m.status, record, transaction_side(tx, currency)))
+    return pairs
+
+
+def _feedback(session: Session, team_ids: Iterable[int]) -> Feedback:
+    """Aliases from confirmed pairs, refusals from declined ones (the most recent first)."""
+    feedback = Feedback()
+    for status, record, side in decided_pairs(session, team_ids, newest=FEEDBACK_LIMIT):
+        (feedback.confirm if status == "confirmed" else feedback.decline)(record, side)
     return feedback
 
 

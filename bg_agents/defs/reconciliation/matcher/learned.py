@@ -22,8 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from bg_agents.defs.reconciliation.matcher.assignment import assign
-from bg_agents.defs.reconciliation.matcher.blocking import candidate_pairs as rule_pairs
-from bg_agents.defs.reconciliation.matcher.blocking import prepare
 from bg_agents.defs.reconciliation.matcher.config import PROFILES, MatcherConfig
 from bg_agents.defs.reconciliation.matcher.evidence.candidates import (
     EQUAL,
@@ -54,8 +52,8 @@ from bg_agents.defs.reconciliation.matcher.evidence.features import Features, bu
 from bg_agents.defs.reconciliation.matcher.evidence.model import EvidenceModel
 from bg_agents.defs.reconciliation.matcher.evidence.posterior import Competition, twin_classes
 from bg_agents.defs.reconciliation.matcher.rules import MatchRules, Side, reference_conflict
-from bg_agents.defs.reconciliation.matcher.scoring import compared_amounts, score_pair
-from bg_agents.defs.reconciliation.matcher.stages import Stages
+from bg_agents.defs.reconciliation.matcher.scoring import compared_amounts
+from bg_agents.defs.reconciliation.matcher.stages import Stages, scored_pairs
 from bg_agents.defs.reconciliation.matcher.types import (
     Feedback,
     MatchResult,
@@ -255,6 +253,10 @@ def _apply_feedback(
     return keep, penalized
 
 
+def _silent(stage: str, done: int, total: int) -> None:
+    """No progress for the one-to-many pass: it works on what the main pass left."""
+
+
 def _canonical(side: Side) -> tuple[str, str]:
     return side.group, side.id
 
@@ -441,15 +443,7 @@ class _Decide:
         seed = PROFILES["seed"]
         records = [self.records[i] for i in rest_left]
         candidates = [self.candidates[j] for j in rest_right]
-        groups: dict[str, int] = {}
-        left, right = prepare(records, groups), prepare(candidates, groups)
-        ri, ci = rule_pairs(left, right, seed)
-        scored = []
-        for i, j in zip(ri.tolist(), ci.tolist(), strict=True):
-            s = score_pair(records[i], candidates[j], left.names[i], right.names[j], seed,
-                           feedback, i, j)  # fmt: skip
-            if s is not None:
-                scored.append(s)
+        scored, _ = scored_pairs(records, candidates, seed, feedback, _silent, Counter())
         stages = Stages(records, candidates, seed, feedback, None, self.stats)
         stages.combined(scored)
         stages.partial(scored)

@@ -18,13 +18,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from bg_agents.defs.reconciliation.matcher.blocking import candidate_pairs, prepare
 from bg_agents.defs.reconciliation.matcher.config import DEFAULT_CONFIG, MatcherConfig
 from bg_agents.defs.reconciliation.matcher.evidence.model import EvidenceModel
 from bg_agents.defs.reconciliation.matcher.learned import match_learned
 from bg_agents.defs.reconciliation.matcher.rules import Side
-from bg_agents.defs.reconciliation.matcher.scoring import Scored, score_pair
-from bg_agents.defs.reconciliation.matcher.stages import Stages
+from bg_agents.defs.reconciliation.matcher.stages import Stages, scored_pairs
 from bg_agents.defs.reconciliation.matcher.types import Feedback, MatchResult, TieBreaker
 
 Progress = Callable[[str, int, int], None]
@@ -57,25 +55,11 @@ def match(
                              tie_breaker=tie_breaker, progress=progress)  # fmt: skip
     stats: Counter[str] = Counter(records=len(records), candidates=len(candidates))
     report = progress or (lambda stage, done, total: None)
-    groups: dict[str, int] = {}
-    left, right = prepare(records, groups), prepare(candidates, groups)
-    report("candidates", 0, len(records))
-    rec_idx, cand_idx = candidate_pairs(left, right, config)
-    stats["candidate_pairs"] = len(rec_idx)
-    report("scoring", 0, len(rec_idx))
-
-    scored: list[Scored] = []
-    for n, (i, j) in enumerate(zip(rec_idx.tolist(), cand_idx.tolist(), strict=True)):
-        s = score_pair(records[i], candidates[j], left.names[i], right.names[j], config,
-                       feedback, i, j)  # fmt: skip
-        if s is not None:
-            scored.append(s)
-        if n and n % 200_000 == 0:
-            report("scoring", n, len(rec_idx))
+    scored, right_names = scored_pairs(records, candidates, config, feedback, report, stats)
     report("assigning", 0, len(scored))
 
     matcher = Stages(records, candidates, config, feedback, tie_breaker, stats)
-    matcher.one_to_one(scored, right.names)
+    matcher.one_to_one(scored, right_names)
     matcher.combined(scored)
     matcher.partial(scored)
     result = MatchResult(matcher.pairs, stats)

@@ -5,15 +5,45 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
 from bg_agents.defs.reconciliation.matcher.assignment import assign
+from bg_agents.defs.reconciliation.matcher.blocking import candidate_pairs, prepare
 from bg_agents.defs.reconciliation.matcher.config import MatcherConfig
 from bg_agents.defs.reconciliation.matcher.rules import Side, check_pair, money
-from bg_agents.defs.reconciliation.matcher.scoring import ONE_TO_ONE, Scored, describe
+from bg_agents.defs.reconciliation.matcher.scoring import ONE_TO_ONE, Scored, describe, score_pair
 from bg_agents.defs.reconciliation.matcher.types import Feedback, Pair, TieBreaker
+
+Report = Callable[[str, int, int], None]
+
+
+def scored_pairs(
+    records: Sequence[Side],
+    candidates: Sequence[Side],
+    config: MatcherConfig,
+    feedback: Feedback | None,
+    report: Report,
+    stats: Counter[str],
+) -> tuple[list[Scored], list[tuple[str, ...]]]:
+    """The rule matcher's blocked pairs scored on exact Decimals (those worth a look), and the
+    candidates' normalized names."""
+    groups: dict[str, int] = {}
+    left, right = prepare(records, groups), prepare(candidates, groups)
+    report("candidates", 0, len(records))
+    rec_idx, cand_idx = candidate_pairs(left, right, config)
+    stats["candidate_pairs"] += len(rec_idx)
+    report("scoring", 0, len(rec_idx))
+    scored: list[Scored] = []
+    for n, (i, j) in enumerate(zip(rec_idx.tolist(), cand_idx.tolist(), strict=True)):
+        s = score_pair(records[i], candidates[j], left.names[i], right.names[j], config,
+                       feedback, i, j)  # fmt: skip
+        if s is not None:
+            scored.append(s)
+        if n and n % 200_000 == 0:
+            report("scoring", n, len(rec_idx))
+    return scored, right.names
 
 
 class Stages:
