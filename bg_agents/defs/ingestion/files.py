@@ -1,42 +1,31 @@
-"""Bank export files dropped in ``<import_dir>/<team-slug>/``: CSV or Parquet (with a column
-mapping) and OFX.
+"""Bank export files dropped in ``<import_dir>/<team-slug>/``: CSV or Parquet (recognized, or with
+a column mapping), OFX, MT940, camt.053/054 and QIF.
 
-``read_import_file`` picks the parser from the extension and returns rows in the ``RawTransaction``
-shape every provider produces, plus the rows it could not read, each with a reason. A file that
-cannot be used at all raises ``ImportFileError`` whose text is written for the user who dropped it.
+``read_import_file`` picks the parser from the extension or the content and returns rows in the
+``RawTransaction`` shape every provider produces, plus the rows it could not read, each with a
+reason. A file that cannot be used at all raises ``ImportFileError`` whose text is written for the
+user who dropped it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from bg_agents.defs.ingestion import csv_file, ofx_file
+from bg_agents.defs.ingestion import camt_file, csv_file, mt940_file, ofx_file, qif_file
 from bg_agents.defs.ingestion.formats import (
+    CAMT_SUFFIXES,
     MAX_FILE_BYTES,
+    MT940_SUFFIXES,
     OFX_SUFFIXES,
+    QIF_SUFFIXES,
     SUPPORTED_SUFFIXES,
     ColumnMapping,
     ImportFileError,
 )
-from bg_agents.defs.ingestion.raw import RawTransaction
+from bg_agents.defs.ingestion.raw import ParsedFile
 from bg_agents.lib.tabular.parquet import parquet_as_csv
 from bg_agents.lib.tabular.suffixes import PARQUET_SUFFIXES
-
-
-@dataclass
-class ParsedFile:
-    """One file's readable rows and, with a reason each, the rows that could not be read."""
-
-    sha256: str
-    file_format: str  # "csv" | "parquet" | "ofx"
-    rows: list[RawTransaction] = field(default_factory=list)
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-    # Rows the reader counted (CSV records, OFX STMTTRN tags), independently of how many were
-    # parsed, so a row lost between reading and parsing shows as a gap in the file's report.
-    rows_total: int = 0
 
 
 def read_import_file(
@@ -56,7 +45,8 @@ def read_import_file(
     if suffix not in SUPPORTED_SUFFIXES:
         raise ImportFileError(
             f"unsupported file type {suffix or '(no extension)'!r}: export the statement as CSV "
-            "(.csv, .tsv or .txt), Parquet (.parquet, .pq) or OFX/QFX (.ofx, .qfx)"
+            "(.csv, .tsv or .txt), Parquet (.parquet, .pq), OFX/QFX (.ofx, .qfx), MT940 (.sta, "
+            ".mt940, .940), camt.053/054 (.xml) or QIF (.qif)"
         )
     try:
         size = path.stat().st_size
@@ -77,6 +67,14 @@ def read_import_file(
             data, sha256=sha256, team_ref=team_ref, default_currency=default_currency
         )
         return ParsedFile(sha256, "ofx", rows, rejected, total)
+    statement_readers = (
+        (MT940_SUFFIXES, mt940_file.looks_like_mt940, mt940_file.parse_mt940),
+        (CAMT_SUFFIXES, camt_file.looks_like_camt, camt_file.parse_camt),
+        (QIF_SUFFIXES, qif_file.looks_like_qif, qif_file.parse_qif),
+    )
+    for suffixes, looks_like, parse in statement_readers:
+        if suffix in suffixes or looks_like(data):
+            return parse(data, sha256=sha256, team_ref=team_ref, default_currency=default_currency)
     file_format, text = "csv", None
     if suffix in PARQUET_SUFFIXES:
         # Read as the CSV of the same data, so its rows get the same rules and the same ids.

@@ -18,8 +18,13 @@ from bg_agents.lib.tabular.text import TabularError
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 OFX_SUFFIXES = frozenset({".ofx", ".qfx"})
+# Statement formats; the readers also recognize their content under another extension.
+MT940_SUFFIXES = frozenset({".sta", ".mt940", ".940", ".swi"})
+CAMT_SUFFIXES = frozenset({".xml", ".camt"})
+QIF_SUFFIXES = frozenset({".qif"})
+STATEMENT_SUFFIXES = OFX_SUFFIXES | MT940_SUFFIXES | CAMT_SUFFIXES | QIF_SUFFIXES
 # The tabular suffixes are ``bg-agents match``'s too: a file one accepts, the other does.
-SUPPORTED_SUFFIXES = TABULAR_SUFFIXES | OFX_SUFFIXES
+SUPPORTED_SUFFIXES = TABULAR_SUFFIXES | STATEMENT_SUFFIXES
 MAPPING_SUFFIX = ".mapping.json"
 TEAM_MAPPING_NAME = "mapping.json"
 
@@ -126,8 +131,8 @@ def load_mapping(path: Path) -> ColumnMapping | None:
     one column-map syntax ``bg-agents match`` reads too). A broken mapping makes the file
     unusable, so it raises ``ImportFileError`` naming the mapping file.
     """
-    if path.suffix.lower() in OFX_SUFFIXES:
-        return None  # OFX names its fields; a broken CSV mapping must not block it
+    if path.suffix.lower() in STATEMENT_SUFFIXES:
+        return None  # statements name their fields; a broken CSV mapping must not block them
     source = mapping_path(path)
     if source is None:
         return None

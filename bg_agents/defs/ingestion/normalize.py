@@ -116,6 +116,12 @@ def _transaction(raw: RawTransaction, teams: Mapping[str, TeamRef]) -> dict[str,
         base_amount = amount
     else:
         base_amount = None
+    value_date = None
+    if raw.value_date not in (None, ""):
+        try:
+            value_date = date.fromisoformat(raw.value_date.strip())
+        except ValueError:
+            raise ValueError(f"bad value date {raw.value_date!r}") from None
     return {
         "team_id": team.id,
         "source": raw.source,
@@ -128,4 +134,6 @@ def _transaction(raw: RawTransaction, teams: Mapping[str, TeamRef]) -> dict[str,
         "counterparty": _clip(raw.counterparty, 200),
         "reference": _clip(raw.reference, 200),
         "category": _clip(raw.category, 64),
+        "value_date": value_date,
+        "counterparty_iban": _clip("".join((raw.counterparty_iban or "").split()).upper(), 34),
     }

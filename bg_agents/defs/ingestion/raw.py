@@ -1,9 +1,12 @@
-"""The shape every provider hands to ingestion: one bank row, fields still as received text."""
+"""The shapes every provider hands to ingestion: one bank row (fields still as received text), and
+one file read (its rows, rejected rows, balances and what was recognized)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from bg_agents.defs.ingestion.statement import StatementBalance
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,29 @@ class RawTransaction:
     counterparty: str | None = None
     reference: str | None = None
     category: str | None = None
+    # Statement formats (MT940, camt) state these; CSV exports may. ISO date / IBAN as text.
+    value_date: str | None = None
+    counterparty_iban: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class ParsedFile:
+    """One file's readable rows and, with a reason each, the rows that could not be read."""
+
+    sha256: str
+    file_format: str  # "csv" | "parquet" | "ofx"
+    rows: list[RawTransaction] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    # Rows the reader counted (CSV records, OFX STMTTRN tags), independently of how many were
+    # parsed, so a row lost between reading and parsing shows as a gap in the file's report.
+    rows_total: int = 0
+    # One per statement in the file that states balances (see ``statement``); empty for formats
+    # or exports that state none.
+    balances: list[StatementBalance] = field(default_factory=list)
+    # What the reader recognized, for ``bg-agents import --detect`` and the file's report:
+    # e.g. {"profile": ..., "delimiter": ";", "columns": {"date": "Buchungstag"}, "decimal": ",",
+    # "date_format": "%d.%m.%Y", "statements": 2, "accounts": [...]}. JSON-safe values only.
+    layout: dict[str, Any] = field(default_factory=dict)

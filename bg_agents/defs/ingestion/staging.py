@@ -260,6 +260,10 @@ def _store(
                     "rows_staged": len(staged),
                     "rows_quarantined": len(rejected),
                     "rows_total": parsed.rows_total,
+                    "details": {
+                        "layout": parsed.layout,
+                        "balances": [b.as_dict() for b in parsed.balances],
+                    },
                 }
             ],
             ["sha256"],

@@ -109,6 +109,10 @@ class Transaction(Base):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     counterparty: Mapped[str | None] = mapped_column(sa.String(200))
     reference: Mapped[str | None] = mapped_column(sa.String(200))
+    # From statements (MT940, camt) and exports that give them: when the money moved, and whose
+    # account it came from or went to (an IBAN identifies a customer better than a name).
+    value_date: Mapped[date | None]
+    counterparty_iban: Mapped[str | None] = mapped_column(sa.String(34))
     merchant: Mapped[str | None] = mapped_column(sa.String(200))
     category: Mapped[str | None] = mapped_column(sa.String(64))
     ingested_at: Mapped[datetime] = _created()
@@ -354,6 +358,9 @@ class ImportFile(Base):
     # Rows the reader counted on its own (CSV records, OFX STMTTRN tags), so a file's report can
     # show that landed + duplicates + quarantined + waiting add up to what the file held.
     rows_total: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What the reader recognized and the statements' balance checks (``ParsedFile.layout`` and
+    # ``.balances``), so a file's report can show a mismatch long after the import.
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     imported_at: Mapped[datetime] = _created()
 
 
