@@ -85,6 +85,8 @@ def _with_quotes(lines: list[str], sep: str, spots: list[tuple[int, int, int]]) 
 )
 @example(spots=[(4, 1, 0), (5, 1, 0)])  # two values opened on neighbouring lines pair up
 @example(spots=[(len(LINES) - 1, 2, 0)])  # still open at the end of the file
+# Quotes in the same column of neighbouring rows pair up into one record of the right width.
+@example(spots=[(21, 3, 0), (22, 3, 34)])
 def test_stray_quotes_in_a_semicolon_file_cost_only_their_own_rows(
     spots: list[tuple[int, int, int]],
 ) -> None:

@@ -180,7 +180,19 @@ def _swallows(cells: list[str], block: list[str], delimiter: str, width: int) ->
         alone = next(csv.reader([line], delimiter=delimiter), [])
         if len(alone) >= max(2, width - 1):
             return True
-    return False
+    # Two stray quotes in the same column of neighbouring rows ('...;"-22,21;EUR' then
+    # '...;-23,22";EUR') pair up into a record of exactly the header's width that a strict reader
+    # accepts, so the two rows read as one. Read with quotes as plain text, each of those lines is
+    # a whole row by itself; a memo's first and last lines are not (its text holds the delimiter
+    # only by chance, and would need to hold it many times on both lines).
+    whole = 0
+    for line in (block[0], block[-1]):
+        try:
+            plain = next(csv.reader([line], delimiter=delimiter, quoting=csv.QUOTE_NONE), [])
+        except csv.Error:  # an over-long line: no row by itself
+            continue
+        whole += len(plain) >= max(2, width)
+    return whole == 2
 
 
 def data_records(text: str, delimiter: str, start: int, width: int) -> Iterator[Record]:
