@@ -6,6 +6,7 @@ import dagster as dg
 
 from bg_agents.defs._shared.resources import AppDatabase
 from bg_agents.defs.ingestion.staging import stage_file
+from bg_agents.defs.ingestion.statement import StatementBalance
 from bg_agents.lib.settings import load_settings
 
 daily_ingest_job = dg.define_asset_job(
@@ -19,7 +20,7 @@ class StageFileConfig(dg.Config):
     path: str
 
 
-@dg.op(description="Parse one dropped CSV/OFX file into staged rows (or move it aside).")
+@dg.op(description="Parse one dropped bank file into staged rows (or move it aside).")
 def stage_import_file(
     context: dg.OpExecutionContext, config: StageFileConfig, app_db: AppDatabase
 ) -> None:
@@ -29,6 +30,11 @@ def stage_import_file(
         context.log.warning(f"{path} is gone (already imported by another run?)")
         return
     result = stage_file(app_db.engine, path, settings.import_dir, settings.history_start)
+    mismatches = [
+        StatementBalance.from_dict(b).describe()
+        for b in result.details.get("balances", [])
+        if b["ok"] is False
+    ]
     context.log_event(
         dg.AssetObservation(
             asset_key="transactions",
@@ -40,10 +46,13 @@ def stage_import_file(
                 "rows_quarantined": result.rows_rejected,
                 "booking_days": len(result.dates),
                 "moved_to": str(result.moved_to),
+                "balance_mismatches": len(mismatches),
                 **({"error": result.error} if result.error else {}),
             },
         )
     )
+    for mismatch in mismatches:
+        context.log.warning(f"{result.file_name}: balance mismatch: {mismatch}")
     if result.status == "failed":
         context.log.error(f"{result.file_name}: {result.error}")
     else:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES
 from bg_agents.defs.ingestion.staging import StageResult, stage_file
+from bg_agents.defs.ingestion.statement import StatementBalance
 from bg_agents.defs.ingestion.transactions import (
     DUPLICATE,
     LANDED,
@@ -46,6 +47,32 @@ class FileReport:
     reasons: list[tuple[str, int]] = field(default_factory=list)
     error: str | None = None
     moved_to: str = ""
+    file_format: str = ""
+    # Per statement that states balances: its check (``StatementBalance.as_dict``).
+    balances: list[dict[str, Any]] = field(default_factory=list)
+    # Rows dated before the history start, summarized once (``staging.before_history``).
+    before_history: dict[str, Any] | None = None
+
+    @property
+    def balances_agree(self) -> bool:
+        """No statement whose opening balance plus its entries misses its closing balance."""
+        return all(b["ok"] is not False for b in self.balances)
+
+    def notes(self) -> list[str]:
+        """What the user must know beyond the counts: balance mismatches, old rows set aside."""
+        lines = [f"BALANCE MISMATCH: {b['describe']}" for b in self.balances if b["ok"] is False]
+        if self.balances and self.balances_agree:
+            checked = sum(b["ok"] is True for b in self.balances)
+            if checked:
+                lines.append(f"balances agree: {checked} statement(s), opening + entries = closing")
+        old = self.before_history
+        if old:
+            lines.append(
+                f"{old['rows']:,} row(s) dated {old['first']} to {old['last']} are before "
+                f"BG_AGENTS_HISTORY_START ({old['history_start']}) and were set aside: set "
+                f"{old['setting']} and import the file again to include them"
+            )
+        return lines
 
     @property
     def adds_up(self) -> bool:
@@ -55,7 +82,13 @@ class FileReport:
         return self.landed + self.duplicates + self.quarantined + self.waiting == self.rows
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "reasons": dict(self.reasons), "adds_up": self.adds_up}
+        return {
+            **asdict(self),
+            "reasons": dict(self.reasons),
+            "adds_up": self.adds_up,
+            "balances_agree": self.balances_agree,
+            "notes": self.notes(),
+        }
 
 
 def file_report(engine: Engine, stage: StageResult) -> FileReport:
@@ -64,10 +97,14 @@ def file_report(engine: Engine, stage: StageResult) -> FileReport:
         report.error = stage.error
         return report
     with engine.connect() as conn:
-        file_id, total, rejected = conn.execute(
-            sa.select(ImportFile.id, ImportFile.rows_total, ImportFile.rows_quarantined).where(
-                ImportFile.sha256 == stage.sha256
-            )
+        file_id, total, rejected, file_format, details = conn.execute(
+            sa.select(
+                ImportFile.id,
+                ImportFile.rows_total,
+                ImportFile.rows_quarantined,
+                ImportFile.file_format,
+                ImportFile.details,
+            ).where(ImportFile.sha256 == stage.sha256)
         ).one()
         outcomes = Counter(
             dict(
@@ -89,6 +126,12 @@ def file_report(engine: Engine, stage: StageResult) -> FileReport:
     report.quarantined = rejected + outcomes[QUARANTINED]
     report.waiting = outcomes[None]
     report.reasons = reasons.most_common(TOP_REASONS)
+    report.file_format = file_format
+    report.balances = [
+        {**b, "describe": StatementBalance.from_dict(b).describe()}
+        for b in details.get("balances", [])
+    ]
+    report.before_history = details.get("before_history")
     return report
 
 

@@ -36,6 +36,9 @@ FAILED = "_failed"
 # Banks list pending card payments a few days ahead; a row dated further out than this is a
 # typo or a hostile file, and would otherwise wait in staging for a partition that never comes.
 FUTURE_DAYS = 7
+# The reason of rows an old statement holds from before the history start: kept aside (not lost),
+# and summarized once per file with the setting that would include them (``before_history``).
+BEFORE_HISTORY = "booked before BG_AGENTS_HISTORY_START"
 # File names are limited to 255 bytes; the timestamp or hash prefix and ".error.txt" must fit.
 MAX_NAME_BYTES = 200
 
@@ -51,6 +54,7 @@ class StageResult:
     dates: list[date] = field(default_factory=list)
     error: str | None = None
     sha256: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)  # what ImportFile.details holds
 
 
 def pending_files(import_dir: Path) -> list[Path]:
@@ -181,7 +185,12 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
         return _fail(path, import_dir, team_slug, f"cannot read the file: {exc.strerror or exc}")
 
     staged, rejected = _screen_rows(parsed, history_start)
-    new_rows = _store(engine, parsed, team.id, team_slug, path.name, staged, rejected)
+    details = {
+        "layout": parsed.layout,
+        "balances": [b.as_dict() for b in parsed.balances],
+        "before_history": before_history(parsed, history_start),
+    }
+    new_rows = _store(engine, parsed, team.id, team_slug, path.name, staged, rejected, details)
     target = _move(path, import_dir / PROCESSED / team_slug, f"{parsed.sha256[:12]}-")
     return StageResult(
         file_name=_printable(path.name),
@@ -192,7 +201,27 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
         rows_rejected=len(rejected),
         dates=sorted({day for _, day, _ in staged}),
         sha256=parsed.sha256,
+        details=details,
     )
+
+
+def before_history(parsed: ParsedFile, history_start: date) -> dict[str, Any] | None:
+    """One summary of a file's rows dated before the history start, with the setting (a Monday,
+    where weeks begin) that would include them all; None when there are none."""
+    days = [
+        d for d in (date.fromisoformat(r.booking_date) for r in parsed.rows) if d < history_start
+    ]
+    if not days:
+        return None
+    first = min(days)
+    include_from = first - timedelta(days=first.weekday())
+    return {
+        "rows": len(days),
+        "first": first.isoformat(),
+        "last": max(days).isoformat(),
+        "history_start": history_start.isoformat(),
+        "setting": f"BG_AGENTS_HISTORY_START={include_from.isoformat()}",
+    }
 
 
 def _screen_rows(
@@ -227,8 +256,7 @@ def _screen_rows(
                 {
                     "row_ref": row.row_ref,
                     "raw": row.as_dict(),
-                    "reason": f"booking date {day} is before BG_AGENTS_HISTORY_START "
-                    f"({history_start})",
+                    "reason": f"{BEFORE_HISTORY}: booked {day}, history starts {history_start}",
                 }
             )
             continue
@@ -244,9 +272,21 @@ def _store(
     file_name: str,
     staged: list[tuple[int, date, RawTransaction]],
     rejected: list[dict[str, Any]],
+    details: dict[str, Any],
 ) -> int:
     """Record the file, its staged rows and its quarantined rows in one transaction; returns how
-    many staged rows are new (0: the same content was imported before)."""
+    many staged rows are new (0: the same content was imported before).
+
+    Importing the same content again after the history start moved earlier stages the rows it now
+    includes; their earlier quarantine entries go and the file's counts follow, so its report
+    still adds up.
+    """
+    counts = {
+        "rows_staged": len(staged),
+        "rows_quarantined": len(rejected),
+        "rows_total": parsed.rows_total,
+        "details": details,
+    }
     with engine.begin() as conn:
         insert_missing(
             conn,
@@ -257,13 +297,7 @@ def _store(
                     "team_id": team_id,
                     "file_name": _printable(file_name)[:255],
                     "file_format": parsed.file_format,
-                    "rows_staged": len(staged),
-                    "rows_quarantined": len(rejected),
-                    "rows_total": parsed.rows_total,
-                    "details": {
-                        "layout": parsed.layout,
-                        "balances": [b.as_dict() for b in parsed.balances],
-                    },
+                    **counts,
                 }
             ],
             ["sha256"],
@@ -271,6 +305,19 @@ def _store(
         file_id = conn.execute(
             sa.select(ImportFile.id).where(ImportFile.sha256 == parsed.sha256)
         ).scalar_one()
+        conn.execute(sa.update(ImportFile).where(ImportFile.id == file_id).values(**counts))
+        set_aside = dict(
+            conn.execute(
+                sa.select(QuarantinedRow.row_ref, QuarantinedRow.id).where(
+                    QuarantinedRow.batch_ref == parsed.sha256,
+                    QuarantinedRow.reason.startswith(BEFORE_HISTORY),
+                )
+            ).all()
+        )
+        now_staged = [set_aside[row.row_ref] for _, _, row in staged if row.row_ref in set_aside]
+        for start in range(0, len(now_staged), 500):
+            chunk = now_staged[start : start + 500]
+            conn.execute(sa.delete(QuarantinedRow).where(QuarantinedRow.id.in_(chunk)))
         new_rows = insert_missing(
             conn,
             StagedImportRow,

@@ -66,6 +66,25 @@ class StatementBalance:
             f"{self.currency} (difference {self.difference:f}): a partial export or lost rows"
         )
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StatementBalance:
+        """The inverse of ``as_dict`` (derived keys ignored)."""
+
+        def money(key: str) -> Decimal | None:
+            return None if data.get(key) is None else Decimal(data[key])
+
+        return cls(
+            account=data["account"],
+            statement=data["statement"],
+            currency=data["currency"],
+            opening=money("opening"),
+            closing=money("closing"),
+            entries=Decimal(data["entries"]),
+            entry_count=data["entry_count"],
+            first_date=data.get("first_date"),
+            last_date=data.get("last_date"),
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe (decimals as text) for the ``import_files.statements`` column."""
         data = asdict(self)
