@@ -113,6 +113,7 @@ class _Statement:
     account: str = ""
     opening: tuple[Decimal, str] | None = None
     closing: tuple[Decimal, str] | None = None
+    closed: bool = False  # a closing balance tag was seen (readable or not)
     entries: list[_Entry] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -177,7 +178,7 @@ def _statements(tags: list[_Tag]) -> list[_Statement]:
             elif tag.name in ("60F", "60M") and statement.opening is None:
                 statement.opening = _balance(tag, statement)
             elif tag.name in ("62F", "62M"):
-                statement.closing = _balance(tag, statement)
+                statement.closing, statement.closed = _balance(tag, statement), True
     return statements
 
 
@@ -474,7 +475,7 @@ def parse_mt940(
             "not an MT940 statement: no :20: statement header or :61: entry was found"
         )
     last = statements[-1]
-    if last.closing is None:
+    if not last.closed:
         raise ImportFileError(
             f"the MT940 file is incomplete: its last statement ({last.label}) has no closing "
             "balance (:62F:), so the file was cut off; download the statement again"
@@ -504,9 +505,7 @@ def parse_mt940(
     }
     problems = [f"statement {s.label}: {p}" for s in statements for p in s.problems]
     problems += [
-        f"statement {s.label}: no closing balance (:62F:)"
-        for s in statements[:-1]
-        if s.closing is None
+        f"statement {s.label}: no closing balance (:62F:)" for s in statements[:-1] if not s.closed
     ]
     if problems:
         layout["problems"] = problems
