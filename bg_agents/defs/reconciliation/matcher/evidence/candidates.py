@@ -31,6 +31,7 @@ import numpy as np
 from scipy import sparse
 
 from bg_agents.defs.reconciliation.matcher.evidence.features import Features
+from bg_agents.defs.reconciliation.matcher.evidence.order import descending, lexorder, row_key
 
 
 @dataclass(frozen=True)
@@ -66,24 +67,6 @@ def dense_key(columns: list[np.ndarray]) -> np.ndarray:
     """0, 1, 2, ... per row, equal exactly when all columns are."""
     _, inverse = np.unique(row_key(columns), return_inverse=True)
     return inverse.reshape(-1).astype(np.int64)
-
-
-def row_key(columns: list[np.ndarray]) -> np.ndarray:
-    """One non-negative int64 per row, equal exactly when all columns are: the columns combined
-    by mixed radix over their ranges (compacted only when the product would overflow)."""
-    key = np.zeros(len(columns[0]), np.int64)
-    span = 1
-    for col in columns:
-        col = col.astype(np.int64)
-        low = int(col.min(initial=0))
-        radix = int(col.max(initial=0)) - low + 1
-        if span * radix >= 1 << 62:
-            _, key = np.unique(key, return_inverse=True)
-            key = key.reshape(-1).astype(np.int64)
-            span = int(key.max(initial=0)) + 1
-        key = key * radix + (col - low)
-        span *= radix
-    return key
 
 
 def _composite(
@@ -141,12 +124,19 @@ def _neighbours(
 def _in_window(
     left: Features, right: Features, rec: np.ndarray, cand: np.ndarray, cfg: Blocking
 ) -> np.ndarray:
-    day = right.start[cand]
-    return (
-        (left.group[rec] == right.group[cand])
-        & (day >= left.start[rec] - cfg.window_before)
-        & (day <= left.end[rec] + cfg.window_after)
-    )
+    """Same group and the candidate's day within the record's window, per pair.
+
+    Group and day share one key (groups a window's width apart), so the test per pair is two
+    gathers and two comparisons: blocking asks it of millions of pairs.
+    """
+    days = np.concatenate([left.start, left.end, right.start])
+    low = int(days.min(initial=0)) - cfg.window_before
+    span = int(days.max(initial=0)) + cfg.window_after - low + 1
+    day = right.group * span + (right.start - low)
+    base = left.group * span - low
+    first, last = base + left.start - cfg.window_before, base + left.end + cfg.window_after
+    at = day[cand]
+    return (at >= first[rec]) & (at <= last[rec])
 
 
 def equal_amounts(left: Features, right: Features, cfg: Blocking) -> tuple[np.ndarray, np.ndarray]:
@@ -231,7 +221,7 @@ def _by_rare_tokens(
     row, col = coo.row.astype(np.int64), coo.col.astype(np.int64)
     usable = (df[col] >= 1) & (df[col] <= cfg.token_df_max)
     row, col = row[usable], col[usable]
-    order = np.lexsort((col, df[col], row))
+    order = lexorder([row, df[col], col])
     row, col = row[order], col[order]
     rank = np.arange(len(row)) - np.searchsorted(row, row, side="left")
     row, col = row[rank < cfg.token_rarest], col[rank < cfg.token_rarest]
@@ -244,7 +234,7 @@ def _by_rare_tokens(
     if not len(rec):
         return rec, cand
     lag = np.abs(right.start[cand] - left.start[rec])
-    order = np.lexsort((lag, -val, rec))
+    order = lexorder([rec, descending(val), lag])
     rec, cand = rec[order], cand[order]
     rank = np.arange(len(rec)) - np.searchsorted(rec, rec, side="left")
     best = rank < top
@@ -308,7 +298,7 @@ def same_words(left: Features, right: Features, cfg: Blocking) -> tuple[np.ndarr
     row, col = coo.row.astype(np.int64), coo.col.astype(np.int64)
     held = df[col] >= 1
     row, col = row[held], col[held]
-    order = np.lexsort((col, df[col], row))
+    order = lexorder([row, df[col], col])
     row, col = row[order], col[order]
     rank = np.arange(len(row)) - np.searchsorted(row, row, side="left")
     row, col = row[rank < cfg.words], col[rank < cfg.words]
