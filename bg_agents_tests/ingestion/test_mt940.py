@@ -97,7 +97,12 @@ def test_german_structured_details_in_a_windows_1252_file() -> None:
         "Ørsted Köln GmbH",
         "AT611904300234573201",
     )
-    assert (fee.description, fee.counterparty, fee.reference) == ("Kontoführung März", None, None)
+    # A purpose line shorter than 27 characters ended where the bank meant it to.
+    assert (fee.description, fee.counterparty, fee.reference) == (
+        "Kontoführung März Konto 0532013000",
+        None,
+        None,
+    )
 
 
 def test_reversals_are_signed_by_their_direction_and_marked() -> None:
