@@ -230,6 +230,24 @@ def test_an_rf_reference_must_pass_its_check_digits(tmp_path: Path) -> None:
     assert [r.reference for r in parsed.rows] == [None, "RF18539007547034"]
 
 
+def test_an_iban_written_in_the_text_is_the_counterparty_iban(tmp_path: Path) -> None:
+    body = (
+        ":20:I\n:25:DE1\n:60F:C250101EUR0,00\n"
+        ":61:250102C1,00NTRFNONREF//A\n:86:From IBAN: DE89 3704 0044 0532 0130 00 BIC COBADEFF\n"
+        ":61:250102C1,00NTRFNONREF//B\n"
+        ":86:166?00SEPA?20SVWZ+Rechnung 5?21IBAN+DE89370400440532013000?22BIC+COBADEFFXXX\n"
+        ":61:250102C1,00NTRFNONREF//C\n:86:IBAN: DE00 3704 0044 0532 0130 00\n"
+        ":62F:C250102EUR3,00\n"
+    )
+    parsed = read(write(tmp_path, "iban.sta", body))
+    assert fields(parsed, "counterparty_iban") == [
+        ("DE89370400440532013000",),
+        ("DE89370400440532013000",),
+        (None,),  # the check digits do not hold
+    ]
+    assert parsed.rows[1].description == "Rechnung 5"
+
+
 def test_an_invalid_byte_in_a_utf8_statement_rejects_only_its_entry(tmp_path: Path) -> None:
     clean = (DATA / "two_accounts.sta").read_bytes()
     damaged = clean.replace(b"payment M\xc3\xbcller", b"payment M\xfcller")

@@ -54,6 +54,8 @@ _GVC_KEYWORD = re.compile("|".join(re.escape(k) + r"\+" for k in processors.GVC_
 _SWIFT_LINE = 65  # an unstructured :86: line of full width was wrapped mid-text
 _IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}")
 _RF = re.compile(r"\bRF\d\d(?: ?[A-Za-z0-9]){1,21}\b")
+# An IBAN written into text ("IBAN+DE89...", "IBAN: DE89 3704 ..."), possibly followed by more.
+_IBAN_IN_TEXT = re.compile(r"(?:\bIBAN[+:/ ]\s*|^)([A-Z]{2}\d\d(?: ?[A-Z0-9]){11,30})")
 # Dutch and other banks write :86: as /CODE/value/ pairs (the SWIFT structured form).
 _CODED = re.compile(
     r"/(TRTP|IBAN|BIC|NAME|REMI|EREF|MARF|CSID|CNTP|ORDP|BENM|PURP|RTRN|ULTC|ULTD)/"
@@ -272,7 +274,8 @@ def _german_details(details: str) -> dict[str, str | None]:
     return {
         "description": _clean(f"{text} {extra or ''}") or _clean(fields.get("posting_text")),
         "counterparty": _clean(fields.get("applicant_name")),
-        "iban": _iban(fields.get("applicant_iban")) or _iban(fields.get("gvc_applicant_iban")),
+        "iban": _iban(fields.get("applicant_iban"))
+        or _iban_in_text(fields.get("gvc_applicant_iban") or ""),
         "end_to_end": _clean(fields.get("end_to_end_reference")),
     }
 
@@ -310,10 +313,11 @@ def _details(details: str) -> dict[str, str | None]:
         return _german_details(details)
     if details.startswith("/") and _CODED.match(details):
         return _coded_details(details)
+    text = _free_text(details)
     return {
-        "description": _free_text(details),
+        "description": text,
         "counterparty": None,
-        "iban": None,
+        "iban": _iban_in_text(text),
         "end_to_end": None,
     }
 
@@ -327,16 +331,31 @@ def _iban(text: str | None) -> str | None:
     return compact if _IBAN.fullmatch(compact) else None
 
 
+def _mod97(compact: str) -> bool:
+    """The ISO 7064 check that IBANs (ISO 13616) and creditor references (ISO 11649) share."""
+    digits = "".join(str(int(c, 36)) for c in compact[4:] + compact[:4])
+    return int(digits) % 97 == 1
+
+
 def _creditor_reference(text: str) -> str | None:
     """An ISO 11649 creditor reference (RF + check digits), as written, if one checks out."""
     for m in _RF.finditer(text):
         groups = m[0].split(" ")  # "RF18 5390 0754 7034 INV 2": the reference is a prefix
         for end in range(len(groups), 0, -1):
             written = " ".join(groups[:end])
-            compact = written.replace(" ", "")
-            digits = "".join(str(int(c, 36)) for c in compact[4:] + compact[:4])
-            if len(compact) >= 5 and int(digits) % 97 == 1:
+            if _mod97(written.replace(" ", "").upper()):
                 return written
+    return None
+
+
+def _iban_in_text(text: str) -> str | None:
+    """The first IBAN written in remittance text whose check digits hold, compact. The text may
+    run on ("DE89 3704 0044 0532 0130 00 BIC COBADEFF"), so the longest valid prefix wins."""
+    for m in _IBAN_IN_TEXT.finditer(text):
+        compact = m[1].replace(" ", "")
+        for end in range(len(compact), 14, -1):
+            if _mod97(compact[:end]):
+                return compact[:end]
     return None
 
 
