@@ -248,6 +248,18 @@ def test_an_iban_written_in_the_text_is_the_counterparty_iban(tmp_path: Path) ->
     assert parsed.rows[1].description == "Rechnung 5"
 
 
+def test_bank_specific_lines_stay_out_of_the_description(tmp_path: Path) -> None:
+    body = (
+        ":20:NS\n:25P:DE44500105175407324931\nINGDDEFFXXX\n:60F:C250101EUR0,00\n"
+        ":61:250102C1,00NTRFNONREF//A\n:NS:22Branch 0042\n23Teller 7\n:86:Cash deposit\n"
+        ":62F:C250102EUR1,00\n"
+    )
+    parsed = read(write(tmp_path, "ns.sta", body))
+    assert fields(parsed, "description", "external_id") == [
+        ("Cash deposit", "DE44500105175407324931:A")
+    ]
+
+
 def test_an_invalid_byte_in_a_utf8_statement_rejects_only_its_entry(tmp_path: Path) -> None:
     clean = (DATA / "two_accounts.sta").read_bytes()
     damaged = clean.replace(b"payment M\xc3\xbcller", b"payment M\xfcller")

@@ -149,7 +149,9 @@ def _tags(text: str) -> list[_Tag]:
 def _balance(tag: _Tag, statement: _Statement) -> tuple[Decimal, str] | None:
     m = _BALANCE.fullmatch("".join(tag.text.split()))
     if m is None:
-        statement.problems.append(f"balance :{tag.name}:{tag.text!r} cannot be read")
+        statement.problems.append(
+            f"balance :{tag.name}:{show_bad_bytes(tag.text)!r} cannot be read"
+        )
         return None
     amount = Decimal(m["amount"].replace(",", "."))
     return (-amount if m["mark"].upper() == "D" else amount), m["currency"].upper()
@@ -161,7 +163,8 @@ def _statements(tags: list[_Tag]) -> list[_Statement]:
     entry: _Entry | None = None
     for tag in tags:
         if tag.name == "20" or not statements:
-            statements.append(_Statement(tag.text if tag.name == "20" else "", tag.line))
+            reference = show_bad_bytes(tag.text) if tag.name == "20" else ""
+            statements.append(_Statement(reference, tag.line))
             entry = None
             if tag.name == "20":
                 continue
@@ -173,10 +176,13 @@ def _statements(tags: list[_Tag]) -> list[_Statement]:
             entry.details.append(tag)
         else:
             entry = None
-            if tag.name in ("25", "25P"):
-                statement.account = " ".join(tag.text.split())
+            # Statement-level text goes into the file's stored details, which cannot hold
+            # undecodable bytes: they are spelled \xNN there.
+            text = show_bad_bytes(tag.text)
+            if tag.name in ("25", "25P"):  # 25P: the account, then the bank's BIC on a line
+                statement.account = " ".join(text.split("\n")[0].split())
             elif tag.name in ("28", "28C"):
-                statement.number = tag.text
+                statement.number = text
             elif tag.name in ("60F", "60M") and statement.opening is None:
                 statement.opening = _balance(tag, statement)
             elif tag.name in ("62F", "62M"):
@@ -188,12 +194,7 @@ def _statements(tags: list[_Tag]) -> list[_Statement]:
 
 
 class _Unreadable(Exception):
-    """An entry that cannot be read; ``amount`` is its signed amount when that part was readable,
-    so the statement's balance check still counts it."""
-
-    def __init__(self, reason: str, amount: Decimal | None = None) -> None:
-        super().__init__(reason)
-        self.amount = amount
+    """An entry that cannot be read; ``str(exc)`` is the reason."""
 
 
 def _statement_line(text: str) -> dict[str, Any]:
@@ -412,7 +413,9 @@ class _Reader:
         self, entry: _Entry, statement: _Statement, currency: str
     ) -> tuple[Decimal, str | None] | None:
         """The entry as a row or a rejected row; its amount (and booking date) if readable."""
-        line, details = entry.statement_line.text, "\n".join(t.text for t in entry.details)
+        line = entry.statement_line.text
+        # :NS: lines are bank-specific data, kept in a rejected entry's raw text only.
+        details = "\n".join(t.text for t in entry.details if t.name == "86")
         raw = {
             "statement": statement.label,
             "account": statement.account,
@@ -425,7 +428,7 @@ class _Reader:
             fields = _statement_line(line)
             amount = _signed_amount(fields)
             booked, value = _dates(fields)
-            if reason := bad_bytes_reason([line, details]):
+            if reason := bad_bytes_reason([line, *(t.text for t in entry.details)]):
                 raise _Unreadable(reason.replace("this row", "this entry"))
         except _Unreadable as exc:
             self.rejected.append({"row_ref": str(self.ordinal), "raw": raw, "reason": str(exc)})
