@@ -26,7 +26,12 @@ from bg_agents.defs.ingestion.formats import ImportFileError
 from bg_agents.defs.ingestion.raw import ParsedFile, RawTransaction
 from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount_text
 from bg_agents.lib.tabular.dates import AmbiguousDates, numeric_date_order, parse_date_auto
-from bg_agents.lib.tabular.text import bad_bytes_reason, decode_bank_text, show_bad_bytes
+from bg_agents.lib.tabular.text import (
+    BAD_BYTE,
+    bad_bytes_reason,
+    decode_bank_text,
+    show_bad_bytes,
+)
 
 # Registers whose entries are money in and out of one account ("!Type:Oth A"/"Oth L" are other
 # asset and liability accounts, with the same entry lines as a bank register).
@@ -246,6 +251,7 @@ class _Reader:
     currency: str
     decimal: str
     order: str
+    has_bad_bytes: bool  # invalid UTF-8 bytes somewhere in the file (see decode_bank_text)
     occurrences: dict[tuple[str | None, str], int] = field(default_factory=dict)
     dates: dict[str, str | None] = field(default_factory=dict)
 
@@ -258,8 +264,9 @@ class _Reader:
         self, row_ref: str, account: str | None, entry: _Entry
     ) -> RawTransaction | dict[str, Any]:
         """One entry as a row, or rejected with every reason it cannot be read."""
-        values = [v for vs in entry.fields.values() for v in vs]
-        if reason := bad_bytes_reason(values):
+        if self.has_bad_bytes and (
+            reason := bad_bytes_reason([v for vs in entry.fields.values() for v in vs])
+        ):
             return {"row_ref": row_ref, "raw": entry.raw(), "reason": reason}
         problems = [
             f"two {_FIELD_NAMES[code]}s in one entry ({' and '.join(map(repr, entry.fields[code]))}"
@@ -322,7 +329,8 @@ def parse_qif(
     Investment registers, category, class and memorized lists are skipped and named in
     ``layout["skipped"]`` with their entry counts; they are not rows.
     """
-    lines = _LINES.split(decode_bank_text(data))
+    text = decode_bank_text(data)
+    lines = _LINES.split(text)
     structure = _structure(lines)
     registers = structure.registers
     if not registers:
@@ -339,7 +347,12 @@ def parse_qif(
         )
     order = _date_order(registers)
     reader = _Reader(
-        sha256, team_ref, currency, decimal_mark(_amount_texts(registers)), order or ""
+        sha256,
+        team_ref,
+        currency,
+        decimal_mark(_amount_texts(registers)),
+        order or "",
+        has_bad_bytes=BAD_BYTE.search(text) is not None,
     )
     parsed = ParsedFile(sha256, "qif")
     accounts: dict[tuple[str | None, str], int] = {}
