@@ -163,6 +163,27 @@ def test_batch_entry_splits_into_one_row_per_transaction_that_add_up_to_the_entr
     assert parsed.rows_total == 6 and accounted(parsed)
 
 
+@pytest.mark.parametrize(
+    ("tx_refs", "expected"),
+    [
+        (["T-1", "T-2", "T-3"], ["T-1", "T-2", "T-3"]),
+        # Some banks copy the entry's reference into every part: it identifies none of them.
+        (["B0306-SAL"] * 3, ["B0306-SAL/1", "B0306-SAL/2", "B0306-SAL/3"]),
+    ],
+)
+def test_batch_parts_take_their_own_servicer_reference_when_it_tells_them_apart(
+    tmp_path: Path, tx_refs: list[str], expected: list[str]
+) -> None:
+    content = V04.read_bytes()
+    for k, ref in enumerate(tx_refs, 1):
+        instr = f"<Refs><InstrId>SAL-03-{k}</InstrId>".encode()
+        content = content.replace(instr, instr + f"<AcctSvcrRef>{ref}</AcctSvcrRef>".encode())
+    batch = [row for row in read_bytes(tmp_path, content).rows if row.row_ref.startswith("1.")]
+    assert [row.external_id for row in batch] == [
+        f"CH9300762011623852957:{ref}" for ref in expected
+    ]
+
+
 def test_reversal_keeps_the_reversing_direction_and_names_the_original_counterparty() -> None:
     (reversal,) = [row for row in read(V04).rows if row.row_ref == "2"]
     # A returned direct debit: money comes back (CRDT), from the creditor of the original debit,
@@ -172,6 +193,30 @@ def test_reversal_keeps_the_reversing_direction_and_names_the_original_counterpa
         "Swisscom (Schweiz) AG",
         "CH3908704016075473007",
     )
+
+
+@pytest.mark.parametrize("variant", ["parties-swapped", "no-ibans"])
+def test_reversal_counterparty_when_the_bank_swaps_parties_or_names_no_accounts(
+    tmp_path: Path, variant: str
+) -> None:
+    content = V04.read_bytes()
+    debtor = (
+        b"<Dbtr><Nm>Acme Software AG</Nm></Dbtr>\n              <DbtrAcct><Id><IBAN>"
+        b"CH9300762011623852957</IBAN></Id></DbtrAcct>"
+    )
+    creditor = (
+        b"<Cdtr><Nm>Swisscom (Schweiz) AG</Nm></Cdtr>\n              <CdtrAcct><Id><IBAN>"
+        b"CH3908704016075473007</IBAN></Id></CdtrAcct>"
+    )
+    assert content.count(debtor) == content.count(creditor) == 1
+    if variant == "parties-swapped":  # this account written as the creditor of the return
+        swapped = debtor.replace(b"Dbtr", b"Cdtr"), creditor.replace(b"Cdtr", b"Dbtr")
+        content = content.replace(debtor, swapped[0]).replace(creditor, swapped[1])
+    else:  # names only: the direction of the original debit alone picks the creditor
+        content = content.replace(debtor, b"<Dbtr><Nm>Acme Software AG</Nm></Dbtr>")
+        content = content.replace(creditor, b"<Cdtr><Nm>Swisscom (Schweiz) AG</Nm></Cdtr>")
+    (reversal,) = [row for row in read_bytes(tmp_path, content).rows if row.row_ref == "2"]
+    assert (reversal.amount, reversal.counterparty) == ("120.00", "Swisscom (Schweiz) AG")
 
 
 def test_pending_entry_is_held_with_its_reason_and_left_out_of_the_balance() -> None:
