@@ -60,9 +60,7 @@ def test_us_checking_register_with_quicken_dates_checks_and_a_split() -> None:
     ids = [row.external_id for row in parsed.rows]
     assert all(i.startswith("Business Checking:") and len(i) <= 128 for i in ids)
     assert len(set(ids)) == 7, "the two identical coffees are two rows with two ids"
-    assert parsed.layout["accounts"] == [
-        {"name": "Business Checking", "type": "Bank", "entries": 7}
-    ]
+    assert parsed.layout["accounts"] == ["Business Checking (Bank, 7 entries)"]
     assert parsed.layout["date_order"] == "mdy" and parsed.layout["opening_balance_entries"] == 1
     out = normalize(parsed.rows, {"acme": TeamRef(id=1, base_currency="USD")})
     assert out.quarantined == [] and len(out.transactions) == 7
@@ -106,14 +104,14 @@ def test_two_accounts_are_read_and_lists_and_investments_are_skipped() -> None:
     assert parsed.rows[2].category == "[Operating]"
     layout = parsed.layout
     assert layout["accounts"] == [
-        {"name": "Operating", "type": "Bank", "entries": 2},
-        {"name": "Corporate Visa", "type": "CCard", "entries": 3},
+        "Operating (Bank, 2 entries)",
+        "Corporate Visa (CCard, 3 entries)",
     ]
     assert layout["skipped"] == [
-        {"section": "!Type:Cat", "entries": 3},
-        {"section": "!Type:Class", "entries": 1},
-        {"section": "!Type:Memorized", "entries": 1},
-        {"section": "!Type:Invst", "entries": 2},
+        "!Type:Cat (3 entries)",
+        "!Type:Class (1 entry)",
+        "!Type:Memorized (1 entry)",
+        "!Type:Invst (2 entries)",
     ]
     assert layout["directives"] == ["!Option:AutoSwitch", "!Clear:AutoSwitch"]
 

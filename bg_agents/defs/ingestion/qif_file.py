@@ -321,6 +321,10 @@ def _amount_texts(registers: list[_Register]) -> Iterator[str]:
                 yield from entry.fields.get(code, ())
 
 
+def _entries(n: int) -> str:
+    return f"{n} entry" if n == 1 else f"{n} entries"
+
+
 def parse_qif(
     data: bytes, *, sha256: str, team_ref: str, default_currency: str | None
 ) -> ParsedFile:
@@ -342,8 +346,8 @@ def parse_qif(
     currency = (default_currency or "").strip().upper()
     if not currency:
         raise ImportFileError(
-            "QIF files state no currency and the team has no base currency: set the team's "
-            "base currency, which QIF rows are imported in"
+            "a QIF file states no currency and no default currency is known: QIF rows are "
+            "imported in the team's base currency"
         )
     order = _date_order(registers)
     reader = _Reader(
@@ -383,17 +387,18 @@ def parse_qif(
         for missing in range(ordinal + 1, counted + 1)
     )
     parsed.rows_total = max(counted, ordinal)
-    parsed.layout = {
+    layout: dict[str, Any] = {
         "format": "QIF",
         "accounts": [
-            {"name": name, "type": kind, "entries": n} for (name, kind), n in accounts.items()
+            f"{name or 'unnamed'} ({kind}, {_entries(n)})" for (name, kind), n in accounts.items()
         ],
         "date_order": order,
         "decimal": reader.decimal,
-        "skipped": [{"section": s, "entries": n} for s, n in structure.skipped.items()],
+        "skipped": [f"{s} ({_entries(n)})" for s, n in structure.skipped.items()],
         "directives": structure.directives,
         "opening_balance_entries": sum(
             r.description.lower().startswith("opening balance") for r in parsed.rows
         ),
     }
+    parsed.layout = {k: v for k, v in layout.items() if v or k == "date_order"}
     return parsed
