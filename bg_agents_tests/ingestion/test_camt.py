@@ -306,6 +306,19 @@ def test_a_notification_and_the_later_statement_give_the_same_entry_the_same_id(
     assert fields(notified, *keys) == fields(stated, *keys)[:2]
 
 
+def test_an_intraday_camt052_report_is_read_like_a_notification(tmp_path: Path) -> None:
+    report = (
+        N054.read_bytes()
+        .replace(b"camt.054.001.08", b"camt.052.001.08")
+        .replace(b"BkToCstmrDbtCdtNtfctn>", b"BkToCstmrAcctRpt>")
+        .replace(b"Ntfctn>", b"Rpt>")
+    )
+    parsed = read_bytes(tmp_path, report, "intraday.txt")  # recognized by content
+    assert (parsed.file_format, parsed.layout["format"]) == ("camt.052", "camt.052.001.08")
+    keys = ("external_id", "amount", "reference")
+    assert fields(parsed, *keys) == fields(read(N054), *keys)
+
+
 def test_v13_codes_entry_numbers_derived_ids_and_a_balance_mismatch() -> None:
     parsed = read(V13)
     ids = [row.external_id for row in parsed.rows]
