@@ -148,13 +148,19 @@ def normalize_name(text: str) -> str:
     if not text.isascii():  # ASCII is its own NFKD form: only accents need folding
         text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     text = text.replace("'", "").replace("&", " ")
-    text = _INITIALS.sub(lambda m: m.group().replace(".", ""), text)
-    text = _DOMAIN.sub(" ", text)
+    # Each pattern below needs a character most names lack: skipping it then changes nothing
+    # and halves the time (a file brings ~100,000 distinct names).
+    if "." in text:
+        text = _INITIALS.sub(lambda m: m.group().replace(".", ""), text)
+        text = _DOMAIN.sub(" ", text)
     plain = [t for t in _NON_WORD.split(text) if t and not t.isdigit()]
-    for pattern, replacement in _ALIASES:
-        text = pattern.sub(replacement, text)
-    text = _PROCESSOR.sub(" ", text)
-    words = [t for t in _NON_WORD.split(text) if t and not t.isdigit()]
+    words = plain
+    if "amzn" in text or "*" in text:
+        for pattern, replacement in _ALIASES:
+            text = pattern.sub(replacement, text)
+        text = _PROCESSOR.sub(" ", text)
+        words = [t for t in _NON_WORD.split(text) if t and not t.isdigit()]
+    words = words[:]  # trimmed below; ``plain`` stays whole
     while len(words) > 1 and words[0] in _LEADING_NOISE:
         words.pop(0)
     while len(words) > 1 and words[-1] in _COMPANY_SUFFIXES:
