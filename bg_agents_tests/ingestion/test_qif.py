@@ -132,6 +132,34 @@ def test_bad_entries_are_rejected_with_reasons_and_the_good_ones_read() -> None:
 
 
 @pytest.mark.parametrize(
+    ("header", "rows"),
+    [
+        ("!Type:Bank", 1),
+        ("!Type:CCard", 1),
+        ("!Type:Cash", 1),
+        ("!Type:Oth A", 1),
+        ("!Type:oth l", 1),
+        ("!Type:Invst", 0),
+        ("!Type:Invoice", 0),
+    ],
+)
+def test_registers_are_read_and_other_sections_skipped(
+    tmp_path: Path, header: str, rows: int
+) -> None:
+    text = f"!Type:Bank\nD1/31/2026\nT-1.00\n^\n{header}\nD1/30/2026\nT-2.00\n^\n"
+    parsed = read(write(tmp_path, "types.qif", text))
+    assert [row.amount for row in parsed.rows] == ["-1.00", "-2.00"][: 1 + rows]
+    assert accounted(parsed) and parsed.rows_total == 1 + rows
+    assert parsed.layout.get("skipped") == (None if rows else [f"{header} (1 entry)"])
+
+
+def test_an_account_block_without_its_caret_still_names_the_register(tmp_path: Path) -> None:
+    text = "!Account\nNSavings\nTBank\n!Type:Bank\nD1/31/2026\nT-1.00\n^\n"
+    parsed = read(write(tmp_path, "savings.qif", text))
+    assert parsed.rejected == [] and parsed.rows[0].external_id.startswith("Savings:")
+
+
+@pytest.mark.parametrize(
     ("written", "expected"),
     [
         ("1/ 5' 4", "2004-01-05"),  # Quicken pads with spaces and marks 2000+ with '
