@@ -44,6 +44,7 @@ from bg_agents.defs.reconciliation.matcher.evidence.comparisons import (
     compare,
 )
 from bg_agents.defs.reconciliation.matcher.evidence.explain import (
+    Explanations,
     amount_words,
     describe,
     period_words,
@@ -327,9 +328,7 @@ class _Decide:
         text = amount_words(*compared) if compared is not None else None
         period = self.records[i].date_until is not None
         when = period_words(int(self.compared.lag[k])) if period else None
-        row = self.shown[k]
-        return describe(self.gammas[row], self.weight_rows[row], self.tfs[row], self.right.n,
-                        text, probability, date_text=when)  # fmt: skip
+        return self.explanations.text(self.shown[k], text, probability, date_text=when)
 
     def _emit(self, k: int, decision: str, note: str = "", decided_by: str = "evidence") -> None:
         i, j = int(self.rec[k]), int(self.cand[k])
@@ -357,11 +356,11 @@ class _Decide:
         self.rec, self.cand, self.compared = rec, cand, compared
         self.weights, self.probability = weights, probability
         viable = np.flatnonzero(probability >= cfg.suggest_probability)
-        # Only these pairs can be shown: their levels as plain lists, for the explanations.
+        # Only these pairs can be shown: their explanations are prepared together.
         self.shown = {int(k): n for n, k in enumerate(viable)}
-        self.gammas = compared.gamma[viable].tolist()
-        self.weight_rows = weights[viable].tolist()
-        self.tfs = compared.tf[viable].tolist()
+        self.explanations = Explanations(
+            compared.gamma[viable], weights[viable], compared.tf[viable], self.right.n
+        )
         allowed = np.zeros(len(rec), bool)
         allowed[viable] = guard(
             compared.relative[viable],

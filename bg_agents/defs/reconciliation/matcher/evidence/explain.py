@@ -12,6 +12,8 @@ import math
 from decimal import Decimal
 from functools import lru_cache
 
+import numpy as np
+
 from bg_agents.defs.reconciliation.matcher.evidence.comparisons import COMPARISONS
 from bg_agents.defs.reconciliation.matcher.rules import HUNDRED, format_pct, money
 
@@ -78,6 +80,45 @@ def describe(
         return f"evidence weight {sum(weights):+.1f}: {body}"
     # Rounded down: 0.99497 must not read as the 0.995 an automatic link needs.
     return f"match probability {math.floor(probability * 10_000) / 10_000:.4f}: {body}"
+
+
+class Explanations:
+    """:func:`describe` for many pairs at once (rows of ``gamma``, ``weights``, ``tf``): what
+    is per value rather than per pair (term-frequency counts, rounded weights, the order of the
+    parts) is worked out with arrays, so the text of each pair shown is a few lookups."""
+
+    def __init__(
+        self, gamma: np.ndarray, weights: np.ndarray, tf: np.ndarray, candidates_total: int
+    ) -> None:
+        shared = np.zeros(gamma.shape, np.int64)
+        applies = ~np.isnan(tf)
+        if candidates_total:
+            # round() of a float is round-half-even, as rint is
+            shared[applies] = np.maximum(1, np.rint(tf[applies] * candidates_total))
+        rounded = np.empty(weights.shape)
+        for c in range(weights.shape[1]):
+            values, at = np.unique(weights[:, c], return_inverse=True)
+            # Python's round (correctly rounded in decimal), on each distinct weight once
+            rounded[:, c] = np.array([round(w, 1) for w in values.tolist()])[at.reshape(-1)]
+        # Strongest first, ties in comparison order (a stable sort, as describe's).
+        key = np.where(gamma >= 0, -np.abs(weights), np.inf)
+        self.order = np.argsort(key, axis=1, kind="stable").tolist()
+        self.gamma = gamma.tolist()
+        self.shared = shared.tolist()
+        self.rounded = rounded.tolist()
+
+    def text(
+        self, row: int, amount_text: str | None, probability: float, date_text: str | None = None
+    ) -> str:
+        """The same words as :func:`describe` for pair ``row``."""
+        gamma, shared, rounded = self.gamma[row], self.shared[row], self.rounded[row]
+        parts = {}
+        for c, level in enumerate(gamma):  # in comparison order, as describe asks _part
+            if level >= 0:
+                text = (amount_text if c == 0 else date_text if c == 1 else None) or None
+                parts[c] = _part(c, level, shared[c], rounded[c], text)
+        body = "; ".join([parts[c] for c in self.order[row] if c in parts])
+        return f"match probability {math.floor(probability * 10_000) / 10_000:.4f}: {body}"
 
 
 @lru_cache(maxsize=1 << 14)
