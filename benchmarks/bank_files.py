@@ -10,7 +10,8 @@ the best of ``--repeat`` reads, wall and CPU. It also checks each reader against
 writer: every written entry must come back as a row or a rejected row (rows + rejected ==
 written, and == the reader's own ``rows_total``), and the rows' amounts must be the written
 amounts. A reader not written yet is reported as such. Prints the machine and its load, a
-Markdown table, and the ratios to CSV.
+Markdown table, and the ratios to CSV; a full run (50,000 entries, every format) is saved to
+benchmarks/results/bank_files.md.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bank_files_data import WRITERS, Written, generate, write_all  # noqa: E402
 from benchmarks.ingest_and_metrics import machine  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "bank_files.md"
 
 
 def amounts_digest(amounts: list[Decimal]) -> str:
@@ -142,7 +145,8 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown format(s) {', '.join(unknown)}; known: {', '.join(WRITERS)}")
 
-    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}", flush=True)
+    machine_line, load = machine(), os.getloadavg()[0]
+    print(f"machine: {machine_line}", flush=True)
     entries = generate(args.entries, args.seed)
     digest = amounts_digest([e.amount for e in entries])
     temp = None if args.keep else tempfile.TemporaryDirectory(prefix="bank_files-")
@@ -160,23 +164,30 @@ def main() -> None:
             temp.cleanup()
     days = len({e.booked for e in entries})
     money = sum((e.amount for e in entries), Decimal(0))
-    print(
+    out = [
+        f"machine: {machine_line}",
+        "",
         f"{args.entries:,} entries (seed {args.seed}) over {days} business days, one account, "
         f"{money:f} EUR; best of {args.repeat} reads per file, reader only, one process each; "
-        f"load average after {os.getloadavg()[0]:.1f}"
-    )
-    print()
-    print("\n".join(lines))
+        f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after",
+        "",
+        *lines,
+    ]
     rates = {n: r["rows"] / r["wall"] for n, r in results.items() if "error" not in r}
     if len(rates) > 1:
         fast, slow = max(rates, key=rates.__getitem__), min(rates, key=rates.__getitem__)
-        print(
+        out.append(
             f"\nfastest {fast} {rates[fast]:,.0f} rows/s, slowest {slow} {rates[slow]:,.0f} "
             f"rows/s ({rates[fast] / rates[slow]:.1f}x)"
         )
     for name, r in results.items():
         for reason, count in r.get("reasons", []):
-            print(f"{name}: {count:,} rejected: {reason}")
+            out.append(f"{name}: {count:,} rejected: {reason}")
+    print("\n".join(out[1:]))
+    if args.entries == 50_000 and set(formats) == set(WRITERS):
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text("# Bank-file readers: rows per second\n\n" + "\n".join(out) + "\n")
+        print(f"\nsaved to {RESULTS}")
 
 
 if __name__ == "__main__":
