@@ -236,6 +236,37 @@ def _name_pair(
     return level
 
 
+def _slot_levels(
+    left: Features,
+    right: Features,
+    rec: np.ndarray,
+    cand: np.ndarray,
+    a: int,
+    b: int,
+    rare: np.ndarray,
+    words: Words,
+) -> np.ndarray:
+    """:func:`_name_pair` for every pair, worked out once per distinct pair of names: the level
+    depends on the two names alone, and a party or memo recurs across many pairs (a third to
+    three quarters of them repeat another's pair of names)."""
+    out = np.full(len(rec), -1, np.int8)
+    l_id, r_id = left.name_ids[rec, a], right.name_ids[cand, b]
+    rows = np.flatnonzero((l_id >= 0) & (r_id >= 0))
+    if not len(rows):
+        return out
+    width = int(r_id.max()) + 1
+    _, first, inverse = np.unique(
+        l_id[rows] * width + r_id[rows], return_index=True, return_inverse=True
+    )
+    reps = rows[first]
+    levels = np.empty(len(reps), np.int8)
+    for lo in range(0, len(reps), CHUNK):
+        at = reps[lo : lo + CHUNK]
+        levels[lo : lo + CHUNK] = _name_pair(left, right, rec[at], cand[at], a, b, rare, words)
+    out[rows] = levels[inverse.reshape(-1)]
+    return out
+
+
 def _names(
     left: Features,
     right: Features,
@@ -246,30 +277,23 @@ def _names(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(name level, other-names level, id of the equal name or -1 for each) per pair."""
     n = len(rec)
-    first = np.full(n, -1, np.int8)
-    other = np.full(n, -1, np.int8)
-    first_id = np.full(n, -1, np.int64)
-    other_id = np.full(n, -1, np.int64)
     k = left.name_ids.shape[1]
     # Only the name slots some row fills (most rows have one or two names).
     filled_l = [a for a in range(k) if (left.name_ids[:, a] >= 0).any()]
     filled_r = [b for b in range(k) if (right.name_ids[:, b] >= 0).any()]
     slots = [(a, b) for a in filled_l for b in filled_r if (a, b) != (0, 0)]
-    for lo in range(0, n, CHUNK):
-        r, c = rec[lo : lo + CHUNK], cand[lo : lo + CHUNK]
-        lv = _name_pair(left, right, r, c, 0, 0, rare, words)
-        first[lo : lo + CHUNK] = lv
-        first_id[lo : lo + CHUNK] = np.where(lv == 0, left.name_ids[r, 0], -1)
-        best = np.full(len(r), 99, np.int8)
-        best_id = np.full(len(r), -1, np.int64)
-        for a, b in slots:
-            lv = _name_pair(left, right, r, c, a, b, rare, words)
-            better = (lv >= 0) & (lv < best)
-            best[better] = lv[better]
-            best_id[better & (lv == 0)] = left.name_ids[r, a][better & (lv == 0)]
-        other[lo : lo + CHUNK] = np.where(best == 99, -1, best)
-        other_id[lo : lo + CHUNK] = best_id
-    return first, other, first_id, other_id
+    first = _slot_levels(left, right, rec, cand, 0, 0, rare, words)
+    first_id = np.where(first == 0, left.name_ids[rec, 0], -1)
+    best = np.full(n, 99, np.int8)
+    best_id = np.full(n, -1, np.int64)
+    for a, b in slots:
+        lv = _slot_levels(left, right, rec, cand, a, b, rare, words)
+        better = (lv >= 0) & (lv < best)
+        best[better] = lv[better]
+        equal = better & (lv == 0)
+        best_id[equal] = left.name_ids[rec[equal], a]
+    other = np.where(best == 99, -1, best).astype(np.int8)
+    return first, other, first_id, best_id
 
 
 def _references(
