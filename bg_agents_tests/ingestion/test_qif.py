@@ -23,9 +23,9 @@ def read(path: Path, default_currency: str | None = "USD") -> ParsedFile:
     return read_import_file(path, "acme", default_currency=default_currency)
 
 
-def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
+    path.write_text(text, encoding="utf-8")
     return path
 
 
