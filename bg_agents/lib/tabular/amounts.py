@@ -16,10 +16,37 @@ _CURRENCY = (
     r"(?:[A-Z]{3}|[A-Z]{1,2}\$|kr\.?|zł|Kč|Ft|lei|Rs\.?|Fr\.?"
     r"|[$\u00a2-\u00a5\u058f\u060b\u09f2\u09f3\u0e3f\u17db\u20a0-\u20cf\ufdfc\uff04\uffe0\uffe1\uffe5\uffe6])"
 )
+# "CR"/"DR" (credit, debit) beside the number sign it, as UK and Australian statements write it.
 _AMOUNT = re.compile(
     rf"(?P<pre>(?:[-+(\s]|{_CURRENCY})*)(?P<num>\d[\d.,' ]*\d|\d|[.,]\d+)"
-    rf"(?P<post>(?:[-+)\s]|{_CURRENCY})*)"
+    rf"(?P<post>(?:[-+)\s]|[CD][Rr]\b|{_CURRENCY})*)"
 )
+_MARKS = re.compile(r"[-+()\s]+")
+# Symbols that name one currency; "$", "kr", "Rs" and "Fr." name several, so they settle nothing.
+_SYMBOLS = {
+    "€": "EUR",
+    "£": "GBP",
+    "₹": "INR",
+    "₩": "KRW",
+    "₺": "TRY",
+    "₽": "RUB",
+    "₪": "ILS",
+    "₴": "UAH",
+    "₦": "NGN",
+    "₱": "PHP",
+    "zł": "PLN",
+    "Kč": "CZK",
+    "Ft": "HUF",
+    "lei": "RON",
+    "US$": "USD",
+    "C$": "CAD",
+    "A$": "AUD",
+    "NZ$": "NZD",
+    "HK$": "HKD",
+    "S$": "SGD",
+    "R$": "BRL",
+}
+_VAGUE = frozenset({"$", "kr", "kr.", "Rs", "Rs.", "Fr.", "¥", "￥", "¢"})
 _PLAIN = {
     ".": re.compile(r"-?\d+(?:\.\d+)?"),
     ",": re.compile(r"-?\d+(?:,\d+)?"),
@@ -68,30 +95,55 @@ def other_mark(text: str, decimal: str) -> bool:
 def parse_amount_text(text: str, decimal: str) -> str | None:
     """A bank's amount text -> plain signed decimal ("-1234.56"), or None if it is not one.
 
-    Handles thousands separators, a decimal comma, (parentheses) and trailing minus for
-    negatives, a leading +, and currency symbols or codes on either side.
+    Handles thousands separators, a decimal comma, (parentheses), trailing minus and a "DR"
+    suffix for negatives, a leading + or "CR", and currency symbols or codes on either side.
     """
+    return parse_amount_and_currency(text, decimal)[0]
+
+
+def parse_amount_and_currency(text: str, decimal: str) -> tuple[str | None, str | None]:
+    """``parse_amount_text`` and the currency the cell names ("12,50 EUR", "£4.00"), if it
+    names exactly one: ISO code or a symbol only one currency uses (not "$")."""
     if _PLAIN[decimal].fullmatch(text):
         plain = text.replace(",", ".") if decimal == "," else text
-        return _drop_negative_zero(plain)
+        return _drop_negative_zero(plain), None
     m = _AMOUNT.fullmatch(text.translate(_SPACES).strip())
     if m is None:
-        return None
+        return None, None
     pre, post = m["pre"], m["post"]
-    minus = pre.count("-") + post.count("-")
-    plus = pre.count("+") + post.count("+")
+    marks = _MARKS.split(post.upper()) if post.strip() else []
+    debit, credit = marks.count("DR"), marks.count("CR")
+    minus = pre.count("-") + post.count("-") + debit
+    plus = pre.count("+") + post.count("+") + credit
     parens = pre.count("(")
     if parens != post.count(")") or minus + plus + parens > 1:
-        return None
+        return None, None
     n = _NUMBER[decimal].fullmatch(m["num"])
     if n is None:
-        return None
+        return None, None
+    currency: str | None = None
+    if pre.strip() or post.strip():
+        codes = {_currency_of(t) for t in _MARKS.split(f"{pre} {post}") if t}
+        codes.discard("")  # CR/DR
+        if len(codes) > 1:
+            return None, None  # "USD 5 EUR" is no amount
+        currency = codes.pop() if codes else None
     if n["gint"]:
         whole, frac = n["gint"].replace(n["g"], ""), n["gfrac"]
     else:
         whole, frac = n["int"] or "0", n["frac"]
     plain = f"{'-' if minus or parens else ''}{whole}{'.' + frac if frac else ''}"
-    return _drop_negative_zero(plain)
+    return _drop_negative_zero(plain), currency
+
+
+def _currency_of(token: str) -> str | None:
+    """A currency mark around an amount -> its ISO code; None for one several currencies use,
+    "" for the CR/DR sign marks."""
+    if token.upper() in ("CR", "DR"):
+        return ""
+    if len(token) == 3 and token.isalpha() and token.isupper():
+        return token
+    return None if token in _VAGUE else _SYMBOLS.get(token)
 
 
 def _drop_negative_zero(plain: str) -> str:

@@ -142,3 +142,28 @@ class DateReader:
         if self.date_format:
             return f"bad date {text!r} (expected format {self.date_format!r})"
         return f"bad date {text!r}"
+
+
+def date_style(text: str, order: str) -> str | None:
+    """How a date cell is written, for a person checking what was recognized: "DD.MM.YY",
+    "MM/DD/YYYY", "YYYY-MM-DD hh:mm"...; None when ``parse_date_auto`` would not read it."""
+    if parse_date_auto(text, order) is None:
+        return None
+    year = "YYYY"
+    if m := _YMD.fullmatch(text):
+        style = f"YYYY{m[2]}MM{m[2]}DD"
+        clock = text[m.end(4) :]
+    elif _COMPACT.fullmatch(text):
+        return "YYYYMMDD"
+    elif m := _DMY_DOT.fullmatch(text):
+        year = "YYYY" if len(m[3]) == 4 else "YY"
+        style, clock = f"DD.MM.{year}", text[m.end(3) :]
+    elif m := _NUMERIC.fullmatch(text):
+        year = "YYYY" if len(m[4]) == 4 else "YY"
+        first, second = ("DD", "MM") if order == "dmy" else ("MM", "DD")
+        style, clock = f"{first}{m[2]}{second}{m[2]}{year}", text[m.end(4) :]
+    elif _NAMED_DMY.fullmatch(text):
+        return "DD Mon YYYY"
+    else:
+        return "Mon DD, YYYY"
+    return style + (" hh:mm" if clock.strip() else "")

@@ -36,6 +36,12 @@ BAD_BYTE = re.compile("[\udc80-\udcff]")
 def decode_bank_text(data: bytes) -> str:
     """Bytes to text: UTF-8 (BOM or not), UTF-16 with BOM, else the legacy Windows code page;
     invalid bytes in a UTF-8 file are kept as ``BAD_BYTE`` marks (see ``bad_bytes_reason``)."""
+    return _decode(data)[0]
+
+
+def decode_bank_text_as(data: bytes) -> tuple[str, str]:
+    """``decode_bank_text`` and the encoding it read ("utf-8", "utf-8-sig", "utf-16", "cp1252",
+    "latin-1"), which ``--detect`` shows so a user sees why "ä" came out right or wrong."""
     return _decode(data)
 
 
@@ -57,7 +63,7 @@ def bad_bytes_reason(cells: list[str]) -> str | None:
     )
 
 
-def _decode(data: bytes) -> str:
+def _decode(data: bytes) -> tuple[str, str]:
     if data.startswith(b"PK\x03\x04"):
         raise TabularError(
             "this is an Excel workbook (.xlsx) or another zip file, not CSV: open it and save it "
@@ -68,6 +74,7 @@ def _decode(data: bytes) -> str:
             "this is an old Excel workbook (.xls), not CSV: open it and save it as CSV"
         )
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
         try:
             text = data.decode("utf-16")
         except UnicodeDecodeError as exc:
@@ -82,6 +89,7 @@ def _decode(data: bytes) -> str:
                 "as CSV or OFX"
             )
         body = data.removeprefix(codecs.BOM_UTF8)
+        encoding = "utf-8-sig" if len(body) < len(data) else "utf-8"
         text = body.decode("utf-8", errors="surrogateescape")
         bad = len(BAD_BYTE.findall(text))
         if bad:
@@ -90,12 +98,12 @@ def _decode(data: bytes) -> str:
             if bad > good and not declared:
                 # Legacy exports are Windows-1252; latin-1 accepts the bytes cp1252 leaves unused.
                 try:
-                    text = body.decode("cp1252")
+                    text, encoding = body.decode("cp1252"), "cp1252"
                 except UnicodeDecodeError:
-                    text = body.decode("latin-1")
+                    text, encoding = body.decode("latin-1"), "latin-1"
     if "\x00" in text:
         raise TabularError("the file holds binary data (NUL characters), not CSV text")
-    return text
+    return text, encoding
 
 
 def sniff_delimiter(text: str, is_header: Callable[[list[str]], bool] | None = None) -> str:
@@ -241,3 +249,14 @@ def data_records(text: str, delimiter: str, start: int, width: int) -> Iterator[
                 break  # a fresh reader from the next line: the swallowed lines are rows
             yield record
             at += used
+
+
+def line_endings(text: str) -> str:
+    """ "CRLF", "LF", "CR" (old Mac, as some accounting exports still write) or "mixed"; all
+    read alike (see ``LINES``), this only tells ``--detect`` what the file holds."""
+    crlf = text.count("\r\n")
+    cr, lf = text.count("\r") - crlf, text.count("\n") - crlf
+    kinds = [name for name, count in (("CRLF", crlf), ("LF", lf), ("CR", cr)) if count]
+    if len(kinds) > 1:
+        return "mixed"
+    return kinds[0] if kinds else "none"
