@@ -17,7 +17,8 @@ CLEAN = (HEADER + "\n".join(LINES) + "\n").encode("utf-8")
 
 
 def _parse(data: bytes):  # type: ignore[no-untyped-def]
-    return parse_csv(data, sha256="s", team_ref="t", mapping=None, default_currency="EUR")
+    parsed = parse_csv(data, sha256="s", team_ref="t", mapping=None, default_currency="EUR")
+    return parsed.rows, parsed.rejected, parsed.rows_total
 
 
 CLEAN_ROWS, _, _ = _parse(CLEAN)

@@ -79,12 +79,12 @@ def read_import_file(
     if suffix in PARQUET_SUFFIXES:
         # Read as the CSV of the same data, so its rows get the same rules and the same ids.
         file_format, text = "parquet", parquet_as_csv(data)
-    rows, rejected, total = csv_file.parse_csv(
+    return csv_file.parse_csv(
         data,
         sha256=sha256,
         team_ref=team_ref,
         mapping=mapping,
         default_currency=default_currency,
         text=text,
+        file_format=file_format,
     )
-    return ParsedFile(sha256, file_format, rows, rejected, total)
