@@ -112,7 +112,7 @@ def fit_model(
     compared = compare(left, right, rec, cand, _vat(config))
     windows = Windows(left, right, config.blocking)
     competition = Competition(left, right, rec, cand, windows)
-    return _fit(left, right, rules, compared, windows, competition, config)
+    return _fit(left, right, rules, compared, windows, competition, config)[0]
 
 
 def _fit(
@@ -123,23 +123,24 @@ def _fit(
     windows: Windows,
     competition: Competition,
     config: MatcherConfig,
-) -> EvidenceModel:
+) -> tuple[EvidenceModel, np.ndarray]:
+    """The model learned from the compared pairs, and its weights of those pairs."""
     r_rec, r_cand = random_pairs(windows, left.n, RANDOM_PAIRS)
     random_gamma = compare(left, right, r_rec, r_cand, _vat(config)).gamma
     sessions = [(compared.gamma[(rules & bit) > 0], est) for bit, est in SESSIONS]
     model = EvidenceModel.fit(sessions, random_gamma)
-    model.match_share = competition.share(model.weights(compared.gamma, compared.tf).sum(axis=1))
+    # A model's weights do not depend on its match share: each model's are worked out once.
+    weights = model.weights(compared.gamma, compared.tf)
+    model.match_share = competition.share(weights.sum(axis=1))
     # Then EM over all compared pairs, with the one-to-one probability as the E-step: a
     # record's partner out-competes its look-alikes (last month's salary with the same memo
     # and amount), which independent EM would count as matches too.
     for _ in range(REFINE_ROUNDS):
-        log2_bayes = model.weights(compared.gamma, compared.tf).sum(axis=1)
-        probability = competition.probability(log2_bayes, model.match_share)
+        probability = competition.probability(weights.sum(axis=1), model.match_share)
         model = model.reestimate(compared.gamma, probability)
-        model.match_share = competition.share(
-            model.weights(compared.gamma, compared.tf).sum(axis=1)
-        )
-    return model
+        weights = model.weights(compared.gamma, compared.tf)
+        model.match_share = competition.share(weights.sum(axis=1))
+    return model, weights
 
 
 def comparisons_of(
@@ -295,10 +296,11 @@ def match_learned(
     competition = Competition(left, right, rec, cand, windows)
     if model is None:
         report("learning", 0, 1)
-        model = _fit(left, right, rules, compared, windows, competition, config)
+        model, weights = _fit(left, right, rules, compared, windows, competition, config)
         stats["em_iterations"] = model.trained_on.get("iterations", 0)
+    else:
+        weights = model.weights(compared.gamma, compared.tf)
     stats["match_share_pct"] = round(100 * model.match_share)
-    weights = model.weights(compared.gamma, compared.tf)
     log2_bayes = weights.sum(axis=1)
     probability = competition.probability(log2_bayes, model.match_share)
     report("deciding", 0, len(rec))

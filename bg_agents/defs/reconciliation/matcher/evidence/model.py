@@ -164,23 +164,23 @@ class EvidenceModel:
 
     def weights(self, gamma: np.ndarray, tf: np.ndarray | None) -> np.ndarray:
         """(pairs, comparisons) log2 Bayes factors; 0 where a comparison has no evidence."""
-        out = np.zeros(gamma.shape, float)
+        out = np.empty((gamma.shape[1], gamma.shape[0]))  # a comparison's weights contiguous
         columns = np.ascontiguousarray(gamma.T)  # one comparison's levels, contiguous
         tf_columns = np.ascontiguousarray(tf.T) if tf is not None else None
         for c in range(gamma.shape[1]):
             col = columns[c]
-            seen = col >= 0
             log_m = np.log2(self.m[c])
-            # Index a per-level table: a logarithm per level, not per pair.
-            out[seen, c] = (log_m - np.log2(self.u[c]))[col[seen]]
+            # Index a per-level table: a logarithm per level, not per pair. Level -1 (no
+            # evidence) takes the last entry, 0.
+            out[c] = np.append(log_m - np.log2(self.u[c]), 0.0)[col]
             if tf_columns is not None:
-                adjusted = seen & np.isfinite(tf_columns[c])
+                adjusted = (col >= 0) & np.isfinite(tf_columns[c])
                 if adjusted.any():
                     # Agreement on this very value: as likely by chance as the value is common.
-                    out[adjusted, c] = log_m[col[adjusted]] - np.log2(
+                    out[c, adjusted] = log_m[col[adjusted]] - np.log2(
                         np.maximum(tf_columns[c][adjusted], 1e-9)
                     )
-        return out
+        return np.ascontiguousarray(out.T)
 
     # -- storage and display --------------------------------------------------------------------
 
