@@ -8,10 +8,10 @@ reader alone (decode to rows), no database. Each format is read in a fresh proce
 reader's 50,000 rows left on the heap do not slow the next one's garbage collection; the time is
 the best of ``--repeat`` reads, wall and CPU. It also checks each reader against the independent
 writer: every written entry must come back as a row or a rejected row (rows + rejected ==
-written, and == the reader's own ``rows_total``), and the rows' amounts must be the written
-amounts. A reader not written yet is reported as such. Prints the machine and its load, a
-Markdown table, and the ratios to CSV; a full run (50,000 entries, every format) is saved to
-benchmarks/results/bank_files.md.
+written, and == the reader's own ``rows_total``), the rows' amounts must be the written amounts,
+and each row's id must be its own (rows sharing one would land as one). A reader not written
+yet is reported as such. Prints the machine and its load, a Markdown table, and the ratios to
+CSV; a full run (50,000 entries, every format) is saved to benchmarks/results/bank_files.md.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def read_in_child(path: Path, repeat: int) -> dict[str, Any]:
         "wall": best_wall,
         "cpu": best_cpu,
         "amounts": amounts_digest([Decimal(r.amount) for r in parsed.rows]),
+        "distinct_ids": len({r.external_id for r in parsed.rows}),
         "reasons": reasons.most_common(3),
         "balances": [b.ok for b in parsed.balances],
     }
@@ -94,6 +95,9 @@ def check(result: dict[str, Any], written: Written, digest: str) -> str:
         problems.append(f"rows_total {result['rows_total']:,} != rows + rejected")
     if not result["rejected"] and result["amounts"] != digest:
         problems.append("amounts differ from the written ones")
+    if result["distinct_ids"] != result["rows"]:
+        # Rows sharing an id would land as one: the others would count as duplicates.
+        problems.append(f"{result['rows'] - result['distinct_ids']:,} rows share an id")
     if False in result["balances"]:
         problems.append(f"{result['balances'].count(False)} statement balance(s) off")
     return "yes" if not problems else "NO: " + "; ".join(problems)
