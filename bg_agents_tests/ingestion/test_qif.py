@@ -292,3 +292,21 @@ def test_the_independent_count_sees_register_entries_only_and_a_cut_off_one(
     the end of the file, and none of the category lists or investment entries."""
     lines = (DATA / name).read_text(encoding="utf-8").splitlines()
     assert count_entries(lines) == entries
+
+
+@pytest.mark.integration
+def test_a_qif_with_bad_entries_lands_the_good_ones_and_quarantines_the_rest(
+    engine, app_env, tmp_path, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("BG_AGENTS_NOW", "2026-04-20T12:00:00+00:00")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(Team),
+            {"slug": "acme", "name": "Acme", "time_zone": "UTC", "base_currency": "USD"},
+        )
+    source = tmp_path / "bad_entries.qif"
+    source.write_bytes((DATA / "bad_entries.qif").read_bytes())
+    assert main(["import", "--team", "acme", str(source), "--json"]) == 0
+    (report,) = json.loads(capsys.readouterr().out)
+    assert (report["rows"], report["landed"], report["quarantined"]) == (7, 2, 5)
+    assert report["adds_up"]
