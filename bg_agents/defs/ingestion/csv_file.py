@@ -33,7 +33,7 @@ from bg_agents.lib.tabular.amounts import (
     parse_amount_and_currency,
 )
 from bg_agents.lib.tabular.balances import Entry, check_running_balance
-from bg_agents.lib.tabular.columns import norm_header
+from bg_agents.lib.tabular.columns import fold_header, norm_header
 from bg_agents.lib.tabular.dates import (
     AmbiguousDates,
     DateReader,
@@ -101,7 +101,10 @@ def _find_header(
 
 
 def _check_unique(cells: list[str], columns: Columns) -> None:
-    normed = [norm_header(c) for c in cells]
+    """A field's header may appear once; an export's profile names its headers as written, the
+    aliases only as compared ("Amount (EUR)" and "Amount (USD)" are then two amounts)."""
+    fold = fold_header if columns.profile else norm_header
+    normed = [fold(c) for c in cells]
     for field_name, index in columns.index.items():
         count = normed.count(normed[index])
         if count > 1:

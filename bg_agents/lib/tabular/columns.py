@@ -31,6 +31,12 @@ def _plain(text: str) -> str:
     return _NON_WORD.sub(" ", text).strip()
 
 
+def fold_header(text: str) -> str:
+    """A header without case, accents or punctuation, its unit suffix kept: "Amount (EUR)" and
+    "Amount (Foreign Currency)" stay two headers."""
+    return _plain(text.strip())
+
+
 def norm_header(text: str) -> str:
     """A header as compared: no case, accents, punctuation or unit suffix ("Amount (EUR)")."""
     return _plain(_PAREN_SUFFIX.sub("", text.strip()) or text)

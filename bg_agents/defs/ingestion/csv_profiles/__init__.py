@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bg_agents.lib.money import known_currencies
-from bg_agents.lib.tabular.columns import norm_header
+from bg_agents.lib.tabular.columns import fold_header, norm_header
 
 HERE = Path(__file__).parent
 # The fields a CSV column can fill, in the order the aliases claim columns.
@@ -107,7 +107,8 @@ class Profile:
     name: str
     title: str
     signature: frozenset[str]
-    columns: Mapping[str, tuple[str, ...]]  # field -> header keys, in order of preference
+    # field -> headers in order of preference, each as written (folded) and as compared
+    columns: Mapping[str, tuple[tuple[str, str], ...]]
     date_order: str | None = None
     decimal: str | None = None
     sign: int = 1
@@ -123,12 +124,12 @@ def parse_profile(data: dict[str, Any], source: str) -> Profile:
     unknown = sorted(set(data) - _PROFILE_KEYS)
     if unknown:
         raise ValueError(f"{source}: unknown key(s) {', '.join(unknown)}")
-    columns: dict[str, tuple[str, ...]] = {}
+    columns: dict[str, tuple[tuple[str, str], ...]] = {}
     for name, headers in data["columns"].items():
         if name not in FIELDS:
             raise ValueError(f"{source}: unknown field {name!r}")
         headers = [headers] if isinstance(headers, str) else headers
-        columns[name] = tuple(_key(h) for h in headers)
+        columns[name] = tuple((fold_header(h), _key(h)) for h in headers)
     if "date" not in columns or not columns.keys() & set(MONEY_FIELDS):
         raise ValueError(f"{source}: columns must name the date and an amount (or debit/credit)")
     if data.get("date_order", "dmy") not in ("dmy", "mdy"):
@@ -240,10 +241,16 @@ def resolve(cells: list[str], explicit: Mapping[str, str]) -> Columns:
     profile = next((p for p in profiles() if p.signature <= present), None)
     if profile is not None:
         out.profile = profile
+        # A header as written first: N26 has "Amount (EUR)" and "Amount (Foreign Currency)".
+        folded = [fold_header(c) for c in cells]
         for name, wanted in profile.columns.items():
             if name in skip or (name in ("debit", "credit") and "amount" in out.index):
                 continue
-            found = [keys.index(k) for k in wanted if k in present]
+            found = [
+                folded.index(f) if f in folded else keys.index(k)
+                for f, k in wanted
+                if f in folded or k in present
+            ]
             if found:
                 out.index[name] = found[0]
                 if len(found) > 1 and name in TEXT_FIELDS:
