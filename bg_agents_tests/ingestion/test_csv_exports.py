@@ -145,6 +145,23 @@ def test_ambiguous_dates_read_once_a_mapping_names_the_format() -> None:
     assert parsed.layout["date_format"] == "%d/%m/%Y"
 
 
+def test_value_dates_help_settle_the_day_month_order(tmp_path: Path) -> None:
+    path = tmp_path / "valuta.csv"
+    path.write_text("Date;Value Date;Amount\n03/04/2024;13/04/2024;-1,00\n")
+    (row,) = read(path).rows
+    assert (row.booking_date, row.value_date) == ("2024-04-03", "2024-04-13")
+
+
+def test_a_profile_settles_dates_no_row_of_the_file_could(tmp_path: Path) -> None:
+    """Chase writes MM/DD/YYYY: a month of ambiguous dates still reads, month first."""
+    path = tmp_path / "chase.csv"
+    path.write_text(
+        "Transaction Date,Post Date,Description,Category,Type,Amount,Memo\n"
+        "03/04/2024,03/05/2024,UBER   *TRIP,Travel,Sale,-23.41,\n"
+    )
+    assert [r.booking_date for r in read(path).rows] == ["2024-03-05"]
+
+
 # --- what a profile and the aliases read ---------------------------------------------------------
 
 
