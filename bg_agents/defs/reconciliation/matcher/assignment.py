@@ -84,11 +84,16 @@ def _components(edges: Sequence[tuple[int, int, float]]) -> list[list[int]]:
     right = np.fromiter((e[1] for e in edges), np.int64, len(edges))
     n_left = int(left.max()) + 1
     nodes = n_left + int(right.max()) + 1
-    labels = _labels(left, right + n_left, nodes)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for k, label in enumerate(labels[left].tolist()):
-        groups[label].append(k)
-    return list(groups.values())
+    label = _labels(left, right + n_left, nodes)[left]
+    # Edges grouped by label (a stable sort keeps each group's edges in order), the groups
+    # ordered by their first edge.
+    order = np.argsort(label, kind="stable")
+    starts = np.flatnonzero(np.diff(label[order], prepend=-1))
+    ends = np.append(starts[1:], len(order)).tolist()
+    flat = order.tolist()
+    groups = [flat[a:b] for a, b in zip(starts.tolist(), ends, strict=True)]
+    groups.sort(key=lambda g: g[0])
+    return groups
 
 
 def _solve(
