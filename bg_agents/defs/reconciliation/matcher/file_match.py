@@ -20,7 +20,7 @@ from bg_agents.defs.reconciliation.matcher.exports import (
     read_sides,
     write_pairs,
 )
-from bg_agents.defs.reconciliation.matcher.learned import MIN_ROWS_TO_LEARN
+from bg_agents.defs.reconciliation.matcher.learned import MIN_ROWS_TO_LEARN, collector_paused
 from bg_agents.defs.reconciliation.matcher.matcher import Progress, match
 from bg_agents.defs.reconciliation.matcher.rules import Side
 from bg_agents.defs.reconciliation.matcher.types import MatchResult
@@ -67,6 +67,7 @@ def summarize(
     )
 
 
+@collector_paused()  # reading and writing allocate per row too (learned.py says why)
 def match_files(
     left_path: Path,
     right_path: Path,

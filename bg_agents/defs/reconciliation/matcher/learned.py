@@ -15,8 +15,10 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -263,6 +265,25 @@ def _canonical(side: Side) -> tuple[str, str]:
     return side.group, side.id
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for a while, as it was afterwards.
+
+    A match allocates hundreds of thousands of small objects (names, pairs, explanations) among
+    as many that live on (the rows): each full collection walks them all, a third of the time
+    of explaining and a tenth of the whole match at 45k x 45k. The matcher makes no reference
+    cycles worth collecting meanwhile; they are collected when the collector is back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@collector_paused()
 def match_learned(
     records: Sequence[Side],
     candidates: Sequence[Side],
@@ -375,14 +396,15 @@ class _Decide:
             cfg.rules,
         )
         allowed &= ~penalized
-        index = dict(zip(zip(rec[viable].tolist(), cand[viable].tolist(), strict=True),
-                         viable.tolist(), strict=True))  # fmt: skip
-        classes = twin_classes(self.right)
-        signature = {int(cand[k]): int(classes[cand[k]]) for k in viable}
-        edges = [(int(rec[k]), int(cand[k]), float(probability[k])) for k in viable]
+        # The viable pairs as plain lists: the loops below read them one at a time.
+        ks, lefts, rights = viable.tolist(), rec[viable].tolist(), cand[viable].tolist()
+        index = dict(zip(zip(lefts, rights, strict=True), ks, strict=True))
+        signature = dict(zip(rights, twin_classes(self.right)[cand[viable]].tolist(),
+                             strict=True))  # fmt: skip
+        edges = list(zip(lefts, rights, probability[viable].tolist(), strict=True))
         by_left: dict[int, list[int]] = {}
-        for k in viable:
-            by_left.setdefault(int(rec[k]), []).append(int(k))
+        for i, k in zip(lefts, ks, strict=True):
+            by_left.setdefault(i, []).append(k)
         assigned = sorted(assign(edges, signature), key=lambda a: (a.left, a.right))
         self.stats["assigned"] = len(assigned)
         for a in assigned:
