@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from bg_agents.defs.reconciliation.matcher.assignment import _components, _linear_sum_assignment
-from bg_agents.defs.reconciliation.matcher.evidence.order import descending, lexorder
+from bg_agents.defs.reconciliation.matcher.evidence.comparisons import COMPARISONS
+from bg_agents.defs.reconciliation.matcher.evidence.explain import Explanations, describe
+from bg_agents.defs.reconciliation.matcher.evidence.order import descending, group_rank, lexorder
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -15,7 +17,7 @@ def test_lexorder_is_lexsort(seed: int) -> None:
     rng = np.random.default_rng(seed)
     n = int(rng.integers(0, 2_000))
     rows = rng.integers(0, 50, n)
-    scores = rng.choice(np.array([0.0, -0.0, 1.5, 2.25, 3.0, -7.0, 1e-30], np.float32), n)
+    scores = rng.choice(np.array([0.0, -0.0, 1.5, 2.25, -0.5, -7.0, 1e-30], np.float32), n)
     lags = rng.integers(-5, 60, n)
     expected = np.lexsort((lags, -scores, rows))
     assert lexorder([rows, descending(scores), lags]).tolist() == expected.tolist()
@@ -67,3 +69,33 @@ def test_a_long_chain_is_one_component() -> None:
 def test_assignment_solver_solves() -> None:
     rows, cols = _linear_sum_assignment()(np.array([[4.0, 1.0], [2.0, 8.0]]))
     assert rows.tolist() == [0, 1] and cols.tolist() == [1, 0]
+
+
+def test_group_rank_counts_within_each_key() -> None:
+    keys = np.array([3, 3, 3, 5, 8, 8])
+    assert group_rank(keys).tolist() == [0, 1, 2, 0, 0, 1]
+    rng = np.random.default_rng(4)
+    keys = np.sort(rng.integers(0, 30, 1_000))
+    assert group_rank(keys).tolist() == (np.arange(1_000) - np.searchsorted(keys, keys)).tolist()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_explanations_read_as_describe(seed: int) -> None:
+    """The words prepared for many pairs at once are describe's, to the character: rounding
+    (0.35 -> 0.3, Python's decimal rounding, not 0.4), term-frequency counts, the order of
+    equally strong parts, comparisons without evidence left out."""
+    rng = np.random.default_rng(seed)
+    n, k = 300, len(COMPARISONS)
+    gamma = np.array([rng.integers(-1, len(c.levels), n) for c in COMPARISONS]).T.astype(np.int8)
+    weights = rng.choice(np.array([0.35, -0.35, 0.05, -0.04, 2.25, 8.0, -4.0, 1.0]), (n, k))
+    weights += rng.choice([0.0, 0.0, rng.normal()], (n, k))
+    tf = np.where(rng.random((n, k)) < 0.3, rng.choice([0.5 / 400, 2.5 / 400, 0.01], (n, k)),
+                  np.nan)  # fmt: skip
+    texts = Explanations(gamma, weights, tf, 400)
+    for row in range(n):
+        amount = "same amount (60.00 EUR)" if row % 3 else None
+        when = "paid within the invoice's period (issue to due date)" if row % 5 == 0 else None
+        p = float(rng.random())
+        expected = describe(gamma[row].tolist(), weights[row].tolist(), tf[row].tolist(), 400,
+                            amount, p, date_text=when)  # fmt: skip
+        assert texts.text(row, amount, p, date_text=when) == expected

@@ -31,7 +31,12 @@ import numpy as np
 from scipy import sparse
 
 from bg_agents.defs.reconciliation.matcher.evidence.features import Features
-from bg_agents.defs.reconciliation.matcher.evidence.order import descending, lexorder, row_key
+from bg_agents.defs.reconciliation.matcher.evidence.order import (
+    descending,
+    group_rank,
+    lexorder,
+    row_key,
+)
 
 
 @dataclass(frozen=True)
@@ -121,20 +126,25 @@ def _neighbours(
     return rows.astype(np.int64), order[idx_c[keep]].astype(np.int64)
 
 
-def _in_window(
-    left: Features, right: Features, rec: np.ndarray, cand: np.ndarray, cfg: Blocking
-) -> np.ndarray:
-    """Same group and the candidate's day within the record's window, per pair.
-
-    Group and day share one key (groups a window's width apart), so the test per pair is two
-    gathers and two comparisons: blocking asks it of millions of pairs.
-    """
+def _window_keys(
+    left: Features, right: Features, cfg: Blocking
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group and day in one key (groups a window's width apart): per candidate its key, per
+    record the first and last key of its window. A pair is in the window when the candidate's
+    key lies between its record's: two gathers and two comparisons for millions of pairs."""
     days = np.concatenate([left.start, left.end, right.start])
     low = int(days.min(initial=0)) - cfg.window_before
     span = int(days.max(initial=0)) + cfg.window_after - low + 1
     day = right.group * span + (right.start - low)
     base = left.group * span - low
-    first, last = base + left.start - cfg.window_before, base + left.end + cfg.window_after
+    return day, base + left.start - cfg.window_before, base + left.end + cfg.window_after
+
+
+def _in_window(
+    left: Features, right: Features, rec: np.ndarray, cand: np.ndarray, cfg: Blocking
+) -> np.ndarray:
+    """Same group and the candidate's day within the record's window, per pair."""
+    day, first, last = _window_keys(left, right, cfg)
     at = day[cand]
     return (at >= first[rec]) & (at <= last[rec])
 
@@ -223,21 +233,24 @@ def _by_rare_tokens(
     row, col = row[usable], col[usable]
     order = lexorder([row, df[col], col])
     row, col = row[order], col[order]
-    rank = np.arange(len(row)) - np.searchsorted(row, row, side="left")
+    rank = group_rank(row)
     row, col = row[rank < cfg.token_rarest], col[rank < cfg.token_rarest]
     idf = np.log((right.n + 1) / df[col]).astype(np.float32)
     chosen = sparse.csr_matrix((idf, (row, col)), shape=lt.shape)
-    scores = (chosen @ rt.T).tocoo()
-    rec, cand, val = scores.row.astype(np.int64), scores.col.astype(np.int64), scores.data
-    keep = _in_window(left, right, rec, cand, cfg)
-    rec, cand, val = rec[keep], cand[keep], val[keep]
+    scores = sparse.csr_matrix(chosen @ rt.T)
+    # Rows in order: a record's window bounds are repeated over its entries, not gathered.
+    per_record = np.diff(scores.indptr)
+    day, first, last = _window_keys(left, right, cfg)
+    at = day[scores.indices]
+    keep = (at >= np.repeat(first, per_record)) & (at <= np.repeat(last, per_record))
+    rec = np.repeat(np.arange(lt.shape[0], dtype=np.int64), per_record)[keep]
+    cand, val = scores.indices[keep].astype(np.int64), scores.data[keep]
     if not len(rec):
         return rec, cand
     lag = np.abs(right.start[cand] - left.start[rec])
     order = lexorder([rec, descending(val), lag])
     rec, cand = rec[order], cand[order]
-    rank = np.arange(len(rec)) - np.searchsorted(rec, rec, side="left")
-    best = rank < top
+    best = group_rank(rec) < top
     return rec[best], cand[best]
 
 
@@ -300,7 +313,7 @@ def same_words(left: Features, right: Features, cfg: Blocking) -> tuple[np.ndarr
     row, col = row[held], col[held]
     order = lexorder([row, df[col], col])
     row, col = row[order], col[order]
-    rank = np.arange(len(row)) - np.searchsorted(row, row, side="left")
+    rank = group_rank(row)
     row, col = row[rank < cfg.words], col[rank < cfg.words]
     rcoo = rt.tocoo()
     keys = (row, col, rcoo.row.astype(np.int64), rcoo.col.astype(np.int64))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from bg_agents.defs.reconciliation.matcher.evidence.order import lexorder
+from bg_agents.defs.reconciliation.matcher.evidence.order import group_rank, lexorder
 from bg_agents.defs.reconciliation.matcher.rules import Side, normalize_name
 
 NAMES = 3  # normalized names compared per row (a bank row: counterparty, merchant, text)
@@ -256,7 +256,7 @@ def _rarest(matrix: sparse.csr_matrix, df: np.ndarray, width: int, pad: int) -> 
     row, col = coo.row.astype(np.int64), coo.col.astype(np.int64)
     order = lexorder([row, df[col], col])
     row, col = row[order], col[order]
-    rank = np.arange(len(row)) - np.searchsorted(row, row, side="left")
+    rank = group_rank(row)
     keep = rank < width
     out[row[keep], rank[keep]] = col[keep]
     return out

@@ -42,3 +42,13 @@ def lexorder(columns: list[np.ndarray]) -> np.ndarray:
     if not len(columns[0]):
         return np.zeros(0, np.int64)
     return np.argsort(row_key(columns), kind="stable")
+
+
+def group_rank(keys: np.ndarray) -> np.ndarray:
+    """For sorted ``keys``, each entry's position among the entries with its key (0, 1, ...):
+    ``np.arange(n) - np.searchsorted(keys, keys)`` in one pass instead of a search per entry."""
+    n = len(keys)
+    if not n:
+        return np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    return np.arange(n) - np.repeat(starts, np.diff(np.append(starts, n)))
