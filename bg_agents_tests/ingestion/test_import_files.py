@@ -91,8 +91,20 @@ def test_team_folder_mapping_applies_when_the_file_has_none(tmp_path: Path) -> N
     (tmp_path / "mapping.json").write_text(json.dumps({"columns": {"amount": "Wert"}}))
     mapping = load_mapping(path)
     assert mapping is not None and mapping.amount == "Wert" and mapping.date is None
-    # Unmapped fields are still recognized ("Datum"); the mapping's decimal defaults to ".".
+    # Unmapped fields are still recognized ("Datum"); a mapping without "decimal" leaves the
+    # mark to the file's amounts, as if there were no mapping.
     parsed = read(path, mapping=mapping)
+    assert fields(parsed, "booking_date", "amount") == [("2026-02-01", "-5.00")]
+
+
+def test_a_mapping_that_names_the_wrong_decimal_mark_rejects_rows_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "export.csv", "Datum;Wert\n01.02.2026;-5,00\n")
+    (tmp_path / "mapping.json").write_text(
+        json.dumps({"columns": {"amount": "Wert"}, "decimal": "."})
+    )
+    parsed = read(path, mapping=load_mapping(path))
     assert parsed.rows == []
     assert parsed.rejected[0]["reason"] == (
         'bad amount \'-5,00\' (it looks like a decimal comma: set "decimal": "," in the mapping)'

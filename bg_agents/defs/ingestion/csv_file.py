@@ -268,7 +268,7 @@ def _file_formats(
     profile = columns.profile
     date_format = mapping.date_format if mapping else None
     order = profile.date_order if profile and date_format is None else None
-    decimal = mapping.decimal if mapping else (profile.decimal if profile else None)
+    decimal = (mapping.decimal if mapping else None) or (profile.decimal if profile else None)
     index = columns.index
     date_cells = [index[f] for f in ("date", "value_date") if f in index]
     amount_cells = (

@@ -76,7 +76,7 @@ class ColumnMapping:
     debit: str | None = None
     credit: str | None = None
     date_format: str | None = None
-    decimal: str = "."
+    decimal: str | None = None  # None: the profile's, else settled from the file's amounts
     default_currency: str | None = None
 
     def __post_init__(self) -> None:
