@@ -107,12 +107,14 @@ def _neighbours(
     """
     order = np.argsort(right_comp, kind="stable")
     sorted_comp = right_comp[order]
-    at = np.searchsorted(sorted_comp, left_comp, side="left")
-    ties = np.searchsorted(sorted_comp, left_comp, side="right") - at
     left_order = np.argsort(left_comp, kind="stable")
     sorted_left = left_comp[left_order]
-    rank = np.empty(len(left_comp), np.int64)
-    rank[left_order] = np.arange(len(left_comp)) - np.searchsorted(sorted_left, sorted_left)
+    # Searched in sorted order (each search starts where the last ended), then put back.
+    at, ties, rank = (np.empty(len(left_comp), np.int64) for _ in range(3))
+    at[left_order] = np.searchsorted(sorted_comp, sorted_left, side="left")
+    ties[left_order] = np.searchsorted(sorted_comp, sorted_left, side="right")
+    ties -= at
+    rank[left_order] = group_rank(sorted_left)
     at = at + np.where(ties > 0, rank % np.maximum(ties, 1), 0)
     offsets = np.arange(-before, after, dtype=np.int64)
     idx = at[:, None] + offsets[None, :]
