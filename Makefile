@@ -73,6 +73,8 @@ bench: $(STAMP)
 	PYTHONPATH=. $(BIN)/python benchmarks/matching.py --profile learned
 	PYTHONPATH=. $(BIN)/python benchmarks/matching.py --profile seed
 	PYTHONPATH=. $(BIN)/python benchmarks/matching_transfers.py
+	PYTHONPATH=. $(BIN)/python benchmarks/bank_files.py
+	PYTHONPATH=. $(BIN)/python benchmarks/camt_references.py
 
 clean:
 	rm -rf .bg_agents .dagster_home
