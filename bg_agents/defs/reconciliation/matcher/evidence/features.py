@@ -128,17 +128,20 @@ class _Texts:
         rows = sum(len(side) for side in sides)
         occurrences = Counter(name for side in sides for row in side for name in row.names)
         normalized = {name: normalize_name(name).split() for name in occurrences if name}
-        firsts: Counter[str] = Counter()
-        follows: dict[str, Counter[str]] = {}
+        # Plain dicts (a Counter's += costs three calls; this runs once per distinct name).
+        firsts: dict[str, int] = {}
+        follows: dict[str, dict[str, int]] = {}
         for name, words in normalized.items():
             if len(words) > 1:
-                firsts[words[0]] += occurrences[name]
-                follows.setdefault(words[0], Counter())[words[1]] += occurrences[name]
+                first, count = words[0], occurrences[name]
+                firsts[first] = firsts.get(first, 0) + count
+                after = follows.setdefault(first, {})
+                after[words[1]] = after.get(words[1], 0) + count
         least = max(NOISE_MIN_ROWS, NOISE_SHARE * rows)
         noise = {
             w
             for w, n in firsts.items()
-            if n >= least and follows[w].most_common(1)[0][1] < NOISE_DOMINANCE * n
+            if n >= least and max(follows[w].values()) < NOISE_DOMINANCE * n
         }
         self.comparable: dict[str, str] = {}
         for name, words in normalized.items():
