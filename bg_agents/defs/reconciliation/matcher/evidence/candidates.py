@@ -165,6 +165,7 @@ def equal_amounts(left: Features, right: Features, cfg: Blocking) -> tuple[np.nd
     return rec[keep], cand[keep]
 
 
+TOKEN_BLOCK = 4_096  # records scored by shared tokens at once
 LOG_SCALE = 100_000  # log-amount positions as integers (1e-5 of a natural log unit)
 
 
@@ -239,21 +240,28 @@ def _by_rare_tokens(
     row, col = row[rank < cfg.token_rarest], col[rank < cfg.token_rarest]
     idf = np.log((right.n + 1) / df[col]).astype(np.float32)
     chosen = sparse.csr_matrix((idf, (row, col)), shape=lt.shape)
-    scores = sparse.csr_matrix(chosen @ rt.T)
-    # Rows in order: a record's window bounds are repeated over its entries, not gathered.
-    per_record = np.diff(scores.indptr)
+    holders = sparse.csr_matrix(rt.T)  # token -> the candidates holding it
     day, first, last = _window_keys(left, right, cfg)
-    at = day[scores.indices]
-    keep = (at >= np.repeat(first, per_record)) & (at <= np.repeat(last, per_record))
-    rec = np.repeat(np.arange(lt.shape[0], dtype=np.int64), per_record)[keep]
-    cand, val = scores.indices[keep].astype(np.int64), scores.data[keep]
-    if not len(rec):
-        return rec, cand
-    lag = np.abs(right.start[cand] - left.start[rec])
-    order = lexorder([rec, descending(val), lag])
-    rec, cand = rec[order], cand[order]
-    best = group_rank(rec) < top
-    return rec[best], cand[best]
+    out_rec, out_cand = [], []
+    # A block of records at a time: the scores of all records at once run to millions of
+    # entries (5.9M at 45k x 45k), whose fresh memory costs more than the product itself.
+    for lo in range(0, lt.shape[0], TOKEN_BLOCK):
+        scores = sparse.csr_matrix(chosen[lo : lo + TOKEN_BLOCK] @ holders)
+        # Rows in order: a record's window bounds are repeated over its entries.
+        per_record = np.diff(scores.indptr)
+        at = day[scores.indices]
+        keep = (at >= np.repeat(first[lo : lo + TOKEN_BLOCK], per_record)) & (
+            at <= np.repeat(last[lo : lo + TOKEN_BLOCK], per_record)
+        )
+        rec = np.repeat(np.arange(lo, lo + len(per_record), dtype=np.int64), per_record)[keep]
+        cand, val = scores.indices[keep].astype(np.int64), scores.data[keep]
+        lag = np.abs(right.start[cand] - left.start[rec])
+        order = lexorder([rec, descending(val), lag])
+        rec, cand = rec[order], cand[order]
+        best = group_rank(rec) < top
+        out_rec.append(rec[best])
+        out_cand.append(cand[best])
+    return np.concatenate(out_rec), np.concatenate(out_cand)
 
 
 def _keyed(
