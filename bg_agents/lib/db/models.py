@@ -72,6 +72,9 @@ class User(Base):
     email: Mapped[str] = mapped_column(sa.String(320))
     name: Mapped[str] = mapped_column(sa.String(200))
     time_zone: Mapped[str | None] = mapped_column(sa.String(64))
+    locale: Mapped[str | None] = mapped_column(sa.String(16))  # None: the team's
+    # Channel and category switches, per-category channels off, quiet hours, e-mail unsubscribe:
+    # the format is notifications/preferences.py's.
     notification_prefs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = _created()
 
@@ -287,15 +290,97 @@ class InsightClaim(Base):
     finished_at: Mapped[datetime | None]
 
 
-class Notification(Base):
-    """The outbox: one row per message to one user on one channel, keyed for exactly-once."""
+class NotificationEvent(Base):
+    """Something a team should hear about, as a producer reported it, once per natural key.
 
-    __tablename__ = "notifications"
-    __table_args__ = (sa.Index("ix_notifications_user_id_created_at", "user_id", "created_at"),)
+    Events are facts about a team (an invoice paid, a file imported); the engine fans each out
+    to the team's members (in-app, e-mail) and webhook endpoints, alone or in a digest as the
+    category's policy says. ``user_id`` set addresses one member only.
+    """
+
+    __tablename__ = "notification_events"
+    __table_args__ = (sa.Index("ix_notification_events_pending", "message_id", "window_start"),)
     id: Mapped[int] = _id()
     idempotency_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
     team_id: Mapped[int] = _team_fk()
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(sa.String(64))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The batching window the event fell in (by the instant it was reported) and its batch key;
+    # both fixed at insert, so every flusher assigns the event to the same digest.
+    batch_key: Mapped[str] = mapped_column(sa.String(255))
+    window_start: Mapped[datetime]
+    created_at: Mapped[datetime] = _created()
+    # The message that carried it (its own, or a digest); None while its window is open.
+    message_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("notification_messages.id", ondelete="SET NULL")
+    )
+
+
+class NotificationMessage(Base):
+    """One thing told: a single event, or a digest of a window's events (``item_count`` > 1).
+
+    The key names the window (team, addressee, batch key, window start, part), so racing or
+    repeated flushes insert it once; ``part`` counts windows closed early by ``max_items``.
+    """
+
+    __tablename__ = "notification_messages"
+    id: Mapped[int] = _id()
+    idempotency_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    team_id: Mapped[int] = _team_fk()
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # single | digest
+    batch_key: Mapped[str] = mapped_column(sa.String(255))
+    window_start: Mapped[datetime | None]
+    part: Mapped[int] = mapped_column(default=0)
+    item_count: Mapped[int] = mapped_column(default=1)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    # The items as listed (capped) and the counts by kind, for channels that render their own.
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _created()
+
+
+class WebhookEndpoint(Base):
+    """A team's webhook: where its messages are POSTed, signed with the endpoint's secret."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (sa.UniqueConstraint("team_id", "url"),)
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = _team_fk()
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    secret: Mapped[str] = mapped_column(sa.String(128))
+    slack: Mapped[bool] = mapped_column(default=False)  # Slack-compatible payload
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class Notification(Base):
+    """A delivery: one message to one recipient on one channel, keyed for exactly-once.
+
+    Recipients are a user (in-app, e-mail) or a webhook endpoint. ``status``: pending | held
+    (quiet hours) | delivered | failed (will retry at ``next_attempt_at``) | dead (gave up) |
+    suppressed (the user turned the category or channel off, or unsubscribed).
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        sa.Index("ix_notifications_user_id_created_at", "user_id", "created_at"),
+        sa.Index("ix_notifications_due", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = _id()
+    idempotency_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    team_id: Mapped[int] = _team_fk()
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("notification_messages.id", ondelete="CASCADE")
+    )
     channel: Mapped[str] = mapped_column(sa.String(16))  # in_app | email | webhook
     category: Mapped[str] = mapped_column(sa.String(64))
     title: Mapped[str] = mapped_column(sa.String(200))
@@ -303,6 +388,8 @@ class Notification(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = _created()
     delivered_at: Mapped[datetime | None]
     read_at: Mapped[datetime | None]
