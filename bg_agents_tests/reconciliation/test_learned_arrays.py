@@ -99,3 +99,32 @@ def test_explanations_read_as_describe(seed: int) -> None:
         expected = describe(gamma[row].tolist(), weights[row].tolist(), tf[row].tolist(), 400,
                             amount, p, date_text=when)  # fmt: skip
         assert texts.text(row, amount, p, date_text=when) == expected
+
+
+def test_shared_token_blocking_keeps_its_best_few_when_scored_in_blocks(monkeypatch) -> None:
+    """Records that share memo words with many bank rows get at most ``token_top`` of them,
+    the rarest-sharing first, whether all records are scored at once or in blocks."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from bg_agents.defs.reconciliation.matcher.evidence import candidates
+    from bg_agents.defs.reconciliation.matcher.evidence.features import build_pair
+    from bg_agents.defs.reconciliation.matcher.rules import Side
+
+    rng = np.random.default_rng(3)
+    words = [f"word{k:03d}" for k in range(60)]
+    day = date(2026, 3, 1)
+
+    def side(prefix: str, k: int) -> Side:
+        memo = " ".join(rng.choice(words, 4, replace=False).tolist())
+        return Side(f"{prefix}{k}", day + timedelta(days=int(rng.integers(0, 20))),
+                    Decimal(int(rng.integers(100, 9_999))) / 100, "EUR", memo)  # fmt: skip
+
+    left, right, _ = build_pair([side("L", k) for k in range(300)],
+                                [side("R", k) for k in range(300)])  # fmt: skip
+    blocking = candidates.Blocking()
+    rec, cand = candidates.shared_tokens(left, right, blocking)
+    assert len(rec) and np.bincount(rec).max() == blocking.token_top
+    monkeypatch.setattr(candidates, "TOKEN_BLOCK", 7)
+    in_blocks = candidates.shared_tokens(left, right, blocking)
+    assert in_blocks[0].tolist() == rec.tolist() and in_blocks[1].tolist() == cand.tolist()
