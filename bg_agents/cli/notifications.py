@@ -64,14 +64,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     with open_engine().connect() as conn:
         user = find_user(conn, args.user, args.team)
         query = (
-            sa.select(Notification)
+            sa.select(*Notification.__table__.columns)
             .where(Notification.user_id == user.id)
             .order_by(Notification.created_at.desc(), Notification.id.desc())
             .limit(args.limit)
         )
         if args.status:
             query = query.where(Notification.status == args.status)
-        rows = conn.execute(query).scalars().all()
+        rows = conn.execute(query).all()
     deliveries = [
         {
             "id": n.id,
