@@ -7,10 +7,20 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from bg_agents.cli import agents, database, imports, insights, match, review, world
+from bg_agents.cli import (
+    agents,
+    database,
+    imports,
+    insights,
+    match,
+    notifications,
+    review,
+    webhooks,
+    world,
+)
 
 # The order of ``bg-agents --help``.
-GROUPS = (database, world, agents, insights, match, review, imports)
+GROUPS = (database, world, agents, insights, match, review, imports, notifications, webhooks)
 
 
 def build_parser() -> argparse.ArgumentParser:

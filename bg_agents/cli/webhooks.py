@@ -1,0 +1,126 @@
+"""``bg-agents webhooks``: a team's webhook endpoints (added with a secret shown once)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _team_id(conn, slug: str) -> int:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    from bg_agents.lib.db.models import Team
+
+    team_id = conn.execute(sa.select(Team.id).where(Team.slug == slug)).scalar()
+    if team_id is None:
+        raise ValueError(f"unknown team {slug!r}; `bg-agents teams` lists them")
+    return int(team_id)
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from bg_agents.cli.common import open_engine
+    from bg_agents.defs.notifications.endpoints import add_endpoint, check_url
+
+    check_url(args.url)  # a bad URL is reported before the database is opened
+    if args.secret == "-":  # from stdin: a secret typed on the command line stays in history
+        args.secret = sys.stdin.readline().strip()
+    with open_engine().begin() as conn:
+        endpoint, secret = add_endpoint(
+            conn, _team_id(conn, args.team), args.url, secret=args.secret, slack=args.slack
+        )
+    if args.json:
+        print(json.dumps({**endpoint.as_dict(), "secret": secret}))
+        return 0
+    kind = "Slack webhook" if endpoint.slack else "webhook"
+    print(f"{args.team}: {kind} endpoint {endpoint.id} added for {endpoint.url}")
+    print(f"signing secret: {secret}")
+    print(
+        "Store the secret now: it is not shown again. Receivers verify X-BG-Signature with it "
+        "(see bg_agents/defs/notifications/channels/webhook.py)."
+    )
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from bg_agents.cli.common import open_engine
+    from bg_agents.defs.notifications.endpoints import list_endpoints
+
+    with open_engine().connect() as conn:
+        endpoints = list_endpoints(conn, _team_id(conn, args.team))
+    if args.json:
+        print(json.dumps([e.as_dict() for e in endpoints]))
+        return 0
+    if not endpoints:
+        print(f"{args.team}: no webhook endpoints; add one with `bg-agents webhooks add`")
+        return 0
+    print(f"{'id':>6}  {'active':<6}  {'slack':<5}  url")
+    for e in endpoints:
+        active, slack = "yes" if e.active else "no", "yes" if e.slack else "no"
+        print(f"{e.id:>6}  {active:<6}  {slack:<5}  {e.url}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from bg_agents.cli.common import open_engine
+    from bg_agents.defs.notifications.endpoints import remove_endpoint
+
+    with open_engine().begin() as conn:
+        endpoint, changed = remove_endpoint(conn, _team_id(conn, args.team), args.endpoint)
+    if args.json:
+        print(json.dumps({**endpoint.as_dict(), "changed": changed}))
+        return 0
+    if changed:
+        print(f"{args.team}: webhook endpoint {endpoint.id} removed; it is sent nothing more")
+    else:
+        print(f"{args.team}: webhook endpoint {endpoint.id} was already removed")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register this module's commands on the ``bg-agents`` parser."""
+    webhooks = sub.add_parser(
+        "webhooks",
+        help="a team's webhook endpoints: add, list, remove",
+        description="Where a team's notifications are POSTed as signed JSON (or a Slack "
+        "incoming-webhook payload with --slack).",
+    )
+    webhooks_sub = webhooks.add_subparsers(dest="webhooks_command", required=True)
+
+    add = webhooks_sub.add_parser(
+        "add",
+        help="add an endpoint and print its signing secret (once)",
+        description="Add an http(s) endpoint. Its signing secret is printed once: store it "
+        "where the receiver can read it to verify X-BG-Signature.",
+    )
+    add.add_argument("url", metavar="URL", help="where to POST, http:// or https://")
+    add.add_argument(
+        "--secret",
+        default=None,
+        help="the signing secret to use (16-128 printable characters; - reads it from stdin); "
+        "by default a random one",
+    )
+    add.add_argument(
+        "--slack", action="store_true", help="send Slack incoming-webhook payloads (text, blocks)"
+    )
+    add.set_defaults(func=cmd_add)
+
+    listing = webhooks_sub.add_parser(
+        "list", help="the team's endpoints (id, active, slack, URL; never the secret)"
+    )
+    listing.set_defaults(func=cmd_list)
+
+    remove = webhooks_sub.add_parser(
+        "remove",
+        help="stop sending to an endpoint (by id or URL)",
+        description="Deactivate an endpoint: it is sent nothing more, its unsent deliveries "
+        "are dropped, past deliveries keep naming it.",
+    )
+    remove.add_argument("endpoint", metavar="ID_OR_URL", help="the id `list` shows, or the URL")
+    remove.set_defaults(func=cmd_remove)
+
+    for command in (add, listing, remove):
+        command.add_argument(
+            "--team", required=True, help="team slug (`bg-agents teams` lists them)"
+        )
+        command.add_argument("--json", action="store_true", help="print the result as JSON")
