@@ -14,18 +14,21 @@ repeats them.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
+import ipaddress
 import math
 import os
+import secrets
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -45,6 +48,15 @@ LATEST = date(2100, 12, 31)
 MAX_CATCH_UP_HOURS = 366 * 24
 MAX_LLM_TIMEOUT = 3600.0
 MAX_LLM_RETRIES = 20
+
+# Links in messages point here unless BG_AGENTS_PUBLIC_URL says otherwise (the local unsubscribe
+# page), so a demo's e-mails have working links with nothing configured.
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8025"
+SMTP_URL_HINT = (
+    "e.g. smtp://user:pass@host:587?starttls=1, smtps://host:465 or smtp://127.0.0.1:1025"
+)
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY = 16
 
 
 class SettingsError(ValueError):
@@ -98,6 +110,91 @@ def writable_folder_problem(path: Path) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where e-mail leaves, as ``BG_AGENTS_SMTP_URL`` describes it (the password is never shown)."""
+
+    host: str
+    port: int
+    security: str  # "plain" | "starttls" (upgraded after connecting) | "tls" (from the first byte)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def parse_smtp_url(text: str) -> SmtpServer:
+    """``smtp://[user:pass@]host[:port][?starttls=1]`` or ``smtps://[user:pass@]host[:port]``.
+
+    User and password are URL-decoded (a ``@`` in a password is written ``%40``). A password is
+    refused over an unencrypted connection to anything but this machine: it would cross the
+    network in clear text. Errors never repeat the password.
+    """
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port
+        query = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        raise ValueError(f"is not an SMTP URL ({SMTP_URL_HINT})") from None
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError(f"must start with smtp:// or smtps:// ({SMTP_URL_HINT})")
+    if not parts.hostname:
+        raise ValueError(f"names no host ({SMTP_URL_HINT})")
+    if parts.path not in ("", "/") or parts.fragment:
+        raise ValueError(f"has a path; only host, port and ?starttls=1 are read ({SMTP_URL_HINT})")
+    starttls = False
+    for key, value in query:
+        if key != "starttls":
+            raise ValueError(f"has an unknown option {key!r}; only starttls=1 is known")
+        if value.lower() not in _TRUE + _FALSE:
+            raise ValueError("starttls must be 1 or 0")
+        starttls = value.lower() in _TRUE
+    if parts.scheme == "smtps" and starttls:
+        raise ValueError(
+            "asks for STARTTLS on smtps://, which is TLS from the first byte: "
+            "use smtp://host:587?starttls=1 or smtps://host:465"
+        )
+    security = "tls" if parts.scheme == "smtps" else "starttls" if starttls else "plain"
+    if port is None:
+        port = 465 if security == "tls" else 587 if security == "starttls" else 25
+    if port == 0:
+        raise ValueError("port 0 is not a port")
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    if password and not username:
+        raise ValueError("has a password but no user")
+    if username and not password:
+        raise ValueError(f"has a user but no password ({SMTP_URL_HINT})")
+    if password and security == "plain" and not _is_loopback(parts.hostname):
+        raise ValueError("would send the password unencrypted: add ?starttls=1 or use smtps://")
+    return SmtpServer(parts.hostname, port, security, username, password)
+
+
+def _mail_address(text: str) -> str:
+    """A From address as a user writes it (``billing@example.com``, ``Finance <b@example.com>``)."""
+    from email.utils import parseaddr
+
+    if any(c in text for c in "\r\n\0"):
+        raise ValueError("must be one line")
+    name, addr = parseaddr(text)
+    local, at, domain = addr.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in addr):
+        raise ValueError("must be an e-mail address, e.g. Finance <billing@example.com>")
+    return text.strip()
+
+
 # The mapping the next Environment() reads: os.environ unless a caller passes its own.
 _SOURCE: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
     "bg_agents_env", default=None
@@ -142,6 +239,13 @@ class Environment(BaseSettings):
     )
     llm_max_retries: int = Field(4, ge=0, le=MAX_LLM_RETRIES, alias="BG_AGENTS_LLM_MAX_RETRIES")
     dagster_home: str | None = Field(None, alias="DAGSTER_HOME")
+    # Unset: the e-mail channel is off. SecretStr: the URL may hold the password.
+    smtp_url: SecretStr | None = Field(None, alias="BG_AGENTS_SMTP_URL")
+    smtp_from: str | None = Field(
+        None, alias="BG_AGENTS_SMTP_FROM", max_length=320, validate_default=True
+    )
+    public_url: str = Field(DEFAULT_PUBLIC_URL, alias="BG_AGENTS_PUBLIC_URL")
+    secret_key: SecretStr | None = Field(None, alias="BG_AGENTS_SECRET_KEY")
 
     @classmethod
     def settings_customise_sources(
@@ -254,6 +358,54 @@ class Environment(BaseSettings):
             raise ValueError("must be an http(s) URL, e.g. http://localhost:11434/v1")
         return value.strip()
 
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _smtp_url(cls, value: Any) -> Any:
+        if value is None or isinstance(value, SecretStr):
+            return value
+        parse_smtp_url(str(value))
+        return str(value).strip()
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _smtp_from(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("smtp_url") is not None:
+                raise ValueError(
+                    "must be set when BG_AGENTS_SMTP_URL is: the sender, e.g. "
+                    "Finance <billing@example.com>"
+                )
+            return None
+        return _mail_address(value)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value.strip())
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL, e.g. https://app.example.com")
+        if parts.query or parts.fragment or any(c.isspace() or c in '<>"' for c in value.strip()):
+            raise ValueError("must be a plain base URL, without query, fragment or spaces")
+        return value.strip().rstrip("/")
+
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _secret_key(cls, value: Any) -> Any:
+        if value is None or isinstance(value, SecretStr):
+            return value
+        if len(str(value).strip()) < MIN_SECRET_KEY:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_KEY} characters (it signs unsubscribe links); "
+                "e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe())'"
+            )
+        return str(value).strip()
+
     @field_validator("llm_timeout", "insights_catch_up_hours", mode="before")
     @classmethod
     def _finite(cls, value: Any) -> Any:
@@ -266,14 +418,35 @@ class Environment(BaseSettings):
         return number
 
 
-_SECRET_FIELDS = {"BG_AGENTS_LLM_API_KEY", "OPENAI_API_KEY"}
+_SECRET_FIELDS = {"BG_AGENTS_LLM_API_KEY", "OPENAI_API_KEY", "BG_AGENTS_SECRET_KEY"}
+
+
+def hide_url_password(text: str) -> str:
+    """``scheme://user:***@host...``: the URL with whatever sits between user and host hidden.
+
+    Split by hand (up to the last ``@`` before the path), since a URL bad enough to be refused
+    may not parse, and an unencoded ``@`` in a password must not leave its tail showing.
+    """
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return text
+    end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=-1)
+    netloc, tail = (rest, "") if end < 0 else (rest[:end], rest[end:])
+    userinfo, at, host = netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return text
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}{tail}"
 
 
 def _shown(name: str, value: Any) -> str:
     """The offending value as the user typed it, minus secrets and URL passwords."""
     if name in _SECRET_FIELDS:
         return ""
+    if value is None:  # a variable that is required but unset
+        return ""
     text = str(value)
+    if name == "BG_AGENTS_SMTP_URL":
+        text = hide_url_password(text)
     if name == "BG_AGENTS_DATABASE_URL" and "@" in text:
         import sqlalchemy as sa
 
@@ -288,6 +461,9 @@ def _shown(name: str, value: Any) -> str:
 
 def _problem_line(error: Mapping[str, Any], raw: Mapping[str, str]) -> str:
     name = str(error["loc"][0]) if error["loc"] else "environment"
+    # A default that fails validation (a variable required by another) is named by its field.
+    field_info = Environment.model_fields.get(name)
+    name = field_info.alias if field_info and field_info.alias else name
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
@@ -295,7 +471,7 @@ def _problem_line(error: Mapping[str, Any], raw: Mapping[str, str]) -> str:
         message = "must be " + message[len("Input should be ") :]
     elif message.startswith("String should have at most"):
         message = "is too long: " + message[len("String should have ") :]
-    return f"{name}{_shown(name, raw.get(name, error.get('input', '')))}: {message}"
+    return f"{name}{_shown(name, raw.get(name))}: {message}"
 
 
 _NAMES = tuple(f.alias for f in Environment.model_fields.values() if f.alias)
@@ -333,11 +509,51 @@ class Settings:
     home: Path
     database_url: str
     history_start: date
+    smtp: SmtpServer | None = None  # None: the e-mail channel is off
+    smtp_from: str | None = None
+    public_url: str = DEFAULT_PUBLIC_URL
+    configured_secret_key: str | None = field(default=None, repr=False)
 
     @property
     def import_dir(self) -> Path:
         """Drop CSV/OFX files in ``<import_dir>/<team-slug>/``; the import sensor picks them up."""
         return self.home / "imports"
+
+    def secret_key(self) -> str:
+        """The key that signs links (unsubscribe): ``BG_AGENTS_SECRET_KEY``, else one kept in
+        ``<home>/secret_key``, made on first use, so a demo's links work unconfigured and keep
+        working across restarts. Changing it invalidates every link already sent."""
+        return self.configured_secret_key or _home_secret_key(self.home)
+
+
+def _home_secret_key(home: Path) -> str:
+    """Read ``<home>/secret_key``, creating it (0600) if missing.
+
+    The new key is written to a private temporary file and linked into place, so two processes
+    starting at once agree on one key and none ever reads a half-written file.
+    """
+    path = home / SECRET_KEY_FILE
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=home, prefix=".secret_key.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            with contextlib.suppress(FileExistsError):  # another process made it first: theirs
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    key = path.read_text(encoding="utf-8", errors="replace").strip()
+    if len(key) < MIN_SECRET_KEY:
+        raise SettingsError(
+            [
+                f"{path} holds no usable key (under {MIN_SECRET_KEY} characters): delete it to "
+                "make a new one (links already sent stop working) or set BG_AGENTS_SECRET_KEY"
+            ]
+        )
+    return key
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -345,7 +561,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     e = read_environment(env)
     home = Path(e.home or Path.cwd() / ".bg_agents").expanduser().resolve()
     url = e.database_url or f"sqlite:///{home / 'app.db'}"
-    return Settings(home=home, database_url=url, history_start=e.history_start)
+    smtp_url = e.smtp_url.get_secret_value() if e.smtp_url else None
+    return Settings(
+        home=home,
+        database_url=url,
+        history_start=e.history_start,
+        smtp=parse_smtp_url(smtp_url) if smtp_url else None,
+        smtp_from=e.smtp_from,
+        public_url=e.public_url,
+        configured_secret_key=e.secret_key.get_secret_value() if e.secret_key else None,
+    )
 
 
 def database_url_configured(env: Mapping[str, str] | None = None) -> bool:

@@ -147,6 +147,24 @@ INVALID: dict[str, Case] = {
     "model name too long": Case(
         {"BG_AGENTS_LLM_MODEL": LONG}, says=("BG_AGENTS_LLM_MODEL", "100 characters")
     ),
+    "smtp password in clear over the network": Case(
+        {"BG_AGENTS_SMTP_URL": "smtp://bot:hunter2@mail.example.com"},
+        says=("BG_AGENTS_SMTP_URL='smtp://bot:", "@mail.example.com'", "unencrypted"),
+        never=("hunter2",),
+    ),
+    "smtps with starttls": Case(
+        {"BG_AGENTS_SMTP_URL": "smtps://bot:hunter2@mail.example.com?starttls=1"},
+        says=("BG_AGENTS_SMTP_URL", "STARTTLS on smtps://"),
+        never=("hunter2",),
+    ),
+    "smtp without a sender": Case(
+        {"BG_AGENTS_SMTP_URL": "smtp://127.0.0.1:1025"}, says=("BG_AGENTS_SMTP_FROM: must be set",)
+    ),
+    "secret key too short": Case(
+        {"BG_AGENTS_SECRET_KEY": "hunter2"},
+        says=("BG_AGENTS_SECRET_KEY: must be at least 16",),
+        never=("hunter2",),
+    ),
     "two problems, two lines": Case(
         {"BG_AGENTS_LLM_TIMEOUT": "-1", "BG_AGENTS_INSIGHTS_CATCH_UP_HOURS": "-5"},
         says=("BG_AGENTS_LLM_TIMEOUT", "BG_AGENTS_INSIGHTS_CATCH_UP_HOURS"),
@@ -211,6 +229,15 @@ VALID: dict[str, Case] = {
             "BG_AGENTS_NOW": "2100-12-31T23:59:59-12:00",
             "BG_AGENTS_LLM_BACKEND": " Offline ",
             "BG_AGENTS_LLM_BASE_URL": "http://127.0.0.1:11434/v1",
+        },
+        code=0,
+    ),
+    "e-mail configured": Case(
+        {
+            "BG_AGENTS_SMTP_URL": "smtps://bot%40example.com:p%40ss@mail.example.com:465",
+            "BG_AGENTS_SMTP_FROM": "Büro Müller <billing@example.com>",
+            "BG_AGENTS_PUBLIC_URL": "https://app.example.com/",
+            "BG_AGENTS_SECRET_KEY": "0123456789abcdef",
         },
         code=0,
     ),

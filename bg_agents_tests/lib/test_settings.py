@@ -3,7 +3,9 @@ problem reported on a line of its own that names the variable (and never repeats
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -14,8 +16,10 @@ from bg_agents.lib import clock
 from bg_agents.lib.settings import (
     Environment,
     SettingsError,
+    SmtpServer,
     load_llm_settings,
     load_settings,
+    parse_smtp_url,
     read_environment,
 )
 
@@ -75,6 +79,10 @@ def test_settings_errors_are_value_errors_for_existing_callers() -> None:
         ("BG_AGENTS_DATABASE_URL", "postgres://u@h/db"),
         ("BG_AGENTS_LLM_BASE_URL", "ftp://models.example"),
         ("BG_AGENTS_LLM_MODEL", "   "),
+        ("BG_AGENTS_SMTP_URL", "smtps://mail.example.com?starttls=1"),
+        ("BG_AGENTS_SMTP_URL", "http://mail.example.com"),
+        ("BG_AGENTS_SMTP_FROM", "not an address"),
+        ("BG_AGENTS_PUBLIC_URL", "app.example.com"),
     ],
 )
 def test_out_of_bounds_values_are_refused(name: str, value: str) -> None:
@@ -138,3 +146,94 @@ def test_no_other_module_reads_a_setting_by_name() -> None:
         for name in pattern.findall(path.read_text())
     }
     assert reads <= READ_BY_NAME_ALLOWED, reads - READ_BY_NAME_ALLOWED
+
+
+@pytest.mark.parametrize(
+    ("url", "server"),
+    [
+        (
+            "smtp://user%40example.com:p%40ss%3Aw0rd@mail.example.com:587?starttls=1",
+            SmtpServer("mail.example.com", 587, "starttls", "user@example.com", "p@ss:w0rd"),
+        ),
+        (
+            "smtp://u:pw@mail.example.com?starttls=1",
+            SmtpServer("mail.example.com", 587, "starttls", "u", "pw"),
+        ),
+        ("smtps://u:pw@mail.example.com", SmtpServer("mail.example.com", 465, "tls", "u", "pw")),
+        ("smtps://mail.example.com:2465", SmtpServer("mail.example.com", 2465, "tls")),
+        ("smtp://127.0.0.1:1025", SmtpServer("127.0.0.1", 1025, "plain")),
+        ("smtp://mail.example.com?starttls=0", SmtpServer("mail.example.com", 25, "plain")),
+        ("smtp://u:pw@localhost:1025", SmtpServer("localhost", 1025, "plain", "u", "pw")),
+    ],
+)
+def test_smtp_urls_name_host_port_security_and_decoded_credentials(
+    url: str, server: SmtpServer
+) -> None:
+    assert parse_smtp_url(url) == server
+    assert parse_smtp_url(url).password == server.password  # repr hides it; equality still sees it
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("smtps://u:hunter2@mail.example.com?starttls=1", "STARTTLS on smtps://"),
+        ("submission://u:hunter2@mail.example.com", "smtp:// or smtps://"),
+        ("smtp://u:hunter2@mail.example.com:25", "password unencrypted"),
+        ("smtp://u:hunter2@mail.example.com?tls=1", "unknown option 'tls'"),
+        ("smtp://u:hunter2@mail.example.com:70000?starttls=1", "not an SMTP URL"),
+        ("smtp://u:hun@ter2@mail.example.com/x?starttls=1", "has a path"),
+        ("smtp://u@mail.example.com?starttls=1", "no password"),
+    ],
+)
+def test_a_bad_smtp_url_is_one_line_without_its_password(url: str, says: str) -> None:
+    env = {"BG_AGENTS_SMTP_URL": url, "BG_AGENTS_SMTP_FROM": "billing@example.com"}
+    with pytest.raises(SettingsError) as caught:
+        read_environment(env)
+    (problem,) = caught.value.problems
+    assert problem.startswith("BG_AGENTS_SMTP_URL=") and says in problem
+    assert "hunter2" not in problem and "ter2" not in problem
+
+
+def test_email_settings_are_off_by_default_and_never_show_the_password(tmp_path: Path) -> None:
+    home = str(tmp_path / "home")
+    off = load_settings({"BG_AGENTS_HOME": home})
+    assert (off.smtp, off.smtp_from, off.public_url) == (None, None, "http://127.0.0.1:8025")
+    env = {
+        "BG_AGENTS_HOME": home,
+        "BG_AGENTS_SMTP_URL": "smtps://bot:hunter2@mail.example.com",
+        "BG_AGENTS_SMTP_FROM": "Büro Müller <billing@example.com>",
+        "BG_AGENTS_PUBLIC_URL": "https://app.example.com/",
+        "BG_AGENTS_SECRET_KEY": "k" * 32,
+    }
+    on = load_settings(env)
+    assert on.smtp == SmtpServer("mail.example.com", 465, "tls", "bot", "hunter2")
+    assert on.public_url == "https://app.example.com" and on.secret_key() == "k" * 32
+    for shown in (repr(on), repr(read_environment(env)), str(read_environment(env))):
+        assert "hunter2" not in shown and "k" * 32 not in shown
+    with pytest.raises(SettingsError, match="BG_AGENTS_SECRET_KEY: must be at least") as caught:
+        read_environment({"BG_AGENTS_SECRET_KEY": "hunter2"})
+    assert "hunter2" not in str(caught.value)
+    with pytest.raises(SettingsError) as caught:
+        read_environment({"BG_AGENTS_SMTP_URL": "smtp://127.0.0.1:1025"})
+    assert caught.value.problems == [
+        "BG_AGENTS_SMTP_FROM: must be set when BG_AGENTS_SMTP_URL is: the sender, "
+        "e.g. Finance <billing@example.com>"
+    ]
+
+
+def test_without_a_configured_key_one_is_made_once_private_and_reused(tmp_path: Path) -> None:
+    home = tmp_path / "new" / "home"
+    settings = load_settings({"BG_AGENTS_HOME": str(home)})
+    key = settings.secret_key()
+    path = home / "secret_key"
+    assert len(key) >= 32 and path.read_text().strip() == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_settings({"BG_AGENTS_HOME": str(home)}).secret_key() == key
+    assert [p.name for p in home.iterdir()] == ["secret_key"]  # no temporary file left
+    other = load_settings({"BG_AGENTS_HOME": str(tmp_path / "other")}).secret_key()
+    assert other != key
+    path.write_text("short\n")
+    with pytest.raises(SettingsError, match="delete it to make a new one"):
+        settings.secret_key()
+    os.unlink(path)
+    assert settings.secret_key() not in (key, "short")
