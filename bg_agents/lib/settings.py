@@ -173,6 +173,8 @@ def parse_smtp_url(text: str) -> SmtpServer:
         raise ValueError("port 0 is not a port")
     username = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
+    if not ((username or "") + (password or "")).isascii():
+        raise ValueError("user and password must be ASCII (SMTP AUTH sends them as ASCII)")
     if password and not username:
         raise ValueError("has a password but no user")
     if username and not password:
