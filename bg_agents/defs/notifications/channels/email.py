@@ -20,7 +20,9 @@ import smtplib
 import ssl
 from dataclasses import dataclass, field
 from datetime import UTC
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import default as default_policy
 from email.utils import format_datetime, parseaddr
 from types import TracebackType
 from typing import Any
@@ -54,6 +56,25 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
 }
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+
+
+class _Headers(HeaderRegistry):
+    """The standard header classes, each made once: the stock registry builds a new class for
+    every header it parses (a tenth of a message's rendering time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+_POLICY = default_policy.clone(header_factory=_Headers())
 
 
 def email_configured(settings: Settings) -> bool:
@@ -186,7 +207,7 @@ def render_email(
     created = outgoing.created_at
     created = created.replace(tzinfo=UTC) if created.tzinfo is None else created
 
-    msg = EmailMessage()
+    msg = EmailMessage(policy=_POLICY)
     msg["Subject"] = _one_line(outgoing.title) or outgoing.category
     msg["From"] = from_addr
     msg["To"] = to_addr
