@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import warnings
 from collections.abc import Sequence
@@ -38,8 +39,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", module="dagster")
     warnings.filterwarnings("ignore", category=UserWarning, message=".*[Bb]eta.*")
     args = build_parser().parse_args(argv)
-    from bg_agents.lib.db.engine import DatabaseUnavailable
-    from bg_agents.lib.db.migrate import SchemaOutOfDate
     from bg_agents.lib.settings import validate_environment
 
     try:
@@ -47,15 +46,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         # with all the others instead of surfacing halfway through a run.
         validate_environment()
         return args.func(args)
-    except (ValueError, SchemaOutOfDate, DatabaseUnavailable) as exc:
+    except Exception as exc:
+        return _failure(exc)
+
+
+def _failure(exc: Exception) -> int:
+    """Exit 2 with one line per problem for a user's mistake or a setup problem; re-raise a bug.
+
+    The database's error classes are imported here, not at start-up: commands that never open
+    the database (``match``) do not pay 0.2 s for SQLAlchemy and Alembic (which a database
+    error has imported already anyway).
+    """
+    from bg_agents.lib.db.engine import DatabaseUnavailable
+    from bg_agents.lib.db.migrate import SchemaOutOfDate
+
+    if isinstance(exc, ValueError | SchemaOutOfDate | DatabaseUnavailable):
         # A user's mistake or setup problem: one line per problem, never a traceback.
         from bg_agents.lib.agents.messages import redact  # errors may quote keys or passwords
 
         for line in redact(exc).splitlines() or [type(exc).__name__]:
             print(f"bg-agents: error: {line}", file=sys.stderr)
         return 2
-    except OSError as exc:
+    if isinstance(exc, OSError):
         # The file system or network refused (a read-only folder, a full disk): a setup problem.
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"bg-agents: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+    raise exc
+
+
+def console() -> None:
+    """The installed ``bg-agents`` script: ``main``, then exit without the collector walking every
+    object the command created (after a 45k-row match, 0.3 s of a process's shutdown)."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
