@@ -25,25 +25,16 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bg_agents.defs.notifications.outbox import CHANNELS
+from bg_agents.defs.notifications.policy import load_policy
 
-# The categories a user can switch, until the policy file names them (one place to change).
-CATEGORIES = (
-    "document.matched",
-    "transactions.synced",
-    "invoice.paid",
-    "invoice.overdue",
-    "invoice.upcoming",
-    "weekly_insights",
-    "import.finished",
-)
 ANY = "*"
 LEGACY_KEYS = ("in_app", "email", "weekly_insights", "muted")
 _HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 
 
 def categories() -> tuple[str, ...]:
-    """The categories preferences are shown and validated against."""
-    return CATEGORIES
+    """The categories a user can switch: the policy's (``policy.toml``), in its order."""
+    return tuple(load_policy().categories)
 
 
 def canonical_category(name: str) -> str:
