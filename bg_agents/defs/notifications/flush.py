@@ -42,6 +42,7 @@ from bg_agents.lib.db.upsert import insert_missing
 GRACE = timedelta(seconds=60)
 LIST_CAP = 10  # items listed in a digest's text; the rest are counted
 _MORE = {"en": "and {n} more", "de": "und {n} weitere", "fr": "et {n} de plus"}
+_SUMMARY = {"en": "You have {what}:", "de": "Sie haben {what}:", "fr": "Vous avez {what} :"}
 
 
 @dataclass
@@ -71,9 +72,10 @@ class FlushResult:
 
 def email_enabled() -> bool:
     """E-mail deliveries exist only when an SMTP server is configured."""
+    from bg_agents.defs.notifications.channels.email import email_configured
     from bg_agents.lib.settings import load_settings
 
-    return bool(getattr(load_settings(), "smtp_url", None))
+    return email_configured(load_settings())
 
 
 def flush(
@@ -260,10 +262,12 @@ def _content(rules: CategoryPolicy, events: list, kind: str, locale: str) -> tup
         return events[0].title, events[0].body, {**events[0].payload, "items": items, "more": 0}
     count = format_decimal(len(events), locale=locale)
     title = f"{count} {rules.noun(locale, len(events))}"
-    listed = [f"- {item['title']}" for item in items[:LIST_CAP]]
+    language = locale.split("_")[0].lower()
+    listed = [_SUMMARY.get(language, _SUMMARY["en"]).format(what=title)]
+    listed += [f"- {item['title']}" for item in items[:LIST_CAP]]
     more = len(items) - LIST_CAP
     if more > 0:
-        words = _MORE.get(locale.split("_")[0].lower(), _MORE["en"])
+        words = _MORE.get(language, _MORE["en"])
         listed.append(words.format(n=format_decimal(more, locale=locale)))
     return title, "\n".join(listed), {"items": items[:LIST_CAP], "more": max(more, 0)}
 
