@@ -57,9 +57,15 @@ def test_jobs_schedules_and_sensors_are_all_defined() -> None:
         "unmatched_records_sensor",
         "metrics_automation_sensor",
         "insight_delivery_sensor",
+        "notification_sensor",
     }
     jobs = {j.name for j in repo.get_all_jobs()}
-    assert {"daily_ingest_job", "stage_import_file_job", "match_model_job"} <= jobs
+    assert {
+        "daily_ingest_job",
+        "stage_import_file_job",
+        "match_model_job",
+        "notifications_job",
+    } <= jobs
 
 
 def test_dagster_cli_validates_the_workspace(tmp_path: Path) -> None:
