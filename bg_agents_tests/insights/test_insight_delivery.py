@@ -54,7 +54,7 @@ def test_inside_the_window_every_member_is_notified_once_across_reruns(engine, u
         bodies = set(conn.scalars(sa.select(Notification.body)))
         keys = conn.scalars(sa.select(Notification.idempotency_key)).all()
     assert bodies == {content}
-    assert all(k.startswith(f"insight:1:{WEEK.isoformat()}:") for k in keys)
+    assert all(k.startswith(f"single:insight:1:{WEEK.isoformat()}|in_app|u") for k in keys)
     # A retry, a re-materialization, a backfill: no second message, the delivered text is kept.
     again = generate_slot(engine, WEEK, slot, OfflineBackend(), now=due + timedelta(hours=2))
     assert again.generated == [] and again.delivery.notified_users == 0

@@ -40,7 +40,10 @@ NOW = datetime(2026, 3, 9, 12, tzinfo=UTC)  # inside every zone's delivery windo
 UNSTABLE = {
     "llm_calls": {"id", "latency_ms"},
     "insight_claims": {"id", "owner", "claimed_at", "finished_at"},
-    "notifications": {"delivered_at", "read_at"},
+    "notifications": {"delivered_at", "read_at", "next_attempt_at"},
+    # Windows are slots of the wall clock at which the run reported its events.
+    "notification_events": {"window_start"},
+    "notification_messages": {"window_start"},
 }
 
 

@@ -55,9 +55,12 @@ def _paid(team: int, n: int) -> list[Event]:
 
 
 @pytest.fixture
-def smtp():  # type: ignore[no-untyped-def]
+def smtp(monkeypatch):  # type: ignore[no-untyped-def]
+    """A real SMTP server, configured as the project's (so e-mail deliveries are created)."""
     recorder = Recorder(rcpt={"u9@acme.test": "550 5.1.1 no such mailbox"})
     with smtp_server(recorder) as port:
+        monkeypatch.setenv("BG_AGENTS_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        monkeypatch.setenv("BG_AGENTS_SMTP_FROM", "Bot <bot@bg.test>")
         yield (
             recorder,
             SmtpConfig(host="127.0.0.1", port=port, security="plain", sender="Bot <bot@bg.test>"),
@@ -132,7 +135,8 @@ def test_quiet_hours_hold_an_email_until_they_end(engine, app_env, smtp) -> None
                                                                       "end": end}})
         )  # fmt: skip
         notify(conn, [Event("doc", team, "document.matched", "Beleg")], now)
-    assert flush(engine, now, email=True).held == 1
+    flush(engine, now, email=True)
+    assert _statuses(engine, "email") == ["held"], "an immediate e-mail waits for quiet hours"
     assert deliver(engine, now, smtp=config).delivered["email"] == 0
     assert deliver(engine, now + timedelta(hours=2, minutes=1), smtp=config).delivered["email"] == 1
     assert len(recorder.received) == 1

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bg_agents.defs.reconciliation.service import reconcile
-from bg_agents.lib.db.models import Document, Match, Notification, Team, Transaction, User
+from bg_agents.lib.db.models import Document, Match, NotificationEvent, Team, Transaction, User
 from bg_agents_tests.helpers import WORLD_END, seed
 
 DAY = WORLD_END - timedelta(days=3)
@@ -115,9 +115,7 @@ def test_a_confirmed_bank_label_links_the_partys_next_payment(engine: Engine) ->
     assert stored(engine, taught)[(earlier_doc, earlier_tx)][:2] == ("link", "confirmed")
     assert stored(engine, other)[pairs[other]][:2] == ("suggestion", "pending")
     with engine.connect() as conn:
-        told = conn.scalars(
-            sa.select(Notification.team_id).where(Notification.category == "match.linked")
-        ).all()
+        told = conn.scalars(sa.select(NotificationEvent.team_id)).all()
     assert taught in told and other not in told
     assert report.notified >= 1
 

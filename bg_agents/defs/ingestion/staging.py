@@ -26,6 +26,7 @@ from bg_agents.defs.ingestion.files import ParsedFile, read_import_file
 from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES, ImportFileError, load_mapping
 from bg_agents.defs.ingestion.raw import RawTransaction
 from bg_agents.defs.ingestion.transactions import QUARANTINE_KEY
+from bg_agents.defs.notifications import Event, notify
 from bg_agents.lib import clock
 from bg_agents.lib.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team
 from bg_agents.lib.db.types import utcnow
@@ -191,6 +192,7 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
         "before_history": before_history(parsed, history_start),
     }
     new_rows = _store(engine, parsed, team.id, team_slug, path.name, staged, rejected, details)
+    _announce(engine, team.id, _printable(path.name), parsed.sha256, staged, rejected, details)
     target = _move(path, import_dir / PROCESSED / team_slug, f"{parsed.sha256[:12]}-")
     return StageResult(
         file_name=_printable(path.name),
@@ -203,6 +205,33 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
         sha256=parsed.sha256,
         details=details,
     )
+
+
+def _announce(
+    engine: Engine,
+    team_id: int,
+    file_name: str,
+    sha256: str,
+    staged: list[tuple[int, date, RawTransaction]],
+    rejected: list[dict[str, Any]],
+    details: dict[str, Any],
+) -> None:
+    """Tell the team a file was read (once per content: the event's key is the file's hash)."""
+    mismatches = sum(b["ok"] is False for b in details["balances"])
+    lines = [f"{len(staged):,} rows staged, {len(rejected):,} quarantined"]
+    if mismatches:
+        lines.append(f"{mismatches} statement(s) whose balances do not add up")
+    event = Event(
+        key=f"import:{team_id}:{sha256}",
+        team_id=team_id,
+        category="import.finished",
+        title=f"{file_name[:150]} imported",
+        body="; ".join(lines),
+        payload={"file": file_name, "rows": len(staged), "quarantined": len(rejected),
+                 "balance_mismatches": mismatches},
+    )  # fmt: skip
+    with engine.begin() as conn:
+        notify(conn, [event])
 
 
 def before_history(parsed: ParsedFile, history_start: date) -> dict[str, Any] | None:

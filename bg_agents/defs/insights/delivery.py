@@ -10,6 +10,7 @@ insight is stored but recorded as skipped. Every message goes through the outbox
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -17,7 +18,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bg_agents.defs.notifications import Message, deliver_in_app, enqueue
+from bg_agents.defs.notifications import Event, notify
 from bg_agents.lib.db.models import Insight, User
 from bg_agents.lib.delivery_slots import SLOTS, due_at, slot_for
 from bg_agents.lib.settings import catch_up_hours
@@ -99,23 +100,19 @@ def deliver(
     if decision == "skip":
         conn.execute(sa.update(Insight).where(Insight.id.in_(ids)).values(status="skipped"))
         return result
-    users = conn.execute(
-        sa.select(User.id, User.team_id).where(User.team_id.in_([p.team_id for p in pending]))
-    ).all()
-    by_team = {p.team_id: p for p in pending}
-    messages = [
-        Message(
-            idempotency_key=f"insight:{u.team_id}:{week.isoformat()}:{u.id}",
-            team_id=u.team_id,
-            user_id=u.id,
+    members = Counter(
+        conn.scalars(sa.select(User.team_id).where(User.team_id.in_([p.team_id for p in pending])))
+    )
+    for p in pending:
+        event = Event(
+            key=f"insight:{p.team_id}:{week.isoformat()}",
+            team_id=p.team_id,
             category="weekly_insights",
             title=f"Your weekly insights for the week of {week.isoformat()}",
-            body=by_team[u.team_id].content,
-            payload={"insight_id": by_team[u.team_id].id, "week_start": week.isoformat()},
+            body=p.content,
+            payload={"insight_id": p.id, "week_start": week.isoformat()},
         )
-        for u in users
-    ]
-    result.notified_users = enqueue(conn, messages)
-    deliver_in_app(conn, now)
+        if notify(conn, [event], now):  # sent at once: the category is not batched
+            result.notified_users += members[p.team_id]
     conn.execute(sa.update(Insight).where(Insight.id.in_(ids)).values(status="delivered"))
     return result

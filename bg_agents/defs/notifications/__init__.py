@@ -1,5 +1,7 @@
-"""Notifications: an outbox with idempotency keys, and the channels that deliver from it."""
+"""Notifications: producers ``notify`` a team of events; the engine batches them by the policy
+(``policy.toml``) into single messages or digests and delivers them in-app, by e-mail and to
+webhooks, once each."""
 
-from bg_agents.defs.notifications.outbox import Message, deliver_in_app, enqueue
+from bg_agents.defs.notifications.events import Event, notify
 
-__all__ = ["Message", "deliver_in_app", "enqueue"]
+__all__ = ["Event", "notify"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from bg_agents.defs.notifications.flush import send_unbatched
 from bg_agents.defs.notifications.policy import Policy, load_policy
 from bg_agents.lib import clock
 from bg_agents.lib.db.models import NotificationEvent
@@ -40,7 +41,12 @@ def notify(
     *,
     policy: Policy | None = None,
 ) -> int:
-    """Store the events whose key is new (in the caller's transaction); return how many."""
+    """Store the events whose key is new (in the caller's transaction); return how many.
+
+    Events of unbatched categories (a receipt matched, the weekly insights) are sent in the same
+    transaction: their in-app notification exists when the producer commits. Batched ones wait
+    for ``flush`` to close their window.
+    """
     policy = policy or load_policy()
     at = now or clock.now()
     rows = []
@@ -62,4 +68,7 @@ def notify(
                 "created_at": at,
             }
         )
-    return insert_missing(conn, NotificationEvent, rows, ["idempotency_key"])
+    new = insert_missing(conn, NotificationEvent, rows, ["idempotency_key"])
+    if new:
+        send_unbatched(conn, [r["idempotency_key"] for r in rows], at, policy=policy)
+    return new

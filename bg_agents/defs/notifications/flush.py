@@ -126,6 +126,39 @@ def flush(
     return result
 
 
+def send_unbatched(
+    conn: Connection,
+    keys: list[str],
+    now: datetime,
+    *,
+    email: bool | None = None,
+    policy: Policy | None = None,
+) -> FlushResult:
+    """Send the just-reported events of unbatched categories in the producer's transaction, so
+    "immediate" is at commit, not at the next flush. An event another transaction holds (a rival
+    producer reporting the same key) is left to it."""
+    policy = policy or load_policy()
+    unbatched = [name for name, rules in policy.categories.items() if not rules.batched]
+    query = (
+        sa.select(NotificationEvent)
+        .where(
+            NotificationEvent.idempotency_key.in_(keys),
+            NotificationEvent.message_id.is_(None),
+            NotificationEvent.category.in_(unbatched),
+        )
+        .order_by(NotificationEvent.id)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    result = FlushResult()
+    events = conn.execute(query).all()
+    if events:
+        email = email_enabled() if email is None else email
+    for event in events:
+        _send(conn, policy.of(event.category), [event], "single", 0, now, email, result)
+    return result
+
+
 class _RaceLost(Exception):
     """Another flusher inserted the message first; this group's transaction is rolled back."""
 

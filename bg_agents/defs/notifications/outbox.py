@@ -1,72 +1,20 @@
-"""The notification outbox: every message is a row with a unique idempotency key.
+"""The in-app inbox: a member's delivered in-app notifications, and marking them read.
 
-Callers build the key from the natural key of the event, e.g. ``insight:<team>:<week>:<user>``.
-Enqueueing the same key twice (a retry, a re-materialization, two racing runs) yields one row, so a
-user is never told the same thing twice. Channels deliver pending rows afterwards.
+Deliveries (rows of ``notifications``) are made by the engine (``flush.py``); an in-app delivery
+is visible to its member from the moment it is created.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bg_agents.lib.db.models import Notification
 from bg_agents.lib.db.types import utcnow
-from bg_agents.lib.db.upsert import insert_missing
 
 CHANNELS = ("in_app", "email", "webhook")
-
-
-@dataclass(frozen=True)
-class Message:
-    idempotency_key: str
-    team_id: int
-    user_id: int
-    category: str
-    title: str
-    body: str
-    channel: str = "in_app"
-    payload: dict[str, Any] | None = None
-
-
-def enqueue(conn: Connection, messages: list[Message]) -> int:
-    """Insert messages whose key is new; return how many were new."""
-    for m in messages:
-        if m.channel not in CHANNELS:
-            raise ValueError(f"unknown channel {m.channel!r}; expected one of {CHANNELS}")
-        if not m.idempotency_key or len(m.idempotency_key) > 255:
-            raise ValueError("idempotency_key must be 1-255 characters")
-    rows = [
-        {
-            "idempotency_key": m.idempotency_key,
-            "team_id": m.team_id,
-            "user_id": m.user_id,
-            "channel": m.channel,
-            "category": m.category,
-            "title": m.title[:200],
-            "body": m.body,
-            "payload": m.payload or {},
-            "status": "pending",
-        }
-        for m in messages
-    ]
-    return insert_missing(conn, Notification, rows, ["idempotency_key"])
-
-
-def deliver_in_app(conn: Connection, now: datetime | None = None) -> int:
-    """The in-app channel: a pending in-app row becomes visible to its user by being delivered."""
-    result = conn.execute(
-        sa.update(Notification)
-        .where(Notification.channel == "in_app", Notification.status == "pending")
-        .values(
-            status="delivered", delivered_at=now or utcnow(), attempts=Notification.attempts + 1
-        )
-    )
-    return result.rowcount
 
 
 def inbox(conn: Connection, user_id: int, *, unread_only: bool = False, limit: int = 50) -> list:

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bg_agents.defs.notifications import Message, deliver_in_app, enqueue
+from bg_agents.defs.notifications import Event, notify
 from bg_agents.defs.reconciliation.agent import AGENT, model_tie_breaker
 from bg_agents.defs.reconciliation.matcher import (
     DEFAULT_CONFIG,
@@ -67,7 +67,6 @@ from bg_agents.lib.db.models import (
     Team,
     Transaction,
     UnmatchedRecord,
-    User,
 )
 from bg_agents.lib.db.upsert import upsert
 
@@ -380,15 +379,9 @@ def settle_invoices(session: Session, links: list[Key]) -> None:
 
 
 def _notify(session: Session, links: list[dict[str, object]], sides: dict[str, Side]) -> int:
-    """One in-app message per new automatic link and team member, delivered at once."""
-    if not links:
-        return 0
-    users: dict[int, list[int]] = {}
-    for team_id, user_id in session.execute(
-        sa.select(User.team_id, User.id).where(User.team_id.in_({r["team_id"] for r in links}))
-    ):
-        users.setdefault(team_id, []).append(user_id)
-    messages = []
+    """One event per new automatic link for the team: a matched receipt is sent at once, paid
+    invoices are gathered into the notification policy's 10-minute digest."""
+    events = []
     for r in links:
         prefix = "doc" if r["record_kind"] == "document" else "inv"
         record = sides.get(f"{prefix}-{r['record_id']}")
@@ -398,25 +391,20 @@ def _notify(session: Session, links: list[dict[str, object]], sides: dict[str, S
             title = f"Receipt matched: {record.name} {record.amount:f} {record.currency}"
         else:
             title = f"Invoice {record.reference} paid: {record.amount:f} {record.currency}"
-        key = f"match:{r['record_kind']}:{r['record_id']}:{r['transaction_id']}"
-        for user_id in users.get(int(r["team_id"]), []):  # type: ignore[arg-type]
-            messages.append(
-                Message(
-                    idempotency_key=f"{key}:user:{user_id}",
-                    team_id=int(r["team_id"]),  # type: ignore[arg-type]
-                    user_id=user_id,
-                    category="match.linked",
-                    title=title[:200],
-                    body=str(r["explanation"]),
-                    payload={
-                        "record": f"{prefix}-{r['record_id']}",
-                        "transaction": f"tx-{r['transaction_id']}",
-                    },
-                )
+        events.append(
+            Event(
+                key=f"match:{r['record_kind']}:{r['record_id']}:{r['transaction_id']}",
+                team_id=int(r["team_id"]),  # type: ignore[arg-type]
+                category="document.matched" if prefix == "doc" else "invoice.paid",
+                title=title[:200],
+                body=str(r["explanation"]),
+                payload={
+                    "record": f"{prefix}-{r['record_id']}",
+                    "transaction": f"tx-{r['transaction_id']}",
+                },
             )
-    new = enqueue(session.connection(), messages)
-    deliver_in_app(session.connection())
-    return new
+        )
+    return notify(session.connection(), events) if events else 0
 
 
 def _check_truth(session: Session, links: list[dict[str, object]], report: ReconcileReport) -> None:
