@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from bg_agents.cli.common import at_most
+from bg_agents.cli.common import at_most, open_engine
+from bg_agents.lib.settings import load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -221,7 +223,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     commands = group.add_subparsers(dest="notifications_command", required=True)
     _add_list(commands)
     _add_prefs(commands)
-    # Further subcommands (flush) register here, each with its own _add_<name>(commands).
+    _add_flush(commands)
+    _add_serve(commands)
 
 
 def _add_user_arguments(parser: argparse.ArgumentParser) -> None:
@@ -290,3 +293,58 @@ def _add_prefs(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the preferences as JSON")
     parser.set_defaults(func=cmd_prefs)
+
+
+def cmd_flush(args: argparse.Namespace) -> int:
+    """One pass of the engine in this process, as the minute sensor's run does; prints counts."""
+    from bg_agents.defs.notifications.cycle import run_cycle
+
+    cycle = run_cycle(open_engine())
+    if args.json:
+        print(json.dumps(cycle.as_metadata()))
+    else:
+        print(cycle.summary())
+    return 0
+
+
+def _add_flush(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "flush",
+        help="close due windows and deliver now, in this process",
+        description="Close every digest window that is due into its message, create the "
+        "deliveries, and send the e-mails and webhooks that are due (what notification_sensor's "
+        "run does each minute); prints what happened.",
+    )
+    parser.add_argument("--json", action="store_true", help="print the counts as JSON")
+    parser.set_defaults(func=cmd_flush)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the one-click unsubscribe links of e-mails (RFC 8058) until interrupted."""
+    from wsgiref.simple_server import make_server
+
+    from bg_agents.defs.notifications.unsubscribe import unsubscribe_app
+
+    settings = load_settings()
+    app = unsubscribe_app(open_engine(), settings.secret_key())
+    with make_server(args.host, args.port, app) as server:
+        print(
+            f"unsubscribe links served on http://{args.host}:{args.port}/unsubscribe "
+            f"(e-mails link to {settings.public_url}); Ctrl-C stops",
+            flush=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+    return 0
+
+
+def _add_serve(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "serve-unsubscribe",
+        help="serve the e-mails' one-click unsubscribe links",
+        description="A small web server for the unsubscribe links in e-mails "
+        "(BG_AGENTS_PUBLIC_URL points at it; put it behind your HTTPS proxy in production).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8025, help="port (default 8025)")
+    parser.set_defaults(func=cmd_serve)

@@ -228,3 +228,22 @@ def test_unsubscribed_user_is_told_and_can_subscribe_again(cli, people, engine) 
     assert code == 0 and data["unsubscribed"] is False and data["problems"] == []
     assert all(row["email"] for row in data["categories"].values())
     assert stored(engine, people["ann@globex"]).as_json() == {}
+
+
+def test_flush_closes_due_windows_and_prints_what_it_did(engine, app_env, capsys) -> None:  # type: ignore[no-untyped-def]
+    from bg_agents.defs.notifications import Event, notify
+
+    with engine.begin() as conn:
+        team = conn.execute(
+            sa.insert(Team).returning(Team.id),
+            {"slug": "flush", "name": "F", "time_zone": "UTC", "base_currency": "EUR"},
+        ).scalar_one()
+        conn.execute(sa.insert(User), {"team_id": team, "email": "f@x.test", "name": "F"})
+        hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        events = [Event(f"p{i}", team, "invoice.paid", f"Invoice {i} paid") for i in range(3)]
+        notify(conn, events, hour_ago)
+    assert main(["notifications", "flush", "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)
+    assert (counts["digests"], counts["events_sent"], counts["deliveries_in_app"]) == (1, 3, 1)
+    assert main(["notifications", "flush"]) == 0
+    assert capsys.readouterr().out.startswith("0 digests and 0 single messages from 0 events")
