@@ -44,20 +44,27 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from bg_agents.cli.common import open_engine
-    from bg_agents.defs.notifications.endpoints import list_endpoints
+    from bg_agents.defs.notifications.endpoints import delivery_health, list_endpoints
 
     with open_engine().connect() as conn:
         endpoints = list_endpoints(conn, _team_id(conn, args.team))
+        health = delivery_health(conn, [e.id for e in endpoints])
     if args.json:
-        print(json.dumps([e.as_dict() for e in endpoints]))
+        print(json.dumps([{**e.as_dict(), "deliveries": health[e.id]} for e in endpoints]))
         return 0
     if not endpoints:
         print(f"{args.team}: no webhook endpoints; add one with `bg-agents webhooks add`")
         return 0
-    print(f"{'id':>6}  {'active':<6}  {'slack':<5}  url")
+    print(f"{'id':>6}  {'active':<6}  {'slack':<5}  {'sent':>6}  {'retry':>5}  {'dead':>5}  url")
     for e in endpoints:
         active, slack = "yes" if e.active else "no", "yes" if e.slack else "no"
-        print(f"{e.id:>6}  {active:<6}  {slack:<5}  {e.url}")
+        counts = health[e.id]["statuses"]
+        print(
+            f"{e.id:>6}  {active:<6}  {slack:<5}  {counts.get('delivered', 0):>6}  "
+            f"{counts.get('failed', 0):>5}  {counts.get('dead', 0):>5}  {e.url}"
+        )
+        if health[e.id]["last_error"]:
+            print(f"{'':>8}last error: {health[e.id]['last_error']}")
     return 0
 
 

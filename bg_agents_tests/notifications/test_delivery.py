@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from bg_agents.defs.notifications.channels.email import SmtpConfig
 from bg_agents.defs.notifications.deliver import deliver
+from bg_agents.defs.notifications.endpoints import delivery_health
 from bg_agents.defs.notifications.events import Event, notify
 from bg_agents.defs.notifications.flush import flush
 from bg_agents.defs.notifications.unsubscribe import unsubscribe
@@ -191,6 +192,12 @@ def test_an_endpoint_that_never_answers_is_dead_lettered_while_others_flow(
             .where(WebhookEndpoint.url == silent)
         ).all()
     assert ("dead", 3) in rows, rows
+    with engine.connect() as conn:
+        ids = conn.scalars(sa.select(WebhookEndpoint.id).order_by(WebhookEndpoint.id)).all()
+        health = delivery_health(conn, ids)
+    silent_health, good_health = health[ids[0]], health[ids[1]]
+    assert silent_health["statuses"].get("dead") == 1 and "timed out" in silent_health["last_error"]
+    assert good_health == {"statuses": {"delivered": 3}, "last_error": None}
 
 
 @pytest.mark.postgres

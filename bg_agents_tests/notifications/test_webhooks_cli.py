@@ -56,7 +56,7 @@ def test_add_shows_the_secret_once_and_list_never_shows_it(cli, team, engine: En
 
     code, out, _ = cli("webhooks", "list", "--team", "acme")
     assert code == 0 and URL in out and row.secret not in out
-    assert out.splitlines()[1].split() == [str(row.id), "yes", "no", URL]
+    assert out.splitlines()[1].split() == [str(row.id), "yes", "no", "0", "0", "0", URL]
     code, out, _ = cli("webhooks", "list", "--team", "acme", "--json")
     (listed,) = json.loads(out)
     assert set(listed) == {"id", "url", "slack", "active", "created_at"}

@@ -11,6 +11,7 @@ import re
 import secrets as random_secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -156,6 +157,33 @@ def list_endpoints(conn: Connection, team_id: int) -> list[Endpoint]:
         sa.select(*_COLUMNS).where(WebhookEndpoint.team_id == team_id).order_by(WebhookEndpoint.id)
     )
     return [_endpoint(row) for row in rows]
+
+
+def delivery_health(conn: Connection, endpoint_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Per endpoint: its deliveries by status (delivered, failed = retrying, dead, ...) and the
+    last error of a failed or dead one, so a dead letter is visible where the endpoint is."""
+    health: dict[int, dict[str, Any]] = {
+        i: {"statuses": {}, "last_error": None} for i in endpoint_ids
+    }
+    if not endpoint_ids:
+        return health
+    for endpoint_id, status, count in conn.execute(
+        sa.select(Notification.endpoint_id, Notification.status, sa.func.count())
+        .where(Notification.endpoint_id.in_(endpoint_ids))
+        .group_by(Notification.endpoint_id, Notification.status)
+    ):
+        health[endpoint_id]["statuses"][status] = count
+    for endpoint_id, error in conn.execute(
+        sa.select(Notification.endpoint_id, Notification.last_error)
+        .where(
+            Notification.endpoint_id.in_(endpoint_ids),
+            Notification.status.in_(("failed", "dead")),
+            Notification.last_error.is_not(None),
+        )
+        .order_by(Notification.id)
+    ):
+        health[endpoint_id]["last_error"] = error  # the newest wins
+    return health
 
 
 def remove_endpoint(
