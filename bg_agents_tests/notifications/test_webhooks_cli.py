@@ -59,7 +59,7 @@ def test_add_shows_the_secret_once_and_list_never_shows_it(cli, team, engine: En
     assert out.splitlines()[1].split() == [str(row.id), "yes", "no", "0", "0", "0", URL]
     code, out, _ = cli("webhooks", "list", "--team", "acme", "--json")
     (listed,) = json.loads(out)
-    assert set(listed) == {"id", "url", "slack", "active", "created_at"}
+    assert set(listed) == {"id", "url", "slack", "active", "created_at", "deliveries"}
     assert listed["url"] == URL and listed["active"] is True
     code, out, _ = cli("webhooks", "list", "--team", "globex")
     assert code == 0 and "no webhook endpoints" in out  # endpoints are per team

@@ -219,7 +219,8 @@ def _message_key(rules: CategoryPolicy, event, kind: str, part: int) -> str:  # 
         return _short(f"{kind}:{event.idempotency_key}")
     addressee = "team" if event.user_id is None else f"user{event.user_id}"
     window = event.window_start.isoformat()
-    return _short(f"window:{event.team_id}:{addressee}:{event.batch_key}:{window}:{part}")
+    where = f"{event.team_id}:{addressee}:{event.category}:{event.batch_key}"
+    return _short(f"window:{where}:{window}:{part}")
 
 
 def _short(key: str) -> str:
