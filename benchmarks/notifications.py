@@ -100,6 +100,7 @@ class World:
 
 
 def _prefs(rng: random.Random) -> tuple[str, dict[str, Any]]:
+    """A member's stored preferences and what they are (for the report): mostly defaults."""
     roll = rng.random()
     if roll < 0.08:
         return "quiet 22:00-07:00", {"quiet_hours": {"start": "22:00", "end": "07:00"}}
@@ -304,7 +305,7 @@ def webhook_phase(
     limit: int,
     timing: Timing,
 ) -> datetime:
-    """``count`` teams register an endpoint and report an hour of events (flushed without
+    """``count`` teams register an endpoint and report half an hour of events (flushed without
     e-mail, so the pass that follows sends webhooks only); returns the instant it delivered."""
     rng = random.Random(f"{seed}:hooks")
     chosen = world.teams[:count]
@@ -330,12 +331,14 @@ def webhook_phase(
                 category = "document.matched"  # a third alone: each its own webhook call
             title = TITLES[category].format(n=n, amount="10.00")
             event = Event(f"bench:hook:{team_id}:{n}", team_id, category, title)
-            bursts.append((start + timedelta(seconds=rng.randrange(3600)), [event]))
+            bursts.append((start + timedelta(seconds=rng.randrange(1800)), [event]))
     bursts.sort(key=lambda b: b[0])
     timing.hook_events = sum(len(b) for _, b in bursts)
     # Events stored and flushed as before (counted with the main run's); e-mail is off while
     # they are, so the deliver pass below measures webhooks, not e-mails.
-    until = start + timedelta(minutes=60 + 32)
+    # Half an hour of events, then their windows close: still before American quiet hours end,
+    # so the deliver pass below has webhooks to send and hardly any e-mail.
+    until = start + timedelta(minutes=30 + 32)
     configured = os.environ.pop("BG_AGENTS_SMTP_URL", None)
     try:
         run_minutes(engine, bursts, start, until, Timing(), email=False)
