@@ -8,7 +8,6 @@ practice (``?20``-``?33`` sub-fields, ``SVWZ+``/``EREF+``), one situation each.
 from __future__ import annotations
 
 import json
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -307,19 +306,17 @@ def test_content_sniffing_recognizes_mt940_and_nothing_else() -> None:
     assert not looks_like_mt940(b"OFXHEADER:100\nDATA:OFXSGML\n<OFX>")
 
 
-def test_a_50k_entry_statement_reads_whole(tmp_path: Path) -> None:
+def test_a_large_statement_reads_whole(tmp_path: Path) -> None:
+    """Every entry of a long statement, with distinct ids; its speed is benchmarks/bank_files.py's."""
     lines = [":20:BIG", ":25:DE89370400440532013000", ":60F:C250101EUR0,00"]
-    for i in range(50_000):
+    for i in range(5_000):
         lines.append(f":61:25{1 + i % 12:02d}{1 + i % 28:02d}C1,00NTRFNONREF")
         lines.append(f":86:166?00GUTSCHRIFT?20SVWZ+Rechnung {i}?32Kunde {i % 7}")
-    lines.append(":62F:C251231EUR50000,00")
+    lines.append(":62F:C251231EUR5000,00")
     path = write(tmp_path, "big.sta", "\r\n".join(lines) + "\r\n")
-    started = time.perf_counter()
     parsed = read(path)
-    elapsed = time.perf_counter() - started
-    assert len(parsed.rows) == 50_000 and accounted(parsed) and parsed.balances[0].ok
-    assert len({r.external_id for r in parsed.rows}) == 50_000
-    assert elapsed < 30, f"{elapsed:.1f} s"
+    assert len(parsed.rows) == 5_000 and accounted(parsed) and parsed.balances[0].ok
+    assert len({r.external_id for r in parsed.rows}) == 5_000
 
 
 # --- end to end ---------------------------------------------------------------------------------
