@@ -307,7 +307,7 @@ def test_content_sniffing_recognizes_mt940_and_nothing_else() -> None:
 
 
 def test_a_large_statement_reads_whole(tmp_path: Path) -> None:
-    """Every entry of a long statement, with distinct ids; its speed is benchmarks/bank_files.py's."""
+    """Every entry of a long statement, distinct ids; its speed is benchmarks/bank_files.py's."""
     lines = [":20:BIG", ":25:DE89370400440532013000", ":60F:C250101EUR0,00"]
     for i in range(5_000):
         lines.append(f":61:25{1 + i % 12:02d}{1 + i % 28:02d}C1,00NTRFNONREF")
