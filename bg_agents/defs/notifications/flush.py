@@ -102,9 +102,13 @@ def flush(
         NotificationEvent.window_start,
     )
     with engine.connect() as conn:
-        groups = conn.execute(sa.select(*group).where(waiting).group_by(*group)).all()
-    for team_id, user_id, category, batch_key, window_start in groups:
+        groups = conn.execute(
+            sa.select(*group, sa.func.count()).where(waiting).group_by(*group)
+        ).all()
+    for team_id, user_id, category, batch_key, window_start, waiting_count in groups:
         rules = policy.of(category)
+        if not _maybe_due(rules, window_start, waiting_count, now):
+            continue  # an open window below max_items: nothing to send, no transaction
         in_group = (
             waiting,
             NotificationEvent.team_id == team_id,
@@ -157,6 +161,16 @@ def send_unbatched(
     for event in events:
         _send(conn, policy.of(event.category), [event], "single", 0, now, email, result)
     return result
+
+
+def _maybe_due(rules: CategoryPolicy, window_start: datetime, waiting: int, now: datetime) -> bool:
+    """Whether a group can have a message due (``_plan`` decides exactly, under the lock)."""
+    return (
+        not rules.batched
+        or rules.first_at_once
+        or waiting >= rules.max_items
+        or now >= window_start + rules.window + GRACE
+    )
 
 
 class _RaceLost(Exception):
