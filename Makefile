@@ -75,6 +75,8 @@ bench: $(STAMP)
 	PYTHONPATH=. $(BIN)/python benchmarks/matching_transfers.py
 	PYTHONPATH=. $(BIN)/python benchmarks/bank_files.py
 	PYTHONPATH=. $(BIN)/python benchmarks/camt_references.py
+	PYTHONPATH=. $(BIN)/python benchmarks/notifications.py
+	PYTHONPATH=. $(BIN)/python benchmarks/notifications.py --db postgres
 
 clean:
 	rm -rf .bg_agents .dagster_home
