@@ -38,3 +38,13 @@ def parse_plain_amount(text: str | None) -> Decimal:
     if value != value.quantize(Decimal("0.0001")):
         raise ValueError(f"amount {text!r} has more than 4 decimal places")
     return value
+
+
+def plain_amount(amount: Decimal, currency: str) -> str:
+    """``21.27`` for ``Decimal("21.2700")`` in USD: the currency's minor units, no exponent (text
+    people read; stored money keeps four places)."""
+    from babel.numbers import get_currency_precision
+
+    places = Decimal(1).scaleb(-get_currency_precision(currency))
+    exact = amount.quantize(places)
+    return format(exact if exact == amount else amount.normalize(), "f")

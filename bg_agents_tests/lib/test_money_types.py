@@ -151,3 +151,15 @@ def test_one_teams_huge_invoices_cannot_fail_the_slots_insight_inputs(engine) ->
     with engine.connect() as conn:
         inputs = load_inputs(conn, [TeamRow(team, "t", "T", "UTC", "EUR", "de_DE")], WEEK)
     assert (inputs[team].overdue_amount, inputs[team].receivables) == (100 * huge, 100 * huge)
+
+
+def test_amounts_people_read_have_their_currencys_places() -> None:
+    from decimal import Decimal
+
+    from bg_agents.lib.money import plain_amount
+
+    assert plain_amount(Decimal("21.2700"), "USD") == "21.27"
+    assert plain_amount(Decimal("1500.0000"), "JPY") == "1500"
+    assert plain_amount(Decimal("3.1250"), "KWD") == "3.125"
+    assert plain_amount(Decimal("12.3450"), "EUR") == "12.345", "finer than cents: nothing lost"
+    assert plain_amount(Decimal("-100000000.0000"), "EUR") == "-100000000.00"

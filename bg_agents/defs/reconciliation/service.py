@@ -69,6 +69,7 @@ from bg_agents.lib.db.models import (
     UnmatchedRecord,
 )
 from bg_agents.lib.db.upsert import upsert
+from bg_agents.lib.money import plain_amount
 
 HUMAN = ("confirmed", "declined")
 FEEDBACK_LIMIT = 5000  # the most recent human decisions per run teach aliases and refusals
@@ -388,9 +389,11 @@ def _notify(session: Session, links: list[dict[str, object]], sides: dict[str, S
         if record is None:
             title = "Receipt matched" if prefix == "doc" else "Invoice paid"
         elif prefix == "doc":
-            title = f"Receipt matched: {record.name} {record.amount:f} {record.currency}"
+            shown = plain_amount(record.amount, record.currency)
+            title = f"Receipt matched: {record.name} {shown} {record.currency}"
         else:
-            title = f"Invoice {record.reference} paid: {record.amount:f} {record.currency}"
+            shown = plain_amount(record.amount, record.currency)
+            title = f"Invoice {record.reference} paid: {shown} {record.currency}"
         events.append(
             Event(
                 key=f"match:{r['record_kind']}:{r['record_id']}:{r['transaction_id']}",
