@@ -240,3 +240,12 @@ def test_two_processes_flushing_at_once_send_each_digest_once(postgres_url) -> N
             .having(sa.func.count() > 1)
         ).all()  # fmt: skip
     assert twice == []
+
+
+def test_events_of_a_category_removed_from_the_policy_still_go_out(engine) -> None:  # type: ignore[no-untyped-def]
+    old = parse_policy({"categories": {"legacy.kind": {"window_minutes": 10}}})
+    with engine.begin() as conn:
+        team = _team(conn, users=1)
+        notify(conn, [Event("old:1", team, "legacy.kind", "Old news")], T0, policy=old)
+    result = flush(engine, T0 + timedelta(minutes=1), email=False)  # today's policy lacks it
+    assert (result.singles, result.events) == (1, 1)

@@ -99,7 +99,7 @@ def _next_window(conn: sa.Connection, now: datetime, policy: Policy) -> datetime
     for category, oldest, largest, unsent_group in rows:
         rules = policy.categories.get(category)
         if rules is None or not rules.batched:
-            times.append(oldest)  # an unknown category is flush's error to report, at once
+            times.append(oldest)  # flush sends them at once (an unknown category alone)
         elif largest >= rules.max_items or unsent_group:
             times.append(min(oldest, now))
         else:

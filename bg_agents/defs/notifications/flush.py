@@ -106,7 +106,7 @@ def flush(
             sa.select(*group, sa.func.count()).where(waiting).group_by(*group)
         ).all()
     for team_id, user_id, category, batch_key, window_start, waiting_count in groups:
-        rules = policy.of(category)
+        rules = _rules(policy, category)
         if not _maybe_due(rules, window_start, waiting_count, now):
             continue  # an open window below max_items: nothing to send, no transaction
         in_group = (
@@ -159,8 +159,17 @@ def send_unbatched(
     if events:
         email = email_enabled() if email is None else email
     for event in events:
-        _send(conn, policy.of(event.category), [event], "single", 0, now, email, result)
+        _send(conn, _rules(policy, event.category), [event], "single", 0, now, email, result)
     return result
+
+
+def _rules(policy: Policy, category: str) -> CategoryPolicy:
+    """The category's policy; a category since removed from the policy sends its waiting events
+    alone, so one edit of ``policy.toml`` cannot stall every later flush."""
+    known = policy.categories.get(category)
+    if known is not None:
+        return known
+    return CategoryPolicy(category, timedelta(0), "{category}", 1, False, {})
 
 
 def _maybe_due(rules: CategoryPolicy, window_start: datetime, waiting: int, now: datetime) -> bool:
