@@ -122,7 +122,9 @@ def flush(
         sent = FlushResult()  # counted into the result once its transaction commits
         try:
             with engine.begin() as conn:
-                for chosen, kind, part in _plan(conn, rules, _claim(conn, in_group), now):
+                group_key = f"{team_id}:{user_id}:{category}:{batch_key}:{window_start}"
+                waiting_events = _claim(conn, in_group, group_key)
+                for chosen, kind, part in _plan(conn, rules, waiting_events, now):
                     _send(conn, rules, chosen, kind, part, now, email, sent)
         except _RaceLost:
             continue  # another flusher sent this window: its transaction has it all
@@ -186,17 +188,23 @@ class _RaceLost(Exception):
     """Another flusher inserted the message first; this group's transaction is rolled back."""
 
 
-def _claim(conn: Connection, in_group: tuple) -> list:  # type: ignore[type-arg]
-    """The group's waiting events, locked for this transaction.
+def _claim(conn: Connection, in_group: tuple, group_key: str) -> list:  # type: ignore[type-arg]
+    """The group's waiting events, with the group locked for this transaction.
 
-    Without the lock, a flusher could read the events before a rival commits their digest and
-    count the rival's digest after, and send the same events as the window's next part. On
-    PostgreSQL the rows are locked (a rival skips them); on SQLite a no-op write takes the
-    database's write lock before the read.
+    Without a lock, a flusher could read the events before a rival commits their digest and count
+    the rival's digest after, and send the same events as the window's next part. Row locks are
+    not enough: two flushers locking rows with SKIP LOCKED can each get part of a group (one
+    digest of 6 events and one event left behind, found by the two-process test). So on
+    PostgreSQL the whole group is one transaction-scoped advisory lock, and a rival that cannot
+    take it leaves the group to the holder; on SQLite a no-op write takes the database's write
+    lock before the read.
     """
     query = sa.select(NotificationEvent).where(*in_group).order_by(NotificationEvent.id)
     if conn.dialect.name == "postgresql":
-        return conn.execute(query.with_for_update(skip_locked=True)).all()
+        lock = sa.func.pg_try_advisory_xact_lock(sa.func.hashtext(group_key))
+        if not conn.scalar(sa.select(lock)):
+            raise _RaceLost
+        return conn.execute(query).all()
     conn.execute(sa.update(NotificationEvent).where(*in_group).values(message_id=None))
     return conn.execute(query).all()
 
