@@ -59,7 +59,6 @@ def find_user(conn: Connection, email: str, team: str | None) -> Any:
 def cmd_list(args: argparse.Namespace) -> int:
     import sqlalchemy as sa
 
-    from bg_agents.cli.common import open_engine
     from bg_agents.lib.agents.messages import redact
     from bg_agents.lib.db.models import Notification
 
@@ -117,7 +116,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_prefs(args: argparse.Namespace) -> int:
     import sqlalchemy as sa
 
-    from bg_agents.cli.common import open_engine
     from bg_agents.defs.notifications.preferences import Preferences, parse_pair, parse_quiet
     from bg_agents.lib.clock import now
     from bg_agents.lib.db.models import User

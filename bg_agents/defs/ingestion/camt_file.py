@@ -27,6 +27,7 @@ from bg_agents.defs.ingestion.csv_file import content_key, derived_external_id
 from bg_agents.defs.ingestion.formats import ImportFileError
 from bg_agents.defs.ingestion.raw import ParsedFile, RawTransaction
 from bg_agents.defs.ingestion.statement import StatementBalance
+from bg_agents.lib.tabular.amounts import plain_decimal
 
 # Message element -> (file format, the element holding one account's entries).
 _MESSAGES = {
@@ -128,11 +129,6 @@ def _sign(indicator: str) -> int:
     if indicator == "DBIT":
         return -1
     raise ValueError(indicator)
-
-
-def _plain(value: Decimal) -> str:
-    text = format(value, "f")
-    return text[1:] if text.startswith("-") and value == 0 else text
 
 
 def _flatten(elem: ET.Element, prefix: str = "", skip: str = "") -> dict[str, str]:
@@ -392,7 +388,7 @@ class _Reader:
                     team_ref=self.team_ref,
                     external_id=external_id,
                     booking_date=booking_date,
-                    amount=_plain(part_amount),
+                    amount=plain_decimal(part_amount),
                     currency=currency,
                     description=description,
                     counterparty=counterparty,
@@ -435,9 +431,9 @@ class _Reader:
         total = sum((v for v, _ in parts), Decimal(0))
         if total != signed:
             return (
-                f"batch entry of {n} transactions: their amounts add up to {_plain(total)} but "
-                f"the entry is {_plain(signed)} {currency}, so the batch is not split and none "
-                "of its parts lands"
+                f"batch entry of {n} transactions: their amounts add up to "
+                f"{plain_decimal(total)} but the entry is {plain_decimal(signed)} {currency}, so "
+                "the batch is not split and none of its parts lands"
             )
         return parts
 
@@ -486,7 +482,7 @@ class _Reader:
         key = (
             account
             + "\x1f"
-            + content_key(booking_date, _plain(amount), description, counterparty, reference)
+            + content_key(booking_date, plain_decimal(amount), description, counterparty, reference)
         )
         self._contents[key] += 1
         return derived_external_id(key, self._contents[key])

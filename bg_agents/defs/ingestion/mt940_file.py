@@ -28,6 +28,7 @@ from bg_agents.defs.ingestion.csv_file import content_key, derived_external_id
 from bg_agents.defs.ingestion.formats import ImportFileError
 from bg_agents.defs.ingestion.raw import ParsedFile, RawTransaction
 from bg_agents.defs.ingestion.statement import StatementBalance
+from bg_agents.lib.tabular.amounts import plain_decimal
 from bg_agents.lib.tabular.text import BAD_BYTE, bad_bytes_reason, decode_bank_text, show_bad_bytes
 
 _MAX_ID = 128
@@ -360,11 +361,6 @@ def _iban_in_text(text: str) -> str | None:
     return None
 
 
-def _plain(value: Decimal) -> str:
-    text = format(value, "f")
-    return text[1:] if text.startswith("-") and value == 0 else text
-
-
 # --- the file -----------------------------------------------------------------------------------
 
 
@@ -453,7 +449,7 @@ class _Reader:
         reference = _creditor_reference(description) or (
             info["end_to_end"] if info["end_to_end"] not in (None, "", "NOTPROVIDED") else None
         )
-        text_amount = _plain(amount)
+        text_amount = plain_decimal(amount)
         bank_ref = (fields.get("bank_reference") or "").strip()
         if bank_ref and bank_ref.upper() != "NONREF":
             external_id = f"{statement.account}:{bank_ref}"

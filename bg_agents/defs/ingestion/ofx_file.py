@@ -14,7 +14,6 @@ import io
 import re
 import warnings
 import xml.etree.ElementTree as ET
-from decimal import Decimal
 from typing import Any
 
 from ofxtools.header import OFXHeaderV2
@@ -25,6 +24,7 @@ from ofxtools.Types import OFXTypeWarning
 
 from bg_agents.defs.ingestion.formats import ImportFileError
 from bg_agents.defs.ingestion.raw import RawTransaction
+from bg_agents.lib.tabular.amounts import plain_decimal
 
 _STATEMENTS = {"STMTRS": "BANKACCTFROM", "CCSTMTRS": "CCACCTFROM", "INVSTMTRS": "INVACCTFROM"}
 _STMTTRN_ORDER = {name.upper(): i for i, name in enumerate(STMTTRN.spec)}
@@ -164,11 +164,6 @@ def _reason(exc: Exception, elem: ET.Element) -> str:
     return f"not a valid OFX transaction: {message}"
 
 
-def _plain(value: Decimal) -> str:
-    text = format(value, "f")
-    return text[1:] if text.startswith("-") and value == 0 else text
-
-
 def _describe(name: str | None, memo: str | None) -> str:
     name, memo = (name or "").strip(), (memo or "").strip()
     if not name or not memo or memo in name:
@@ -305,7 +300,7 @@ def _transaction(
         team_ref=team_ref,
         external_id=external_id,
         booking_date=f"{posted[0:4]}-{posted[4:6]}-{posted[6:8]}",
-        amount=_plain(trn.trnamt),
+        amount=plain_decimal(trn.trnamt),
         # CURRENCY means TRNAMT is in that currency; ORIGCURRENCY means TRNAMT was already
         # converted to CURDEF.
         currency=trn.currency.cursym if trn.currency is not None else currency,

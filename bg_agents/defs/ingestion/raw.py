@@ -44,7 +44,7 @@ class ParsedFile:
     """One file's readable rows and, with a reason each, the rows that could not be read."""
 
     sha256: str
-    file_format: str  # "csv" | "parquet" | "ofx"
+    file_format: str  # "csv" | "parquet" | "ofx" | "mt940" | "camt.05x" | "qif"
     rows: list[RawTransaction] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     # Rows the reader counted (CSV records, OFX STMTTRN tags), independently of how many were

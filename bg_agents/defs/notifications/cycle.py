@@ -18,9 +18,9 @@ from sqlalchemy.engine import Engine
 
 from bg_agents.defs.notifications.deliver import BATCH, DeliverResult, deliver
 from bg_agents.defs.notifications.flush import FlushResult, flush
+from bg_agents.defs.notifications.outbox import CHANNELS
 from bg_agents.lib import clock
 
-CHANNELS = ("in_app", "email", "webhook")
 BUDGET = timedelta(minutes=4)
 
 
@@ -70,15 +70,7 @@ def run_cycle(
     while True:
         got = deliver(engine, now(), limit=limit)
         cycle.rounds += 1
-        _add(cycle.delivered, got)
+        cycle.delivered.add(got)
         claimed = sum(got.delivered.values()) + got.retried + got.dead + got.suppressed + got.held
         if claimed < limit or time.monotonic() >= deadline:
             return cycle
-
-
-def _add(total: DeliverResult, got: DeliverResult) -> None:
-    total.delivered.update(got.delivered)
-    total.retried += got.retried
-    total.dead += got.dead
-    total.suppressed += got.suppressed
-    total.held += got.held

@@ -47,6 +47,13 @@ class DeliverResult:
     suppressed: int = 0
     held: int = 0
 
+    def add(self, other: DeliverResult) -> None:
+        self.delivered.update(other.delivered)
+        self.retried += other.retried
+        self.dead += other.dead
+        self.suppressed += other.suppressed
+        self.held += other.held
+
     def as_metadata(self) -> dict[str, int]:
         return {
             **{f"delivered_{channel}": n for channel, n in sorted(self.delivered.items())},

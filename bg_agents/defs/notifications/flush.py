@@ -275,7 +275,7 @@ def _send(
     first = events[0]
     team = conn.execute(sa.select(Team).where(Team.id == first.team_id)).one()
     key = _message_key(rules, first, kind, part)
-    title, body, payload = _content(rules, events, kind, team.locale)
+    title, body, payload = _content(rules, events, team.locale)
     inserted = insert_missing(
         conn,
         NotificationMessage,
@@ -320,7 +320,7 @@ def _send(
     _fan_out(conn, rules, team, events, key, message_id, now, email, result)
 
 
-def _content(rules: CategoryPolicy, events: list, kind: str, locale: str) -> tuple[str, str, dict]:
+def _content(rules: CategoryPolicy, events: list, locale: str) -> tuple[str, str, dict]:
     """Title, text and payload: the event itself, or a digest in ``locale``."""
     items = [{"key": e.idempotency_key, "title": e.title, "body": e.body} for e in events]
     if len(events) == 1:
@@ -356,10 +356,13 @@ def _fan_out(
         )
     ).all()
     rows = []
+    contents: dict[str, tuple[str, str, dict]] = {}  # by locale: members mostly share one
     for user in users:
         prefs = Preferences.of(user.notification_prefs)
         locale = user.locale or team.locale
-        title, body, payload = _content(rules, events, "digest", locale)
+        if locale not in contents:
+            contents[locale] = _content(rules, events, locale)
+        title, body, payload = contents[locale]
         common = {
             "team_id": team.id,
             "user_id": user.id,
@@ -398,7 +401,7 @@ def _fan_out(
             )
             result.held += bool(quiet_end)
     if first.user_id is None:
-        title, body, payload = _content(rules, events, "digest", team.locale)
+        title, body, payload = contents.get(team.locale) or _content(rules, events, team.locale)
         for endpoint_id in conn.execute(
             sa.select(WebhookEndpoint.id).where(
                 WebhookEndpoint.team_id == team.id, WebhookEndpoint.active

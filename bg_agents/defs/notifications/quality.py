@@ -28,10 +28,11 @@ def _newest(conn: Connection, id_column: sa.ColumnElement[int], scope: int) -> i
 
 
 def one_message_per_window(conn: Connection, scope: int = SCOPE) -> CheckOutcome:
-    """No (team, addressee, batch key, window, part) has two digests (or a digest and a closing
-    single). A window's first-at-once message shares part 0 with its digest, so it is left out."""
+    """No (team, addressee, category, batch key, window, part) has two digests (or a digest and a
+    closing single): the window a digest's key names. A window's first-at-once message shares
+    part 0 with its digest, so it is left out."""
     m = NotificationMessage
-    window = (m.team_id, m.user_id, m.batch_key, m.window_start, m.part)
+    window = (m.team_id, m.user_id, m.category, m.batch_key, m.window_start, m.part)
     since = _newest(conn, m.id, scope)
     rows = conn.execute(
         sa.select(*window, sa.func.count())
@@ -42,8 +43,8 @@ def one_message_per_window(conn: Connection, scope: int = SCOPE) -> CheckOutcome
     ).all()
     checked = conn.scalar(sa.select(sa.func.count()).where(m.id > since)) or 0
     sample = "; ".join(
-        f"team {r[0]} {'team-wide' if r[1] is None else f'user {r[1]}'} {r[2]} "
-        f"window {r[3]:%Y-%m-%d %H:%M} part {r[4]}: {r[5]} messages"
+        f"team {r[0]} {'team-wide' if r[1] is None else f'user {r[1]}'} {r[3]} "
+        f"window {r[4]:%Y-%m-%d %H:%M} part {r[5]}: {r[6]} messages"
         for r in rows[:SAMPLE]
     )
     return CheckOutcome(

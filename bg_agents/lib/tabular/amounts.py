@@ -178,3 +178,10 @@ def parse_amount(text: str, decimal: str | None = None) -> Decimal:
     if abs(value) >= MAX_ABS_AMOUNT:
         raise ValueError(f"amount {raw!r} is too large to be an amount")
     return value
+
+
+def plain_decimal(value: Decimal) -> str:
+    """A parsed amount as plain text, without exponent and without a minus on zero (a bank's
+    ``-0.00`` is no debit)."""
+    text = format(value, "f")
+    return text[1:] if text.startswith("-") and value == 0 else text
