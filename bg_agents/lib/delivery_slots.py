@@ -1,4 +1,4 @@
-"""Delivery slots: when a team's weekly insight is due, as a UTC offset shared by many teams.
+"""Delivery slots: when something is due at a local time, as a UTC offset shared by many teams.
 
 A team's insight for ISO week W is due on the Monday after W at 07:00 in the team's time zone.
 Teams whose zones have the same UTC offset at that moment share the same due instant, so one
@@ -6,6 +6,8 @@ Teams whose zones have the same UTC offset at that moment share the same due ins
 partitions by (week, slot) keeps them bounded (40 slots x 52 weeks a year) however many teams
 sign up, and handles DST without special cases: a London team sits in ``UTC+00:00`` in winter
 weeks and ``UTC+01:00`` in summer weeks, and each week's slot is computed for that week.
+Daily agents (the 09:00 reminders) use the same slots per local day: ``day_slot`` and
+``day_due_at``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,22 @@ def slot_offset(slot: str) -> timedelta:
     sign = -1 if slot[3] == "-" else 1
     hours, mins = int(slot[4:6]), int(slot[7:9])
     return sign * timedelta(hours=hours, minutes=mins)
+
+
+@functools.lru_cache(maxsize=65_536)
+def day_slot(day: date, at: time, time_zone: str) -> str:
+    """The slot of a team for ``at`` o'clock on its local ``day``: its zone's offset then."""
+    offset = datetime.combine(day, at, ZoneInfo(time_zone)).utcoffset()
+    assert offset is not None
+    slot = slot_name(offset)
+    if slot not in SLOTS:
+        raise ValueError(f"{time_zone} is at {slot} on {day}, no slot")
+    return slot
+
+
+def day_due_at(day: date, at: time, slot: str) -> datetime:
+    """The UTC instant of ``at`` o'clock on local ``day`` for every team of ``slot``."""
+    return (datetime.combine(day, at) - slot_offset(slot)).replace(tzinfo=UTC)
 
 
 def due_local(week_start: date, time_zone: str) -> datetime:

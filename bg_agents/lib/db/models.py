@@ -89,6 +89,10 @@ class Customer(Base):
     email: Mapped[str | None] = mapped_column(sa.String(320))
     company: Mapped[str | None] = mapped_column(sa.String(200))
     country: Mapped[str | None] = mapped_column(sa.String(2))
+    # The language of the customer's payment reminders (None: the team's), and whether the team
+    # may send them at all: customer e-mails are opt-in, per team and per customer.
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
+    reminders_opt_in: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = _created()
 
 
@@ -130,6 +134,8 @@ class Invoice(Base):
     __tablename__ = "invoices"
     __table_args__ = (
         sa.UniqueConstraint("team_id", "number"),
+        # A recurring invoice's occurrence exists once per period, whoever creates it.
+        sa.UniqueConstraint("template_id", "period_start"),
         sa.Index("ix_invoices_team_id_due_date", "team_id", "due_date"),
     )
     id: Mapped[int] = _id()
@@ -144,8 +150,16 @@ class Invoice(Base):
     status: Mapped[str] = mapped_column(sa.String(16), default="open")
     amount_paid: Mapped[Decimal] = mapped_column(default=Decimal(0))
     paid_date: Mapped[date | None]
-    # None | weekly | monthly | quarterly
+    # A template's rhythm (None | monthly | quarterly | yearly), ending after a date or after a
+    # number of invoices (the template counted) when either is set.
     recurrence: Mapped[str | None] = mapped_column(sa.String(16))
+    recurrence_end: Mapped[date | None]
+    recurrence_count: Mapped[int | None]
+    # An occurrence created from a template: which one, and the period (its scheduled issue date).
+    template_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("invoices.id", ondelete="SET NULL"), index=True
+    )
+    period_start: Mapped[date | None]
     created_at: Mapped[datetime] = _created()
 
 
@@ -317,6 +331,69 @@ class NotificationEvent(Base):
     message_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("notification_messages.id", ondelete="SET NULL")
     )
+    # Taken back before it was sent (its category's guard found it no longer true, e.g. the
+    # invoice of a reminder was paid meanwhile): never sent, the reason kept.
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_reason: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class ReminderSettings(Base):
+    """How a team reminds its customers: off until the team turns it on (``customer_reminders``),
+    then on the steps it chose (days after the due date; negative: before), with its payment
+    details in the text and replies going to the address it chose."""
+
+    __tablename__ = "reminder_settings"
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("teams.id", ondelete="CASCADE"), unique=True
+    )
+    customer_reminders: Mapped[bool] = mapped_column(default=False)
+    customer_steps: Mapped[list[int]] = mapped_column(
+        sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), default=lambda: [1, 7, 14]
+    )
+    reply_to: Mapped[str | None] = mapped_column(sa.String(320))
+    payment_details: Mapped[str | None] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Reminder(Base):
+    """One reminder about one invoice, decided once per natural key (``key``).
+
+    Team reminders (``audience`` team) go through the notification engine and are keyed by
+    (invoice, kind, local date); customer reminders (``audience`` customer) are e-mailed by the
+    reminders domain and keyed by (invoice, step), so no step reaches a customer twice. A reminder
+    not sent is kept with the reason (``skipped_paid``, ``skipped_late``): the record says what
+    happened to every planned reminder.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        sa.Index("ix_reminders_team_id_local_date", "team_id", "local_date"),
+        sa.Index("ix_reminders_due", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = _id()
+    key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    invoice_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    audience: Mapped[str] = mapped_column(sa.String(16))  # team | customer
+    kind: Mapped[str] = mapped_column(sa.String(32))  # due_soon | overdue_7 | step_7 | ...
+    local_date: Mapped[date]  # the team's date whose 09:00 it belongs to
+    slot: Mapped[str] = mapped_column(sa.String(16))
+    due_at: Mapped[datetime]  # 09:00 local that day, as UTC
+    # team: notified | skipped_paid | skipped_late
+    # customer: pending | sending | failed | sent | dead | skipped_paid | skipped_late
+    status: Mapped[str] = mapped_column(sa.String(16))
+    amount_due: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    to_address: Mapped[str | None] = mapped_column(sa.String(320))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = _created()
+    sent_at: Mapped[datetime | None]
 
 
 class NotificationMessage(Base):
