@@ -23,6 +23,7 @@ from bg_agents.lib.agents.backends import (
     OfflineBackend,
     OpenAIBackend,
     RetryPolicy,
+    build_backend,
     parse_retry_after,
 )
 from bg_agents.lib.agents.ledger import Ledger, cost_usd
@@ -30,6 +31,7 @@ from bg_agents.lib.agents.loop import AgentResult, AgentTimeout, Limits, ToolTra
 from bg_agents.lib.agents.messages import Message, ToolCall, Turn, Usage, redact, register_secret
 from bg_agents.lib.agents.tools import Tool, ToolArgs, ToolError
 from bg_agents.lib.db.models import LLMCall
+from bg_agents.lib.settings import LLMSettings
 from bg_agents_tests.openai_stub import (
     Response,
     ScriptedOpenAI,
@@ -456,6 +458,21 @@ def test_a_body_that_never_ends_is_cut_off_by_the_request_timeout(stub: Harness)
     assert time.monotonic() - started < 3
     assert [c.outcome for c in ledger.calls] == ["timeout", "ok"]
     assert ledger.calls[0].tokens.prompt_tokens is None  # the server may have billed: unknown
+
+
+def test_the_configured_request_timeout_bounds_every_agent(stub: Harness) -> None:
+    """BG_AGENTS_LLM_TIMEOUT caps each request even for an agent whose own limits allow 30 s
+    (insights used to wait 30 s on a trickling server whatever the setting said)."""
+    stub.server.script(repeat(Trickle(b" ", every=0.1)))
+    settings = LLMSettings("openai", MODEL, stub.server.base_url, None, 0.5, 0)
+    ledger = Ledger(None, AGENT)
+
+    started = time.monotonic()
+    with pytest.raises(LLMUnavailable, match="timeout"):
+        stub.run(backend=build_backend(settings, "test"), record=ledger, limits=Limits())
+
+    assert time.monotonic() - started < 3
+    assert [c.outcome for c in ledger.calls] == ["timeout"]
 
 
 def test_a_redirect_is_not_followed_so_team_data_reaches_no_other_host(stub: Harness) -> None:

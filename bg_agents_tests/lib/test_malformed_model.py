@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,6 +45,7 @@ SECRETS = (KEY, ECHOED_SK, DB_PASSWORD)
 LLM_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BG_AGENTS_LLM_BACKEND", "BG_AGENTS_LLM_MODEL")
 MODEL = "gpt-4o-mini"
 ANSWER = "Expenses went down last week."
+LONGEST_COMMAND = 15.0  # seconds; generous for a busy machine, half the agents' own 30 s
 
 
 def _completion(**override: Any) -> dict[str, Any]:
@@ -250,6 +252,7 @@ class Outcome:
     out: str
     err: str
     ledger: list[tuple[Any, ...]]  # rows the command wrote for calls to the hostile server
+    seconds: float  # how long the command took
 
 
 class Cli:
@@ -264,10 +267,12 @@ class Cli:
             before = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(LLMCall.id), 0)))
         self.capsys.readouterr()
         old_stdin, sys.stdin = sys.stdin, io.StringIO(stdin)
+        started = time.monotonic()
         try:
             code = cli.main(list(argv))
         finally:
             sys.stdin = old_stdin
+        seconds = time.monotonic() - started
         captured = self.capsys.readouterr()
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -282,7 +287,7 @@ class Cli:
                 .where(LLMCall.id > before, LLMCall.model != "offline")
                 .order_by(LLMCall.id)
             ).all()
-        return Outcome(code, captured.out, captured.err, [tuple(r) for r in rows])
+        return Outcome(code, captured.out, captured.err, [tuple(r) for r in rows], seconds)
 
 
 @pytest.fixture
@@ -335,6 +340,9 @@ def test_a_hostile_server_never_crashes_ask_chat_or_insights(
         _assert_no_secret(f"{name} stderr", outcome.err)
         assert outcome.ledger, f"{name}: no call to the server was recorded"
         assert set(outcome.ledger) == {kind.ledger}, f"{name}: dishonest ledger rows"
+        # BG_AGENTS_LLM_TIMEOUT is 1 s and retries are off: no server holds a command for long
+        # (a trickling body used to hold `insights` for its agent's own 30 s).
+        assert outcome.seconds < LONGEST_COMMAND, f"{name}: took {outcome.seconds:.1f} s"
     answer = json.loads(ask.out)
     # The run's cost is unknown (null) as soon as one call's is; never a made-up "0".
     cost_known = kind.ledger[3] is not None

@@ -219,8 +219,12 @@ class OpenAIBackend:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
+        request_timeout: float | None = None,
     ) -> None:
         self.model = model
+        # The configured bound on one whole request (BG_AGENTS_LLM_TIMEOUT). It caps whatever an
+        # agent asks for, so the setting holds for every agent, not only those that pass it on.
+        self.request_timeout = request_timeout
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._rng = random.Random(seed)
@@ -254,6 +258,8 @@ class OpenAIBackend:
             kwargs["tools"] = list(tools)
         if response_format:
             kwargs["response_format"] = response_format
+        if self.request_timeout is not None:
+            timeout = min(timeout, self.request_timeout)
         attempt = 0
         while True:
             attempt += 1
@@ -525,4 +531,5 @@ def build_backend(settings: LLMSettings, api_key: str | None) -> ChatBackend:
         model=settings.model,
         base_url=settings.base_url,
         retry=RetryPolicy(max_retries=settings.max_retries),
+        request_timeout=settings.request_timeout,
     )
