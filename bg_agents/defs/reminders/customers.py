@@ -1,0 +1,423 @@
+"""Customer payment reminders: queued at 09:00 team-local, e-mailed once per invoice and step.
+
+``queue_customer_reminders`` decides, for one local day and delivery slot, which customers are
+reminded of which invoice: the team turned customer reminders on, the customer opted in and has an
+address, the invoice is still owed and one of the team's steps falls on the day. Each decision is
+a ``reminders`` row keyed by (invoice, step), inserted if absent, so a retry, a backfill or two
+racing runs store it once and no step reaches a customer twice.
+
+``send_customer_reminders`` claims due rows with a lease (as the notification engine claims its
+deliveries), then **re-reads the invoice, the customer and the team's settings just before each
+send**: a payment that landed since the decision (reconciliation linked it, or a person marked the
+invoice paid) skips the e-mail and records ``skipped_paid``; a partial payment changes the amount
+in the text; a customer who opted out (or a team that turned reminders off) gets nothing
+(``skipped_opt_out``). Each outcome is recorded right after its send, so a crash repeats at most
+the e-mail in flight, and that one carries the same Message-ID for the receiver to recognize.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bg_agents.defs.notifications import (
+    LEASE,
+    MAX_ATTEMPTS,
+    DeliveryError,
+    SmtpConfig,
+    SmtpSender,
+    backoff,
+    email_configured,
+)
+from bg_agents.defs.reminders import rules
+from bg_agents.defs.reminders.customer_email import CustomerReminderMail, render_customer_reminder
+from bg_agents.defs.reminders.settings import team_settings_many
+from bg_agents.lib import clock
+from bg_agents.lib.db.models import OPEN_INVOICE, Customer, Invoice, Reminder, Team
+from bg_agents.lib.db.upsert import insert_missing
+from bg_agents.lib.delivery_slots import day_due_at, day_slot
+
+AUDIENCE = "customer"
+BATCH = 500
+# A step's reminder still waiting to go out: a paid invoice then counts as "stopped by payment".
+_ACTIVE = ("pending", "sending", "failed", "sent", "dead")
+_SENDABLE = ("pending", "failed", "sending")
+
+
+@dataclass
+class CustomerQueueResult:
+    queued: int = 0
+    skipped_paid: int = 0
+    skipped_late: int = 0
+
+
+@dataclass
+class CustomerSendResult:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    skipped_paid: int = 0
+    skipped_opt_out: int = 0
+
+    def as_metadata(self) -> dict[str, int]:
+        return {
+            "customers_emailed": self.sent,
+            "customer_retries_scheduled": self.retried,
+            "customer_dead_letters": self.dead,
+            "customer_skipped_paid": self.skipped_paid,
+            "customer_skipped_opt_out": self.skipped_opt_out,
+        }
+
+
+@dataclass(frozen=True)
+class PlannedCustomerReminder:
+    """One line of ``reminders preview``: what a customer is (or was) sent, and when."""
+
+    key: str
+    invoice_id: int
+    invoice_number: str
+    customer: str
+    to_address: str
+    kind: str
+    amount_due: Decimal
+    currency: str
+    due_at: datetime  # UTC
+    due_local: datetime  # the team's wall clock
+    status: str  # "planned", or the stored reminder's status
+
+
+def _owed(invoice: Any) -> Decimal:
+    return Decimal(invoice.amount) - Decimal(invoice.amount_paid or 0)
+
+
+def _is_owed(invoice: Any) -> bool:
+    return invoice.status in OPEN_INVOICE and _owed(invoice) > 0
+
+
+def _candidates(
+    conn: Connection, local_date: date, team_ids: list[int], *, lock: bool
+) -> list[tuple[Any, int]]:
+    """(row, step) for every invoice of an opted-in customer of a team with customer reminders
+    on whose due date plus one of the team's steps is ``local_date``; open and paid invoices
+    (void ones never). ``lock``: the invoices' rows are locked (PostgreSQL) until commit, so a
+    payment cannot land between this read and the insert."""
+    settings = {t: s for t, s in team_settings_many(conn, team_ids).items() if s.customer_reminders}
+    if not settings:
+        return []
+    all_steps = {step for s in settings.values() for step in s.steps}
+    due_dates = sorted({local_date - timedelta(days=step) for step in all_steps})
+    query = (
+        sa.select(
+            Invoice.id,
+            Invoice.team_id,
+            Invoice.number,
+            Invoice.amount,
+            Invoice.amount_paid,
+            Invoice.currency,
+            Invoice.status,
+            Invoice.due_date,
+            Customer.name.label("customer_name"),
+            Customer.email,
+        )
+        .join(Customer, Customer.id == Invoice.customer_id)
+        .where(
+            Invoice.team_id.in_(list(settings)),
+            Invoice.due_date.in_(due_dates),
+            Invoice.status.in_((*OPEN_INVOICE, "paid")),
+            Customer.reminders_opt_in.is_(True),
+            Customer.email.is_not(None),
+            Customer.email != "",
+        )
+        .order_by(Invoice.id)
+    )
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=Invoice)
+    out = []
+    for row in conn.execute(query).all():
+        for step in rules.customer_steps_due(row.due_date, local_date, settings[row.team_id].steps):
+            out.append((row, step))
+    return out
+
+
+def _already_reminded(conn: Connection, invoice_ids: list[int]) -> set[int]:
+    """Invoices with a customer reminder decided to go out (sent or on its way)."""
+    if not invoice_ids:
+        return set()
+    return set(
+        conn.execute(
+            sa.select(Reminder.invoice_id).where(
+                Reminder.invoice_id.in_(invoice_ids),
+                Reminder.audience == AUDIENCE,
+                Reminder.status.in_(_ACTIVE),
+            )
+        ).scalars()
+    )
+
+
+def queue_customer_reminders(
+    conn: Connection,
+    local_date: date,
+    slot: str,
+    team_ids: list[int],
+    now: datetime,
+    *,
+    decision: str,
+    run_id: str | None = None,
+) -> CustomerQueueResult:
+    """Store the day's customer reminders for the teams of ``slot`` (teams of another slot that
+    day are left to their own unit). ``decision``: ``deliver`` (rows wait for the sender) or
+    ``skip`` (the catch-up window has passed: recorded ``skipped_late``, never sent). A paid
+    invoice whose customer was already being reminded records ``skipped_paid`` for the step the
+    payment made unnecessary; an invoice paid before any reminder records nothing."""
+    if decision not in ("deliver", "skip"):
+        raise ValueError(f"decision is 'deliver' or 'skip', not {decision!r}")
+    result = CustomerQueueResult()
+    zones = dict(
+        conn.execute(sa.select(Team.id, Team.time_zone).where(Team.id.in_(list(team_ids)))).all()
+    )
+    in_slot = [
+        t for t, zone in zones.items() if day_slot(local_date, rules.REMINDER_TIME, zone) == slot
+    ]
+    candidates = _candidates(conn, local_date, in_slot, lock=True)
+    if not candidates:
+        return result
+    due_at = day_due_at(local_date, rules.REMINDER_TIME, slot)
+    reminded = _already_reminded(conn, [row.id for row, _ in candidates if not _is_owed(row)])
+    rows: list[dict[str, Any]] = []
+    for row, step in candidates:
+        if _is_owed(row):
+            status = "pending" if decision == "deliver" else "skipped_late"
+        elif row.id in reminded:
+            status = "skipped_paid"
+        else:
+            continue
+        rows.append(
+            {
+                "key": rules.customer_key(row.id, step),
+                "team_id": row.team_id,
+                "invoice_id": row.id,
+                "audience": AUDIENCE,
+                "kind": rules.customer_kind(step),
+                "local_date": local_date,
+                "slot": slot,
+                "due_at": due_at,
+                "status": status,
+                "amount_due": max(_owed(row), Decimal(0)),
+                "currency": row.currency,
+                "to_address": row.email,
+                "attempts": 0,
+                "next_attempt_at": due_at if status == "pending" else None,
+                "run_id": run_id,
+                "created_at": now,
+            }
+        )
+    if not rows:
+        return result
+    # Grouped by status, so the counts say what this call wrote (a racing run's rows excluded).
+    for status, field in (("pending", "queued"), ("skipped_late", "skipped_late"),
+                          ("skipped_paid", "skipped_paid")):  # fmt: skip
+        group = [r for r in rows if r["status"] == status]
+        if group:
+            setattr(result, field, insert_missing(conn, Reminder, group, key=["key"]))
+    return result
+
+
+# -- sending -----------------------------------------------------------------------------------
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    """Sendable now: pending or failed rows whose time has come, and claimed rows whose lease ran
+    out (their sender died mid-send). ``next_attempt_at`` holds all three times."""
+    return sa.and_(
+        Reminder.status.in_(_SENDABLE),
+        Reminder.next_attempt_at <= now,
+        Reminder.audience == AUDIENCE,
+    )
+
+
+def _claim(engine: Engine, now: datetime, limit: int) -> list[Any]:
+    with engine.begin() as conn:
+        ids = sa.select(Reminder.id).where(_due(now)).order_by(Reminder.id).limit(limit)
+        if conn.dialect.name == "postgresql":
+            ids = ids.with_for_update(skip_locked=True)
+        return conn.execute(
+            sa.update(Reminder)
+            .where(Reminder.id.in_(ids), _due(now))
+            .values(status="sending", next_attempt_at=now + LEASE, attempts=Reminder.attempts + 1)
+            .returning(Reminder)
+        ).all()
+
+
+def _step(kind: str) -> int:
+    side, _, days = kind.partition("_")
+    return -int(days) if side == "before" else int(days)
+
+
+def _current(engine: Engine, row: Any) -> tuple[str, CustomerReminderMail | None, dict[str, Any]]:
+    """Re-read what the e-mail depends on, just before it is sent: (outcome, the mail or None,
+    values to record). Outcomes: ``send``, ``skipped_paid``, ``skipped_opt_out``."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.select(
+                Invoice.number,
+                Invoice.amount,
+                Invoice.amount_paid,
+                Invoice.status,
+                Invoice.due_date,
+                Invoice.currency,
+                Customer.name.label("customer_name"),
+                Customer.email,
+                Customer.locale.label("customer_locale"),
+                Customer.reminders_opt_in,
+                Team.name.label("team_name"),
+                Team.locale.label("team_locale"),
+            )
+            .join(Team, Team.id == Invoice.team_id)
+            .outerjoin(Customer, Customer.id == Invoice.customer_id)
+            .where(Invoice.id == row.invoice_id)
+        ).one_or_none()
+        settings = team_settings_many(conn, [row.team_id])[row.team_id]
+    if found is None or not _is_owed(found):
+        return "skipped_paid", None, {}
+    if not (found.reminders_opt_in and found.email and settings.customer_reminders):
+        return "skipped_opt_out", None, {}
+    owed = _owed(found)
+    mail = CustomerReminderMail(
+        key=row.key,
+        to_address=found.email,
+        customer_name=found.customer_name,
+        team_name=found.team_name,
+        invoice_number=found.number,
+        amount_due=owed,
+        amount_total=Decimal(found.amount),
+        currency=found.currency,
+        due_date=found.due_date,
+        step=_step(row.kind),
+        locales=(found.customer_locale, found.team_locale),
+        payment_details=settings.payment_details,
+        reply_to=settings.reply_to,
+        created_at=row.due_at,
+    )
+    return "send", mail, {"amount_due": owed, "to_address": found.email}
+
+
+def _record(engine: Engine, row: Any, values: dict[str, Any]) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(Reminder)
+            .where(Reminder.id == row.id, Reminder.status == "sending")
+            .values(**values)
+        )
+
+
+def send_customer_reminders(
+    engine: Engine,
+    now: datetime | None = None,
+    *,
+    smtp: SmtpConfig | None = None,
+    limit: int = BATCH,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> CustomerSendResult:
+    """E-mail the customer reminders due at ``now`` (at most ``limit``) over one SMTP connection.
+    ``smtp``: default the configured server; without one nothing is claimed and rows wait."""
+    from bg_agents.lib.settings import load_settings
+
+    now = now or clock.now()
+    result = CustomerSendResult()
+    if smtp is None:
+        settings = load_settings()
+        if not email_configured(settings):
+            return result
+        smtp = SmtpConfig.from_settings(settings)
+    rows = _claim(engine, now, limit)
+    if not rows:
+        return result
+    with SmtpSender(smtp) as sender:
+        for row in rows:
+            outcome, mail, values = _current(engine, row)
+            if mail is None:
+                # Nothing was sent: not an attempt.
+                _record(engine, row, {"status": outcome, "next_attempt_at": None,
+                                      "attempts": row.attempts - 1})  # fmt: skip
+                result.skipped_paid += outcome == "skipped_paid"
+                result.skipped_opt_out += outcome == "skipped_opt_out"
+                continue
+            try:
+                refused = sender.send(render_customer_reminder(mail, smtp.sender))
+                error = next(iter(refused.values()), None)
+            except DeliveryError as exc:
+                error = exc
+            except ValueError as exc:  # an address that cannot be written
+                error = DeliveryError(str(exc), transient=False)
+            if error is None:
+                values |= {"status": "sent", "sent_at": now, "next_attempt_at": None,
+                           "last_error": None}  # fmt: skip
+                result.sent += 1
+            elif error.transient and row.attempts < max_attempts:
+                values |= {"status": "failed", "last_error": str(error)[:500],
+                           "next_attempt_at": now + backoff(row.key, row.attempts)}  # fmt: skip
+                result.retried += 1
+            else:
+                values |= {"status": "dead", "next_attempt_at": None,
+                           "last_error": str(error)[:500]}  # fmt: skip
+                result.dead += 1
+            _record(engine, row, values)
+    return result
+
+
+def retries_due(conn: Connection, now: datetime) -> int:
+    """Customer e-mails a send pass would take at ``now``: retries whose backoff ended, claims
+    whose lease ran out, and rows that waited for SMTP to be configured (the day's run sends its
+    own; these need a pass of their own)."""
+    return int(conn.execute(sa.select(sa.func.count()).where(_due(now))).scalar_one())
+
+
+def plan_customer(
+    conn: Connection, local_date: date, team_id: int
+) -> list[PlannedCustomerReminder]:
+    """Read only: the customer reminders of ``team_id`` on ``local_date`` (stored ones with their
+    status, the rest as ``planned``), for ``bg-agents reminders preview``."""
+    zone = conn.execute(sa.select(Team.time_zone).where(Team.id == team_id)).scalar()
+    if zone is None:
+        raise ValueError(f"no team with id {team_id}")
+    slot = day_slot(local_date, rules.REMINDER_TIME, zone)
+    due_at = day_due_at(local_date, rules.REMINDER_TIME, slot)
+    stored = {
+        r.key: r
+        for r in conn.execute(
+            sa.select(Reminder).where(
+                Reminder.team_id == team_id,
+                Reminder.local_date == local_date,
+                Reminder.audience == AUDIENCE,
+            )
+        ).all()
+    }
+    out = []
+    for row, step in _candidates(conn, local_date, [team_id], lock=False):
+        key = rules.customer_key(row.id, step)
+        if key not in stored and not _is_owed(row):
+            continue
+        mine = stored.get(key)
+        at = mine.due_at if mine else due_at
+        out.append(
+            PlannedCustomerReminder(
+                key=key,
+                invoice_id=row.id,
+                invoice_number=row.number,
+                customer=row.customer_name,
+                to_address=mine.to_address if mine else row.email,
+                kind=rules.customer_kind(step),
+                amount_due=Decimal(mine.amount_due) if mine else _owed(row),
+                currency=row.currency,
+                due_at=at,
+                due_local=at.astimezone(ZoneInfo(zone)),
+                status=mine.status if mine else "planned",
+            )
+        )
+    return out
