@@ -230,6 +230,13 @@ class Environment(BaseSettings):
         allow_inf_nan=False,
         alias="BG_AGENTS_INSIGHTS_CATCH_UP_HOURS",
     )
+    reminders_catch_up_hours: float = Field(
+        24.0,
+        ge=0,
+        le=MAX_CATCH_UP_HOURS,
+        allow_inf_nan=False,
+        alias="BG_AGENTS_REMINDERS_CATCH_UP_HOURS",
+    )
     llm_backend: str | None = Field(None, alias="BG_AGENTS_LLM_BACKEND")
     llm_model: str = Field("gpt-4o-mini", alias="BG_AGENTS_LLM_MODEL", max_length=100)
     llm_base_url: str | None = Field(None, alias="BG_AGENTS_LLM_BASE_URL")
@@ -408,7 +415,9 @@ class Environment(BaseSettings):
             )
         return str(value).strip()
 
-    @field_validator("llm_timeout", "insights_catch_up_hours", mode="before")
+    @field_validator(
+        "llm_timeout", "insights_catch_up_hours", "reminders_catch_up_hours", mode="before"
+    )
     @classmethod
     def _finite(cls, value: Any) -> Any:
         try:
@@ -597,6 +606,12 @@ def pinned_now(env: Mapping[str, str] | None = None) -> datetime | None:
 def catch_up_hours(env: Mapping[str, str] | None = None) -> float:
     """``BG_AGENTS_INSIGHTS_CATCH_UP_HOURS`` (default 48)."""
     return read_environment(env).insights_catch_up_hours
+
+
+def reminders_catch_up_hours(env: Mapping[str, str] | None = None) -> float:
+    """``BG_AGENTS_REMINDERS_CATCH_UP_HOURS`` (default 24): how late a missed 09:00 may still go
+    out; older units are recorded as skipped."""
+    return read_environment(env).reminders_catch_up_hours
 
 
 @dataclass(frozen=True)

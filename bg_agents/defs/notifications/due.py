@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bg_agents.defs.notifications.deliver import DUE_STATUSES
-from bg_agents.defs.notifications.flush import GRACE
+from bg_agents.defs.notifications.flush import GRACE, WAITING
 from bg_agents.defs.notifications.policy import Policy, load_policy
 from bg_agents.lib.db.models import Notification, NotificationEvent, NotificationMessage
 
@@ -83,7 +83,7 @@ def _next_window(conn: sa.Connection, now: datetime, policy: Policy) -> datetime
         unsent = sa.case((sa.and_(e.category.in_(firsts), ~sent), 1), else_=0)
     groups = (
         sa.select(*group, sa.func.count().label("n"), unsent.label("unsent"))
-        .where(e.message_id.is_(None))
+        .where(WAITING)
         .group_by(*group)
         .subquery()
     )

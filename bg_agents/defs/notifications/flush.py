@@ -40,6 +40,8 @@ from bg_agents.lib.db.upsert import insert_missing
 # A producer's transaction may commit a moment after the window its event fell in has ended; a
 # window closes this long after its end, so such an event still makes its digest.
 GRACE = timedelta(seconds=60)
+# Waiting for a message: not sent yet and not withdrawn by its category's guard.
+WAITING = sa.and_(NotificationEvent.message_id.is_(None), NotificationEvent.withdrawn_at.is_(None))
 LIST_CAP = 10  # items listed in a digest's text; the rest are counted
 _MORE = {"en": "and {n} more", "de": "und {n} weitere", "fr": "et {n} de plus"}
 _SUMMARY = {"en": "You have {what}:", "de": "Sie haben {what}:", "fr": "Vous avez {what} :"}
@@ -93,7 +95,7 @@ def flush(
     email = email_enabled() if email is None else email
     policy = policy or load_policy()
     result = FlushResult()
-    waiting = NotificationEvent.message_id.is_(None)
+    waiting = WAITING
     group = (
         NotificationEvent.team_id,
         NotificationEvent.user_id,
@@ -123,7 +125,7 @@ def flush(
         try:
             with engine.begin() as conn:
                 group_key = f"{team_id}:{user_id}:{category}:{batch_key}:{window_start}"
-                waiting_events = _claim(conn, in_group, group_key)
+                waiting_events = _guarded(conn, rules, _claim(conn, in_group, group_key), now)
                 for chosen, kind, part in _plan(conn, rules, waiting_events, now):
                     _send(conn, rules, chosen, kind, part, now, email, sent)
         except _RaceLost:
@@ -149,7 +151,7 @@ def send_unbatched(
         sa.select(NotificationEvent)
         .where(
             NotificationEvent.idempotency_key.in_(keys),
-            NotificationEvent.message_id.is_(None),
+            WAITING,
             NotificationEvent.category.in_(unbatched),
         )
         .order_by(NotificationEvent.id)
@@ -161,8 +163,29 @@ def send_unbatched(
     if events:
         email = email_enabled() if email is None else email
     for event in events:
-        _send(conn, _rules(policy, event.category), [event], "single", 0, now, email, result)
+        rules = _rules(policy, event.category)
+        for kept in _guarded(conn, rules, [event], now):
+            _send(conn, rules, [kept], "single", 0, now, email, result)
     return result
+
+
+def _guarded(conn: Connection, rules: CategoryPolicy, events: list, now: datetime) -> list:  # type: ignore[type-arg]
+    """The events the category's guard still lets through; the others are withdrawn (never
+    sent, never waiting again) with the guard's reason. A reminder decided at 09:00 is sent at
+    the end of its 30-minute window: an invoice paid meanwhile must not be in the digest."""
+    guard = rules.guard_function()
+    if guard is None or not events:
+        return events
+    withdrawn = guard(conn, events)
+    if not withdrawn:
+        return events
+    for key, reason in withdrawn.items():
+        conn.execute(
+            sa.update(NotificationEvent)
+            .where(NotificationEvent.idempotency_key == key, WAITING)
+            .values(withdrawn_at=now, withdrawn_reason=str(reason)[:200])
+        )
+    return [e for e in events if e.idempotency_key not in withdrawn]
 
 
 def _rules(policy: Policy, category: str) -> CategoryPolicy:

@@ -9,8 +9,10 @@ when it is inserted, so any number of racing flushers agree on which digest it b
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 
 POLICY_FILE = Path(__file__).with_name("policy.toml")
 _FIELD = re.compile(r"\{([a-z_.]+)\}")
+_GUARD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -29,6 +32,9 @@ class CategoryPolicy:
     max_items: int
     first_at_once: bool
     nouns: dict[str, tuple[str, str]]
+    # "module:function" called on a group's waiting events before they are sent; it returns the
+    # keys of events no longer true (with why), which are withdrawn instead of sent.
+    guard: str | None = None
 
     @property
     def batched(self) -> bool:
@@ -59,6 +65,25 @@ class CategoryPolicy:
             "en", (self.name, self.name)
         )
         return one if count == 1 else many
+
+    def guard_function(self) -> Callable[..., dict[str, str]] | None:
+        """The guard, imported on first use: the engine does not import its producers (the
+        import-linter contracts forbid it), the policy names them."""
+        return _import_guard(self.name, self.guard) if self.guard else None
+
+
+@functools.cache
+def _import_guard(category: str, path: str) -> Callable[..., dict[str, str]]:
+    module, _, name = path.partition(":")
+    try:
+        function = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        raise ValueError(
+            f"policy category {category!r}: guard {path!r} cannot be imported"
+        ) from None
+    if not callable(function):
+        raise ValueError(f"policy category {category!r}: guard {path!r} is not a function")
+    return function  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -93,6 +118,9 @@ def parse_policy(data: dict[str, Any]) -> Policy:
                    f.startswith("payload.")]  # fmt: skip
         if not isinstance(batch_key, str) or not batch_key or unknown:
             raise ValueError(f"{where}: batch_key may use {{category}} and {{payload.NAME}} only")
+        guard = merged.get("guard")
+        if guard is not None and (not isinstance(guard, str) or not _GUARD.fullmatch(guard)):
+            raise ValueError(f'{where}: guard must be "module:function", not {guard!r}')
         nouns = {
             lang: (pair[0], pair[1])
             for lang, pair in (merged.get("noun") or {}).items()
@@ -105,6 +133,7 @@ def parse_policy(data: dict[str, Any]) -> Policy:
             max_items=max_items,
             first_at_once=bool(merged.get("first_at_once", False)),
             nouns=nouns,
+            guard=guard,
         )
     if not categories:
         raise ValueError("the notification policy names no category")
