@@ -45,7 +45,8 @@ from bg_agents.lib.delivery_slots import day_due_at, day_slot
 
 AUDIENCE = "customer"
 BATCH = 500
-# A step's reminder still waiting to go out: a paid invoice then counts as "stopped by payment".
+# A customer reminder that went out or was on its way: a later step of an invoice paid since then
+# is recorded skipped_paid (a payment stopped the dunning), not silently dropped.
 _ACTIVE = ("pending", "sending", "failed", "sent", "dead")
 _SENDABLE = ("pending", "failed", "sending")
 
@@ -259,7 +260,9 @@ def _step(kind: str) -> int:
     return -int(days) if side == "before" else int(days)
 
 
-def _current(engine: Engine, row: Any) -> tuple[str, CustomerReminderMail | None, dict[str, Any]]:
+def _current(
+    engine: Engine, row: Any, now: datetime
+) -> tuple[str, CustomerReminderMail | None, dict[str, Any]]:
     """Re-read what the e-mail depends on, just before it is sent: (outcome, the mail or None,
     values to record). Outcomes: ``send``, ``skipped_paid``, ``skipped_opt_out``."""
     with engine.connect() as conn:
@@ -302,7 +305,7 @@ def _current(engine: Engine, row: Any) -> tuple[str, CustomerReminderMail | None
         locales=(found.customer_locale, found.team_locale),
         payment_details=settings.payment_details,
         reply_to=settings.reply_to,
-        created_at=row.due_at,
+        created_at=now,  # the Date header: when it is sent (a retry is dated anew)
     )
     return "send", mail, {"amount_due": owed, "to_address": found.email}
 
@@ -340,7 +343,7 @@ def send_customer_reminders(
         return result
     with SmtpSender(smtp) as sender:
         for row in rows:
-            outcome, mail, values = _current(engine, row)
+            outcome, mail, values = _current(engine, row, now)
             if mail is None:
                 # Nothing was sent: not an attempt.
                 _record(engine, row, {"status": outcome, "next_attempt_at": None,
