@@ -1,0 +1,99 @@
+"""Sensors: each (local day, slot) of ``invoice_reminders`` once its 09:00 has come, and a pass
+of the customer e-mail sender when a retry is due."""
+
+from datetime import datetime
+
+import dagster as dg
+import sqlalchemy as sa
+
+from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs.reminders.customers import retries_due
+from bg_agents.defs.reminders.jobs import customer_reminder_retry_job
+from bg_agents.defs.reminders.partitions import partition_key
+from bg_agents.defs.reminders.run import catch_up_window, next_due, slot_due_at, units_to_run
+from bg_agents.lib import clock
+from bg_agents.lib.db.models import Team
+
+UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+@dg.sensor(
+    asset_selection=["invoice_reminders"],
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Requests each (local day, delivery slot) of invoice_reminders once 09:00 local has "
+        "passed for its teams; run key = partition key, so each unit runs once. After an outage "
+        "it catches up within BG_AGENTS_REMINDERS_CATCH_UP_HOURS; units older than that (still "
+        "in reach) run to record their reminders as skipped."
+    ),
+)
+def reminder_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase) -> dg.SensorResult:
+    now = clock.now()
+    window = catch_up_window()
+    # First tick: look back one window, so a fresh deployment sends what is due right now.
+    since = datetime.fromisoformat(context.cursor) if context.cursor else now
+    with app_db.engine.connect() as conn:
+        zones = set(conn.scalars(sa.select(Team.time_zone).distinct()))
+    done = set(context.instance.get_materialized_partitions(dg.AssetKey("invoice_reminders")))
+    units = units_to_run(
+        since,
+        now,
+        zones,
+        window,
+        done=lambda day, slot: partition_key(day.isoformat(), slot) in done,
+    )
+    if not units:
+        upcoming = next_due(now, zones)
+        reason = (
+            f"nothing due; next 09:00 is at {upcoming:%Y-%m-%d %H:%M} UTC"
+            if upcoming
+            else "nothing due; no team yet"
+        )
+        return dg.SensorResult(skip_reason=reason, cursor=now.isoformat())
+    requests = [
+        dg.RunRequest(
+            partition_key=partition_key(day.isoformat(), slot),
+            run_key=partition_key(day.isoformat(), slot),
+            tags={"bg_agents/due_at": slot_due_at(day, slot).isoformat()},
+        )
+        for day, slot in units
+    ]
+    return dg.SensorResult(run_requests=requests, cursor=now.isoformat())
+
+
+@dg.sensor(
+    job=customer_reminder_retry_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Launches customer_reminder_retry_job when a customer payment reminder is due again "
+        "(a failed e-mail's backoff ended, or a claim's lease ran out); at most one run a "
+        "minute and none while the previous one runs."
+    ),
+)
+def customer_reminder_retry_sensor(
+    context: dg.SensorEvaluationContext, app_db: AppDatabase
+) -> dg.SensorResult:
+    now = clock.now()
+    minute = now.strftime("%Y-%m-%dT%H:%M")
+    if context.cursor == minute:
+        return dg.SensorResult(skip_reason=f"a pass was requested at {minute} UTC already")
+    running = context.instance.get_runs_count(
+        dg.RunsFilter(job_name=customer_reminder_retry_job.name, statuses=UNFINISHED)
+    )
+    if running:
+        return dg.SensorResult(skip_reason="the previous pass is still running")
+    with app_db.engine.connect() as conn:
+        due = retries_due(conn, now)
+    if not due:
+        return dg.SensorResult(skip_reason="no customer reminder e-mail is due")
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"customer-reminders:{minute}")], cursor=minute
+    )
