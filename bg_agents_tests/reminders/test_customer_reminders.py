@@ -402,23 +402,24 @@ def test_preview_lists_the_day_in_local_and_utc_time(engine: Engine, world: dict
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
-def test_two_racing_senders_send_each_reminder_once(
+def test_two_racing_runs_queue_and_send_each_reminder_once(
     engine: Engine, world: dict[str, int], smtp: tuple[Recorder, SmtpConfig]
 ) -> None:
     recorder, config = smtp
-    _queue(engine, world)
     barrier = threading.Barrier(2)
+    queued: list[int] = []
 
     def run() -> None:
         barrier.wait()
-        send_customer_reminders(engine, DUE_AT, smtp=config, limit=2)
-        send_customer_reminders(engine, DUE_AT, smtp=config, limit=2)
-        send_customer_reminders(engine, DUE_AT, smtp=config, limit=2)
+        queued.append(_queue(engine, world).queued)
+        for _ in range(3):
+            send_customer_reminders(engine, DUE_AT, smtp=config, limit=2)
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert sum(queued) == 5  # each (invoice, step) stored by one of them
     keys = [email.message_from_bytes(m["raw"])["Message-ID"] for m in recorder.received]
     assert len(keys) == len(set(keys)) == 3
