@@ -15,13 +15,16 @@ from bg_agents.cli import (
     insights,
     match,
     notifications,
+    reminders,
     review,
     webhooks,
     world,
 )
 
 # The order of ``bg-agents --help``.
-GROUPS = (database, world, agents, insights, match, review, imports, notifications, webhooks)
+GROUPS = (
+    database, world, agents, insights, match, review, imports, reminders, notifications, webhooks,
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
