@@ -3,12 +3,19 @@
 Invoices are paid on time, late, in parts, several at once or net of a processor fee, following
 each customer's habit; the incoming transfer names the payer as banks print it and sometimes the
 invoice numbers. ``self.truth`` records which bank row pays which invoice, and with what share.
+
+A recurring customer's first invoice in the history is its series' template (``recurrence``
+set); the later ones are the template's occurrences (``template_number``, which the store turns
+into ``template_id``). Both carry ``period_start``, the series' scheduled date (the customer's day
+of month), which the issue date may pass when that day was a weekend. Some series have a
+SIMULATED end (a count or a date) that the history does not reach past.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+import random
+from datetime import date, timedelta
 from itertools import accumulate
 
 from bg_agents.simulate.base import Row, _ascii, _Customer, _dec, _TeamBase
@@ -22,6 +29,9 @@ from bg_agents.simulate.catalogs import (
     _REGIONS,
     _Region,
 )
+
+# (issue day, customer, amount, net days, scheduled date of a recurring invoice)
+_Draft = tuple[int, int, int, int, date | None]
 
 
 class _Invoices(_TeamBase):
@@ -87,11 +97,12 @@ class _Invoices(_TeamBase):
             email = f"{box}@{c1.lower()}{c2.lower()}.example"
         return name, company, email, payers
 
-    def _draft_invoices(self, customers: list[_Customer]) -> list[tuple[int, int, int, int]]:
-        """Every invoice as (issue day, customer, amount, net days), in issue order."""
+    def _draft_invoices(self, customers: list[_Customer]) -> list[_Draft]:
+        """Every invoice as (issue day, customer, amount, net days, scheduled date), in issue
+        order; the scheduled date (before a move to a business day) is None unless recurring."""
         rng, cal = self.rng, self.cal
         # Draft invoices first, then number them in issue order, as invoicing software does.
-        drafts: list[tuple[int, int, int, int]] = []  # (issue day, customer, amount, net days)
+        drafts: list[_Draft] = []
         for ci, c in enumerate(customers):
             net = rng.choice((14, 30, 30))
             if c.recurrence is not None:
@@ -99,13 +110,13 @@ class _Invoices(_TeamBase):
                     if c.recurrence == "quarterly" and month % 3 != 1:
                         continue
                     if (di := self._on(year, month, c.dom)) >= 0:
-                        drafts.append((di, ci, c.amount, net))
+                        drafts.append((di, ci, c.amount, net, date(year, month, c.dom)))
             else:
                 t = rng.uniform(0, 1 / c.rate)
                 while (di := self._bday(int(t * 7))) >= 0:
                     usd = c.amount / _PRICE_LEVEL[self.currency] / 10**self.digits
                     varied = self._nice(usd * rng.lognormvariate(0, 0.35))
-                    drafts.append((di, ci, varied, net))
+                    drafts.append((di, ci, varied, net, None))
                     t += max(1 / 7, rng.expovariate(c.rate))
         drafts.sort(key=lambda d: (d[0], d[1]))
         return drafts
@@ -113,7 +124,7 @@ class _Invoices(_TeamBase):
     def _issue_invoices(
         self,
         customers: list[_Customer],
-        drafts: list[tuple[int, int, int, int]],
+        drafts: list[_Draft],
         invoice_rows: list[Row],
     ) -> None:
         """Number, tax and issue the drafts, then pay each as its customer's habit says."""
@@ -123,13 +134,17 @@ class _Invoices(_TeamBase):
         seq: dict[int, int] = {}
         pending: dict[int, list[tuple[str, int, int]]] = {}  # customer -> combined invoices
         group_size = rng.choice((2, 2, 3))
-        for di, ci, net_amount, net_days in drafts:
+        series = self._series_ends(customers, drafts)
+        templates: dict[int, str] = {}  # customer -> its series' template number
+        for di, ci, net_amount, net_days, scheduled in drafts:
             c = customers[ci]
             year = cal.years[di]
             seq[year] = seq.get(year, 0) + 1
             number = f"{region.invoice_prefix}-{year}-{seq[year]:04d}"
             amount = round(net_amount * (1 + vat)) // self.step * self.step if taxed else net_amount
             void = rng.random() < 0.02
+            template = templates.setdefault(ci, number) if scheduled else None
+            end, count = series.get(ci, (None, None)) if template == number else (None, None)
             invoice_rows.append(
                 {
                     "team_slug": self.slug,
@@ -140,7 +155,11 @@ class _Invoices(_TeamBase):
                     "issue_date": cal.days[di],
                     "due_date": cal.days[di] + timedelta(days=net_days),
                     "status": "void" if void else "open",
-                    "recurrence": c.recurrence,
+                    "recurrence": c.recurrence if template == number else None,
+                    "recurrence_end": end,
+                    "recurrence_count": count,
+                    "template_number": template if template != number else None,
+                    "period_start": scheduled,
                 }
             )
             if void:
@@ -156,6 +175,26 @@ class _Invoices(_TeamBase):
             else:
                 self._settle(outcome, di, net_days, amount, c, number)
         self._pay_leftovers(pending, customers)
+
+    def _series_ends(
+        self, customers: list[_Customer], drafts: list[_Draft]
+    ) -> dict[int, tuple[date | None, int | None]]:
+        """A SIMULATED (end date, count) for some recurring customers' series, never before its
+        last invoice in the history. Drawn from the customer's own RNG, not the team's, so every
+        other draw (and so the rest of the world) stays as it was without them."""
+        scheduled: dict[int, list[date]] = {}
+        for _, ci, _, _, day in drafts:
+            if day is not None:
+                scheduled.setdefault(ci, []).append(day)
+        ends: dict[int, tuple[date | None, int | None]] = {}
+        for ci, days in scheduled.items():
+            rng = random.Random(f"{self.slug}:{customers[ci].external_id}:series-end")
+            u = rng.random()
+            if u < 0.2:  # a contract of a number of invoices, some already complete
+                ends[ci] = (None, len(days) + rng.choice((0, 1, 2, 3)))
+            elif u < 0.4:  # a contract until a date
+                ends[ci] = (days[-1] + timedelta(days=rng.randint(0, 150)), None)
+        return ends
 
     def _settle(
         self, outcome: str, di: int, net_days: int, amount: int, c: _Customer, number: str

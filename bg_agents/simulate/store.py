@@ -4,6 +4,8 @@ Every table is written with :func:`~bg_agents.lib.db.upsert.insert_missing` on i
 seeding twice, or resuming a seed that died half way, never duplicates a row. Natural keys in the
 world (team slug, customer external id) become database ids here, the only place that needs them.
 Large tables are committed in chunks: a crash loses at most one chunk, which a re-run fills in.
+A recurring invoice's occurrences name their template by number; its id is filled in once every
+invoice is written (in the world's order, so ids are as before), and a re-run fills in any missed.
 """
 
 from __future__ import annotations
@@ -48,15 +50,20 @@ def write_world(engine: Engine, world: World) -> dict[str, int]:
         )
         customer_ids = _customer_ids(conn, list(team_ids.values()))
 
+    occurrences: list[Row] = []  # team, occurrence number, template number
+
     def invoice(row: Row) -> Row:
         out = _with_team(row, team_ids)
         team_id = out["team_id"]
         out["customer_id"] = customer_ids[team_id, out.pop("customer_external_id")]
+        if (template := out.pop("template_number", None)) is not None:
+            occurrences.append({"t": team_id, "n": out["number"], "tn": template})
         return out
 
     new[Invoice.__tablename__] = _chunked(
         engine, Invoice, map(invoice, world.invoices), ["team_id", "number"]
     )
+    _link_occurrences(engine, occurrences)
     new[Document.__tablename__] = _chunked(
         engine,
         Document,
@@ -74,6 +81,34 @@ def write_world(engine: Engine, world: World) -> dict[str, int]:
         ["team_id", "record_kind", "record_external_id", "transaction_ref"],
     )
     return new
+
+
+def _link_occurrences(engine: Engine, occurrences: list[Row]) -> None:
+    """Set each occurrence's ``template_id`` from its template's number, where still unset."""
+    templates: dict[tuple[int, str], int] = {}
+    team_ids = sorted({o["t"] for o in occurrences})
+    with engine.connect() as conn:
+        for i in range(0, len(team_ids), _LOOKUP_BATCH):
+            query = sa.select(Invoice.team_id, Invoice.number, Invoice.id).where(
+                Invoice.team_id.in_(team_ids[i : i + _LOOKUP_BATCH]),
+                Invoice.recurrence.is_not(None),
+                Invoice.template_id.is_(None),
+            )
+            templates.update(((t, n), id_) for t, n, id_ in conn.execute(query))
+    table = Invoice.__table__
+    link = (
+        sa.update(table)
+        .where(
+            table.c.team_id == sa.bindparam("t"),
+            table.c.number == sa.bindparam("n"),
+            table.c.template_id.is_(None),
+        )
+        .values(template_id=sa.bindparam("tid"))
+    )
+    rows = [{**o, "tid": templates[o["t"], o["tn"]]} for o in occurrences]
+    for chunk in _chunks(rows, CHUNK):
+        with engine.begin() as conn:
+            conn.execute(link, [{k: r[k] for k in ("t", "n", "tid")} for r in chunk])
 
 
 def _with_team(row: Row, team_ids: dict[str, int]) -> Row:

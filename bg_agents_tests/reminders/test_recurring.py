@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -21,6 +21,8 @@ from bg_agents.defs.reminders.recurring import (
 from bg_agents.lib.db import migrate
 from bg_agents.lib.db.engine import get_engine
 from bg_agents.lib.db.models import Customer, Invoice, NotificationEvent, Team
+from bg_agents.simulate.store import write_world
+from bg_agents.simulate.world import generate_world
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
@@ -295,3 +297,64 @@ def test_two_racing_runs_on_postgres_issue_once(postgres_url: str) -> None:
     assert _periods(engine, template) == [date(2026, 2, 10), date(2026, 3, 10)]
     assert len(_events(engine)) == 1
     engine.dispose()
+
+
+# -- the SIMULATED world -------------------------------------------------------------------------
+
+
+def test_the_simulated_world_continues_its_series_without_repeating_one(engine) -> None:  # type: ignore[no-untyped-def]
+    """Templates and linked occurrences from the store; issuing at the history's end repeats no
+    period, and a year later every SIMULATED end (count or date) has held."""
+    end = date(2026, 11, 22)
+    world = generate_world(teams=8, weeks=30, seed=3, end=end)
+    write_world(engine, world)
+    inv = Invoice.__table__
+    with engine.begin() as conn:  # a seed that died after writing invoices, before linking
+        conn.execute(sa.update(inv).where(inv.c.number.like("%1")).values(template_id=None))
+    assert write_world(engine, world)["invoices"] == 0  # the re-run links them, adds nothing
+    with engine.connect() as conn:
+        teams = list(conn.scalars(sa.select(Team.id)))
+        linked = conn.scalar(sa.select(sa.func.count()).where(inv.c.template_id.is_not(None)))
+        templates = conn.execute(
+            sa.select(inv.c.id, inv.c.recurrence_end, inv.c.recurrence_count, inv.c.status)
+            .where(inv.c.recurrence.is_not(None))
+        ).all()  # fmt: skip
+    assert linked == sum(1 for i in world.invoices if i["template_number"]) > 0
+    assert {bool(t.recurrence_count) for t in templates} == {True, False}
+    assert {bool(t.recurrence_end) for t in templates} == {True, False}
+
+    def periods() -> dict[int, list[date]]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(inv.c.template_id, inv.c.period_start)
+                .where(inv.c.template_id.is_not(None))
+                .order_by(inv.c.template_id, inv.c.period_start)
+            )
+            out: dict[int, list[date]] = {}
+            for template_id, period in rows:
+                out.setdefault(template_id, []).append(period)
+            return out
+
+    before = periods()
+    with engine.begin() as conn:
+        issue_recurring(conn, end, teams, NOW)
+    # At most a period the history left to a weekend after its end is added; none repeated.
+    added = [p for t, ps in periods().items() for p in ps[len(before.get(t, [])) :]]
+    assert all(end - timedelta(days=2) <= p <= end for p in added)
+    with engine.begin() as conn:
+        assert issue_recurring(conn, end + timedelta(days=365), teams, NOW).issued > 0
+    after = periods()
+    for t in templates:
+        series = after.get(t.id, [])
+        # One day of month for the whole series (the simulator's days are <= 28), history and
+        # new alike, though the history issued some on the Monday after a weekend.
+        assert len(series) == len({(p.year, p.month) for p in series})
+        assert len({p.day for p in series}) <= 1
+        if t.status == "void":
+            assert series == before.get(t.id, [])
+        if t.recurrence_count is not None:
+            assert len(series) + 1 == t.recurrence_count
+        if t.recurrence_end is not None:
+            assert all(p <= t.recurrence_end for p in series)
+        elif t.recurrence_count is None and t.status != "void":
+            assert series[-1] > end + timedelta(days=365 - 92)  # open series run on
