@@ -4,11 +4,15 @@ webhooks, once each. The e-mail channel's sender and the engine's backoff are pu
 reminders domain e-mails customers (who are not users) over the same SMTP setup."""
 
 from bg_agents.defs.notifications.channels.base import DeliveryError
+from bg_agents.defs.notifications.channels.email import (
+    _POLICY as EMAIL_POLICY,  # header classes made once: a third of a message's rendering
+)
 from bg_agents.defs.notifications.channels.email import SmtpConfig, SmtpSender, email_configured
 from bg_agents.defs.notifications.deliver import LEASE, MAX_ATTEMPTS, backoff
 from bg_agents.defs.notifications.events import Event, notify
 
 __all__ = [
+    "EMAIL_POLICY",
     "LEASE",
     "MAX_ATTEMPTS",
     "DeliveryError",
