@@ -103,19 +103,19 @@ def test_run_for_one_team_leaves_the_others(engine, world, cli) -> None:  # type
     assert code == 0 and [s["slot"] for s in json.loads(out)["slots"]] == ["UTC+01:00"]
 
 
-@pytest.mark.parametrize(
-    ("args", "says"),
-    [
-        (("preview", "--team", "nobody", "--date", str(DAY)), "no team with slug 'nobody'"),
-        (("run", "--date", str(DAY), "--team", "nobody"), "no team with slug 'nobody'"),
-    ],
-)
-def test_mistakes_are_one_line(world, cli, args, says) -> None:  # type: ignore[no-untyped-def]
-    code, _, err = cli("reminders", *args)
-    assert code == 2 and err.strip() == f"bg-agents: error: {says} (bg-agents teams lists them)"
+def test_mistakes_are_one_line(world, cli) -> None:  # type: ignore[no-untyped-def]
+    for args in (
+        ("preview", "--team", "nobody", "--date", str(DAY)),
+        ("run", "--date", str(DAY), "--team", "nobody"),
+    ):
+        code, _, err = cli("reminders", *args)
+        assert code == 2, args
+        assert err.strip() == (
+            "bg-agents: error: no team with slug 'nobody' (bg-agents teams lists them)"
+        )
 
 
-def test_a_date_that_is_not_one_is_refused_by_the_parser(cli, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_date_that_is_not_one_is_refused_by_the_parser(capsys) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SystemExit) as exit_:
         main(["reminders", "run", "--date", "2026-02-30"])
     assert exit_.value.code == 2 and "not an ISO date" in capsys.readouterr().err
