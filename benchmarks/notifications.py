@@ -392,7 +392,10 @@ def proofs(
     check(
         "events without a message",
         0,
-        scalar(engine, sa.select(sa.func.count()).where(e.message_id.is_(None))),
+        scalar(
+            engine,
+            sa.select(sa.func.count()).where(e.message_id.is_(None), e.withdrawn_at.is_(None)),
+        ),
     )
     items = scalar(engine, sa.select(sa.func.sum(m.item_count)))
     check("sum of messages' item counts = events", events, items)

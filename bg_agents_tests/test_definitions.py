@@ -58,6 +58,8 @@ def test_jobs_schedules_and_sensors_are_all_defined() -> None:
         "metrics_automation_sensor",
         "insight_delivery_sensor",
         "notification_sensor",
+        "reminder_sensor",
+        "customer_reminder_retry_sensor",
     }
     jobs = {j.name for j in repo.get_all_jobs()}
     assert {
@@ -65,6 +67,7 @@ def test_jobs_schedules_and_sensors_are_all_defined() -> None:
         "stage_import_file_job",
         "match_model_job",
         "notifications_job",
+        "customer_reminder_retry_job",
     } <= jobs
 
 
