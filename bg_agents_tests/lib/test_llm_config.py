@@ -3,14 +3,21 @@ with a key or a base URL; the key reaches Dagster only as an EnvVar."""
 
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from bg_agents.defs._shared.resources import llm
+from bg_agents.defs.ingestion.transactions import ingest_day
+from bg_agents.defs.metrics.service import build_weekly_metrics
 from bg_agents.lib.agents.backends import OfflineBackend, OpenAIBackend
+from bg_agents.lib.db import migrate
+from bg_agents.lib.db.engine import get_engine
 from bg_agents.lib.settings import load_llm_settings
+from bg_agents.simulate.store import write_world
+from bg_agents.simulate.world import generate_world
 
 
 def test_no_key_and_no_url_means_offline() -> None:
@@ -56,21 +63,21 @@ def test_chat_answers_each_question_until_an_empty_line(tmp_path: Path) -> None:
         "DAGSTER_HOME": str(tmp_path / "dagster"),
     }
     (tmp_path / "dagster").mkdir()
+    # The data a chat reads, written in-process (a `demo` subprocess took most of this test):
+    # two measured weeks, the later one "last week" on the pinned clock in every zone.
+    home.mkdir()
+    engine = get_engine(f"sqlite:///{home / 'app.db'}")
+    migrate.upgrade(engine)
+    world = generate_world(teams=1, weeks=2, seed=3, end=date(2026, 3, 15))
+    write_world(engine, world)
+    for offset in range((world.end - world.start).days + 1):
+        ingest_day(engine, world.start + timedelta(days=offset))
+    for monday in (date(2026, 3, 2), date(2026, 3, 9)):
+        build_weekly_metrics(engine, monday)
+    engine.dispose()
+    team = world.teams[0]["slug"]
+    env["BG_AGENTS_NOW"] = "2026-03-18T12:00:00+00:00"
     bin_dir = Path(sys.executable).parent
-    subprocess.run(
-        [str(bin_dir / "bg-agents"), "demo", "--teams", "1", "--weeks", "2"],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    team = (
-        subprocess.run(
-            [str(bin_dir / "bg-agents"), "teams", "--json"], env=env, capture_output=True, text=True
-        )
-        .stdout.split('"slug": "')[1]
-        .split('"')[0]
-    )
     proc = subprocess.run(
         [str(bin_dir / "bg-agents"), "chat", "--team", team],
         env=env,
