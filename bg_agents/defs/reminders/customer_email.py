@@ -18,8 +18,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import default as default_policy
 from email.utils import format_datetime, parseaddr
+
+from bg_agents.defs.notifications import EMAIL_POLICY
 
 FIRM_AFTER = 14  # days past due from which the tone is firmer
 
@@ -213,7 +214,7 @@ def render_customer_reminder(mail: CustomerReminderMail, sender: str) -> EmailMe
 
     from_addr = _bare_address(sender if "<" not in sender else parseaddr(sender)[1], "the sender")
     user, _, domain = from_addr.rpartition("@")
-    msg = EmailMessage(policy=default_policy)
+    msg = EmailMessage(policy=EMAIL_POLICY)
     msg["Subject"] = subject
     msg["From"] = Address(display_name=values["team"], username=user, domain=domain)
     msg["To"] = _bare_address(mail.to_address, "the customer's address")

@@ -45,6 +45,7 @@ from bg_agents.lib.delivery_slots import day_due_at, day_slot
 
 AUDIENCE = "customer"
 BATCH = 500
+CHUNK = 50  # rows re-read together just before their sends, then recorded together
 # A customer reminder that went out or was on its way: a later step of an invoice paid since then
 # is recorded skipped_paid (a payment stopped the dunning), not silently dropped.
 _ACTIVE = ("pending", "sending", "failed", "sent", "dead")
@@ -260,63 +261,74 @@ def _step(kind: str) -> int:
     return -int(days) if side == "before" else int(days)
 
 
-def _current(
-    engine: Engine, row: Any, now: datetime
-) -> tuple[str, CustomerReminderMail | None, dict[str, Any]]:
-    """Re-read what the e-mail depends on, just before it is sent: (outcome, the mail or None,
-    values to record). Outcomes: ``send``, ``skipped_paid``, ``skipped_opt_out``."""
+def _current(engine: Engine, rows: list[Any], now: datetime) -> dict[int, tuple[str, Any, dict]]:
+    """Re-read what the rows' e-mails depend on, just before they are sent: per row id (outcome,
+    the mail or None, values to record). Outcomes: ``send``, ``skipped_paid``,
+    ``skipped_opt_out``."""
     with engine.connect() as conn:
-        found = conn.execute(
-            sa.select(
-                Invoice.number,
-                Invoice.amount,
-                Invoice.amount_paid,
-                Invoice.status,
-                Invoice.due_date,
-                Invoice.currency,
-                Customer.name.label("customer_name"),
-                Customer.email,
-                Customer.locale.label("customer_locale"),
-                Customer.reminders_opt_in,
-                Team.name.label("team_name"),
-                Team.locale.label("team_locale"),
-            )
-            .join(Team, Team.id == Invoice.team_id)
-            .outerjoin(Customer, Customer.id == Invoice.customer_id)
-            .where(Invoice.id == row.invoice_id)
-        ).one_or_none()
-        settings = team_settings_many(conn, [row.team_id])[row.team_id]
-    if found is None or not _is_owed(found):
-        return "skipped_paid", None, {}
-    if not (found.reminders_opt_in and found.email and settings.customer_reminders):
-        return "skipped_opt_out", None, {}
-    owed = _owed(found)
-    mail = CustomerReminderMail(
-        key=row.key,
-        to_address=found.email,
-        customer_name=found.customer_name,
-        team_name=found.team_name,
-        invoice_number=found.number,
-        amount_due=owed,
-        amount_total=Decimal(found.amount),
-        currency=found.currency,
-        due_date=found.due_date,
-        step=_step(row.kind),
-        locales=(found.customer_locale, found.team_locale),
-        payment_details=settings.payment_details,
-        reply_to=settings.reply_to,
-        created_at=now,  # the Date header: when it is sent (a retry is dated anew)
-    )
-    return "send", mail, {"amount_due": owed, "to_address": found.email}
-
-
-def _record(engine: Engine, row: Any, values: dict[str, Any]) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            sa.update(Reminder)
-            .where(Reminder.id == row.id, Reminder.status == "sending")
-            .values(**values)
+        found = {
+            r.id: r
+            for r in conn.execute(
+                sa.select(
+                    Invoice.id,
+                    Invoice.number,
+                    Invoice.amount,
+                    Invoice.amount_paid,
+                    Invoice.status,
+                    Invoice.due_date,
+                    Invoice.currency,
+                    Customer.name.label("customer_name"),
+                    Customer.email,
+                    Customer.locale.label("customer_locale"),
+                    Customer.reminders_opt_in,
+                    Team.name.label("team_name"),
+                    Team.locale.label("team_locale"),
+                )
+                .join(Team, Team.id == Invoice.team_id)
+                .outerjoin(Customer, Customer.id == Invoice.customer_id)
+                .where(Invoice.id.in_({row.invoice_id for row in rows}))
+            ).all()
+        }
+        settings = team_settings_many(conn, [row.team_id for row in rows])
+    out: dict[int, tuple[str, Any, dict]] = {}
+    for row in rows:
+        invoice, team = found.get(row.invoice_id), settings[row.team_id]
+        if invoice is None or not _is_owed(invoice):
+            out[row.id] = ("skipped_paid", None, {})
+            continue
+        if not (invoice.reminders_opt_in and invoice.email and team.customer_reminders):
+            out[row.id] = ("skipped_opt_out", None, {})
+            continue
+        owed = _owed(invoice)
+        mail = CustomerReminderMail(
+            key=row.key,
+            to_address=invoice.email,
+            customer_name=invoice.customer_name,
+            team_name=invoice.team_name,
+            invoice_number=invoice.number,
+            amount_due=owed,
+            amount_total=Decimal(invoice.amount),
+            currency=invoice.currency,
+            due_date=invoice.due_date,
+            step=_step(row.kind),
+            locales=(invoice.customer_locale, invoice.team_locale),
+            payment_details=team.payment_details,
+            reply_to=team.reply_to,
+            created_at=now,  # the Date header: when it is sent (a retry is dated anew)
         )
+        out[row.id] = ("send", mail, {"amount_due": owed, "to_address": invoice.email})
+    return out
+
+
+def _record(engine: Engine, outcomes: list[tuple[int, dict[str, Any]]]) -> None:
+    """One transaction for a chunk; rows another sender took over (lease expired) are left."""
+    with engine.begin() as conn:
+        for row_id, values in outcomes:
+            conn.execute(
+                sa.update(Reminder)
+                .where(Reminder.id == row_id, Reminder.status == "sending")
+                .values(**values)
+            )
 
 
 def send_customer_reminders(
@@ -328,7 +340,12 @@ def send_customer_reminders(
     max_attempts: int = MAX_ATTEMPTS,
 ) -> CustomerSendResult:
     """E-mail the customer reminders due at ``now`` (at most ``limit``) over one SMTP connection.
-    ``smtp``: default the configured server; without one nothing is claimed and rows wait."""
+    ``smtp``: default the configured server; without one nothing is claimed and rows wait.
+
+    Rows go in chunks of ``CHUNK``: each chunk's invoices, customers and settings are re-read
+    right before its e-mails (a payment recorded more than a few hundred milliseconds before a
+    send stops it), and its outcomes recorded in one transaction right after (a crash repeats at
+    most one chunk's e-mails, each with its Message-ID)."""
     from bg_agents.lib.settings import load_settings
 
     now = now or clock.now()
@@ -339,39 +356,45 @@ def send_customer_reminders(
             return result
         smtp = SmtpConfig.from_settings(settings)
     rows = _claim(engine, now, limit)
-    if not rows:
-        return result
     with SmtpSender(smtp) as sender:
-        for row in rows:
-            outcome, mail, values = _current(engine, row, now)
-            if mail is None:
-                # Nothing was sent: not an attempt.
-                _record(engine, row, {"status": outcome, "next_attempt_at": None,
-                                      "attempts": row.attempts - 1})  # fmt: skip
-                result.skipped_paid += outcome == "skipped_paid"
-                result.skipped_opt_out += outcome == "skipped_opt_out"
-                continue
-            try:
-                refused = sender.send(render_customer_reminder(mail, smtp.sender))
-                error = next(iter(refused.values()), None)
-            except DeliveryError as exc:
-                error = exc
-            except ValueError as exc:  # an address that cannot be written
-                error = DeliveryError(str(exc), transient=False)
-            if error is None:
-                values |= {"status": "sent", "sent_at": now, "next_attempt_at": None,
-                           "last_error": None}  # fmt: skip
-                result.sent += 1
-            elif error.transient and row.attempts < max_attempts:
-                values |= {"status": "failed", "last_error": str(error)[:500],
-                           "next_attempt_at": now + backoff(row.key, row.attempts)}  # fmt: skip
-                result.retried += 1
-            else:
-                values |= {"status": "dead", "next_attempt_at": None,
-                           "last_error": str(error)[:500]}  # fmt: skip
-                result.dead += 1
-            _record(engine, row, values)
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            current = _current(engine, chunk, now)
+            recorded = []
+            for row in chunk:
+                outcome, mail, values = current[row.id]
+                if mail is None:  # nothing sent: not an attempt
+                    values = {"status": outcome, "next_attempt_at": None,
+                              "attempts": row.attempts - 1}  # fmt: skip
+                    result.skipped_paid += outcome == "skipped_paid"
+                    result.skipped_opt_out += outcome == "skipped_opt_out"
+                else:
+                    values |= _sent_or_failed(sender, mail, smtp.sender, row, now, max_attempts)
+                    result.sent += values["status"] == "sent"
+                    result.retried += values["status"] == "failed"
+                    result.dead += values["status"] == "dead"
+                recorded.append((row.id, values))
+            _record(engine, recorded)
     return result
+
+
+def _sent_or_failed(
+    sender: SmtpSender, mail: CustomerReminderMail, from_addr: str, row: Any, now: datetime,
+    max_attempts: int,
+) -> dict[str, Any]:  # fmt: skip
+    try:
+        refused = sender.send(render_customer_reminder(mail, from_addr))
+        error = next(iter(refused.values()), None)
+    except DeliveryError as exc:
+        error = exc
+    except ValueError as exc:  # an address that cannot be written
+        error = DeliveryError(str(exc), transient=False)
+    if error is None:
+        return {"status": "sent", "sent_at": now, "next_attempt_at": None, "last_error": None}
+    if error.transient and row.attempts < max_attempts:
+        wait = backoff(row.key, row.attempts)
+        return {"status": "failed", "next_attempt_at": now + wait, "last_error": str(error)[:500]}
+    return {"status": "dead", "next_attempt_at": None, "last_error": str(error)[:500]}
 
 
 def retries_due(conn: Connection, now: datetime) -> int:
