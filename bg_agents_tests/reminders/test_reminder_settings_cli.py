@@ -5,19 +5,14 @@ with nothing written."""
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import json
-from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bg_agents.cli import reminder_settings
+from bg_agents.cli import main
 from bg_agents.lib.db.models import Customer, ReminderSettings, Team
-
-cli_main = importlib.import_module("bg_agents.cli.main")  # the package's `main` is the function
 
 
 @pytest.fixture
@@ -34,26 +29,12 @@ def team(engine: Engine) -> int:
         return int(team_id)
 
 
-def _has_reminders_group() -> bool:
-    parser = cli_main.build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return "reminders" in commands.choices
-
-
 @pytest.fixture
-def cli(app_env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def cli(app_env: str, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """Run ``bg-agents``; (exit code, stdout, stderr)."""
-    if not _has_reminders_group():
-        # Until bg_agents/cli/reminders.py registers the group, a stand-in does what it will.
-        def add_commands(sub: argparse._SubParsersAction) -> None:
-            group = sub.add_parser("reminders").add_subparsers(dest="rc", required=True)
-            reminder_settings.add_commands(group)
-
-        groups = (*cli_main.GROUPS, SimpleNamespace(add_commands=add_commands))
-        monkeypatch.setattr(cli_main, "GROUPS", groups)
 
     def run(*args: str) -> tuple[int, str, str]:
-        code = cli_main.main(list(args))
+        code = main(list(args))
         out = capsys.readouterr()
         assert "Traceback" not in out.err
         return code, out.out, out.err
