@@ -143,11 +143,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--customer", required=True, metavar="EXTERNAL_ID", help="the customer's external id"
     )
     choice = customer.add_mutually_exclusive_group()
-    choice.add_argument("--opt-in", dest="opt_in", action="store_const", const=True, default=None)
-    choice.add_argument("--opt-out", dest="opt_in", action="store_const", const=False)
+    choice.add_argument(
+        "--opt-in",
+        dest="opt_in",
+        action="store_const",
+        const=True,
+        default=None,
+        help="send this customer payment reminders (when the team has them on)",
+    )
+    choice.add_argument(
+        "--opt-out", dest="opt_in", action="store_const", const=False, help="send it none"
+    )
     customer.add_argument(
         "--locale",
-        help="language and formats of the reminders, e.g. de_DE or fr ('' : the team's)",
+        help="language and formats of the reminders, e.g. de_DE or fr ('': the team's)",
     )
     customer.set_defaults(func=cmd_customer)
 

@@ -212,7 +212,7 @@ def render_customer_reminder(mail: CustomerReminderMail, sender: str) -> EmailMe
         f'<hr><p style="color:#666;font-size:small">{e(footer)}</p></body></html>\n'
     )
 
-    from_addr = _bare_address(sender if "<" not in sender else parseaddr(sender)[1], "the sender")
+    from_addr = _bare_address(parseaddr(one_line(sender))[1] or sender, "the sender")
     user, _, domain = from_addr.rpartition("@")
     msg = EmailMessage(policy=EMAIL_POLICY)
     msg["Subject"] = subject
