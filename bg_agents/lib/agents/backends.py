@@ -17,8 +17,10 @@ when no API key is configured, and it is SIMULATED intelligence: rules, not a mo
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import random
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -144,6 +146,13 @@ def parse_retry_after(headers: Any) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The default TLS settings, built once per process: loading the CA bundle takes about 0.1 s,
+    and every agent run builds a backend (SSL_CERT_FILE is read when the first one is built)."""
+    return httpx2.create_ssl_context()
+
+
 class _WholeAnswerTimeout(httpx2.BaseTransport):
     """Bounds the whole answer by the request's read timeout, not only each read.
 
@@ -153,7 +162,7 @@ class _WholeAnswerTimeout(httpx2.BaseTransport):
     """
 
     def __init__(self) -> None:
-        self._inner = httpx2.HTTPTransport()
+        self._inner = httpx2.HTTPTransport(verify=_tls_context())
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         started = time.monotonic()
