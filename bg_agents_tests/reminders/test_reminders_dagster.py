@@ -142,6 +142,11 @@ def test_the_retry_sensor_launches_a_pass_only_when_an_email_is_due(
              "next_attempt_at": DUE + timedelta(minutes=10)},
         )  # fmt: skip
     assert tick(DUE + timedelta(minutes=9)).run_requests == [], "its backoff has not ended"
+    off = tick(DUE + timedelta(minutes=10))
+    assert off.run_requests == [] and "e-mail is off" in off.skip_reason.skip_message
+    # A run could not send it without a server: once one is configured, a pass is requested.
+    monkeypatch.setenv("BG_AGENTS_SMTP_URL", "smtp://127.0.0.1:2525")
+    monkeypatch.setenv("BG_AGENTS_SMTP_FROM", "bg-agents <reminders@example.test>")
     due = tick(DUE + timedelta(minutes=10))
     (request,) = due.run_requests
     assert request.run_key == "customer-reminders:2026-03-02T08:10" and due.cursor == (

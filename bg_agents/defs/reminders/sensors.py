@@ -7,12 +7,14 @@ import dagster as dg
 import sqlalchemy as sa
 
 from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs.notifications import email_configured
 from bg_agents.defs.reminders.customers import retries_due
 from bg_agents.defs.reminders.jobs import customer_reminder_retry_job
 from bg_agents.defs.reminders.partitions import partition_key
 from bg_agents.defs.reminders.run import catch_up_window, next_due, slot_due_at, units_to_run
 from bg_agents.lib import clock
 from bg_agents.lib.db.models import Team
+from bg_agents.lib.settings import load_settings
 
 UNFINISHED = [
     dg.DagsterRunStatus.QUEUED,
@@ -94,6 +96,12 @@ def customer_reminder_retry_sensor(
         due = retries_due(conn, now)
     if not due:
         return dg.SensorResult(skip_reason="no customer reminder e-mail is due")
+    if not email_configured(load_settings()):
+        # A run could send nothing; the e-mails wait until BG_AGENTS_SMTP_URL is set.
+        return dg.SensorResult(
+            skip_reason=f"{due} customer reminder e-mails wait: e-mail is off "
+            "(set BG_AGENTS_SMTP_URL and BG_AGENTS_SMTP_FROM)"
+        )
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=f"customer-reminders:{minute}")], cursor=minute
     )
