@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 # Months between two occurrences of each rhythm.
 PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
 UPCOMING_CATEGORY = "invoice.upcoming"
-# Teams (and numbers) per IN list: far below SQLite's bound-parameter limit.
-_BATCH = 500
+# Teams (and numbers) per IN list. No index finds templates, so PostgreSQL may read a batch's
+# with one scan of invoices: few large batches (10,000 teams x 50 invoices: about 1.4 s a day on
+# either database), still far below SQLite's 32,766 bound parameters.
+_BATCH = 2_000
 _NUMBER_MAX = Invoice.__table__.c.number.type.length
 
 
@@ -162,10 +164,11 @@ def _templates(conn: Connection, team_ids: Sequence[int], local_date: date) -> l
         .select_from(inv.outerjoin(Customer, Customer.id == inv.c.customer_id))
         .where(
             inv.c.team_id.in_(list(team_ids)),
-            inv.c.template_id.is_(None),
+            # Not ``template_id IS NULL``: SQLite would answer that from the template_id index,
+            # i.e. every invoice that is no occurrence, instead of the batch's teams' rows.
+            sa.func.coalesce(inv.c.template_id, 0) == 0,
             inv.c.recurrence.in_(list(PERIOD_MONTHS)),
             inv.c.status != "void",
-            inv.c.issue_date <= local_date,
             sa.or_(inv.c.recurrence_count.is_(None), inv.c.recurrence_count > 1),
         )
         .order_by(inv.c.id)
@@ -173,6 +176,8 @@ def _templates(conn: Connection, team_ids: Sequence[int], local_date: date) -> l
     out = []
     for row in conn.execute(query):
         *head, issue, due, recurrence, end, count, last = row
+        if issue > local_date:  # here, not in SQL: PostgreSQL would scan the issue_date index
+            continue
         out.append(_Template(*head, due - issue, recurrence, end, count, last))
     return out
 
