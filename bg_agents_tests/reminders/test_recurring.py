@@ -267,6 +267,16 @@ def test_catch_up_announces_only_what_is_still_ahead(engine) -> None:  # type: i
     assert [e.payload["period_start"] for e in _events(engine)] == ["2026-03-10"]
 
 
+def test_a_late_run_issues_but_announces_nothing(engine) -> None:  # type: ignore[no-untyped-def]
+    """A 09:00 unit past its catch-up window: "issued tomorrow" would arrive out of date."""
+    team, _ = _series(engine, date(2026, 1, 10), "monthly")
+    with engine.begin() as conn:
+        late = issue_recurring(conn, date(2026, 2, 9), [team], NOW, announce=False)
+    assert late == RecurringResult(0, 0) and _events(engine) == []
+    with engine.begin() as conn:
+        assert issue_recurring(conn, date(2026, 2, 10), [team], NOW, announce=False).issued == 1
+
+
 # -- racing runs -----------------------------------------------------------------------------------
 
 

@@ -110,13 +110,19 @@ class _Template:
 
 
 def issue_recurring(
-    conn: Connection, local_date: date, team_ids: Sequence[int], now: datetime
+    conn: Connection,
+    local_date: date,
+    team_ids: Sequence[int],
+    now: datetime,
+    *,
+    announce: bool = True,
 ) -> RecurringResult:
     """Create the given teams' occurrences due by ``local_date`` and announce tomorrow's.
 
     ``local_date`` is the teams' local date (the caller groups teams by zone); ``now`` stamps the
     new invoices and the notices. Runs in the caller's transaction; a few set-based statements
-    per 500 teams, whatever the number of invoices.
+    per 500 teams, whatever the number of invoices. ``announce=False`` (a 09:00 run past its
+    catch-up window) still issues the invoices, a record, but sends no notice that is out of date.
     """
     issued = notices = 0
     skipped: list[str] = []
@@ -127,7 +133,7 @@ def issue_recurring(
         rows, taken = _without_taken_numbers(conn, rows)
         skipped += taken
         issued += _insert_absent(conn, rows)
-        events = [_upcoming_event(t, period) for t, period in upcoming]
+        events = [_upcoming_event(t, period) for t, period in upcoming] if announce else []
         if events:
             notices += notify(conn, events, now)
     for reason in skipped:

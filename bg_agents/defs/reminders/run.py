@@ -150,7 +150,9 @@ def run_slot(
             queued = queue_customer_reminders(
                 conn, local_date, slot, chunk, now, decision=decision, run_id=run_id
             )
-            recurring = issue_recurring(conn, local_date, chunk, now)
+            recurring = issue_recurring(
+                conn, local_date, chunk, now, announce=decision == "deliver"
+            )
         result.customers_queued += queued.queued
         result.skipped_paid += queued.skipped_paid
         result.skipped_late += queued.skipped_late
