@@ -16,17 +16,21 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import sqlalchemy as sa
 
+from bg_agents.defs.reminders.rules import REMINDER_TIME
 from bg_agents.inprocess import materialization_metadata, materialize
+from bg_agents.lib import clock
 from bg_agents.lib.db import migrate
 from bg_agents.lib.db.engine import get_engine
 from bg_agents.lib.db.models import Insight, Team
-from bg_agents.lib.delivery_slots import SLOTS, slot_for
+from bg_agents.lib.delivery_slots import SLOTS, day_due_at, day_slot, slot_for
 from bg_agents.lib.settings import Settings
 from bg_agents.lib.weeks import last_complete_week, last_complete_week_end
+from bg_agents.simulate.reminder_examples import seed_reminder_examples
 from bg_agents.simulate.store import write_world
 from bg_agents.simulate.world import generate_world
 
@@ -186,6 +190,57 @@ def materialize_insights(
     )
 
 
+def reminder_units(zones: list[str], now: datetime) -> list[tuple[date, str]]:
+    """Each zone's latest 09:00 that has passed, as (local date, slot): what the sensor ran last."""
+    units = set()
+    for zone in zones:
+        local = now.astimezone(ZoneInfo(zone))
+        day = local.date() if local.time() >= REMINDER_TIME else local.date() - timedelta(days=1)
+        units.add((day, day_slot(day, REMINDER_TIME, zone)))
+    return sorted(units, key=lambda u: day_due_at(u[0], REMINDER_TIME, u[1]))
+
+
+def materialize_reminders(
+    settings: Settings, echo: Echo, *, instance: dg.DagsterInstance, force: bool
+) -> None:
+    """The latest 09:00 of every team (one run per day and slot), after giving one team SIMULATED
+    invoices that make a reminder of every kind appear."""
+    engine = get_engine(settings.database_url)
+    now = clock.now()
+    with engine.connect() as conn:
+        teams = conn.execute(sa.select(Team.slug, Team.time_zone).order_by(Team.slug)).all()
+    if not teams:
+        return
+    units = reminder_units(sorted({t.time_zone for t in teams}), now)
+    first = teams[0]
+    seed_reminder_examples(engine, first.slug, reminder_units([first.time_zone], now)[0][0])
+    done = set() if force else _materialized(instance, "invoice_reminders")
+    todo = [(d, s) for d, s in units if f"{d.isoformat()}|{s}" not in done]
+    label = f"[reminders] latest 09:00 of every team: {len(units)} (day, slot) units"
+    if not todo:
+        echo(f"{label}  already materialized")
+        return
+    t0 = time.perf_counter()
+    totals: Counter[str] = Counter()
+    for d, s in todo:
+        key = dg.MultiPartitionKey({"day": d.isoformat(), "slot": s})
+        result = materialize(
+            ["invoice_reminders"], instance=instance, partition_key=key,
+            tags={"bg_agents/launched_by": "demo"},
+        )  # fmt: skip
+        meta = materialization_metadata(result, "invoice_reminders")
+        totals.update({k: v for k, v in meta.items() if isinstance(v, int) and v})
+    # In the rules' order (due soon, then 1/7/14/30 days overdue), as the metadata lists them.
+    kinds = ", ".join(f"{k.removeprefix('reminders_')} {n}" for k, n in totals.items()
+                      if k.startswith("reminders_")) or "none"  # fmt: skip
+    echo(
+        f"{label}  team reminders: {kinds}; skipped paid {totals['skipped_paid']}; customer "
+        f"reminders queued {totals['customers_queued']}, e-mailed {totals['customers_emailed']}; "
+        f"recurring invoices issued {totals['recurring_issued']}, upcoming notices "
+        f"{totals['upcoming_notices']} ({time.perf_counter() - t0:.1f}s)"
+    )
+
+
 def run_demo(settings: Settings, teams: int, weeks: int, seed_value: int, force: bool) -> None:
     echo = print
     today = datetime.now(UTC).date()
@@ -194,4 +249,5 @@ def run_demo(settings: Settings, teams: int, weeks: int, seed_value: int, force:
     instance = dg.DagsterInstance.get()
     materialize_history(settings, weeks, today, echo, instance=instance, force=force)
     materialize_insights(settings, today, echo, instance=instance, force=force)
+    materialize_reminders(settings, echo, instance=instance, force=force)
     sys.stdout.flush()

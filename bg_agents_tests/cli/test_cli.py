@@ -29,16 +29,22 @@ def test_demo_fills_an_empty_home_and_a_second_run_changes_nothing(tmp_path: Pat
     assert "[2/2] daily" in first.stdout and "[2/2] weekly" in first.stdout
     assert "[model] match_model" in first.stdout and "(new)" in first.stdout
     assert "make dev" in first.stdout
+    # One team's SIMULATED invoices give a reminder of every kind at its latest 09:00.
+    (line,) = [x for x in first.stdout.splitlines() if x.startswith("[reminders]")]
+    for kind in ("due_soon", "overdue_1", "overdue_7", "overdue_14", "overdue_30"):
+        assert f"{kind} " in line, line
+    assert "customer reminders queued 3" in line and "upcoming notices 0" not in line, line
     stats = json.loads(run(["stats", "--json"], home).stdout)
     assert stats["teams"] == 2 and stats["transactions"] > 0
     assert stats["weekly_metrics"] == 4  # 2 teams x 2 weeks
     assert stats["unmatched_records"] > 0
     assert stats["insights"] == 2  # the last week, one per team
     assert set(stats) >= {"notifications", "llm_calls", "insights", "quarantined_rows"}
+    assert stats["reminders"] >= 5 + 3  # five team reminders and three customer e-mails queued
 
     second = run(["demo", "--teams", "2", "--weeks", "2"], home)
-    # 2 daily, the match model, 2 weekly, insights
-    assert second.stdout.count("already materialized") == 6
+    # 2 daily, the match model, 2 weekly, insights, reminders
+    assert second.stdout.count("already materialized") == 7
     assert "(0 new rows" in second.stdout
     assert json.loads(run(["stats", "--json"], home).stdout) == stats
 
