@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import sqlalchemy as sa
 
+from bg_agents.defs.reminders.partitions import partition_key
 from bg_agents.defs.reminders.rules import REMINDER_TIME
 from bg_agents.inprocess import materialization_metadata, materialize
 from bg_agents.lib import clock
@@ -215,7 +216,7 @@ def materialize_reminders(
     first = teams[0]
     seed_reminder_examples(engine, first.slug, reminder_units([first.time_zone], now)[0][0])
     done = set() if force else _materialized(instance, "invoice_reminders")
-    todo = [(d, s) for d, s in units if f"{d.isoformat()}|{s}" not in done]
+    todo = [(d, s) for d, s in units if partition_key(d.isoformat(), s) not in done]
     label = f"[reminders] latest 09:00 of every team: {len(units)} (day, slot) units"
     if not todo:
         echo(f"{label}  already materialized")

@@ -60,6 +60,15 @@ def day_due_at(day: date, at: time, slot: str) -> datetime:
     return (datetime.combine(day, at) - slot_offset(slot)).replace(tzinfo=UTC)
 
 
+def window_action(due: datetime, now: datetime, window: timedelta) -> str:
+    """What a scheduled delivery does at ``now``: ``wait`` before its due instant, ``deliver``
+    within ``window`` after it (catching up after an outage), ``skip`` later (recorded, not sent:
+    a week-old insight or reminder would mislead more than it helps)."""
+    if now < due:
+        return "wait"
+    return "deliver" if now <= due + window else "skip"
+
+
 def due_local(week_start: date, time_zone: str) -> datetime:
     """07:00 on the Monday after the week, in the team's zone (aware)."""
     if week_start.weekday() != 0:

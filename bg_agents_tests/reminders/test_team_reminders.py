@@ -14,7 +14,7 @@ from bg_agents.defs.reminders import team as team_module
 from bg_agents.defs.reminders.run import run_slot, slot_due_at
 from bg_agents.defs.reminders.team import plan_team
 from bg_agents.lib.db.engine import get_engine
-from bg_agents.lib.db.models import NotificationEvent, NotificationMessage, Reminder
+from bg_agents.lib.db.models import Invoice, NotificationEvent, NotificationMessage, Reminder
 from bg_agents_tests.reminders.conftest import add_customer, add_invoice, add_team, pay, reminders
 
 DAY = date(2026, 3, 2)  # a Monday; Berlin is at UTC+01:00
@@ -208,3 +208,19 @@ def test_two_racing_runs_on_postgres_send_each_reminder_once(postgres_url) -> No
         events = conn.scalars(sa.select(NotificationEvent.idempotency_key)).all()
     assert len(keys) == len(set(keys)) == 28 and sorted(events) == sorted(keys)
     engine.dispose()
+
+
+def test_an_invoice_deleted_while_the_run_decides_is_left_out(engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Deleted between the first read and the locked re-read: no reminder row (it would point at
+    no invoice and roll back every other team of the chunk with it), the others go out."""
+    ids = _berlin(engine, late7=-7, late14=-14)
+    lock_and_reread = team_module._lock_and_reread
+
+    def deleted_meanwhile(conn, invoice_ids):  # type: ignore[no-untyped-def]
+        conn.execute(sa.delete(Invoice).where(Invoice.id == ids["late7"]))
+        return lock_and_reread(conn, invoice_ids)
+
+    monkeypatch.setattr(team_module, "_lock_and_reread", deleted_meanwhile)
+    result = run_slot(engine, DAY, SLOT, DUE + timedelta(minutes=1), WINDOW)
+    assert dict(result.notified) == {"overdue_14": 1}
+    assert reminders(engine) == [(f"reminder:team:{ids['late14']}:overdue_14:{DAY}", "notified")]

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from bg_agents.defs.notifications import Event, notify
 from bg_agents.lib.db.models import Insight, User
 from bg_agents.lib.delivery_slots import SLOTS, due_at, slot_for
+from bg_agents.lib.delivery_slots import window_action as action
 from bg_agents.lib.settings import catch_up_hours
 from bg_agents.lib.weeks import week_start
 
@@ -28,13 +29,6 @@ from bg_agents.lib.weeks import week_start
 def catch_up_window() -> timedelta:
     """``BG_AGENTS_INSIGHTS_CATCH_UP_HOURS`` (default 48): how late a missed delivery may go out."""
     return timedelta(hours=catch_up_hours())
-
-
-def action(due: datetime, now: datetime, window: timedelta) -> str:
-    """``wait`` before the due instant, ``deliver`` inside the window, ``skip`` after it."""
-    if now < due:
-        return "wait"
-    return "deliver" if now <= due + window else "skip"
 
 
 def units_to_run(

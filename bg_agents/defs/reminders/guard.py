@@ -15,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bg_agents.defs.reminders.team import not_owed_reason, owed
+from bg_agents.defs.reminders.rules import owed
+from bg_agents.defs.reminders.team import not_owed_reason
 from bg_agents.lib.db.models import Invoice, Reminder
 
 

@@ -121,7 +121,7 @@ def issue_recurring(
 
     ``local_date`` is the teams' local date (the caller groups teams by zone); ``now`` stamps the
     new invoices and the notices. Runs in the caller's transaction; a few set-based statements
-    per 500 teams, whatever the number of invoices. ``announce=False`` (a 09:00 run past its
+    per 2,000 teams, whatever the number of invoices. ``announce=False`` (a 09:00 run past its
     catch-up window) still issues the invoices, a record, but sends no notice that is out of date.
     """
     issued = notices = 0

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, time, timedelta
+from decimal import Decimal
+
+from bg_agents.lib.db.models import OPEN_INVOICE
 
 REMINDER_TIME = time(9, 0)  # team-local
 DUE_SOON_DAYS = 3
@@ -18,6 +21,12 @@ OVERDUE_DAYS = (1, 7, 14, 30)
 DEFAULT_CUSTOMER_STEPS = (1, 7, 14)
 MAX_CUSTOMER_STEPS = 10
 STEP_RANGE = (-30, 365)
+
+
+def owed(status: str, amount: Decimal, amount_paid: Decimal) -> bool:
+    """Still owed: open or partly paid, with something left to pay. The one definition every
+    reminder (team or customer, when planned and again when sent) is decided by."""
+    return status in OPEN_INVOICE and amount - amount_paid > 0
 
 
 def team_kind(due_date: date, local_date: date) -> str | None:

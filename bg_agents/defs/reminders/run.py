@@ -23,19 +23,13 @@ from bg_agents.defs.reminders.customers import queue_customer_reminders, send_cu
 from bg_agents.defs.reminders.recurring import issue_recurring
 from bg_agents.defs.reminders.team import TeamSendResult, chunks, send_team, teams_of_slot
 from bg_agents.lib.delivery_slots import SLOTS, day_due_at, day_slot
+from bg_agents.lib.delivery_slots import window_action as action
 from bg_agents.lib.settings import reminders_catch_up_hours
 
 
 def catch_up_window() -> timedelta:
     """``BG_AGENTS_REMINDERS_CATCH_UP_HOURS`` (default 24): how late a missed 09:00 may go out."""
     return timedelta(hours=reminders_catch_up_hours())
-
-
-def action(due: datetime, now: datetime, window: timedelta) -> str:
-    """``wait`` before the due instant, ``deliver`` inside the window, ``skip`` after it."""
-    if now < due:
-        return "wait"
-    return "deliver" if now <= due + window else "skip"
 
 
 @functools.lru_cache(maxsize=65_536)

@@ -75,11 +75,6 @@ class TeamSendResult:
         self.skipped_late += other.skipped_late
 
 
-def owed(status: str, amount: Decimal, amount_paid: Decimal) -> bool:
-    """Still owed: open or partly paid, with something left to pay."""
-    return status in OPEN_INVOICE and amount - amount_paid > 0
-
-
 def not_owed_reason(status: str) -> str:
     return "invoice void" if status == "void" else "invoice paid"
 
@@ -136,6 +131,7 @@ def _candidates(conn: Connection, local_date: date, team_ids: list[int]) -> list
             Invoice.number,
             Invoice.amount,
             Invoice.amount_paid,
+            Invoice.status,
             Invoice.currency,
             Invoice.due_date,
             sa.func.coalesce(Customer.company, Customer.name).label("customer"),
@@ -177,7 +173,7 @@ def plan_team(
     out = []
     for chunk in chunks(teams):
         for row in _candidates(conn, local_date, chunk):
-            if owed("open", row.amount, row.amount_paid):
+            if rules.owed(row.status, row.amount, row.amount_paid):
                 out.append(_planned(row, local_date, slot, row.amount - row.amount_paid))
     return out
 
@@ -234,7 +230,9 @@ def send_team(
             if p.key in done:
                 continue  # decided by an earlier run: nothing to send again
             now_row = current.get(p.invoice_id)
-            if now_row is None or not owed(now_row.status, now_row.amount, now_row.amount_paid):
+            if now_row is None:
+                continue  # deleted since it was read: nothing to remind of, nothing to record
+            if not rules.owed(now_row.status, now_row.amount, now_row.amount_paid):
                 status = "skipped_paid"
                 result.skipped_paid += 1
             else:

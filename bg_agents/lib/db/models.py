@@ -378,12 +378,13 @@ class Reminder(Base):
         sa.ForeignKey("invoices.id", ondelete="CASCADE"), index=True
     )
     audience: Mapped[str] = mapped_column(sa.String(16))  # team | customer
-    kind: Mapped[str] = mapped_column(sa.String(32))  # due_soon | overdue_7 | step_7 | ...
+    kind: Mapped[str] = mapped_column(sa.String(32))  # due_soon | overdue_7 | after_7 | before_3
     local_date: Mapped[date]  # the team's date whose 09:00 it belongs to
     slot: Mapped[str] = mapped_column(sa.String(16))
     due_at: Mapped[datetime]  # 09:00 local that day, as UTC
     # team: notified | skipped_paid | skipped_late
-    # customer: pending | sending | failed | sent | dead | skipped_paid | skipped_late
+    # customer: pending | sending | failed | sent | dead | skipped_paid | skipped_late |
+    #           skipped_opt_out
     status: Mapped[str] = mapped_column(sa.String(16))
     amount_due: Mapped[Decimal]
     currency: Mapped[str] = mapped_column(sa.String(3))
