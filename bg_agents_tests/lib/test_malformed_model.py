@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,14 @@ import pytest
 import sqlalchemy as sa
 
 from bg_agents import cli
+from bg_agents.defs.ingestion.transactions import ingest_day
+from bg_agents.defs.metrics.service import build_weekly_metrics
 from bg_agents.lib.db import migrate
 from bg_agents.lib.db.engine import get_engine, temporary_database
 from bg_agents.lib.db.models import LLMCall
-from bg_agents_tests.helpers import dump, team_with_last_week_measured
+from bg_agents.simulate.store import write_world
+from bg_agents.simulate.world import generate_world
+from bg_agents_tests.helpers import dump
 from bg_agents_tests.openai_stub import (
     Response,
     ScriptedOpenAI,
@@ -218,13 +223,24 @@ class World:
     week: str
 
 
+# The commands run on a pinned clock: on the real one, "last week" in a team's zone is not the
+# UTC one for hours around Monday 00:00 UTC, and its previous week then had no metrics.
+NOW = "2026-03-18T12:00:00+00:00"
+LAST_WEEK = date(2026, 3, 9)
+
+
 def _build_world(url: str, home: Path) -> World:
-    """One team whose last complete week (the real one) has metrics: "last week" has data."""
+    """One team with two measured weeks, the later one "last week" at ``NOW`` in every zone."""
     engine = get_engine(url)
     migrate.upgrade(engine)
-    slug, monday = team_with_last_week_measured(engine, seed_value=11)
+    world = generate_world(teams=1, weeks=2, seed=11, end=LAST_WEEK + timedelta(days=6))
+    write_world(engine, world)
+    for offset in range((world.end - world.start).days + 1):
+        ingest_day(engine, world.start + timedelta(days=offset))
+    for monday in (LAST_WEEK - timedelta(days=7), LAST_WEEK):
+        build_weekly_metrics(engine, monday)
     engine.dispose()
-    return World(url, home, slug, monday.isoformat())
+    return World(url, home, world.teams[0]["slug"], LAST_WEEK.isoformat())
 
 
 @pytest.fixture(scope="module")
@@ -300,6 +316,7 @@ def run_cli(world: World, monkeypatch: pytest.MonkeyPatch, capsys: Any, caplog: 
     monkeypatch.setenv("BG_AGENTS_LLM_MODEL", MODEL)
     monkeypatch.setenv("BG_AGENTS_LLM_MAX_RETRIES", "0")
     monkeypatch.setenv("BG_AGENTS_LLM_TIMEOUT", "1")
+    monkeypatch.setenv("BG_AGENTS_NOW", NOW)
     caplog.set_level(logging.DEBUG)
 
     def start(step: Step) -> Cli:
