@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import sqlalchemy as sa
@@ -91,10 +92,14 @@ def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
 
 
 def team_with_last_week_measured(engine: Engine, seed_value: int) -> tuple[str, date]:
-    """One team whose last complete week (the real one) has metrics, so "last week" has data for
-    commands that read the real clock. Returns the team's slug and that week's Monday."""
-    today = datetime.now(UTC).date()
+    """One team whose last complete week (the real one, in the team's zone, as the agents read
+    "last week") has metrics, so "last week" has data for commands that read the real clock.
+    Returns the team's slug and that week's Monday."""
+    utc_end = last_complete_week_end(datetime.now(UTC).date())
+    zone = generate_world(teams=1, weeks=1, seed=seed_value, end=utc_end).teams[0]["time_zone"]
+    today = datetime.now(ZoneInfo(zone)).date()  # on Monday 01:00 UTC, New York's is Sunday
     world = generate_world(teams=1, weeks=2, seed=seed_value, end=last_complete_week_end(today))
+    assert world.teams[0]["time_zone"] == zone
     write_world(engine, world)
     day = world.start
     while day <= world.end:

@@ -15,7 +15,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -244,7 +244,7 @@ def materialize_reminders(
 
 def run_demo(settings: Settings, teams: int, weeks: int, seed_value: int, force: bool) -> None:
     echo = print
-    today = datetime.now(UTC).date()
+    today = clock.now().date()  # BG_AGENTS_NOW pins it, as every agent's "now"
     echo(f"bg-agents demo: home {settings.home}")
     seed(settings, teams, weeks, seed_value, today, echo)
     instance = dg.DagsterInstance.get()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 
 from bg_agents.cli.common import (
     MAX_TEAMS,
@@ -12,6 +11,7 @@ from bg_agents.cli.common import (
     print_stats,
     reachable,
 )
+from bg_agents.lib import clock
 from bg_agents.lib.settings import load_settings, use_dagster_home
 
 
@@ -19,7 +19,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from bg_agents.cli.demo import seed
 
     settings = reachable(load_settings())
-    new = seed(settings, args.teams, args.weeks, args.seed, datetime.now(UTC).date(), print)
+    new = seed(settings, args.teams, args.weeks, args.seed, clock.now().date(), print)
     for table, n in sorted(new.items()):
         print(f"  {table:<22} {n:>10,} new")
     return 0

@@ -69,24 +69,33 @@ def test_bad_arguments_are_refused_with_a_message(tmp_path: Path) -> None:
 def test_insights_generate_prints_a_stored_week_and_says_why_a_week_has_none(
     tmp_path: Path,
 ) -> None:
-    """The demo stored every week's insight: asking again shows it, not a crash."""
+    """The demo stored every week's insight: asking again shows it, not a crash. The clock is
+    pinned to a Wednesday, so the week's delivery (Monday 07:00 local) has been decided in every
+    zone, whatever day the suite runs on."""
     home = tmp_path / "home"
-    run(["demo", "--teams", "1", "--weeks", "1"], home)
-    (team,) = json.loads(run(["teams", "--json"], home).stdout)
+
+    def pinned(args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = run_with(args, home, BG_AGENTS_NOW="2026-11-25T12:00:00+00:00")
+        assert not check or proc.returncode == 0, proc.stdout + proc.stderr
+        return proc
+
+    pinned(["demo", "--teams", "1", "--weeks", "1"])
+    (team,) = json.loads(pinned(["teams", "--json"]).stdout)
     slug = team["slug"]
     with sqlite3.connect(home / "app.db") as conn:
         ((week, stored),) = conn.execute("SELECT week_start, content FROM insights").fetchall()
+    assert week == "2026-11-16"
 
-    again = run(["insights", "generate", "--team", slug, "--week", week], home)
+    again = pinned(["insights", "generate", "--team", slug, "--week", week])
     assert again.stdout.strip() == stored.strip()
     assert "--force regenerates it" in again.stderr and "Traceback" not in again.stderr
 
-    empty = run(["insights", "generate", "--team", slug, "--week", "2025-01-06"], home, False)
+    empty = pinned(["insights", "generate", "--team", slug, "--week", "2025-01-06"], check=False)
     assert empty.returncode == 1 and "Traceback" not in empty.stderr
     assert empty.stderr.startswith("bg-agents: error: ")
     assert "has no weekly metrics" in empty.stderr and len(empty.stderr.splitlines()) == 1
 
-    forced = run(["insights", "generate", "--team", slug, "--week", week, "--force"], home)
+    forced = pinned(["insights", "generate", "--team", slug, "--week", week, "--force"])
     assert forced.stdout.strip() and "--force regenerates" not in forced.stderr
 
 
