@@ -36,6 +36,7 @@ def slot_name(offset: timedelta) -> str:
 SLOTS: tuple[str, ...] = tuple(slot_name(timedelta(minutes=15 * q)) for q in _QUARTERS)
 
 
+@functools.lru_cache(maxsize=256)
 def slot_offset(slot: str) -> timedelta:
     if slot not in SLOTS:
         raise ValueError(f"unknown delivery slot {slot!r}")
@@ -87,6 +88,7 @@ def slot_for(week_start: date, time_zone: str) -> str:
     return slot
 
 
+@functools.lru_cache(maxsize=65_536)
 def due_at(week_start: date, slot: str) -> datetime:
     """The UTC instant at which every team of ``slot`` is due its insight for the week."""
     local = datetime.combine(week_start + timedelta(days=7), DELIVERY_TIME)
