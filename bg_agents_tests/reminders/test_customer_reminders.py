@@ -24,8 +24,8 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 from sqlalchemy.engine import Engine
 
-from bg_agents.defs.notifications import SmtpConfig
-from bg_agents.defs.reminders import rules
+from bg_agents.defs.notifications import LEASE, SmtpConfig, SmtpSender
+from bg_agents.defs.reminders import customers, rules
 from bg_agents.defs.reminders.customer_email import CustomerReminderMail, render_customer_reminder
 from bg_agents.defs.reminders.customers import (
     plan_customer,
@@ -33,6 +33,7 @@ from bg_agents.defs.reminders.customers import (
     retries_due,
     send_customer_reminders,
 )
+from bg_agents.defs.reminders.run import run_slot
 from bg_agents.defs.reminders.settings import update_team_settings
 from bg_agents.lib.db.models import Customer, Invoice, Reminder, Team
 from bg_agents.lib.delivery_slots import day_due_at, day_slot
@@ -44,6 +45,7 @@ DUE_AT = day_due_at(DAY, rules.REMINDER_TIME, SLOT)
 NOW = DUE_AT - timedelta(hours=1)  # when the day's unit queues (before 09:00 it may not send)
 DETAILS = "IBAN DE89 3704 0044 0532 0130 00\nBIC COBADEFFXXX <b>ref</b>"
 SENDER = "bg-agents <noreply@bg.test>"
+WINDOW = timedelta(hours=24)
 
 
 @pytest.fixture
@@ -423,3 +425,154 @@ def test_two_racing_runs_queue_and_send_each_reminder_once(
     assert sum(queued) == 5  # each (invoice, step) stored by one of them
     keys = [email.message_from_bytes(m["raw"])["Message-ID"] for m in recorder.received]
     assert len(keys) == len(set(keys)) == 3
+
+
+def test_an_email_past_the_catch_up_window_is_skipped_late_not_sent(
+    engine: Engine, world: dict[str, int], smtp: tuple[Recorder, SmtpConfig]
+) -> None:
+    """Queued while e-mail was off; SMTP configured two days later: yesterday's dunning is not
+    sent out of context, and the skip is recorded."""
+    recorder, config = smtp
+    assert _queue(engine, world).queued == 5
+    result = send_customer_reminders(engine, DUE_AT + timedelta(days=2), window=WINDOW, smtp=config)
+    assert (result.sent, result.skipped_late) == (0, 5)
+    assert recorder.received == []
+    assert {r.status for r in _rows(engine).values()} == {"skipped_late"}
+    with engine.connect() as conn:
+        assert retries_due(conn, DUE_AT + timedelta(days=3)) == 0
+
+
+def test_days_overdue_are_counted_to_the_day_the_email_goes_out(
+    engine: Engine, world: dict[str, int], smtp: tuple[Recorder, SmtpConfig]
+) -> None:
+    """Step 14 caught up at 05:00 Berlin the next day (inside the window) says 15 days."""
+    recorder, config = smtp
+    _queue(engine, world)
+    send_customer_reminders(engine, DUE_AT + timedelta(hours=20), window=WINDOW, smtp=config)
+    fr = _mail(recorder, "luc@client.test", "FA-14")
+    assert fr["Subject"] == "En retard : facture FA-14, échue depuis 15 jours"
+    assert "est en retard de 15 jours" in _text(fr)[0]
+
+
+class _SlowSender(SmtpSender):
+    """Calls ``after_first`` once its first e-mail has gone out (a slow server, in effect)."""
+
+    after_first: Any = None
+
+    def send(self, msg: Any) -> Any:
+        refused = super().send(msg)
+        hook, type(self).after_first = type(self).after_first, None
+        if hook is not None:
+            hook()
+        return refused
+
+
+def test_a_pass_claims_one_chunk_at_a_time(
+    engine: Engine, world: dict[str, int], smtp: tuple[Recorder, SmtpConfig],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    _, config = smtp
+    _queue(engine, world)
+    claimed: list[int] = []
+
+    def count() -> None:
+        with engine.connect() as conn:
+            claimed.append(
+                conn.scalar(sa.select(sa.func.count()).where(Reminder.status == "sending"))
+            )
+
+    monkeypatch.setattr(customers, "CHUNK", 2)
+    monkeypatch.setattr(customers, "SmtpSender", _SlowSender)
+    monkeypatch.setattr(_SlowSender, "after_first", count)
+    assert send_customer_reminders(engine, DUE_AT, window=WINDOW, smtp=config).sent == 3
+    assert claimed == [2]  # only the first chunk was under lease while its e-mail went out
+
+
+def test_a_claim_taken_over_after_the_lease_ran_out_is_neither_sent_nor_recorded_over(
+    engine: Engine, world: dict[str, int], smtp: tuple[Recorder, SmtpConfig],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The first e-mail of a chunk takes longer than the lease; meanwhile another sender claims
+    the chunk. The slow sender sends nothing more and records nothing over the other's claim."""
+    recorder, config = smtp
+    _queue(engine, world)
+    stopwatch = [0.0]
+    taken_at = DUE_AT + LEASE + timedelta(seconds=1)
+    taken: list[Any] = []
+
+    def take_over() -> None:
+        stopwatch[0] += (LEASE + timedelta(seconds=1)).total_seconds()
+        taken.extend(customers._claim(engine, taken_at, 50))  # the other sender, then it dies
+
+    monkeypatch.setattr(customers, "_monotonic", lambda: stopwatch[0])
+    monkeypatch.setattr(customers, "SmtpSender", _SlowSender)
+    monkeypatch.setattr(_SlowSender, "after_first", take_over)
+    slow = send_customer_reminders(engine, DUE_AT, window=WINDOW, smtp=config)
+    assert (slow.sent, len(recorder.received), len(taken)) == (1, 1, 5)
+    assert {(r.status, r.attempts) for r in _rows(engine).values()} == {("sending", 2)}
+    # The other sender died too: its lease runs out and a third pass sends the rest once each.
+    third = send_customer_reminders(engine, taken_at + LEASE, window=WINDOW, smtp=config)
+    assert (third.sent, third.retried, third.dead) == (3, 1, 1)
+    ids = [email.message_from_bytes(m["raw"])["Message-ID"] for m in recorder.received]
+    # Only the e-mail in flight when the lease ran out went twice, with one Message-ID.
+    assert len(ids) == 4 and len(set(ids)) == 3 and ids[0] == ids[1]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # no dialect-specific path
+def test_a_run_for_one_team_does_not_email_another_teams_customers(
+    engine: Engine, world: dict[str, int], smtp: tuple[Recorder, SmtpConfig]
+) -> None:
+    recorder, config = smtp
+    with engine.begin() as conn:
+        update_team_settings(conn, world["globex"], customer_reminders=True, steps=[7],
+                             reply_to="ar@globex.test")  # fmt: skip
+        # Globex's unit queued its e-mail (and will send it); then Acme's unit runs.
+        queue_customer_reminders(conn, DAY, SLOT, [world["globex"]], NOW, decision="deliver")
+    result = run_slot(engine, DAY, SLOT, DUE_AT, WINDOW, team_ids=[world["acme"]], smtp=config)
+    assert result.customers_emailed == 3
+    assert "g@kunde.test" not in {a for m in recorder.received for a in m["to"]}
+    assert _rows(engine)[rules.customer_key(world["globex_inv"], 7)].status == "pending"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # no dialect-specific path
+def test_preview_keeps_emails_already_sent_when_the_invoice_no_longer_qualifies(
+    engine: Engine, world: dict[str, int], smtp: tuple[Recorder, SmtpConfig]
+) -> None:
+    _, config = smtp
+    with engine.begin() as conn:  # only FA-14 is stored (sent); the others stay planned
+        fr = conn.execute(sa.select(Invoice.customer_id).where(Invoice.id == world["fr14"]))
+        fr_customer = fr.scalar_one()
+        others = sa.and_(Customer.id != fr_customer, Customer.reminders_opt_in.is_(True))
+        opted_in = list(conn.execute(sa.select(Customer.id).where(others)).scalars())
+        pause = sa.update(Customer).where(Customer.id.in_(opted_in))
+        conn.execute(pause.values(reminders_opt_in=False))
+        queue_customer_reminders(conn, DAY, SLOT, [world["acme"]], NOW, decision="deliver")
+        conn.execute(pause.values(reminders_opt_in=True))
+    send_customer_reminders(engine, DUE_AT, window=WINDOW, smtp=config)
+    with engine.begin() as conn:  # the customer opts out after its e-mail went out
+        conn.execute(
+            sa.update(Customer).where(Customer.id == fr_customer).values(reminders_opt_in=False)
+        )
+        planned = plan_customer(conn, DAY, world["acme"])
+    assert [(p.invoice_number, p.status) for p in planned][0] == ("FA-14", "sent")
+    assert sorted((p.invoice_number, p.status) for p in planned[1:]) == [
+        ("RE-451", "planned"), ("RE-550", "planned"), ("RE-7", "planned"), ("RE-B", "planned"),
+    ]  # fmt: skip
+    assert planned[0].to_address == "luc@client.test"
+    assert planned[0].due_local.strftime("%H:%M %Z") == "09:00 CET"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # no dialect-specific path
+def test_a_long_list_of_teams_is_claimed_in_groups(
+    engine: Engine, world: dict[str, int], smtp: tuple[Recorder, SmtpConfig],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    recorder, config = smtp
+    _queue(engine, world)
+    monkeypatch.setattr(customers, "TEAM_GROUP", 2)  # Acme's rows only in the second group
+    teams = [world["globex"], 10**6, world["acme"]]
+    assert (
+        send_customer_reminders(engine, DUE_AT, window=WINDOW, team_ids=teams, smtp=config).sent
+        == 3
+    )
+    assert len(recorder.received) == 3

@@ -129,6 +129,9 @@ class CustomerReminderMail:
     payment_details: str | None = None
     reply_to: str | None = None
     created_at: datetime | None = None
+    # Days past due on the team's date of sending (None: the step's): a retry or a catch-up the
+    # next day says one day more than the step it was scheduled for.
+    days_overdue: int | None = None
 
 
 def one_line(text: object) -> str:
@@ -181,7 +184,7 @@ def render_customer_reminder(mail: CustomerReminderMail, sender: str) -> EmailMe
 
     locale, language = pick_locale(mail.locales)
     t = _TEXTS[language]
-    days = mail.step
+    days = mail.step if mail.days_overdue is None else mail.days_overdue
     values = {
         "number": one_line(mail.invoice_number),
         "amount": format_currency(mail.amount_due, mail.currency, locale=locale),

@@ -6,17 +6,21 @@ address, the invoice is still owed and one of the team's steps falls on the day.
 a ``reminders`` row keyed by (invoice, step), inserted if absent, so a retry, a backfill or two
 racing runs store it once and no step reaches a customer twice.
 
-``send_customer_reminders`` claims due rows with a lease (as the notification engine claims its
-deliveries), then **re-reads the invoice, the customer and the team's settings just before each
-send**: a payment that landed since the decision (reconciliation linked it, or a person marked the
-invoice paid) skips the e-mail and records ``skipped_paid``; a partial payment changes the amount
-in the text; a customer who opted out (or a team that turned reminders off) gets nothing
-(``skipped_opt_out``). Each outcome is recorded right after its send, so a crash repeats at most
-the e-mail in flight, and that one carries the same Message-ID for the receiver to recognize.
+``send_customer_reminders`` claims due rows a chunk at a time with a lease (as the notification
+engine claims its deliveries), then **re-reads the invoice, the customer and the team's settings
+just before the chunk's sends**: a payment that landed since the decision (reconciliation linked
+it, or a person marked the invoice paid) skips the e-mail and records ``skipped_paid``; a partial
+payment changes the amount in the text; a customer who opted out (or a team that turned reminders
+off) gets nothing (``skipped_opt_out``); a row past the catch-up window (e-mail was off, retries
+ran long) records ``skipped_late``. Outcomes are recorded per chunk and only over a claim still
+the sender's, so a crash repeats at most one chunk's e-mails already sent, each with the same
+Message-ID for the receiver to recognize.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -45,7 +49,11 @@ from bg_agents.lib.delivery_slots import day_due_at, day_slot
 
 AUDIENCE = "customer"
 BATCH = 500
-CHUNK = 50  # rows re-read together just before their sends, then recorded together
+CHUNK = 50  # rows claimed, re-read, sent and recorded together
+# A row is sent only while this much of its lease is left: time for the send itself.
+LEASE_MARGIN = timedelta(seconds=30)
+TEAM_GROUP = 5_000  # team ids in one claim's IN list
+_monotonic = time.monotonic  # the pass's stopwatch (tests move it to expire a lease)
 # A customer reminder that went out or was on its way: a later step of an invoice paid since then
 # is recorded skipped_paid (a payment stopped the dunning), not silently dropped.
 _ACTIVE = ("pending", "sending", "failed", "sent", "dead")
@@ -66,6 +74,7 @@ class CustomerSendResult:
     dead: int = 0
     skipped_paid: int = 0
     skipped_opt_out: int = 0
+    skipped_late: int = 0
 
     def as_metadata(self) -> dict[str, int]:
         return {
@@ -74,6 +83,7 @@ class CustomerSendResult:
             "customer_dead_letters": self.dead,
             "customer_skipped_paid": self.skipped_paid,
             "customer_skipped_opt_out": self.skipped_opt_out,
+            "customer_skipped_late": self.skipped_late,
         }
 
 
@@ -95,11 +105,13 @@ class PlannedCustomerReminder:
 
 
 def _owed(invoice: Any) -> Decimal:
+    """What is left to pay (the amount a reminder names)."""
     return Decimal(invoice.amount) - Decimal(invoice.amount_paid or 0)
 
 
 def _is_owed(invoice: Any) -> bool:
-    return invoice.status in OPEN_INVOICE and _owed(invoice) > 0
+    """``rules.owed``, the one definition of "still owed", for an invoice row."""
+    return rules.owed(invoice.status, Decimal(invoice.amount), Decimal(invoice.amount_paid or 0))
 
 
 def _candidates(
@@ -233,24 +245,55 @@ def queue_customer_reminders(
 # -- sending -----------------------------------------------------------------------------------
 
 
-def _due(now: datetime) -> sa.ColumnElement[bool]:
+def _due(now: datetime, team_ids: Sequence[int] | None = None) -> sa.ColumnElement[bool]:
     """Sendable now: pending or failed rows whose time has come, and claimed rows whose lease ran
-    out (their sender died mid-send). ``next_attempt_at`` holds all three times."""
-    return sa.and_(
+    out (their sender died mid-send). ``next_attempt_at`` holds all three times. ``team_ids``:
+    only those teams' rows (None: every team's)."""
+    where = sa.and_(
         Reminder.status.in_(_SENDABLE),
         Reminder.next_attempt_at <= now,
         Reminder.audience == AUDIENCE,
     )
+    return where if team_ids is None else sa.and_(where, Reminder.team_id.in_(list(team_ids)))
 
 
-def _claim(engine: Engine, now: datetime, limit: int) -> list[Any]:
+def _skip_late(
+    engine: Engine, now: datetime, window: timedelta, team_ids: Sequence[int] | None
+) -> int:
+    """Record ``skipped_late`` for due rows whose 09:00 is more than ``window`` ago (e-mail was
+    off, or retries ran past it): a reminder that late would arrive out of context."""
     with engine.begin() as conn:
-        ids = sa.select(Reminder.id).where(_due(now)).order_by(Reminder.id).limit(limit)
-        if conn.dialect.name == "postgresql":
-            ids = ids.with_for_update(skip_locked=True)
         return conn.execute(
             sa.update(Reminder)
-            .where(Reminder.id.in_(ids), _due(now))
+            .where(_due(now, team_ids), Reminder.due_at < now - window)
+            .values(status="skipped_late", next_attempt_at=None)
+        ).rowcount
+
+
+def _claim(
+    engine: Engine,
+    now: datetime,
+    limit: int,
+    team_ids: Sequence[int] | None = None,
+    window: timedelta | None = None,
+) -> list[Any]:
+    """Take up to ``limit`` due rows (none older than ``window``) under a lease until ``now +
+    LEASE``; each claim counts one attempt, so ``attempts`` tells this claim from a later one
+    that took the row over."""
+    due = _due(now, team_ids)
+    if window is not None:
+        due = sa.and_(due, Reminder.due_at >= now - window)
+    ids: Any = sa.select(Reminder.id).where(due).order_by(Reminder.id).limit(limit)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Locked first, updated by id: inside one UPDATE ... IN (subquery) PostgreSQL may
+            # rescan the LIMIT ... SKIP LOCKED subquery per row and claim every due row.
+            ids = conn.execute(ids.with_for_update(skip_locked=True)).scalars().all()
+            if not ids:
+                return []
+        return conn.execute(
+            sa.update(Reminder)
+            .where(Reminder.id.in_(ids), due)
             .values(status="sending", next_attempt_at=now + LEASE, attempts=Reminder.attempts + 1)
             .returning(Reminder)
         ).all()
@@ -283,6 +326,7 @@ def _current(engine: Engine, rows: list[Any], now: datetime) -> dict[int, tuple[
                     Customer.reminders_opt_in,
                     Team.name.label("team_name"),
                     Team.locale.label("team_locale"),
+                    Team.time_zone,
                 )
                 .join(Team, Team.id == Invoice.team_id)
                 .outerjoin(Customer, Customer.id == Invoice.customer_id)
@@ -300,6 +344,8 @@ def _current(engine: Engine, rows: list[Any], now: datetime) -> dict[int, tuple[
             out[row.id] = ("skipped_opt_out", None, {})
             continue
         owed = _owed(invoice)
+        # Days past due as of the team's date when it is sent: a retry the next day says one more.
+        sent_on = now.astimezone(ZoneInfo(invoice.time_zone)).date()
         mail = CustomerReminderMail(
             key=row.key,
             to_address=invoice.email,
@@ -315,53 +361,94 @@ def _current(engine: Engine, rows: list[Any], now: datetime) -> dict[int, tuple[
             payment_details=team.payment_details,
             reply_to=team.reply_to,
             created_at=now,  # the Date header: when it is sent (a retry is dated anew)
+            days_overdue=(sent_on - invoice.due_date).days,
         )
         out[row.id] = ("send", mail, {"amount_due": owed, "to_address": invoice.email})
     return out
 
 
-def _record(engine: Engine, outcomes: list[tuple[int, dict[str, Any]]]) -> None:
-    """One transaction for a chunk; rows another sender took over (lease expired) are left."""
+def _record(engine: Engine, outcomes: list[tuple[Any, dict[str, Any]]]) -> int:
+    """One transaction for a chunk, each row only while the claim is still ours (``sending``
+    with the attempt count of our claim): a row another sender took over after our lease ran
+    out keeps that sender's outcome. Returns how many were recorded."""
+    recorded = 0
     with engine.begin() as conn:
-        for row_id, values in outcomes:
-            conn.execute(
+        for row, values in outcomes:
+            recorded += conn.execute(
                 sa.update(Reminder)
-                .where(Reminder.id == row_id, Reminder.status == "sending")
+                .where(
+                    Reminder.id == row.id,
+                    Reminder.status == "sending",
+                    Reminder.attempts == row.attempts,
+                )
                 .values(**values)
-            )
+            ).rowcount
+    return recorded
+
+
+def _configured_window() -> timedelta:
+    from bg_agents.lib.settings import reminders_catch_up_hours
+
+    return timedelta(hours=reminders_catch_up_hours())
 
 
 def send_customer_reminders(
     engine: Engine,
     now: datetime | None = None,
     *,
+    window: timedelta | None = None,
+    team_ids: Sequence[int] | None = None,
     smtp: SmtpConfig | None = None,
     limit: int = BATCH,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> CustomerSendResult:
     """E-mail the customer reminders due at ``now`` (at most ``limit``) over one SMTP connection.
+    ``window``: the catch-up window (None: ``BG_AGENTS_REMINDERS_CATCH_UP_HOURS``, as
+    ``run.catch_up_window()``); a row whose 09:00 is older is recorded ``skipped_late``, never
+    sent. ``team_ids``: only those teams' rows (a run's unit; None: every team, the retry job).
     ``smtp``: default the configured server; without one nothing is claimed and rows wait.
 
-    Rows go in chunks of ``CHUNK``: each chunk's invoices, customers and settings are re-read
-    right before its e-mails (a payment recorded more than a few hundred milliseconds before a
-    send stops it), and its outcomes recorded in one transaction right after (a crash repeats at
-    most one chunk's e-mails, each with its Message-ID)."""
+    Rows are claimed ``CHUNK`` at a time (claim, re-read, send, record, next claim), so a lease
+    covers one chunk's e-mails, not a whole pass. Each chunk's invoices, customers and settings
+    are re-read right before its e-mails (a payment recorded more than a few hundred
+    milliseconds before a send stops it). A row whose lease ran out before its turn is not sent
+    (another sender may have taken it over), and outcomes are recorded only over a claim still
+    ours. A crash, or a send slower than the lease, can repeat the e-mails of one chunk (at most
+    those already sent, each with its Message-ID for the receiver to recognize)."""
     from bg_agents.lib.settings import load_settings
 
     now = now or clock.now()
+    window = _configured_window() if window is None else window
     result = CustomerSendResult()
     if smtp is None:
         settings = load_settings()
         if not email_configured(settings):
-            return result
+            return result  # rows wait for e-mail; any too late by then are skipped then
         smtp = SmtpConfig.from_settings(settings)
-    rows = _claim(engine, now, limit)
+    # A unit's teams in groups: one IN list stays far below SQLite's bound on parameters.
+    groups: list[Sequence[int] | None] = [None]
+    if team_ids is not None:
+        ids = list(team_ids)
+        groups = [ids[i : i + TEAM_GROUP] for i in range(0, len(ids), TEAM_GROUP)]
+    for group in groups:
+        result.skipped_late += _skip_late(engine, now, window, group)
+    started = _monotonic()
+    left = limit
     with SmtpSender(smtp) as sender:
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            current = _current(engine, chunk, now)
+        while left > 0 and groups:
+            # The pass's clock moves on with the real one: a later chunk's lease starts later.
+            claimed_at = now + timedelta(seconds=_monotonic() - started)
+            chunk = _claim(engine, claimed_at, min(CHUNK, left), groups[0], window)
+            if not chunk:
+                groups.pop(0)
+                continue
+            left -= len(chunk)
+            lease_ends = _monotonic() + (LEASE - LEASE_MARGIN).total_seconds()
+            current = _current(engine, chunk, claimed_at)
             recorded = []
             for row in chunk:
+                if _monotonic() >= lease_ends:
+                    break  # the rest may be another sender's by now: left to the next claim
                 outcome, mail, values = current[row.id]
                 if mail is None:  # nothing sent: not an attempt
                     values = {"status": outcome, "next_attempt_at": None,
@@ -369,11 +456,13 @@ def send_customer_reminders(
                     result.skipped_paid += outcome == "skipped_paid"
                     result.skipped_opt_out += outcome == "skipped_opt_out"
                 else:
-                    values |= _sent_or_failed(sender, mail, smtp.sender, row, now, max_attempts)
+                    values |= _sent_or_failed(
+                        sender, mail, smtp.sender, row, claimed_at, max_attempts
+                    )
                     result.sent += values["status"] == "sent"
                     result.retried += values["status"] == "failed"
                     result.dead += values["status"] == "dead"
-                recorded.append((row.id, values))
+                recorded.append((row, values))
             _record(engine, recorded)
     return result
 
@@ -407,43 +496,65 @@ def retries_due(conn: Connection, now: datetime) -> int:
 def plan_customer(
     conn: Connection, local_date: date, team_id: int
 ) -> list[PlannedCustomerReminder]:
-    """Read only: the customer reminders of ``team_id`` on ``local_date`` (stored ones with their
-    status, the rest as ``planned``), for ``bg-agents reminders preview``."""
+    """Read only: the customer reminders of ``team_id`` on ``local_date``, for ``bg-agents
+    reminders preview``: first every stored one with its status (also one whose invoice or
+    customer no longer qualifies: an e-mail already sent stays visible), then the candidates not
+    stored yet as ``planned``."""
     zone = conn.execute(sa.select(Team.time_zone).where(Team.id == team_id)).scalar()
     if zone is None:
         raise ValueError(f"no team with id {team_id}")
+    tz = ZoneInfo(zone)
+    stored = conn.execute(
+        sa.select(
+            Reminder.key, Reminder.invoice_id, Reminder.kind, Reminder.status, Reminder.due_at,
+            Reminder.amount_due, Reminder.currency, Reminder.to_address, Invoice.number,
+            Customer.name.label("customer_name"),
+        )
+        .join(Invoice, Invoice.id == Reminder.invoice_id)
+        .outerjoin(Customer, Customer.id == Invoice.customer_id)
+        .where(
+            Reminder.team_id == team_id,
+            Reminder.local_date == local_date,
+            Reminder.audience == AUDIENCE,
+        )
+        .order_by(Reminder.id)
+    ).all()  # fmt: skip
+    out = [
+        PlannedCustomerReminder(
+            key=r.key,
+            invoice_id=r.invoice_id,
+            invoice_number=r.number,
+            customer=r.customer_name,
+            to_address=r.to_address,
+            kind=r.kind,
+            amount_due=Decimal(r.amount_due),
+            currency=r.currency,
+            due_at=r.due_at,
+            due_local=r.due_at.astimezone(tz),
+            status=r.status,
+        )
+        for r in stored
+    ]
+    keys = {r.key for r in stored}
     slot = day_slot(local_date, rules.REMINDER_TIME, zone)
     due_at = day_due_at(local_date, rules.REMINDER_TIME, slot)
-    stored = {
-        r.key: r
-        for r in conn.execute(
-            sa.select(Reminder).where(
-                Reminder.team_id == team_id,
-                Reminder.local_date == local_date,
-                Reminder.audience == AUDIENCE,
-            )
-        ).all()
-    }
-    out = []
     for row, step in _candidates(conn, local_date, [team_id], lock=False):
         key = rules.customer_key(row.id, step)
-        if key not in stored and not _is_owed(row):
+        if key in keys or not _is_owed(row):
             continue
-        mine = stored.get(key)
-        at = mine.due_at if mine else due_at
         out.append(
             PlannedCustomerReminder(
                 key=key,
                 invoice_id=row.id,
                 invoice_number=row.number,
                 customer=row.customer_name,
-                to_address=mine.to_address if mine else row.email,
+                to_address=row.email,
                 kind=rules.customer_kind(step),
-                amount_due=Decimal(mine.amount_due) if mine else _owed(row),
+                amount_due=_owed(row),
                 currency=row.currency,
-                due_at=at,
-                due_local=at.astimezone(ZoneInfo(zone)),
-                status=mine.status if mine else "planned",
+                due_at=due_at,
+                due_local=due_at.astimezone(tz),
+                status="planned",
             )
         )
     return out

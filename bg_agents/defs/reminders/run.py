@@ -156,7 +156,7 @@ def run_slot(
     result.skipped_paid += team.skipped_paid
     result.skipped_late += team.skipped_late
     if result.customers_queued:
-        sent = send_customer_reminders(engine, now, smtp=smtp)
+        sent = send_customer_reminders(engine, now, window=window, team_ids=teams, smtp=smtp)
         result.customers_emailed = sent.sent
         result.skipped_paid += sent.skipped_paid
     return result
