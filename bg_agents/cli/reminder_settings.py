@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 
 
 def _team_lines(slug: str, s) -> list[str]:  # type: ignore[no-untyped-def]
@@ -112,19 +111,25 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "e-mail. Off by default; only customers opted in with `reminders customer` are sent "
         "anything. Prints the settings after the change.",
     )
-    # ``--steps -3,1,7,14``: a value that starts with a minus sign is a value, not an option.
-    settings._negative_number_matcher = re.compile(r"^-\d+(?:,\s*[-+]?\d+)*$")  # type: ignore[attr-defined]
     settings.add_argument(
-        "--customer-reminders", choices=("on", "off"), help="send customer reminders at all"
+        "--customer-reminders",
+        choices=("on", "off"),
+        help="send customer reminders at all (on needs a --reply-to)",
     )
+    # argparse reads a value starting with '-' (other than one plain number) as an option: a
+    # list that starts with a negative day is given as --steps=-3,1,7,14 (argparse's own syntax).
     settings.add_argument(
         "--steps",
         metavar="DAYS",
-        help="comma-separated days after the due date, negative before it (default 1,7,14; "
-        "e.g. -3,1,7,14); at most 10, each once",
+        help="comma-separated days after the due date, negative before it (default 1,7,14); "
+        "at most 10, each once; a list starting with a negative day needs '=': "
+        "--steps=-3,1,7,14",
     )
     settings.add_argument(
-        "--reply-to", metavar="ADDR", help="where customers' replies go (one address; '' clears)"
+        "--reply-to",
+        metavar="ADDR",
+        help="where customers' replies go (one address; required while customer reminders are "
+        "on; '' clears)",
     )
     settings.add_argument(
         "--payment-details",

@@ -50,7 +50,7 @@ def test_settings_round_trip(cli, team: int, engine: Engine) -> None:  # type: i
 
     code, out, _ = cli(
         "reminders", "settings", "--team", "acme", "--customer-reminders", "on",
-        "--steps", "-3,14,1,7", "--reply-to", "billing@acme.test",
+        "--steps=-3,14,1,7", "--reply-to", "billing@acme.test",
         "--payment-details", "IBAN DE89 3704 0044 0532 0130 00\nBIC COBADEFFXXX",
     )  # fmt: skip
     assert code == 0
@@ -82,8 +82,12 @@ def test_settings_round_trip(cli, team: int, engine: Engine) -> None:  # type: i
         (["--steps", "1,1"], "the reminder steps repeat a day"),
         (["--steps", "1,x"], "a reminder step is a whole number of days, not 'x'"),
         (["--steps", "400"], "between -30 and 365 days"),
+        (["--steps", "99999"], "between -30 and 365 days from the due date, not 99999"),
+        (["--steps=1,-" + "9" * 5000], "between -30 and 365 days"),  # no int() of 5,000 digits
         (["--steps", "1,,7"], "comma-separated days"),
         (["--steps", ",".join(str(d) for d in range(1, 12))], "at most 10 reminder steps"),
+        ([], "customer reminders need a reply-to for customers' answers: give --reply-to"),
+        (["--reply-to", ""], "need a reply-to"),
         (["--reply-to", "a@x.test, b@x.test"], "the reply-to must be one e-mail address"),
         (["--reply-to", "a@x.test\r\nBcc: e@x.test"], "the reply-to must be one e-mail address"),
         (["--reply-to", "Billing <a@x.test>"], "the reply-to must be one e-mail address"),
@@ -130,3 +134,32 @@ def test_customer_opt_in_and_locale_round_trip(cli, team, engine: Engine) -> Non
     code, _, err = cli("reminders", "customer", "--team", "acme", "--customer", "C-1",
                        "--locale", "xx_YY")  # fmt: skip
     assert code == 2 and "unknown locale 'xx_YY'" in err
+
+
+def test_the_reply_to_cannot_be_cleared_while_customer_reminders_are_on(cli, team, engine) -> None:  # type: ignore[no-untyped-def]
+    on = ("reminders", "settings", "--team", "acme")
+    assert cli(*on, "--customer-reminders", "on", "--reply-to", "billing@acme.test")[0] == 0
+    code, out, err = cli(*on, "--reply-to", "")
+    assert code == 2 and out == ""
+    assert err.strip() == (
+        "bg-agents: error: customer reminders are on: the reply-to cannot be cleared (turn them "
+        "off first with --customer-reminders off, or give another --reply-to)"
+    )
+    # Turned off, it may go; on again without one is refused; other changes need none.
+    assert cli(*on, "--customer-reminders", "off", "--reply-to", "")[0] == 0
+    assert cli(*on, "--customer-reminders", "on")[0] == 2
+    assert cli(*on, "--steps", "2,9")[0] == 0
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(ReminderSettings)).one()
+    assert (row.customer_reminders, row.reply_to, row.customer_steps) == (False, None, [2, 9])
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_steps_starting_with_a_negative_day_need_the_equals_form(cli, team) -> None:  # type: ignore[no-untyped-def]
+    base = ("reminders", "settings", "--team", "acme", "--json")
+    assert json.loads(cli(*base, "--steps=-7,-3,1")[1])["steps"] == [-7, -3, 1]
+    assert json.loads(cli(*base, "--steps", "-3")[1])["steps"] == [-3]  # one number: argparse's
+    assert json.loads(cli(*base, "--steps", "1,-3")[1])["steps"] == [-3, 1]
+    with pytest.raises(SystemExit) as exc:  # argparse's own usage error
+        cli(*base, "--steps", "-3,1")
+    assert exc.value.code == 2

@@ -82,9 +82,15 @@ def parse_steps(text: str) -> list[int]:
     if not text.strip() or any(not p for p in parts):
         raise ValueError(f"reminder steps are comma-separated days such as -3,1,7,14, not {text!r}")
     steps = []
+    low, high = rules.STEP_RANGE
     for part in parts:
-        if not re.fullmatch(r"[+-]?\d{1,4}", part):
+        if not re.fullmatch(r"[+-]?\d+", part):
             raise ValueError(f"a reminder step is a whole number of days, not {part!r}")
+        if len(part.lstrip("+-")) > 6:  # a whole number, but far out of range (no huge int)
+            raise ValueError(
+                f"a reminder step must be between {low} and {high} days from the due date, "
+                f"not {part}"
+            )
         steps.append(int(part))
     return rules.validate_steps(steps)
 
@@ -123,7 +129,9 @@ def update_team_settings(
 ) -> TeamReminderSettings:
     """Change what is given (``None``: unchanged; an empty ``reply_to`` or ``payment_details``
     clears it) and return the settings now in force. Everything is checked before anything is
-    written."""
+    written. Customer reminders need a reply-to (the e-mail asks the customer to reply, and
+    the From address is the platform's): turning them on without one, or clearing it while
+    they are on, is refused."""
     values: dict[str, object] = {}
     if customer_reminders is not None:
         values["customer_reminders"] = bool(customer_reminders)
@@ -133,6 +141,18 @@ def update_team_settings(
         values["reply_to"] = check_reply_to(reply_to) if reply_to.strip() else None
     if payment_details is not None:
         values["payment_details"] = check_payment_details(payment_details)
+    now = team_settings(conn, team_id)
+    on = values.get("customer_reminders", now.customer_reminders)
+    changed = "customer_reminders" in values or "reply_to" in values
+    if changed and on and not values.get("reply_to", now.reply_to):
+        if now.customer_reminders and "reply_to" in values:
+            raise ValueError(
+                "customer reminders are on: the reply-to cannot be cleared (turn them off first "
+                "with --customer-reminders off, or give another --reply-to)"
+            )
+        raise ValueError(
+            "customer reminders need a reply-to for customers' answers: give --reply-to ADDR"
+        )
     default = _defaults(team_id)
     insert_missing(
         conn,
