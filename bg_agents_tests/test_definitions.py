@@ -60,6 +60,8 @@ def test_jobs_schedules_and_sensors_are_all_defined() -> None:
         "notification_sensor",
         "reminder_sensor",
         "customer_reminder_retry_sensor",
+        "run_failure_alert_sensor",
+        "run_recovery_alert_sensor",
     }
     jobs = {j.name for j in repo.get_all_jobs()}
     assert {

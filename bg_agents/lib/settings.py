@@ -57,6 +57,9 @@ SMTP_URL_HINT = (
 )
 SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_KEY = 16
+# Run-failure alerts (the monitoring domain): links point at the Dagster UI here by default.
+DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
+MAX_ESCALATE_AFTER = 100
 
 
 class SettingsError(ValueError):
@@ -197,6 +200,27 @@ def _mail_address(text: str) -> str:
     return text.strip()
 
 
+def parse_operator_emails(text: str) -> list[str]:
+    """``a@example.com, Ops <b@example.com>`` as bare addresses, lower-cased, once each."""
+    from email.utils import parseaddr
+
+    addresses: list[str] = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        try:
+            _mail_address(part)
+        except ValueError:
+            raise ValueError(
+                f"{part.strip()[:80]!r} is not an e-mail address; give addresses separated by "
+                "commas, e.g. ops@example.com,oncall@example.com"
+            ) from None
+        address = parseaddr(part)[1].lower()
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
 # The mapping the next Environment() reads: os.environ unless a caller passes its own.
 _SOURCE: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
     "bg_agents_env", default=None
@@ -255,6 +279,14 @@ class Environment(BaseSettings):
     )
     public_url: str = Field(DEFAULT_PUBLIC_URL, alias="BG_AGENTS_PUBLIC_URL")
     secret_key: SecretStr | None = Field(None, alias="BG_AGENTS_SECRET_KEY")
+    # Operators (run-failure alerts): addresses, a webhook (a Slack URL is itself a secret).
+    operator_emails: str | None = Field(None, alias="BG_AGENTS_OPERATOR_EMAILS")
+    operator_webhook_url: SecretStr | None = Field(None, alias="BG_AGENTS_OPERATOR_WEBHOOK_URL")
+    operator_webhook_slack: bool = Field(False, alias="BG_AGENTS_OPERATOR_WEBHOOK_SLACK")
+    dagster_url: str = Field(DEFAULT_DAGSTER_URL, alias="BG_AGENTS_DAGSTER_URL")
+    alert_escalate_after: int = Field(
+        3, ge=1, le=MAX_ESCALATE_AFTER, alias="BG_AGENTS_ALERT_ESCALATE_AFTER"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -387,6 +419,47 @@ class Environment(BaseSettings):
             return None
         return _mail_address(value)
 
+    @field_validator("operator_emails")
+    @classmethod
+    def _operator_emails(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return ",".join(parse_operator_emails(value)) or None
+
+    @field_validator("operator_webhook_url", mode="before")
+    @classmethod
+    def _operator_webhook_url(cls, value: Any) -> Any:
+        if value is None or isinstance(value, SecretStr):
+            return value
+        from urllib.parse import urlsplit
+
+        text = str(value).strip()
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL, e.g. https://hooks.slack.com/services/...")
+        if parts.username is not None or any(c.isspace() for c in text):
+            raise ValueError("must be a plain URL, without credentials or spaces")
+        return text
+
+    @field_validator("operator_webhook_slack", mode="before")
+    @classmethod
+    def _flag(cls, value: Any) -> Any:
+        if isinstance(value, bool) or value is None:
+            return bool(value)
+        text = str(value).strip().lower()
+        if text not in _TRUE + _FALSE:
+            raise ValueError("must be 1 or 0")
+        return text in _TRUE
+
+    @field_validator("dagster_url")
+    @classmethod
+    def _dagster_url(cls, value: str) -> str:
+        return cls._public_url(value)
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str) -> str:
@@ -429,7 +502,12 @@ class Environment(BaseSettings):
         return number
 
 
-_SECRET_FIELDS = {"BG_AGENTS_LLM_API_KEY", "OPENAI_API_KEY", "BG_AGENTS_SECRET_KEY"}
+_SECRET_FIELDS = {
+    "BG_AGENTS_LLM_API_KEY",
+    "OPENAI_API_KEY",
+    "BG_AGENTS_SECRET_KEY",
+    "BG_AGENTS_OPERATOR_WEBHOOK_URL",
+}
 
 
 def hide_url_password(text: str) -> str:
@@ -612,6 +690,34 @@ def reminders_catch_up_hours(env: Mapping[str, str] | None = None) -> float:
     """``BG_AGENTS_REMINDERS_CATCH_UP_HOURS`` (default 24): how late a missed 09:00 may still go
     out; older units are recorded as skipped."""
     return read_environment(env).reminders_catch_up_hours
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    """Who hears about failed runs, and where the alerts' links point."""
+
+    emails: tuple[str, ...]
+    webhook_url: str | None = field(repr=False)  # a Slack URL is itself a secret
+    webhook_slack: bool
+    dagster_url: str
+    escalate_after: int
+
+    @property
+    def configured(self) -> bool:
+        """Alerts are off until an address or a webhook is set: nobody would hear them."""
+        return bool(self.emails or self.webhook_url)
+
+
+def load_operator_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
+    """``BG_AGENTS_OPERATOR_*``, ``BG_AGENTS_DAGSTER_URL``, ``BG_AGENTS_ALERT_ESCALATE_AFTER``."""
+    e = read_environment(env)
+    return OperatorSettings(
+        emails=tuple(e.operator_emails.split(",")) if e.operator_emails else (),
+        webhook_url=e.operator_webhook_url.get_secret_value() if e.operator_webhook_url else None,
+        webhook_slack=e.operator_webhook_slack,
+        dagster_url=e.dagster_url,
+        escalate_after=e.alert_escalate_after,
+    )
 
 
 @dataclass(frozen=True)

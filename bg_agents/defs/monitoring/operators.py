@@ -1,0 +1,81 @@
+"""The operators as a team of the notification engine, so alerts get its digests, e-mail,
+webhooks (Slack), retries and dead letters without a second delivery path.
+
+One internal team, slug ``_operators``, made on the first alert and synced on each: its members
+are ``BG_AGENTS_OPERATOR_EMAILS`` (added when missing, never removed: a member's preferences and
+past deliveries stay), its webhook is ``BG_AGENTS_OPERATOR_WEBHOOK_URL``. It has no transactions
+or invoices, so the agents that iterate teams have nothing to say about it.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from bg_agents.lib.db.models import Team, User, WebhookEndpoint
+from bg_agents.lib.db.upsert import insert_missing
+from bg_agents.lib.settings import OperatorSettings
+
+OPERATORS_SLUG = "_operators"
+OPERATORS_NAME = "bg-agents operators"
+# The engine's secret format (notifications' endpoints module: ``whsec_`` + 256 random bits).
+# Made here, as the engine's public surface does not offer adding an endpoint.
+SECRET_PREFIX = "whsec_"
+
+
+def ensure_operators(conn: Connection, settings: OperatorSettings) -> int:
+    """The operators team's id, created and synced with the settings (idempotent, race-safe: every
+    row is inserted under its unique key)."""
+    insert_missing(
+        conn,
+        Team,
+        [
+            {
+                "slug": OPERATORS_SLUG,
+                "name": OPERATORS_NAME,
+                "time_zone": "UTC",
+                "base_currency": "USD",
+                "locale": "en_US",
+            }
+        ],
+        ["slug"],
+    )
+    team_id = conn.execute(sa.select(Team.id).where(Team.slug == OPERATORS_SLUG)).scalar_one()
+    if settings.emails:
+        insert_missing(
+            conn,
+            User,
+            [
+                {"team_id": team_id, "email": email, "name": email.split("@")[0]}
+                for email in settings.emails
+            ],
+            ["team_id", "email"],
+        )
+    if settings.webhook_url:
+        insert_missing(
+            conn,
+            WebhookEndpoint,
+            [
+                {
+                    "team_id": team_id,
+                    "url": settings.webhook_url,
+                    "secret": SECRET_PREFIX + secrets.token_urlsafe(32),
+                    "slack": settings.webhook_slack,
+                    "active": True,
+                }
+            ],
+            ["team_id", "url"],
+        )
+        # The Slack flag follows the setting; an endpoint removed on purpose stays removed.
+        conn.execute(
+            sa.update(WebhookEndpoint)
+            .where(
+                WebhookEndpoint.team_id == team_id,
+                WebhookEndpoint.url == settings.webhook_url,
+                WebhookEndpoint.slack != settings.webhook_slack,
+            )
+            .values(slack=settings.webhook_slack)
+        )
+    return int(team_id)

@@ -1,0 +1,116 @@
+"""Sensors: every run of the code location that fails or succeeds is reported to ``alerts.py``.
+
+Both watch all jobs of the location (``monitored_jobs`` unset) and run in the daemon; they read
+the job's recent finished runs from the instance and leave the decision (alert, count, escalate,
+recover) to the plain module. Off, with a skip reason naming the settings, until an operator
+address or webhook is configured: nobody would hear an alert.
+"""
+
+import dagster as dg
+
+from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs.monitoring.alerts import (
+    AlertOutcome,
+    FinishedRun,
+    RunFailure,
+    alert_failure,
+    alert_success,
+    subject,
+)
+from bg_agents.lib import clock
+from bg_agents.lib.settings import load_operator_settings
+
+HISTORY = 100  # finished runs of the job read per evaluation (a streak longer was escalated)
+NOT_CONFIGURED = (
+    "alerts are off: set BG_AGENTS_OPERATOR_EMAILS (with BG_AGENTS_SMTP_URL) or "
+    "BG_AGENTS_OPERATOR_WEBHOOK_URL"
+)
+
+
+def _subject(run: dg.DagsterRun) -> str:
+    return subject(run.job_name, [k.to_user_string() for k in run.asset_selection or ()])
+
+
+def _history(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[list[FinishedRun], bool]:
+    """The job's finished runs (same subject), newest first, and whether that is all of them."""
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(
+            job_name=run.job_name,
+            statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE],
+        ),
+        limit=HISTORY,
+    )
+    mine = _subject(run)
+    history = [
+        FinishedRun(r.dagster_run.run_id, r.dagster_run.status == dg.DagsterRunStatus.FAILURE)
+        for r in records
+        if _subject(r.dagster_run) == mine
+    ]
+    return history, len(records) < HISTORY
+
+
+def _error(context: dg.RunFailureSensorContext) -> str:
+    """The first failed step's error (its innermost cause: Dagster wraps the op's exception in
+    "Error occurred while executing op"), else the run failure's own message."""
+    for event in context.get_step_failure_events():
+        error = event.step_failure_data.error
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None and error.message:
+            return error.message
+    return context.failure_event.message or "the run failed"
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alert_sensor",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Alerts the operators (BG_AGENTS_OPERATOR_EMAILS, BG_AGENTS_OPERATOR_WEBHOOK_URL) through "
+        "the notification engine when a run fails: job, partition, error, link; one alert per "
+        "job and UTC hour, an escalation after BG_AGENTS_ALERT_ESCALATE_AFTER failures in a row."
+    ),
+)
+def run_failure_alert_sensor(
+    context: dg.RunFailureSensorContext, app_db: AppDatabase
+) -> dg.SkipReason | None:
+    settings = load_operator_settings()
+    if not settings.configured:
+        return dg.SkipReason(NOT_CONFIGURED)
+    run = context.dagster_run
+    history, complete = _history(context.instance, run)
+    failure = RunFailure(
+        run_id=run.run_id,
+        job=_subject(run),
+        partition=run.tags.get("dagster/partition"),
+        error=_error(context),
+    )
+    with app_db.engine.begin() as conn:
+        outcome: AlertOutcome = alert_failure(
+            conn, settings, failure, history, clock.now(), complete=complete
+        )
+    context.log.info(f"{failure.job} run {run.run_id}: {outcome.describe()}")
+    return None
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    name="run_recovery_alert_sensor",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Tells the operators when a job succeeds after failing (only then), through the "
+        "notification engine; off until an operator address or webhook is configured."
+    ),
+)
+def run_recovery_alert_sensor(
+    context: dg.RunStatusSensorContext, app_db: AppDatabase
+) -> dg.SkipReason | None:
+    settings = load_operator_settings()
+    if not settings.configured:
+        return dg.SkipReason(NOT_CONFIGURED)
+    run = context.dagster_run
+    history, _ = _history(context.instance, run)
+    with app_db.engine.begin() as conn:
+        outcome = alert_success(conn, settings, _subject(run), run.run_id, history, clock.now())
+    if outcome.new:
+        context.log.info(f"{_subject(run)} run {run.run_id}: {outcome.describe()}")
+    return None
