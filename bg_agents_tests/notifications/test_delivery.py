@@ -90,6 +90,20 @@ def test_a_digest_reaches_each_member_by_email_once(engine, app_env, smtp) -> No
     assert _statuses(engine, "email") == ["delivered", "delivered"]
 
 
+def test_one_pass_sends_at_most_its_limit(engine, app_env, smtp) -> None:  # type: ignore[no-untyped-def]
+    """``limit`` bounds a pass (the rest is left for the next pass or another deliverer): on
+    PostgreSQL the locking LIMIT as a subquery of the UPDATE once claimed every due row."""
+    recorder, config = smtp
+    now = _now()
+    with engine.begin() as conn:
+        team = _team(conn, users=5)
+        notify(conn, _paid(team, 3), now - timedelta(minutes=30))
+    assert flush(engine, now, email=True).deliveries["email"] == 5
+    assert deliver(engine, now, smtp=config, limit=2).delivered["email"] == 2
+    assert _statuses(engine, "email") == ["delivered"] * 2 + ["pending"] * 3
+    assert deliver(engine, now, smtp=config, limit=2).delivered["email"] == 2
+
+
 def test_an_unsubscribed_member_gets_nothing_more(engine, app_env, smtp) -> None:  # type: ignore[no-untyped-def]
     recorder, config = smtp
     now = _now()

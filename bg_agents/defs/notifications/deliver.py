@@ -83,9 +83,14 @@ def _claim(engine: Engine, now: datetime, limit: int) -> list[Any]:
         ids = sa.select(Notification.id).where(due).order_by(Notification.id).limit(limit)
         if conn.dialect.name == "postgresql":
             ids = ids.with_for_update(skip_locked=True)
+        # The ids first, then the update: as a subquery of the UPDATE, PostgreSQL may run the
+        # locking LIMIT query once per row scanned and so claim every due row, not ``limit``.
+        chosen = list(conn.scalars(ids))
+        if not chosen:
+            return []
         return conn.execute(
             sa.update(Notification)
-            .where(Notification.id.in_(ids), due)
+            .where(Notification.id.in_(chosen), due)
             .values(
                 status="sending",
                 next_attempt_at=now + LEASE,
