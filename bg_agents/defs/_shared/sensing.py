@@ -1,9 +1,11 @@
-"""Sensor helpers shared by the domains: new-row batching and a partition's last materialization.
+"""Sensor helpers shared by the domains: new-row batching, a partition's last materialization, and
+a sweeping job's one pass a minute.
 
 Several domains react to rows appended to a table (staged file rows, unmatched records) and to
 another asset's freshness; one implementation keeps their cursors and run keys alike.
 """
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -42,3 +44,37 @@ def last_materialized(instance: dg.DagsterInstance, asset: str, week: date) -> d
         limit=1,
     ).records
     return datetime.fromtimestamp(records[0].timestamp, UTC) if records else None
+
+
+UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+def one_pass_a_minute(
+    context: dg.SensorEvaluationContext,
+    job_name: str,
+    run_key_prefix: str,
+    now: datetime,
+    why_not: Callable[[], str | None],
+) -> dg.SensorResult:
+    """Request one run of a sweeping job (a pass over whatever is due) when ``why_not`` has no
+    reason against it: at most one a minute (the cursor holds the minute, the run key names it)
+    and none while the previous pass still runs, so a slow server delays the next pass instead
+    of piling runs up in the queue."""
+    minute = now.strftime("%Y-%m-%dT%H:%M")
+    if context.cursor == minute:
+        return dg.SensorResult(skip_reason=f"a pass was requested at {minute} UTC already")
+    running = context.instance.get_runs_count(dg.RunsFilter(job_name=job_name, statuses=UNFINISHED))
+    if running:
+        return dg.SensorResult(skip_reason="the previous pass is still running")
+    reason = why_not()
+    if reason:
+        return dg.SensorResult(skip_reason=reason)
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"{run_key_prefix}:{minute}")], cursor=minute
+    )

@@ -9,17 +9,10 @@ in one minute never launch two runs.
 import dagster as dg
 
 from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs._shared.sensing import one_pass_a_minute
 from bg_agents.defs.notifications.due import due
 from bg_agents.defs.notifications.jobs import notifications_job
 from bg_agents.lib import clock
-
-UNFINISHED = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
 
 
 @dg.sensor(
@@ -36,17 +29,9 @@ def notification_sensor(
     context: dg.SensorEvaluationContext, app_db: AppDatabase
 ) -> dg.SensorResult:
     now = clock.now()
-    minute = now.strftime("%Y-%m-%dT%H:%M")
-    if context.cursor == minute:
-        return dg.SensorResult(skip_reason=f"a pass was requested at {minute} UTC already")
-    running = context.instance.get_runs_count(
-        dg.RunsFilter(job_name=notifications_job.name, statuses=UNFINISHED)
-    )
-    if running:
-        return dg.SensorResult(skip_reason="the previous pass is still running")
-    work = due(app_db.engine, now)
-    if not work.at(now):
-        return dg.SensorResult(skip_reason=work.describe())
-    return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"notifications:{minute}")], cursor=minute
-    )
+
+    def why_not() -> str | None:
+        work = due(app_db.engine, now)
+        return None if work.at(now) else work.describe()
+
+    return one_pass_a_minute(context, notifications_job.name, "notifications", now, why_not)

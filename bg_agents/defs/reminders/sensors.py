@@ -7,6 +7,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs._shared.sensing import one_pass_a_minute
 from bg_agents.defs.notifications import email_configured
 from bg_agents.defs.reminders.customers import retries_due
 from bg_agents.defs.reminders.jobs import customer_reminder_retry_job
@@ -15,14 +16,6 @@ from bg_agents.defs.reminders.run import catch_up_window, next_due, slot_due_at,
 from bg_agents.lib import clock
 from bg_agents.lib.db.models import Team
 from bg_agents.lib.settings import load_settings
-
-UNFINISHED = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
 
 
 @dg.sensor(
@@ -84,24 +77,20 @@ def customer_reminder_retry_sensor(
     context: dg.SensorEvaluationContext, app_db: AppDatabase
 ) -> dg.SensorResult:
     now = clock.now()
-    minute = now.strftime("%Y-%m-%dT%H:%M")
-    if context.cursor == minute:
-        return dg.SensorResult(skip_reason=f"a pass was requested at {minute} UTC already")
-    running = context.instance.get_runs_count(
-        dg.RunsFilter(job_name=customer_reminder_retry_job.name, statuses=UNFINISHED)
-    )
-    if running:
-        return dg.SensorResult(skip_reason="the previous pass is still running")
-    with app_db.engine.connect() as conn:
-        due = retries_due(conn, now)
-    if not due:
-        return dg.SensorResult(skip_reason="no customer reminder e-mail is due")
-    if not email_configured(load_settings()):
-        # A run could send nothing; the e-mails wait until BG_AGENTS_SMTP_URL is set.
-        return dg.SensorResult(
-            skip_reason=f"{due} customer reminder e-mails wait: e-mail is off "
-            "(set BG_AGENTS_SMTP_URL and BG_AGENTS_SMTP_FROM)"
-        )
-    return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"customer-reminders:{minute}")], cursor=minute
+
+    def why_not() -> str | None:
+        with app_db.engine.connect() as conn:
+            due = retries_due(conn, now)
+        if not due:
+            return "no customer reminder e-mail is due"
+        if not email_configured(load_settings()):
+            # A run could send nothing; the e-mails wait until BG_AGENTS_SMTP_URL is set.
+            return (
+                f"{due} customer reminder e-mails wait: e-mail is off "
+                "(set BG_AGENTS_SMTP_URL and BG_AGENTS_SMTP_FROM)"
+            )
+        return None
+
+    return one_pass_a_minute(
+        context, customer_reminder_retry_job.name, "customer-reminders", now, why_not
     )
