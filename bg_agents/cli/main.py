@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from bg_agents.cli import (
     agents,
     database,
+    health,
     imports,
     insights,
     match,
@@ -24,6 +25,7 @@ from bg_agents.cli import (
 # The order of ``bg-agents --help``.
 GROUPS = (
     database, world, agents, insights, match, review, imports, reminders, notifications, webhooks,
+    health,
 )  # fmt: skip
 
 
