@@ -27,7 +27,7 @@ from bg_agents.inprocess import materialization_metadata, materialize
 from bg_agents.lib import clock
 from bg_agents.lib.db import migrate
 from bg_agents.lib.db.engine import get_engine
-from bg_agents.lib.db.models import Insight, Team
+from bg_agents.lib.db.models import Insight, Team, customer_teams
 from bg_agents.lib.delivery_slots import SLOTS, day_due_at, day_slot, slot_for
 from bg_agents.lib.settings import Settings
 from bg_agents.lib.weeks import last_complete_week, last_complete_week_end
@@ -162,7 +162,7 @@ def materialize_insights(
     """The last week's insights, one run per delivery slot that has teams (as the sensor does)."""
     week = last_complete_week(today)
     with get_engine(settings.database_url).connect() as conn:
-        zones = conn.scalars(sa.select(Team.time_zone).distinct()).all()
+        zones = conn.scalars(sa.select(Team.time_zone).where(customer_teams()).distinct()).all()
     slots = sorted({slot_for(week, z) for z in zones}, key=SLOTS.index)
     done = set() if force else _materialized(instance, "weekly_insights")
     todo = [s for s in slots if f"{s}|{week.isoformat()}" not in done]
@@ -209,7 +209,9 @@ def materialize_reminders(
     engine = get_engine(settings.database_url)
     now = clock.now()
     with engine.connect() as conn:
-        teams = conn.execute(sa.select(Team.slug, Team.time_zone).order_by(Team.slug)).all()
+        teams = conn.execute(
+            sa.select(Team.slug, Team.time_zone).where(customer_teams()).order_by(Team.slug)
+        ).all()
     if not teams:
         return
     units = reminder_units(sorted({t.time_zone for t in teams}), now)

@@ -9,7 +9,7 @@ from bg_agents.defs._shared.resources import AppDatabase
 from bg_agents.defs._shared.sensing import last_materialized
 from bg_agents.defs.insights.delivery import catch_up_window, units_to_run
 from bg_agents.lib import clock
-from bg_agents.lib.db.models import Team
+from bg_agents.lib.db.models import Team, customer_teams
 from bg_agents.lib.delivery_slots import due_at, local_week_end
 
 
@@ -32,7 +32,7 @@ def insight_delivery_sensor(
     # First tick: look back one window, so a fresh deployment delivers what is due right now.
     since = datetime.fromisoformat(context.cursor) if context.cursor else now - window
     with app_db.engine.connect() as conn:
-        zones = set(conn.scalars(sa.select(Team.time_zone).distinct()))
+        zones = set(conn.scalars(sa.select(Team.time_zone).where(customer_teams()).distinct()))
     done = set(context.instance.get_materialized_partitions(dg.AssetKey("weekly_insights")))
     computed: dict[date, datetime | None] = {}
 

@@ -53,6 +53,7 @@ from bg_agents.lib.db.models import (
     Transaction,
     WeeklyCategoryMetric,
     WeeklyMetric,
+    customer_teams,
 )
 from bg_agents.lib.db.types import (
     SPLIT,
@@ -92,9 +93,11 @@ class Generated:
 
 def teams_in_slot(conn: Connection, week_start: date, slot: str, team: str | None = None) -> list:
     """The teams whose Monday 07:00 after ``week_start`` falls in ``slot``."""
-    query = sa.select(
-        Team.id, Team.slug, Team.name, Team.time_zone, Team.base_currency, Team.locale
-    ).order_by(Team.id)
+    query = (
+        sa.select(Team.id, Team.slug, Team.name, Team.time_zone, Team.base_currency, Team.locale)
+        .where(customer_teams())
+        .order_by(Team.id)
+    )
     if team is not None:
         query = query.where(Team.slug == team)
     slots: dict[str, str] = {}

@@ -21,7 +21,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from bg_agents.lib.db.models import Team, Transaction, WeeklyCategoryMetric, WeeklyMetric
+from bg_agents.lib.db.models import (
+    Team,
+    Transaction,
+    WeeklyCategoryMetric,
+    WeeklyMetric,
+    customer_teams,
+)
 from bg_agents.lib.db.types import (
     MAX_STORED_UNITS,
     SPLIT,
@@ -261,7 +267,7 @@ def _store_team_rows(
         )
         .select_from(sa.outerjoin(Team, sums, sums.c.team_id == Team.id))
         # Also what SQLite needs to tell INSERT ... SELECT ... ON CONFLICT from a join's ON.
-        .where(Team.id.not_in(left_out))
+        .where(Team.id.not_in(left_out), customer_teams())
     )
     conn.execute(
         _upsert_from(dialect, WeeklyMetric, teams, ("team_id", "week_start"), ("computed_at",))
@@ -282,7 +288,7 @@ def _week_counts(
     active = a.income_n + a.expense_n + a.unconverted_n
     counts = conn.execute(
         sa.select(
-            sa.select(sa.func.count()).select_from(Team).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(Team).where(customer_teams()).scalar_subquery(),
             sa.select(sa.func.count(sa.distinct(a.team_id))).where(active > 0).scalar_subquery(),
             sa.select(sa.func.coalesce(sa.func.sum(active), 0)).scalar_subquery(),
             sa.select(sa.func.count())

@@ -4,7 +4,8 @@ webhooks (Slack), retries and dead letters without a second delivery path.
 One internal team, slug ``_operators``, made on the first alert and synced on each: its members
 are ``BG_AGENTS_OPERATOR_EMAILS`` (added when missing, never removed: a member's preferences and
 past deliveries stay), its webhook is ``BG_AGENTS_OPERATOR_WEBHOOK_URL``. It has no transactions
-or invoices, so the agents that iterate teams have nothing to say about it.
+or invoices, and its slug starts with ``_``: the agents that iterate teams leave system teams out
+(``models.customer_teams``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import secrets
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bg_agents.lib.db.models import Team, User, WebhookEndpoint
+from bg_agents.lib.db.models import SYSTEM_TEAM_PREFIX, Team, User, WebhookEndpoint
 from bg_agents.lib.db.upsert import insert_missing
 from bg_agents.lib.settings import OperatorSettings
 
-OPERATORS_SLUG = "_operators"
+OPERATORS_SLUG = f"{SYSTEM_TEAM_PREFIX}operators"  # a system team: no agent treats it as a customer
 OPERATORS_NAME = "bg-agents operators"
 # The engine's secret format (notifications' endpoints module: ``whsec_`` + 256 random bits).
 # Made here, as the engine's public surface does not offer adding an endpoint.

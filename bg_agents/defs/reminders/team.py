@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from bg_agents.defs.notifications import Event, notify
 from bg_agents.defs.reminders import rules
-from bg_agents.lib.db.models import OPEN_INVOICE, Customer, Invoice, Reminder, Team
+from bg_agents.lib.db.models import OPEN_INVOICE, Customer, Invoice, Reminder, Team, customer_teams
 from bg_agents.lib.db.upsert import insert_missing
 from bg_agents.lib.delivery_slots import day_due_at, day_slot
 from bg_agents.lib.money import plain_amount
@@ -107,7 +107,11 @@ def teams_of_slot(
     conn: Connection, local_date: date, slot: str, team_ids: Sequence[int] | None = None
 ) -> list[SlotTeam]:
     """The teams whose 09:00 on ``local_date`` falls in ``slot`` (by their zone's offset then)."""
-    query = sa.select(Team.id, Team.slug, Team.name, Team.time_zone).order_by(Team.id)
+    query = (
+        sa.select(Team.id, Team.slug, Team.name, Team.time_zone)
+        .where(customer_teams())
+        .order_by(Team.id)
+    )
     if team_ids is not None:
         query = query.where(Team.id.in_(list(team_ids)))
     return [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bg_agents.lib.db.models import Base, Team, User
+from bg_agents.lib.db.models import Base, Team, User, customer_teams
 
 
 def table_counts(conn: Connection) -> dict[str, int]:
@@ -21,6 +21,7 @@ def list_teams(conn: Connection) -> list[dict]:
     rows = conn.execute(
         sa.select(Team.slug, Team.name, Team.time_zone, Team.base_currency, users.c.n)
         .outerjoin(users, users.c.team_id == Team.id)
+        .where(customer_teams())
         .order_by(Team.slug)
     )
     return [

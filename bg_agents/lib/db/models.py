@@ -64,6 +64,16 @@ class Team(Base):
     created_at: Mapped[datetime] = _created()
 
 
+# Teams whose slug starts with "_" are the system's own (the operators who receive alerts): they
+# keep no books, so no agent measures them, writes them insights or lists them as a customer team.
+SYSTEM_TEAM_PREFIX = "_"
+
+
+def customer_teams() -> sa.ColumnElement[bool]:
+    """The WHERE clause for every team but the system's own (``_`` is a LIKE wildcard, escaped)."""
+    return ~Team.slug.startswith(SYSTEM_TEAM_PREFIX, autoescape=True)
+
+
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (sa.UniqueConstraint("team_id", "email"),)
@@ -344,9 +354,7 @@ class ReminderSettings(Base):
 
     __tablename__ = "reminder_settings"
     id: Mapped[int] = _id()
-    team_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("teams.id", ondelete="CASCADE"), unique=True
-    )
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"), unique=True)
     customer_reminders: Mapped[bool] = mapped_column(default=False)
     customer_steps: Mapped[list[int]] = mapped_column(
         sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), default=lambda: [1, 7, 14]
