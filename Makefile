@@ -55,8 +55,11 @@ defs: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg list defs
 
 ## test: the whole suite (PostgreSQL tests run when the server is reachable; CI requires them)
+# Two worker processes, each taking whole files (module fixtures are built once); TEST_WORKERS=0
+# runs in this process, e.g. to debug with pdb.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## lint: ruff, then the layout's import contracts (pyproject.toml [tool.importlinter])
 lint: $(STAMP)
