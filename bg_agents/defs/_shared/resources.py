@@ -1,4 +1,4 @@
-"""Resources: the application database and the LLM."""
+"""Resources: the application database and the LLM; the retry policy of outside-world steps."""
 
 from __future__ import annotations
 
@@ -80,3 +80,18 @@ def llm() -> LLM:
         request_timeout=s.request_timeout,
         max_retries=s.max_retries,
     )
+
+
+# The one step retry policy for steps that call the outside world (model, SMTP, webhooks). A
+# model provider's 429 storm or an SMTP server restart is over in about a minute: 3 retries
+# waiting about 10, 20 and 40 s (exponential; Dagster's PLUS_MINUS jitter so steps that failed
+# together do not retry together) span roughly 70 s before the step gives up. Every such step is
+# idempotent by its natural keys, so a retry repeats nothing already sent or stored. Run retries
+# (dagster.yaml) skip step failures, so these attempts are not multiplied by run attempts; a
+# dg.Failure(allow_retries=False) (a reminder unit requested before its 09:00) is never retried.
+OUTSIDE_WORLD_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3,
+    delay=10,
+    backoff=dg.Backoff.EXPONENTIAL,
+    jitter=dg.Jitter.PLUS_MINUS,
+)

@@ -4,7 +4,7 @@ import dagster as dg
 
 from bg_agents.defs._shared.metadata import check_result
 from bg_agents.defs._shared.partitions import insight_partitions, key_to_date
-from bg_agents.defs._shared.resources import LLM, LLM_POOL, AppDatabase
+from bg_agents.defs._shared.resources import LLM, LLM_POOL, OUTSIDE_WORLD_RETRY_POLICY, AppDatabase
 from bg_agents.defs.insights import quality
 from bg_agents.defs.insights.service import generate_slot
 
@@ -18,6 +18,7 @@ class InsightsConfig(dg.Config):
     partitions_def=insight_partitions,
     deps=["weekly_metrics"],
     pool=LLM_POOL,
+    retry_policy=OUTSIDE_WORLD_RETRY_POLICY,
     check_specs=[
         dg.AssetCheckSpec(
             "facts_match_data",

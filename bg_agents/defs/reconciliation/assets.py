@@ -8,7 +8,7 @@ import dagster as dg
 
 from bg_agents.defs._shared.metadata import counts_table, markdown_table
 from bg_agents.defs._shared.partitions import daily_partitions, key_to_date
-from bg_agents.defs._shared.resources import LLM, LLM_POOL, AppDatabase
+from bg_agents.defs._shared.resources import LLM, LLM_POOL, OUTSIDE_WORLD_RETRY_POLICY, AppDatabase
 from bg_agents.defs.reconciliation.matcher import PROFILES
 from bg_agents.defs.reconciliation.matcher.evidence.model import EvidenceModel
 from bg_agents.defs.reconciliation.model_store import (
@@ -119,6 +119,7 @@ class MatchConfig(dg.Config):
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=["unmatched_records", "transactions", "match_model"],
     pool=LLM_POOL,
+    retry_policy=OUTSIDE_WORLD_RETRY_POLICY,
     group_name="reconciliation",
     kinds={"python", "sql", "openai"},
     owners=["team:data"],

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from bg_agents.defs._shared.partitions import key_to_date
-from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs._shared.resources import OUTSIDE_WORLD_RETRY_POLICY, AppDatabase
 from bg_agents.defs.reminders.partitions import reminder_partitions
 from bg_agents.defs.reminders.run import catch_up_window, run_slot, slot_due_at
 from bg_agents.lib import clock
@@ -15,6 +15,7 @@ NOTIFICATIONS_POOL = "notifications"
 @dg.asset(
     partitions_def=reminder_partitions,
     pool=NOTIFICATIONS_POOL,
+    retry_policy=OUTSIDE_WORLD_RETRY_POLICY,
     group_name="reminders",
     kinds={"sql", "email"},
     owners=["team:data"],
