@@ -139,7 +139,11 @@ def record_matches(
     context: dg.AssetExecutionContext, config: MatchConfig, app_db: AppDatabase, llm: LLM
 ) -> dg.MaterializeResult:
     if config.profile not in PROFILES:
-        raise dg.Failure(f"unknown profile {config.profile!r}; known: {', '.join(PROFILES)}")
+        # A mistake in the run's config: retrying cannot fix it.
+        raise dg.Failure(
+            f"unknown profile {config.profile!r}; known: {', '.join(PROFILES)}",
+            allow_retries=False,
+        )
     matching = matching_for(app_db.engine, config.profile)
     if matching.fallback:
         context.log.warning(matching.fallback)
