@@ -62,6 +62,7 @@ def test_jobs_schedules_and_sensors_are_all_defined() -> None:
         "customer_reminder_retry_sensor",
         "run_failure_alert_sensor",
         "run_recovery_alert_sensor",
+        "freshness_sensor",
     }
     jobs = {j.name for j in repo.get_all_jobs()}
     assert {

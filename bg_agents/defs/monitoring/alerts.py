@@ -24,6 +24,7 @@ from bg_agents.lib.db.models import NotificationEvent
 from bg_agents.lib.settings import OperatorSettings
 
 FAILURE, ESCALATION, RECOVERED = "ops.failure", "ops.escalation", "ops.recovered"
+STALE = "ops.stale"
 MAX_ERROR = 300  # characters of the error summary: a line, not a traceback
 MAX_COUNTED = 100  # run ids kept on an hour's alert to count each failure once
 # Dagster runs asset selections as implicit jobs ("__ASSET_JOB", "__ASSET_JOB_0"): the assets
@@ -182,6 +183,32 @@ def alert_success(
         body=run_link(settings, run_id),
         payload={"job": job, "run_id": run_id, "link": run_link(settings, run_id)},
     )
+    if notify(conn, [event], now):
+        outcome.new.append(key)
+    return outcome
+
+
+def alert_stale(
+    conn: Connection,
+    settings: OperatorSettings,
+    asset: str,
+    check: str,
+    reason: str,
+    now: datetime,
+) -> AlertOutcome:
+    """Report a failed freshness check: one alert per check and UTC hour, however often the
+    sensor finds it failing within that hour."""
+    team_id = ensure_operators(conn, settings)
+    key = f"alert:stale:{check}:{hour_key(now)}"
+    event = Event(
+        key=key,
+        team_id=team_id,
+        category=STALE,
+        title=f"{asset} is stale ({check})",
+        body=f"{redact(reason)}\n{settings.dagster_url}/assets/{asset}",
+        payload={"asset": asset, "check": check, "reason": redact(reason)},
+    )
+    outcome = AlertOutcome()
     if notify(conn, [event], now):
         outcome.new.append(key)
     return outcome

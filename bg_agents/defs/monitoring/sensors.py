@@ -1,4 +1,6 @@
-"""Sensors: every run of the code location that fails or succeeds is reported to ``alerts.py``.
+"""Sensors: every run of the code location that fails or succeeds is reported to ``alerts.py``,
+and every few minutes the freshness of transactions, weekly metrics and insight delivery is
+judged (``freshness.py``), recorded as asset check evaluations and, when failing, alerted.
 
 Both watch all jobs of the location (``monitored_jobs`` unset) and run in the daemon; they read
 the job's recent finished runs from the instance and leave the decision (alert, count, escalate,
@@ -6,14 +8,18 @@ recover) to the plain module. Off, with a skip reason naming the settings, until
 address or webhook is configured: nobody would hear an alert.
 """
 
+from datetime import UTC, datetime
+
 import dagster as dg
 
 from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs.monitoring import freshness
 from bg_agents.defs.monitoring.alerts import (
     AlertOutcome,
     FinishedRun,
     RunFailure,
     alert_failure,
+    alert_stale,
     alert_success,
     subject,
 )
@@ -114,3 +120,73 @@ def run_recovery_alert_sensor(
     if outcome.new:
         context.log.info(f"{_subject(run)} run {run.run_id}: {outcome.describe()}")
     return None
+
+
+FRESHNESS_INTERVAL = 300  # seconds: well inside the tightest grace (30 min after a delivery)
+
+
+def _last_materialized(
+    instance: dg.DagsterInstance, asset: str, partition: str | None = None
+) -> datetime | None:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey(asset),
+            asset_partitions=[partition] if partition else None,
+        ),
+        limit=1,
+    ).records
+    return datetime.fromtimestamp(records[0].timestamp, UTC) if records else None
+
+
+def judge_freshness(
+    instance: dg.DagsterInstance, app_db: AppDatabase, now: datetime
+) -> list[freshness.Freshness]:
+    """The three freshness rules on what the instance and the database hold at ``now``."""
+    week = freshness.metrics_week(now)
+    with app_db.engine.connect() as conn:
+        late = freshness.late_insights(conn, now)
+    return [
+        freshness.transactions_fresh(_last_materialized(instance, "transactions"), now),
+        freshness.weekly_metrics_fresh(
+            week, _last_materialized(instance, "weekly_metrics", week.isoformat()), now
+        ),
+        freshness.delivery_fresh(late),
+    ]
+
+
+@dg.sensor(
+    name="freshness_sensor",
+    minimum_interval_seconds=FRESHNESS_INTERVAL,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Every 5 minutes: transactions materialized within 2 h, the last week's metrics after the "
+        "week ended (6 h grace), no insight undelivered 30 min after its due instant. Each result "
+        "is an asset check evaluation on the asset; a failure alerts the operators once per "
+        "check and UTC hour (when an operator address or webhook is configured)."
+    ),
+)
+def freshness_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase) -> dg.SensorResult:
+    now = clock.now()
+    results = judge_freshness(context.instance, app_db, now)
+    settings = load_operator_settings()
+    failed = [r for r in results if not r.passed]
+    if failed and settings.configured:
+        with app_db.engine.begin() as conn:
+            for r in failed:
+                outcome = alert_stale(conn, settings, r.asset, r.check, r.reason, now)
+                context.log.info(f"{r.check}: {outcome.describe()}")
+    elif failed:
+        context.log.warning(NOT_CONFIGURED)
+    return dg.SensorResult(
+        asset_events=[
+            dg.AssetCheckEvaluation(
+                asset_key=dg.AssetKey(r.asset),
+                check_name=r.check,
+                passed=r.passed,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=r.reason,
+                metadata={"reason": r.reason, "evaluated_at": now.isoformat()},
+            )
+            for r in results
+        ]
+    )
