@@ -22,6 +22,22 @@ from bg_agents.lib.weeks import last_complete_week, last_complete_week_end
 from bg_agents.simulate.store import write_world
 from bg_agents.simulate.world import generate_world
 
+# The time zones the delivery schedules are tested in: DST in both hemispheres (New York, London,
+# St John's at -03:30, Lord Howe's half-hour shift, Chatham at +12:45/+13:45), quarter- and
+# half-hour offsets (Kathmandu +05:45, Kolkata +05:30) and both ends of the clock (Kiritimati
+# +14, Pago Pago -11).
+AWKWARD_ZONES = [
+    "America/New_York",
+    "Europe/London",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "America/St_Johns",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+]
+
 # A Sunday inside the partitions (history starts 2025-01-01).
 WORLD_END = date(2026, 3, 8)
 VOLATILE = {

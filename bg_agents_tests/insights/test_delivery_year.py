@@ -11,18 +11,9 @@ from zoneinfo import ZoneInfo
 from bg_agents.defs.ingestion.timing import days_to_ingest
 from bg_agents.defs.insights.delivery import action, units_to_run
 from bg_agents.lib.delivery_slots import due_at, local_week_end, slot_for
+from bg_agents_tests.helpers import AWKWARD_ZONES
 
-ZONES = [
-    "America/New_York",
-    "Europe/London",
-    "Asia/Kolkata",
-    "Asia/Kathmandu",
-    "Australia/Lord_Howe",
-    "Pacific/Chatham",
-    "America/St_Johns",
-    "Pacific/Kiritimati",
-    "Pacific/Pago_Pago",
-]
+ZONES = AWKWARD_ZONES
 START = datetime(2026, 1, 1, tzinfo=UTC)
 END = START + timedelta(days=365)
 TICK = timedelta(minutes=5)

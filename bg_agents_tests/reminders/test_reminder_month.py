@@ -16,19 +16,10 @@ from bg_agents.defs.reminders import rules
 from bg_agents.defs.reminders.run import run_slot, slot_due_at, units_to_run
 from bg_agents.lib.db.models import Invoice, NotificationEvent, Reminder, Team
 from bg_agents.lib.delivery_slots import day_slot
+from bg_agents_tests.helpers import AWKWARD_ZONES
 from bg_agents_tests.reminders.conftest import add_invoice, add_team
 
-ZONES = [
-    "America/New_York",
-    "Europe/London",
-    "Asia/Kolkata",
-    "Asia/Kathmandu",
-    "Australia/Lord_Howe",
-    "Pacific/Chatham",
-    "America/St_Johns",
-    "Pacific/Kiritimati",
-    "Pacific/Pago_Pago",
-]
+ZONES = AWKWARD_ZONES
 # Ticks at hh:02:30, hh:07:30, ...: a 09:00 is seen 2.5 minutes late, as a real daemon's would.
 START = datetime(2026, 3, 1, 0, 2, 30, tzinfo=UTC)
 END = datetime(2026, 4, 1, tzinfo=UTC)
