@@ -26,7 +26,7 @@ from bg_agents.defs.reminders.run import slot_due_at
 from bg_agents.inprocess import materialize
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTSIDE_WORLD_ASSETS = ["weekly_insights", "record_matches", "notifications", "invoice_reminders"]
+OUTSIDE_WORLD_ASSETS = ["weekly_insights", "record_matches", "invoice_reminders"]
 
 
 @pytest.mark.parametrize("name", OUTSIDE_WORLD_ASSETS)
@@ -35,8 +35,12 @@ def test_outside_world_steps_carry_the_shared_policy(name: str) -> None:
     assert assets_def.op.retry_policy == OUTSIDE_WORLD_RETRY_POLICY
 
 
-def test_the_customer_email_op_carries_the_shared_policy() -> None:
-    assert send_customer_reminder_emails.retry_policy == OUTSIDE_WORLD_RETRY_POLICY
+def test_the_delivery_passes_retry_per_delivery_not_per_step() -> None:
+    """A pass of the engine or of the customer e-mails records each failed delivery with its own
+    backoff, and the minute sensor starts the next pass: a step retry would only send sooner
+    what the backoff holds back."""
+    assert defs.get_assets_def("notifications").op.retry_policy is None
+    assert send_customer_reminder_emails.retry_policy is None
 
 
 def test_the_policy_backs_off_exponentially_with_jitter() -> None:

@@ -82,13 +82,16 @@ def llm() -> LLM:
     )
 
 
-# The one step retry policy for steps that call the outside world (model, SMTP, webhooks). A
-# model provider's 429 storm or an SMTP server restart is over in about a minute: 3 retries
-# waiting about 10, 20 and 40 s (exponential; Dagster's PLUS_MINUS jitter so steps that failed
-# together do not retry together) span roughly 70 s before the step gives up. Every such step is
-# idempotent by its natural keys, so a retry repeats nothing already sent or stored. Run retries
-# (dagster.yaml) skip step failures, so these attempts are not multiplied by run attempts; a
-# dg.Failure(allow_retries=False) (a reminder unit requested before its 09:00) is never retried.
+# The one step retry policy for steps that call the outside world and decide a unit once (the
+# model's insights and tie-breaks, the 09:00 reminders). The delivery passes (notifications, the
+# customer e-mail op) have none: each delivery keeps its own backoff and the minute sensor starts
+# the next pass. A model provider's 429 storm or an SMTP server restart is over in about a
+# minute: 3 retries waiting about 10, 20 and 40 s (exponential; Dagster's PLUS_MINUS jitter so
+# steps that failed together do not retry together) span roughly 70 s before the step gives up.
+# Every such step is idempotent by its natural keys, so a retry repeats nothing already sent or
+# stored. Run retries (dagster.yaml) skip step failures, so these attempts are not multiplied by
+# run attempts; a dg.Failure(allow_retries=False) (a reminder unit requested before its 09:00)
+# is never retried.
 OUTSIDE_WORLD_RETRY_POLICY = dg.RetryPolicy(
     max_retries=3,
     delay=10,

@@ -3,7 +3,7 @@ UI. A materialization is one pass of the engine (close due windows, send due del
 
 import dagster as dg
 
-from bg_agents.defs._shared.resources import OUTSIDE_WORLD_RETRY_POLICY, AppDatabase
+from bg_agents.defs._shared.resources import AppDatabase
 from bg_agents.defs.notifications.cycle import run_cycle
 
 # Sending waits on SMTP servers and webhook endpoints: on a pool of its own, a slow receiver holds
@@ -13,7 +13,6 @@ NOTIFICATIONS_POOL = "notifications"
 
 @dg.asset(
     pool=NOTIFICATIONS_POOL,
-    retry_policy=OUTSIDE_WORLD_RETRY_POLICY,
     group_name="notifications",
     kinds={"sql", "email"},
     owners=["team:data"],

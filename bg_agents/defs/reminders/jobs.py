@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from bg_agents.defs._shared.resources import OUTSIDE_WORLD_RETRY_POLICY, AppDatabase
+from bg_agents.defs._shared.resources import AppDatabase
 from bg_agents.defs.reminders.customers import send_customer_reminders
 from bg_agents.lib import clock
 
 
-@dg.op(pool="notifications", retry_policy=OUTSIDE_WORLD_RETRY_POLICY)
+@dg.op(pool="notifications")
 def send_customer_reminder_emails(
     context: dg.OpExecutionContext, app_db: AppDatabase
 ) -> dict[str, int]:
