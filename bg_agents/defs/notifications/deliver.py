@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from bg_agents.defs.notifications.channels.base import DeliveryError, Outgoing
 from bg_agents.defs.notifications.preferences import Preferences
 from bg_agents.lib import clock
+from bg_agents.lib.db.claims import claim_due
 from bg_agents.lib.db.models import Notification, Team, User, WebhookEndpoint
 
 MAX_ATTEMPTS = 6
@@ -80,24 +81,7 @@ def _claim(engine: Engine, now: datetime, limit: int) -> list[Any]:
         sa.or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
     )
     with engine.begin() as conn:
-        ids = sa.select(Notification.id).where(due).order_by(Notification.id).limit(limit)
-        if conn.dialect.name == "postgresql":
-            ids = ids.with_for_update(skip_locked=True)
-        # The ids first, then the update: as a subquery of the UPDATE, PostgreSQL may run the
-        # locking LIMIT query once per row scanned and so claim every due row, not ``limit``.
-        chosen = list(conn.scalars(ids))
-        if not chosen:
-            return []
-        return conn.execute(
-            sa.update(Notification)
-            .where(Notification.id.in_(chosen), due)
-            .values(
-                status="sending",
-                next_attempt_at=now + LEASE,
-                attempts=Notification.attempts + 1,
-            )
-            .returning(Notification)
-        ).all()
+        return claim_due(conn, Notification, due, limit, now, LEASE)
 
 
 def deliver(

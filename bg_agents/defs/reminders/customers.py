@@ -43,6 +43,7 @@ from bg_agents.defs.reminders import rules
 from bg_agents.defs.reminders.customer_email import CustomerReminderMail, render_customer_reminder
 from bg_agents.defs.reminders.settings import team_settings_many
 from bg_agents.lib import clock
+from bg_agents.lib.db.claims import claim_due
 from bg_agents.lib.db.models import OPEN_INVOICE, Customer, Invoice, Reminder, Team
 from bg_agents.lib.db.upsert import insert_missing
 from bg_agents.lib.delivery_slots import day_due_at, day_slot
@@ -283,20 +284,8 @@ def _claim(
     due = _due(now, team_ids)
     if window is not None:
         due = sa.and_(due, Reminder.due_at >= now - window)
-    ids: Any = sa.select(Reminder.id).where(due).order_by(Reminder.id).limit(limit)
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Locked first, updated by id: inside one UPDATE ... IN (subquery) PostgreSQL may
-            # rescan the LIMIT ... SKIP LOCKED subquery per row and claim every due row.
-            ids = conn.execute(ids.with_for_update(skip_locked=True)).scalars().all()
-            if not ids:
-                return []
-        return conn.execute(
-            sa.update(Reminder)
-            .where(Reminder.id.in_(ids), due)
-            .values(status="sending", next_attempt_at=now + LEASE, attempts=Reminder.attempts + 1)
-            .returning(Reminder)
-        ).all()
+        return claim_due(conn, Reminder, due, limit, now, LEASE)
 
 
 def _step(kind: str) -> int:
