@@ -85,7 +85,7 @@ def collect(  # type: ignore[no-untyped-def]
                     running=running,
                     from_default=not stored,
                     interval=_interval(definition, kind, now),
-                    ticks=_ticks(instance, state, runs),
+                    ticks=_ticks(instance, state),  # the latest is what is judged
                     runs=_runs(instance, kind, definition.name, runs),
                     started_at=_started(state),
                 )
@@ -123,13 +123,13 @@ def _interval(definition, kind: str, now: datetime) -> timedelta | None:  # type
     return max(gaps) if gaps else None
 
 
-def _ticks(instance, state, limit: int) -> Sequence[Any]:  # type: ignore[no-untyped-def]
+def _ticks(instance, state) -> Sequence[Any]:  # type: ignore[no-untyped-def]
     from bg_agents.defs.monitoring.health import Tick
     from bg_agents.lib.agents.messages import redact
 
     if state is None:
         return []
-    ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=limit)
+    ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
     return [
         Tick(
             at=datetime.fromtimestamp(t.timestamp, UTC),

@@ -10,20 +10,16 @@ or invoices, and its slug starts with ``_``: the agents that iterate teams leave
 
 from __future__ import annotations
 
-import secrets
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from bg_agents.defs.notifications import new_secret
 from bg_agents.lib.db.models import SYSTEM_TEAM_PREFIX, Team, User, WebhookEndpoint
 from bg_agents.lib.db.upsert import insert_missing
 from bg_agents.lib.settings import OperatorSettings
 
 OPERATORS_SLUG = f"{SYSTEM_TEAM_PREFIX}operators"  # a system team: no agent treats it as a customer
 OPERATORS_NAME = "bg-agents operators"
-# The engine's secret format (notifications' endpoints module: ``whsec_`` + 256 random bits).
-# Made here, as the engine's public surface does not offer adding an endpoint.
-SECRET_PREFIX = "whsec_"
 
 
 def ensure_operators(conn: Connection, settings: OperatorSettings) -> int:
@@ -62,7 +58,7 @@ def ensure_operators(conn: Connection, settings: OperatorSettings) -> int:
                 {
                     "team_id": team_id,
                     "url": settings.webhook_url,
-                    "secret": SECRET_PREFIX + secrets.token_urlsafe(32),
+                    "secret": new_secret(),
                     "slack": settings.webhook_slack,
                     "active": True,
                 }

@@ -9,6 +9,7 @@ from bg_agents.defs.notifications.channels.email import (
 )
 from bg_agents.defs.notifications.channels.email import SmtpConfig, SmtpSender, email_configured
 from bg_agents.defs.notifications.deliver import LEASE, MAX_ATTEMPTS, backoff
+from bg_agents.defs.notifications.endpoints import new_secret
 from bg_agents.defs.notifications.events import Event, notify
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "SmtpSender",
     "backoff",
     "email_configured",
+    "new_secret",
     "notify",
 ]
