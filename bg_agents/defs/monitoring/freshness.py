@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from bg_agents.lib.db.models import Insight, Team, customer_teams
 from bg_agents.lib.delivery_slots import due_local
-from bg_agents.lib.weeks import week_start
+from bg_agents.lib.weeks import last_complete_week
 
 TRANSACTIONS_MAX_AGE = timedelta(hours=2)
 METRICS_GRACE = timedelta(hours=6)
@@ -55,7 +55,7 @@ def transactions_fresh(last: datetime | None, now: datetime) -> Freshness:
 
 def metrics_week(now: datetime) -> date:
     """The last complete ISO week at ``now`` (UTC): the partition expected to be measured."""
-    return week_start(now.astimezone(UTC).date()) - timedelta(days=7)
+    return last_complete_week(now.astimezone(UTC).date())
 
 
 def weekly_metrics_fresh(week: date, last: datetime | None, now: datetime) -> Freshness:
@@ -92,7 +92,7 @@ def late_insights(conn: Connection, now: datetime) -> list[str]:
     for row in rows:
         if due_local(row.week_start, row.time_zone) + DELIVERY_GRACE <= now:
             late.append(f"{row.slug}/{row.week_start} generated, not delivered")
-    newest = week_start(now.astimezone(UTC).date()) - timedelta(days=7)
+    newest = metrics_week(now)
     weeks = [newest - timedelta(days=7), newest]
     have = {
         (r.team_id, r.week_start)
