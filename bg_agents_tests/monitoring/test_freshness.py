@@ -183,3 +183,36 @@ def test_without_operators_the_checks_still_report(engine, app_env, instance, mo
     monkeypatch.delenv("BG_AGENTS_OPERATOR_WEBHOOK_URL", raising=False)
     assert not _evaluate(instance, engine)[TRANSACTIONS_CHECK].passed
     assert _alerts(engine) == []
+
+
+def test_the_checks_are_declared_on_their_assets_and_run_alike(engine, operators, instance) -> None:  # type: ignore[no-untyped-def]
+    """Declared, the sensor's evaluations show on the assets' Checks tabs; executed from the UI,
+    the checks judge the same way (and alert nobody: alerting is the sensor's)."""
+    from bg_agents.definitions import defs
+    from bg_agents.defs.monitoring import checks
+
+    declared = defs.resolve_asset_graph().asset_check_keys
+    for name, asset in [
+        (TRANSACTIONS_CHECK, "transactions"),
+        (METRICS_CHECK, "weekly_metrics"),
+        (DELIVERY_CHECK, "weekly_insights"),
+    ]:
+        assert dg.AssetCheckKey(dg.AssetKey(asset), name) in declared
+    _materialized(instance, "weekly_metrics", NOW - timedelta(hours=8), LAST_WEEK.isoformat())
+    declared_checks = [
+        checks.transactions_fresh,
+        checks.last_week_measured,
+        checks.insights_delivered_on_time,
+    ]
+    result = dg.materialize(
+        declared_checks,
+        selection=dg.AssetSelection.checks(*declared_checks),
+        instance=instance,
+        resources={"app_db": AppDatabase(url=engine.url.render_as_string(False))},
+    )
+    executed = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert _alerts(engine) == []
+    sensed = {name: e.passed for name, e in _evaluate(instance, engine).items()}
+    assert (
+        executed == sensed == {TRANSACTIONS_CHECK: False, METRICS_CHECK: True, DELIVERY_CHECK: True}
+    )
