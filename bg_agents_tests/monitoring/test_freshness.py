@@ -16,6 +16,7 @@ from bg_agents.defs._shared.resources import AppDatabase
 from bg_agents.defs.monitoring.freshness import DELIVERY_CHECK, METRICS_CHECK, TRANSACTIONS_CHECK
 from bg_agents.defs.monitoring.sensors import freshness_sensor
 from bg_agents.lib.db.models import Insight, Notification, NotificationEvent, Team
+from bg_agents.lib.weeks import last_complete_week
 
 NOW = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)  # a Monday: week 2026-02-23 closed 9 h ago
 LAST_WEEK = date(2026, 2, 23)
@@ -216,3 +217,34 @@ def test_the_checks_are_declared_on_their_assets_and_run_alike(engine, operators
     assert (
         executed == sensed == {TRANSACTIONS_CHECK: False, METRICS_CHECK: True, DELIVERY_CHECK: True}
     )
+
+
+def test_a_stale_asset_reaches_the_operators_webhook_once(
+    engine, app_env, instance, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from bg_agents.defs.monitoring.operators import ensure_operators
+    from bg_agents.defs.notifications.deliver import deliver
+    from bg_agents.lib.db.models import WebhookEndpoint
+    from bg_agents.lib.settings import load_operator_settings
+    from bg_agents_tests.notifications.test_webhook_channel import Receiver
+
+    now = datetime.now(UTC)  # the receiver checks signatures against the real clock
+    with Receiver() as receiver:
+        monkeypatch.setenv("BG_AGENTS_OPERATOR_WEBHOOK_URL", receiver.url("/ops"))
+        monkeypatch.setenv("BG_AGENTS_NOW", now.isoformat())
+        with engine.begin() as conn:  # the receiver verifies with its secret: use the same one
+            team = ensure_operators(conn, load_operator_settings())
+            conn.execute(
+                sa.update(WebhookEndpoint)
+                .where(WebhookEndpoint.team_id == team)
+                .values(secret=receiver.secret)
+            )
+        _materialized(instance, "transactions", now - timedelta(hours=3), now.date().isoformat())
+        week = last_complete_week(now.date())
+        _materialized(instance, "weekly_metrics", now, week.isoformat())
+        _evaluate(instance, engine)
+        _evaluate(instance, engine)  # the next tick: still stale, already told this hour
+        deliver(engine, now)
+        calls = receiver.at("/ops")
+    assert len(calls) == 1 and calls[0].verified
+    assert "transactions is stale" in str(calls[0].json), calls[0].json
