@@ -299,6 +299,34 @@ class Insight(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class Report(Base):
+    """One version of a team's month-end report (a PDF in storage).
+
+    (team, month, version) is the natural key: a re-run whose figures did not change
+    (``content_sha256``, a hash of the canonical figures printed on the last page) writes nothing;
+    late data that changed them writes version N+1 with its ``reason`` and keeps N. A version once
+    written is never rewritten, so a delivered one cannot change under its reader. ``sha256`` is
+    the file's own hash, checked against the stored bytes.
+    """
+
+    __tablename__ = "reports"
+    __table_args__ = (sa.UniqueConstraint("team_id", "month", "version"),)
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    month: Mapped[date]  # the first day of the team's local month
+    version: Mapped[int]
+    path: Mapped[str] = mapped_column(sa.String(1024))  # a file path or an fsspec URL
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    content_sha256: Mapped[str] = mapped_column(sa.String(64))
+    pages: Mapped[int]
+    size_bytes: Mapped[int]
+    totals: Mapped[dict[str, Any]] = mapped_column(default=dict)  # printed totals, as strings
+    reason: Mapped[str] = mapped_column(sa.Text)  # why this version exists
+    run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = _created()
+    delivered_at: Mapped[datetime | None]
+
+
 class InsightClaim(Base):
     """Who is writing (team, week)'s insight: taken with an INSERT the unique key arbitrates,
     before the model is called, so racing runs pay for one generation. A claim not finished
