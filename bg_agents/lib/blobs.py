@@ -1,36 +1,33 @@
-"""Where report files live: a local folder by default, any fsspec URL (``s3://``, ``gs://``,
-``memory://``...) when ``BG_AGENTS_REPORTS_URL`` names one.
+"""Files the agents produce (month-end reports, e-mail attachments): a local path, or any fsspec
+URL (``s3://``, ``gs://``, ``memory://``...) for object storage beyond one machine.
 
-A version's path is ``<base>/<team>/<YYYY-MM>/v<N>.pdf``. The file is written before its row is
-committed, under the row's unique key (``service.py``), so the database decides which writer owns
-a version; a reader never sees half a file: locally the bytes go to a temporary name in the same
-folder and are renamed into place, and an object store's put is atomic per object.
+A reader never sees half a file: locally the bytes go to a temporary name in the same folder and
+are renamed into place, and an object store's put is atomic per object. Which writer owns a path
+is decided by the caller (a unique key in the database), not here.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from datetime import date
 from pathlib import Path
 
 import fsspec
 
 
-class ReportStorageError(Exception):
-    """The report could not be stored or read; the message names the place and the cause."""
+class BlobError(Exception):
+    """The file could not be stored or read; the message names the place and the cause."""
 
 
 def is_url(base: str) -> bool:
     return "://" in base and not base.startswith("file://")
 
 
-def version_path(base: str, team_slug: str, month: date, version: int) -> str:
-    """Where version ``version`` of a team's month goes, under ``base`` (folder or URL)."""
-    relative = f"{team_slug}/{month:%Y-%m}/v{version}.pdf"
+def join(base: str, relative: str) -> str:
+    """``relative`` (slash-separated) under ``base``, a folder or a URL."""
     if is_url(base):
         return f"{base.rstrip('/')}/{relative}"
-    return str(Path(base.removeprefix("file://")) / relative)
+    return str(Path(base.removeprefix("file://")).joinpath(*relative.split("/")))
 
 
 def write(path: str, data: bytes) -> None:
@@ -43,7 +40,7 @@ def write(path: str, data: bytes) -> None:
             return
         folder = Path(path).parent
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".writing-", suffix=".pdf")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".writing-")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -54,7 +51,7 @@ def write(path: str, data: bytes) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
     except (OSError, ValueError, ImportError) as exc:
-        raise ReportStorageError(f"could not write {path}: {exc}") from exc
+        raise BlobError(f"could not write {path}: {exc}") from exc
 
 
 def read(path: str) -> bytes:
@@ -64,4 +61,4 @@ def read(path: str) -> bytes:
             return fs.cat_file(target)
         return Path(path).read_bytes()
     except (OSError, ValueError, ImportError) as exc:
-        raise ReportStorageError(f"could not read {path}: {exc}") from exc
+        raise BlobError(f"could not read {path}: {exc}") from exc
