@@ -20,6 +20,7 @@ import functools
 import ipaddress
 import math
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Mapping
@@ -63,6 +64,14 @@ MAX_ESCALATE_AFTER = 100
 
 
 class SettingsError(ValueError):
+# Where a run's steps execute (deploy/README.md, "Runs on Celery"). "multiprocess" is Dagster's
+# own default executor: each step in a child process of the run, on the run's machine.
+EXECUTORS = ("multiprocess", "celery")
+DEFAULT_CELERY_BROKER_URL = "pyamqp://guest@127.0.0.1:5672//"
+DEFAULT_CELERY_QUEUE = "dagster"
+# dagster-celery returns each step's events to the run as the Celery task's result, so a result
+# backend is required, not optional; "rpc://" sends them back over the broker itself (no store).
+CELERY_RESULT_BACKEND = "rpc://"
     """One or more environment variables are unusable; ``problems`` has one line for each."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -290,6 +299,10 @@ class Environment(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
+    executor: str = Field("multiprocess", alias="BG_AGENTS_EXECUTOR")
+    # SecretStr: the broker URL may hold the password.
+    celery_broker_url: SecretStr | None = Field(None, alias="BG_AGENTS_CELERY_BROKER_URL")
+    celery_queue: str = Field(DEFAULT_CELERY_QUEUE, alias="BG_AGENTS_CELERY_QUEUE")
         cls,
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
@@ -458,6 +471,43 @@ class Environment(BaseSettings):
     @field_validator("dagster_url")
     @classmethod
     def _dagster_url(cls, value: str) -> str:
+    @field_validator("executor")
+    @classmethod
+    def _executor(cls, value: str) -> str:
+        if value.strip().lower() not in EXECUTORS:
+            raise ValueError(f"must be one of {', '.join(EXECUTORS)}")
+        return value.strip().lower()
+
+    @field_validator("celery_broker_url", mode="before")
+    @classmethod
+    def _celery_broker_url(cls, value: Any) -> Any:
+        if value is None or isinstance(value, SecretStr):
+            return value
+        from kombu.transport import TRANSPORT_ALIASES
+
+        text = str(value)
+        scheme, sep, rest = text.partition("://")
+        if not sep or not rest or any(c.isspace() for c in text):
+            raise ValueError(
+                f"must be a broker URL without spaces, e.g. {DEFAULT_CELERY_BROKER_URL}"
+            )
+        # Kombu picks the transport by the URL's scheme: an unknown one fails only at a run.
+        if scheme not in TRANSPORT_ALIASES:
+            raise ValueError(
+                f"has the scheme {scheme!r}, which is no Celery transport (RabbitMQ: pyamqp://)"
+            )
+        return text
+
+    @field_validator("celery_queue")
+    @classmethod
+    def _celery_queue(cls, value: str) -> str:
+        # RabbitMQ reserves "amq."; the name also becomes a routing-key prefix, hence no spaces.
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", value) or value.startswith("amq."):
+            raise ValueError(
+                "must be 1 to 100 letters, digits, '.', '_' or '-' (not starting with 'amq.')"
+            )
+        return value
+
         return cls._public_url(value)
 
     @field_validator("public_url")
@@ -511,6 +561,8 @@ _SECRET_FIELDS = {
 
 
 def hide_url_password(text: str) -> str:
+# URLs shown with their password hidden.
+_URL_FIELDS = {"BG_AGENTS_SMTP_URL", "BG_AGENTS_CELERY_BROKER_URL"}
     """``scheme://user:***@host...``: the URL with whatever sits between user and host hidden.
 
     Split by hand (up to the last ``@`` before the path), since a URL bad enough to be refused
@@ -534,7 +586,7 @@ def _shown(name: str, value: Any) -> str:
     if value is None:  # a variable that is required but unset
         return ""
     text = str(value)
-    if name == "BG_AGENTS_SMTP_URL":
+    if name in _URL_FIELDS:
         text = hide_url_password(text)
     if name == "BG_AGENTS_DATABASE_URL" and "@" in text:
         import sqlalchemy as sa
@@ -761,4 +813,27 @@ def load_llm_settings(env: Mapping[str, str] | None = None) -> LLMSettings:
         api_key_var=key_var,
         request_timeout=e.llm_timeout,
         max_retries=e.llm_max_retries,
+    )
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """Where runs' steps execute: ``multiprocess`` (one machine) or ``celery`` (any worker
+    consuming ``celery_queue`` on the broker; deploy/README.md, "Runs on Celery")."""
+
+    executor: str
+    broker_url: str = field(repr=False)  # may hold the broker's password
+    broker_url_configured: bool  # set by BG_AGENTS_CELERY_BROKER_URL (reach Dagster as an EnvVar)
+    queue: str
+
+
+def load_executor_settings(env: Mapping[str, str] | None = None) -> ExecutorSettings:
+    """``BG_AGENTS_EXECUTOR``, ``BG_AGENTS_CELERY_BROKER_URL``, ``BG_AGENTS_CELERY_QUEUE``."""
+    e = read_environment(env)
+    url = e.celery_broker_url.get_secret_value() if e.celery_broker_url else None
+    return ExecutorSettings(
+        executor=e.executor,
+        broker_url=url or DEFAULT_CELERY_BROKER_URL,
+        broker_url_configured=url is not None,
+        queue=e.celery_queue,
     )
