@@ -61,9 +61,6 @@ MIN_SECRET_KEY = 16
 # Run-failure alerts (the monitoring domain): links point at the Dagster UI here by default.
 DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
 MAX_ESCALATE_AFTER = 100
-
-
-class SettingsError(ValueError):
 # Where a run's steps execute (deploy/README.md, "Runs on Celery"). "multiprocess" is Dagster's
 # own default executor: each step in a child process of the run, on the run's machine.
 EXECUTORS = ("multiprocess", "celery")
@@ -72,6 +69,9 @@ DEFAULT_CELERY_QUEUE = "dagster"
 # dagster-celery returns each step's events to the run as the Celery task's result, so a result
 # backend is required, not optional; "rpc://" sends them back over the broker itself (no store).
 CELERY_RESULT_BACKEND = "rpc://"
+
+
+class SettingsError(ValueError):
     """One or more environment variables are unusable; ``problems`` has one line for each."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -296,13 +296,13 @@ class Environment(BaseSettings):
     alert_escalate_after: int = Field(
         3, ge=1, le=MAX_ESCALATE_AFTER, alias="BG_AGENTS_ALERT_ESCALATE_AFTER"
     )
-
-    @classmethod
-    def settings_customise_sources(
     executor: str = Field("multiprocess", alias="BG_AGENTS_EXECUTOR")
     # SecretStr: the broker URL may hold the password.
     celery_broker_url: SecretStr | None = Field(None, alias="BG_AGENTS_CELERY_BROKER_URL")
     celery_queue: str = Field(DEFAULT_CELERY_QUEUE, alias="BG_AGENTS_CELERY_QUEUE")
+
+    @classmethod
+    def settings_customise_sources(
         cls,
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
@@ -468,9 +468,6 @@ class Environment(BaseSettings):
             raise ValueError("must be 1 or 0")
         return text in _TRUE
 
-    @field_validator("dagster_url")
-    @classmethod
-    def _dagster_url(cls, value: str) -> str:
     @field_validator("executor")
     @classmethod
     def _executor(cls, value: str) -> str:
@@ -508,6 +505,9 @@ class Environment(BaseSettings):
             )
         return value
 
+    @field_validator("dagster_url")
+    @classmethod
+    def _dagster_url(cls, value: str) -> str:
         return cls._public_url(value)
 
     @field_validator("public_url")
@@ -558,11 +558,11 @@ _SECRET_FIELDS = {
     "BG_AGENTS_SECRET_KEY",
     "BG_AGENTS_OPERATOR_WEBHOOK_URL",
 }
+# URLs shown with their password hidden.
+_URL_FIELDS = {"BG_AGENTS_SMTP_URL", "BG_AGENTS_CELERY_BROKER_URL"}
 
 
 def hide_url_password(text: str) -> str:
-# URLs shown with their password hidden.
-_URL_FIELDS = {"BG_AGENTS_SMTP_URL", "BG_AGENTS_CELERY_BROKER_URL"}
     """``scheme://user:***@host...``: the URL with whatever sits between user and host hidden.
 
     Split by hand (up to the last ``@`` before the path), since a URL bad enough to be refused
