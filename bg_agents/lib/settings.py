@@ -57,6 +57,9 @@ SMTP_URL_HINT = (
     "e.g. smtp://user:pass@host:587?starttls=1, smtps://host:465 or smtp://127.0.0.1:1025"
 )
 SECRET_KEY_FILE = "secret_key"
+# Where the demo records the first week it filled, so partitions begin with the data
+# (``history_start_of``). BG_AGENTS_HISTORY_START, when set, wins.
+HISTORY_START_FILE = "history_start"
 MIN_SECRET_KEY = 16
 # Run-failure alerts (the monitoring domain): links point at the Dagster UI here by default.
 DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
@@ -697,6 +700,40 @@ def _home_secret_key(home: Path) -> str:
     return key
 
 
+def history_start_of(home: Path) -> date:
+    """The history start when BG_AGENTS_HISTORY_START is not set: the one ``<home>/history_start``
+    records, else the default.
+
+    Partitions start there. The demo writes that file with the first week it seeds
+    (``record_history_start``), so every process sharing the home (the demo, `make dev`'s UI and
+    daemon, the CLI) shows partitions from the data's first day instead of hundreds of empty
+    ones. A deployment sets the variable to its first booking day instead.
+    """
+    path = home / HISTORY_START_FILE
+    if not path.exists():
+        return date.fromisoformat(DEFAULT_HISTORY_START)
+    text = path.read_text(encoding="utf-8", errors="replace").strip()
+    try:
+        return _iso_date(text)
+    except ValueError:
+        raise SettingsError(
+            [f"{path} holds {text[:40]!r}, not an ISO date: fix or delete it"]
+        ) from None
+
+
+def record_history_start(home: Path, first_day: date) -> date:
+    """Make ``first_day`` the home's history start unless one at or before it is recorded
+    already (a later demo run never hides weeks an earlier one filled). Returns the start."""
+    path = home / HISTORY_START_FILE
+    if path.exists() and history_start_of(home) <= first_day:
+        return history_start_of(home)
+    home.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{HISTORY_START_FILE}.{os.getpid()}")
+    tmp.write_text(first_day.isoformat() + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return first_day
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Where the project keeps its data; ``env`` defaults to ``os.environ``."""
     e = read_environment(env)
@@ -706,12 +743,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         home=home,
         database_url=url,
-        history_start=e.history_start,
+        history_start=(
+            e.history_start if "history_start" in e.model_fields_set else history_start_of(home)
+        ),
         smtp=parse_smtp_url(smtp_url) if smtp_url else None,
         smtp_from=e.smtp_from,
         public_url=e.public_url,
         configured_secret_key=e.secret_key.get_secret_value() if e.secret_key else None,
     )
+
+
+def history_start_configured(env: Mapping[str, str] | None = None) -> bool:
+    """Whether ``BG_AGENTS_HISTORY_START`` is set (then no recorded start overrides it)."""
+    return "history_start" in read_environment(env).model_fields_set
 
 
 def database_url_configured(env: Mapping[str, str] | None = None) -> bool:
