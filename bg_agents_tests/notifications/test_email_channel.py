@@ -348,3 +348,39 @@ def test_many_messages_share_one_connection_reopened_once_dropped() -> None:
     assert len(recorder.received) == 51
     assert len({r["peer"] for r in recorder.received[:50]}) == 1
     assert recorder.received[-1]["to"] == ["late@example.com"]
+
+
+def test_an_attachment_arrives_as_recorded_or_the_email_is_not_sent(
+    recorder: Recorder, plain_port: int, tmp_path: Path
+) -> None:
+    import hashlib
+
+    pdf = b"%PDF-1.7 month-end report \x00\xff"
+    path = tmp_path / "acme" / "2026-10" / "v1.pdf"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(pdf)
+    announced = {
+        "path": str(path),
+        "filename": "Müller\r\nBcc: x@example.com 2026-10 v1.pdf",
+        "media_type": "application/pdf",
+        "sha256": hashlib.sha256(pdf).hexdigest(),
+        "size": len(pdf),
+    }
+    msg = render_email(outgoing(attachment=announced), "a@example.com", FROM, UNSUB)
+    with SmtpSender(plain_config(plain_port)) as sender:
+        assert sender.send(msg) == {}
+    parsed = recorder.parsed()
+    (part,) = list(parsed.iter_attachments())
+    assert part.get_content_type() == "application/pdf" and part.get_content() == pdf
+    assert part.get_filename() == "Müller Bcc: x@example.com 2026-10 v1.pdf"
+    assert parsed["Bcc"] is None
+    assert "Sie haben 5 neue Belege" in parsed.get_body(("plain",)).get_content()
+
+    path.write_bytes(pdf + b"changed")
+    with pytest.raises(DeliveryError, match="changed since") as changed:
+        render_email(outgoing(attachment=announced), "a@example.com", FROM, UNSUB)
+    assert not changed.value.transient
+    path.unlink()
+    with pytest.raises(DeliveryError, match="could not read") as missing:
+        render_email(outgoing(attachment=announced), "a@example.com", FROM, UNSUB)
+    assert missing.value.transient, "storage may come back: retry"

@@ -168,6 +168,7 @@ def _outgoing(row: Any, team: Any, locale: str) -> Outgoing:
         created_at=row.created_at,
         items=list(payload.get("items") or []),
         more=int(payload.get("more") or 0),
+        attachment=payload.get("attachment"),
     )
 
 

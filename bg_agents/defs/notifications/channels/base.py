@@ -37,3 +37,7 @@ class Outgoing:
     created_at: datetime
     items: list[dict[str, Any]] = field(default_factory=list)  # {"title": ..., "body": ...}
     more: int = 0
+    # A file the e-mail carries (a month-end report): {"path", "filename", "media_type",
+    # "sha256", "size"}, read from storage when the e-mail is built. Only e-mail carries files:
+    # the other channels send the text, which names the document.
+    attachment: dict[str, Any] | None = None

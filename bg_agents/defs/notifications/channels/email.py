@@ -28,9 +28,12 @@ from types import TracebackType
 from typing import Any
 
 from bg_agents.defs.notifications.channels.base import DeliveryError, Outgoing
+from bg_agents.lib import blobs
 from bg_agents.lib.settings import Settings
 
 DEFAULT_TIMEOUT = 10.0  # seconds for connecting and for each SMTP reply
+# Most mail servers refuse messages over 10-25 MB; base64 adds a third.
+MAX_ATTACHMENT = 7 * 1024 * 1024
 
 # The footer and "and N more", per language; anything else reads English.
 _TEXTS: dict[str, dict[str, str]] = {
@@ -219,7 +222,26 @@ def render_email(
     msg.set_content(text)
     msg.add_alternative(_html(outgoing, texts, tag, footer, unsubscribe_url), subtype="html")
     msg["Content-Language"] = tag  # after the parts: making them moves Content-* headers down
+    if outgoing.attachment:
+        _attach(msg, outgoing.attachment)
     return msg
+
+
+def _attach(msg: EmailMessage, attachment: dict[str, Any]) -> None:
+    """Attach the file exactly as recorded: the bytes read now must have the recorded SHA-256,
+    or the e-mail is not sent (a file that changed since is not the one announced)."""
+    path = str(attachment["path"])
+    if int(attachment.get("size") or 0) > MAX_ATTACHMENT:
+        raise DeliveryError(f"{path} is larger than {MAX_ATTACHMENT:,} bytes", transient=False)
+    try:
+        data = blobs.read(path)
+    except blobs.BlobError as exc:  # storage unreachable for now: a later attempt may read it
+        raise DeliveryError(str(exc), transient=True) from exc
+    if hashlib.sha256(data).hexdigest() != attachment["sha256"]:
+        raise DeliveryError(f"{path} changed since it was announced", transient=False)
+    maintype, _, subtype = str(attachment.get("media_type") or "application/pdf").partition("/")
+    filename = _one_line(str(attachment.get("filename") or path.rsplit("/", 1)[-1]))
+    msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
 
 
 # -- sending -----------------------------------------------------------------------------------
