@@ -1,0 +1,484 @@
+"""Lay a month's figures out as an A4 PDF: reportlab platypus, charts in reportlab's own graphics.
+
+Charts are drawn with reportlab's graphics (vector, in the same embedded font) rather than
+matplotlib: a matplotlib figure would reach the PDF as a bitmap or through an extra converter,
+and its output embeds its own fonts and timestamps; reportlab's drawings are crisp at any zoom
+and come out byte for byte the same.
+
+Byte-stable: the same figures, locale, name and version give the same bytes. reportlab runs in
+invariant mode (no random document ID, fixed internal timestamps) and the document's creation
+date is set to the figures' generation instant.
+
+The last page prints the totals once more in a fixed ASCII form (``verify.totals_line``), so
+``verify.read_report`` reads them back from the extracted text in every locale, whatever digits,
+separators and writing direction the tables use; and the content SHA-256 (``figures_digest``).
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
+from reportlab.graphics.charts.legends import Legend
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from reportlab.platypus.flowables import Flowable
+
+from bg_agents.defs.reports.figures import MonthFigures, PeriodTotals, figures_digest
+from bg_agents.defs.reports.text import BOLD, REGULAR, Style, register_fonts, visual
+from bg_agents.defs.reports.verify import DIGEST_PREFIX, totals_line
+
+MARGIN = 18 * mm
+WIDTH = A4[0] - 2 * MARGIN
+INK = colors.HexColor("#1F2A33")
+MUTED = colors.HexColor("#6B7780")
+RULE = colors.HexColor("#D5DBDF")
+BAND = colors.HexColor("#F3F5F6")
+CASH_IN = colors.HexColor("#2F6B5E")
+CASH_OUT = colors.HexColor("#B5654A")
+TOP_CATEGORIES = 10  # the chart's bars; the table lists every category
+
+
+def render_pdf(figures: MonthFigures, *, locale: str, team_name: str, version: int) -> bytes:
+    """The month-end report as PDF bytes (see the module doc for what makes them stable)."""
+    register_fonts()
+    style = Style.of(locale, figures.currency, figures.time_zone)
+    parts = _Parts(figures, style, team_name, version)
+    buffer = io.BytesIO()
+    month = style.month(figures.month)
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN + 6 * mm,
+        title=f"Month-end report {figures.month:%Y-%m}: {team_name}",
+        author="bg-agents",
+        subject=f"{figures.team_slug} {figures.month:%Y-%m} v{version}",
+        keywords=[totals_line(figures), f"{DIGEST_PREFIX}={figures_digest(figures)}"],
+        creator="bg-agents month-end reports",
+        invariant=1,
+        lang=locale.replace("_", "-"),
+    )
+    created = figures.generated_at.strftime("D:%Y%m%d%H%M%S+00'00'")
+
+    def on_page(canvas: Canvas, _doc: SimpleDocTemplate) -> None:
+        canvas.setDateFormatter(lambda *_: created)
+        canvas.saveState()
+        canvas.setFont(REGULAR, 7.5)
+        canvas.setFillColor(MUTED)
+        canvas.drawString(MARGIN, MARGIN - 2 * mm, f"{visual(team_name)} · {month}")
+        canvas.drawRightString(
+            A4[0] - MARGIN, MARGIN - 2 * mm, f"v{version} · {canvas.getPageNumber()}"
+        )
+        canvas.setStrokeColor(RULE)
+        canvas.line(MARGIN, MARGIN + 1.5 * mm, A4[0] - MARGIN, MARGIN + 1.5 * mm)
+        canvas.restoreState()
+
+    doc.build(parts.story(), onFirstPage=on_page, onLaterPages=on_page)
+    return buffer.getvalue()
+
+
+def _paragraph_style(name: str, size: float, **kw: object) -> ParagraphStyle:
+    return ParagraphStyle(
+        name, fontName=kw.pop("font", REGULAR), fontSize=size, leading=size * 1.3, **kw
+    )
+
+
+TITLE = _paragraph_style("title", 22, font=BOLD, textColor=INK, spaceAfter=2 * mm)
+KICKER = _paragraph_style("kicker", 9, textColor=MUTED, spaceAfter=1 * mm)
+TEAM = _paragraph_style("team", 13, textColor=INK, spaceAfter=1 * mm)
+H2 = _paragraph_style("h2", 12, font=BOLD, textColor=INK, spaceBefore=6 * mm, spaceAfter=2 * mm)
+BODY = _paragraph_style("body", 9, textColor=INK)
+NOTE = _paragraph_style("note", 7.5, textColor=MUTED)
+CELL = _paragraph_style("cell", 8.5, textColor=INK)
+NUMBER = _paragraph_style("number", 8.5, textColor=INK, alignment=TA_RIGHT)
+MACHINE = _paragraph_style("machine", 6, textColor=MUTED)
+EMPTY = _paragraph_style("empty", 16, font=BOLD, textColor=INK, spaceBefore=20 * mm)
+
+
+def _p(text: str, style: ParagraphStyle = BODY) -> Paragraph:
+    return Paragraph(escape(text), style)
+
+
+class _Parts:
+    """The report's flowables, section by section."""
+
+    def __init__(self, figures: MonthFigures, style: Style, team_name: str, version: int) -> None:
+        self.f = figures
+        self.s = style
+        self.team_name = team_name
+        self.version = version
+
+    def story(self) -> list[Flowable]:
+        story = self.title()
+        if self.f.is_empty:
+            story.append(_p(f"No transactions in {self.s.month(self.f.month)}.", EMPTY))
+            story.append(
+                _p(
+                    "The bank feeds delivered no booking dated in this month for this team, "
+                    "so there are no revenue, expenses or cash movements to report.",
+                )
+            )
+            return story + self.closing()
+        return (
+            story
+            + self.summary()
+            + self.categories()
+            + self.weeks()
+            + self.receivables()
+            + self.reconciliation()
+            + self.agents()
+            + self.closing()
+        )
+
+    def title(self) -> list[Flowable]:
+        f, s = self.f, self.s
+        return [
+            _p("MONTH-END REPORT", KICKER),
+            _p(s.month(f.month), TITLE),
+            _p(visual(self.team_name), TEAM),
+            _p(
+                f"Amounts in {f.currency} ({s.currency_sign}) · time zone {f.time_zone} · "
+                f"data up to {s.instant(f.cutoff)}",
+                NOTE,
+            ),
+            Spacer(1, 2 * mm),
+        ]
+
+    # -- sections --------------------------------------------------------------------------
+
+    def summary(self) -> list[Flowable]:
+        f, s = self.f, self.s
+        periods: list[PeriodTotals | None] = [f.current, f.previous_month, f.previous_year]
+        header = [
+            "",
+            s.month(f.month),
+            s.month(f.previous_month.month if f.previous_month else _prev(f.month, 1)),
+            "Change",
+            s.month(f.previous_year.month if f.previous_year else _prev(f.month, 12)),
+            "Change",
+        ]
+        rows = [header]
+        for label, key in (("Revenue", "revenue"), ("Expenses", "expenses"), ("Net", "net")):
+            now = getattr(f.current, key)
+            row = [label]
+            for k, period in enumerate(periods):
+                value = None if period is None else getattr(period, key)
+                row.append(s.money(value) if value is not None else "no data")
+                if k:
+                    row.append(self._change(now, value))
+            rows.append([row[0], row[1], row[2], row[3], row[4], row[5]])
+        counts = ["Transactions"]
+        for k, period in enumerate(periods):
+            counts.append(s.count(period.transactions) if period else "no data")
+            if k:
+                counts.append("")
+        rows.append(counts)
+        widths = [32 * mm] + [(WIDTH - 32 * mm) / 5] * 5
+        out: list[Flowable] = [_p("Summary", H2), _table(rows, widths, bold_rows=(3,))]
+        if f.current.unconverted:
+            out.append(
+                _p(
+                    f"{s.count(f.current.unconverted)} transactions have no amount in "
+                    f"{f.currency} and are not in these sums.",
+                    NOTE,
+                )
+            )
+        return out
+
+    def _change(self, now: Decimal, before: Decimal | None) -> str:
+        if before is None or before == 0:
+            return "–"
+        return self.s.percent((now - before) / abs(before))
+
+    def categories(self) -> list[Flowable]:
+        f, s = self.f, self.s
+        if not f.categories:
+            return [_p("Expenses by category", H2), _p("No expenses this month.")]
+        total = f.current.expenses or Decimal(1)
+        rows = [["Category", "Transactions", "Amount", "Share"]]
+        rows += [
+            [
+                visual(c.category),
+                s.count(c.transactions),
+                s.money(c.amount),
+                s.percent(c.amount / total),
+            ]
+            for c in f.categories
+        ]
+        widths = [WIDTH * 0.4, WIDTH * 0.18, WIDTH * 0.24, WIDTH * 0.18]
+        top = f.categories[:TOP_CATEGORIES]
+        chart = _horizontal_bars(
+            [visual(c.category) for c in top], [float(c.amount) for c in top], s
+        )
+        return [_p("Expenses by category", H2), chart, Spacer(1, 3 * mm), _table(rows, widths)]
+
+    def weeks(self) -> list[Flowable]:
+        f, s = self.f, self.s
+        rows = [["Week", "Days", "Cash in", "Cash out", "Net"]]
+        for w in f.weeks:
+            days = f"{s.short_day(w.first_day)} – {s.short_day(w.last_day)}"
+            rows.append(
+                [
+                    w.iso_week,
+                    days,
+                    s.money(w.cash_in),
+                    s.money(w.cash_out),
+                    s.money(w.cash_in - w.cash_out),
+                ]
+            )
+        widths = [WIDTH * 0.13, WIDTH * 0.36, WIDTH * 0.17, WIDTH * 0.17, WIDTH * 0.17]
+        chart = _week_bars(f, s)
+        return [
+            KeepTogether([_p("Cash in and out per week", H2), chart]),
+            Spacer(1, 3 * mm),
+            _table(rows, widths),
+        ]
+
+    def receivables(self) -> list[Flowable]:
+        r, s = self.f.receivables, self.s
+        rows = [
+            ["", "Invoices", "Amount owed"],
+            ["Open at the month's end", s.count(r.open_count), s.money(r.open_amount)],
+            ["of which overdue", s.count(r.overdue_count), s.money(r.overdue_amount)],
+        ]
+        rows += [
+            [f"\u00a0\u00a0\u00a0{b.label} days past due", s.count(b.count), s.money(b.amount)]
+            for b in r.ageing
+        ]
+        widths = [WIDTH * 0.5, WIDTH * 0.2, WIDTH * 0.3]
+        out: list[Flowable] = [_p("Receivables", H2), _table(rows, widths, bold_rows=(1,))]
+        if r.other_currency:
+            out.append(
+                _p(
+                    f"{s.count(r.other_currency)} open invoices in other currencies are not "
+                    "in these amounts.",
+                    NOTE,
+                )
+            )
+        return [KeepTogether(out)]
+
+    def reconciliation(self) -> list[Flowable]:
+        r, s = self.f.reconciliation, self.s
+        rows = [
+            ["Linked automatically this month", s.count(r.automatic_links)],
+            ["Confirmed by people this month", s.count(r.confirmed)],
+            ["Declined by people this month", s.count(r.declined)],
+            ["Suggestions still open", s.count(r.open_suggestions)],
+        ]
+        table = _table(rows, [WIDTH * 0.7, WIDTH * 0.3], header=False)
+        out: list[Flowable] = [_p("Reconciliation", H2), table]
+        if r.unmatched:
+            ages = [b.label for b in r.unmatched[0].by_age]
+            head = ["Still unmatched", "Records", "Oldest (days)", *[f"{a} d" for a in ages]]
+            rows = [head] + [
+                [
+                    u.kind,
+                    s.count(u.count),
+                    s.count(u.oldest_days),
+                    *[s.count(b.count) for b in u.by_age],
+                ]
+                for u in r.unmatched
+            ]
+            widths = [WIDTH * 0.22, WIDTH * 0.13, WIDTH * 0.17] + [WIDTH * 0.12] * len(ages)
+            out += [Spacer(1, 3 * mm), _table(rows, widths)]
+        else:
+            out.append(_p("No records are waiting for a match.", NOTE))
+        out.append(
+            _p(
+                "Open suggestions and unmatched records are as of the generation instant, for "
+                "records dated up to the month's end; ages are counted to the month's last day.",
+                NOTE,
+            )
+        )
+        return [KeepTogether(out)]
+
+    def agents(self) -> list[Flowable]:
+        a, s = self.f.agents, self.s
+        if a.cost_usd is None:
+            cost = "unknown" if a.model_calls else s.money_in(Decimal(0), "USD")
+        else:
+            cost = s.money_in(a.cost_usd, "USD")
+            if a.calls_without_cost:
+                cost = f"{cost} + unknown"
+        rows = [
+            ["Model calls", s.count(a.model_calls)],
+            ["Model cost", cost],
+            ["Links made automatically", s.count(a.automatic_links)],
+            ["Weekly insights delivered", s.count(a.insights_delivered)],
+            ["Reminders sent", s.count(a.reminders_sent)],
+        ]
+        out: list[Flowable] = [
+            _p("Agents' activity", H2),
+            _table(rows, [WIDTH * 0.7, WIDTH * 0.3], header=False),
+        ]
+        if a.calls_without_cost:
+            out.append(
+                _p(
+                    f"{s.count(a.calls_without_cost)} model calls have no known price "
+                    "(model without a price, or tokens not reported): their cost is unknown, "
+                    "not zero.",
+                    NOTE,
+                )
+            )
+        return [KeepTogether(out)]
+
+    def closing(self) -> list[Flowable]:
+        f, s = self.f, self.s
+        digest = figures_digest(f)
+        rows = [
+            ["Data cut-off", f"{s.instant(f.cutoff)} ({f.time_zone}) = {f.cutoff:%Y-%m-%dT%H:%MZ}"],
+            ["Generated", f"{s.instant(f.generated_at)} = {f.generated_at:%Y-%m-%dT%H:%M:%SZ}"],
+            ["Report version", s.count(self.version)],
+            ["Content SHA-256", digest],
+        ]
+        return [
+            KeepTogether(
+                [
+                    _p("About this report", H2),
+                    _table(rows, [WIDTH * 0.22, WIDTH * 0.78], header=False),
+                    Spacer(1, 2 * mm),
+                    _p(
+                        "Content SHA-256 is the SHA-256 of the report's figures as canonical "
+                        "JSON (every figure shown here, money with four decimals, dates and "
+                        "instants in ISO 8601 UTC, keys sorted, without the generation "
+                        "instant): bg_agents.defs.reports.figures.canonical_json. It "
+                        "identifies the figures; the file's own checksum is stored beside it, "
+                        "since a PDF cannot contain the hash of its own bytes.",
+                        NOTE,
+                    ),
+                    Spacer(1, 2 * mm),
+                    _p(totals_line(f), MACHINE),
+                    _p(f"{DIGEST_PREFIX}={digest}", MACHINE),
+                ]
+            )
+        ]
+
+
+def _prev(month, months):  # type: ignore[no-untyped-def]
+    index = month.year * 12 + month.month - 1 - months
+    return month.replace(year=index // 12, month=index % 12 + 1)
+
+
+def _table(
+    rows: list[list[str]],
+    widths: list[float],
+    *,
+    header: bool = True,
+    bold_rows: tuple[int, ...] = (),
+) -> Table:
+    """A sober table: text left, numbers right, a light band on the header, hairlines."""
+    cells = [
+        [
+            _p(text, BODY if c == 0 else NUMBER)
+            if not (header and r == 0)
+            else Paragraph(f"<font name='{BOLD}'>{escape(text)}</font>", CELL if c == 0 else NUMBER)
+            for c, text in enumerate(row)
+        ]
+        for r, row in enumerate(rows)
+    ]
+    for r in bold_rows:
+        cells[r] = [
+            Paragraph(f"<font name='{BOLD}'>{escape(t)}</font>", BODY if c == 0 else NUMBER)
+            for c, t in enumerate(rows[r])
+        ]
+    commands = [
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.3, RULE),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+    ]
+    if header:
+        commands.append(("BACKGROUND", (0, 0), (-1, 0), BAND))
+    table = Table(cells, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def _axis_labels(style: Style):  # type: ignore[no-untyped-def]
+    return lambda value: style.count(int(round(value)))
+
+
+def _horizontal_bars(labels: list[str], values: list[float], style: Style) -> Drawing:
+    height = 14 * len(labels) + 30
+    drawing = Drawing(WIDTH, height)
+    chart = HorizontalBarChart()
+    chart.x, chart.y = 110, 18
+    chart.width, chart.height = WIDTH - 130, height - 26
+    chart.data = [list(reversed(values))]
+    chart.categoryAxis.categoryNames = list(reversed(labels))
+    chart.categoryAxis.labels.fontName = REGULAR
+    chart.categoryAxis.labels.fontSize = 7.5
+    chart.categoryAxis.labels.boxAnchor = "e"
+    chart.categoryAxis.strokeColor = RULE
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.labels.fontName = REGULAR
+    chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.labels.fillColor = MUTED
+    chart.valueAxis.labelTextFormat = _axis_labels(style)
+    chart.valueAxis.strokeColor = RULE
+    chart.valueAxis.visibleGrid = True
+    chart.valueAxis.gridStrokeColor = BAND
+    chart.bars[0].fillColor = CASH_OUT
+    chart.bars[0].strokeColor = None
+    chart.barWidth = 8
+    chart.groupSpacing = 4
+    drawing.add(chart)
+    return drawing
+
+
+def _week_bars(figures: MonthFigures, style: Style) -> Drawing:
+    height = 150
+    drawing = Drawing(WIDTH, height)
+    chart = VerticalBarChart()
+    chart.x, chart.y = 50, 22
+    chart.width, chart.height = WIDTH - 60, height - 45
+    chart.data = [
+        [float(w.cash_in) for w in figures.weeks],
+        [float(w.cash_out) for w in figures.weeks],
+    ]
+    chart.categoryAxis.categoryNames = [w.iso_week[5:] for w in figures.weeks]
+    chart.categoryAxis.labels.fontName = REGULAR
+    chart.categoryAxis.labels.fontSize = 7.5
+    chart.categoryAxis.strokeColor = RULE
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.labels.fontName = REGULAR
+    chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.labels.fillColor = MUTED
+    chart.valueAxis.labelTextFormat = _axis_labels(style)
+    chart.valueAxis.strokeColor = RULE
+    chart.valueAxis.visibleGrid = True
+    chart.valueAxis.gridStrokeColor = BAND
+    for k, color in enumerate((CASH_IN, CASH_OUT)):
+        chart.bars[k].fillColor = color
+        chart.bars[k].strokeColor = None
+    chart.groupSpacing = 10
+    drawing.add(chart)
+    legend = Legend()
+    legend.x, legend.y = 50, height - 6
+    legend.fontName = REGULAR
+    legend.fontSize = 7.5
+    legend.alignment = "right"
+    legend.columnMaximum = 1
+    legend.dx = legend.dy = 7
+    legend.deltax = 70
+    legend.colorNamePairs = [(CASH_IN, "Cash in"), (CASH_OUT, "Cash out")]
+    drawing.add(legend)
+    return drawing
