@@ -447,19 +447,9 @@ class Environment(BaseSettings):
     def _operator_webhook_url(cls, value: Any) -> Any:
         if value is None or isinstance(value, SecretStr):
             return value
-        from urllib.parse import urlsplit
+        from bg_agents.lib.urls import check_url
 
-        text = str(value).strip()
-        try:
-            parts = urlsplit(text)
-            parts.port  # noqa: B018 - raises on a bad port
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL, e.g. https://hooks.slack.com/services/...")
-        if parts.username is not None or any(c.isspace() for c in text):
-            raise ValueError("must be a plain URL, without credentials or spaces")
-        return text
+        return check_url(str(value))
 
     @field_validator("operator_webhook_slack", mode="before")
     @classmethod

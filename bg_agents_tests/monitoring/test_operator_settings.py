@@ -41,3 +41,18 @@ def test_each_bad_value_is_named_and_the_webhook_url_is_not_repeated() -> None:
     ]
     assert "'not-an-address' is not an e-mail address" in problems[0]
     assert "s3cr3t" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("https://hooks.example.com/" + "x" * 2100, "at most 2,048"),
+        ("https://user:pw@hooks.example.com/x", "must not carry credentials"),
+        ("https://hooks.example.com:0/x", "port must be 1-65535"),
+    ],
+)
+def test_the_operator_webhook_is_checked_like_a_team_endpoint(url: str, said: str) -> None:
+    """One check for both: a URL too long for the endpoints' column would fail every alert."""
+    with pytest.raises(SettingsError) as caught:
+        read_environment({"BG_AGENTS_OPERATOR_WEBHOOK_URL": url})
+    assert said in str(caught.value) and "pw@" not in str(caught.value)

@@ -12,15 +12,13 @@ import secrets as random_secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bg_agents.lib.db.models import Notification, WebhookEndpoint
+from bg_agents.lib.urls import check_url
 
-MAX_URL = 2048  # the column's width
 MIN_SECRET, MAX_SECRET = 16, 128  # shorter is guessable; longer does not fit the column
 SECRET_PREFIX = "whsec_"
 _SECRET_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: survives any header
@@ -61,39 +59,6 @@ _COLUMNS = (
 
 def _endpoint(row: sa.Row) -> Endpoint:
     return Endpoint(*row)
-
-
-def check_url(url: str) -> str:
-    """``url`` stripped, or a ValueError saying what is wrong with it (never echoing a password)."""
-    url = url.strip()
-    if not url:
-        raise ValueError("the webhook URL is empty")
-    if len(url) > MAX_URL:
-        raise ValueError(f"the webhook URL is {len(url):,} characters long; at most {MAX_URL:,}")
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
-        raise ValueError("the webhook URL contains spaces or control characters")
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # a port that is not a number fails here
-    except ValueError:
-        raise ValueError("not a valid webhook URL; expected https://host/path") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        shown = f"{parts.scheme}:" if parts.scheme else "none"
-        raise ValueError(f"a webhook URL must be http:// or https:// (scheme: {shown})")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError(
-            "a webhook URL must not carry credentials (user:password@); receivers check the "
-            "X-BG-Signature made with the endpoint's secret instead"
-        )
-    if not parts.hostname:
-        raise ValueError("the webhook URL has no host; expected https://host/path")
-    if port == 0:
-        raise ValueError("the webhook URL's port must be 1-65535")
-    try:
-        httpx.URL(url)  # the client that will POST to it must accept it too (host characters...)
-    except httpx.InvalidURL:
-        raise ValueError("not a valid webhook URL; expected https://host/path") from None
-    return url
 
 
 def _check_secret(secret: str) -> str:
