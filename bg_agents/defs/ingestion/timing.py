@@ -26,3 +26,8 @@ def days_to_ingest(now: datetime) -> list[date]:
         if start + FIRST_END <= now < start + LAST_END + LATE_POSTINGS:
             out.append(day)
     return sorted(out)
+
+
+def last_ended_day(now: datetime) -> date:
+    """The latest booking day that has ended somewhere (at UTC+14) at ``now``."""
+    return (now - FIRST_END).date()
