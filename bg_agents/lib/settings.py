@@ -284,6 +284,8 @@ class Environment(BaseSettings):
     )
     llm_max_retries: int = Field(4, ge=0, le=MAX_LLM_RETRIES, alias="BG_AGENTS_LLM_MAX_RETRIES")
     dagster_home: str | None = Field(None, alias="DAGSTER_HOME")
+    # Month-end reports: a folder or an fsspec URL (s3://bucket/reports); default <home>/reports.
+    reports_url: str | None = Field(None, alias="BG_AGENTS_REPORTS_URL", max_length=1000)
     # Unset: the e-mail channel is off. SecretStr: the URL may hold the password.
     smtp_url: SecretStr | None = Field(None, alias="BG_AGENTS_SMTP_URL")
     smtp_from: str | None = Field(
@@ -451,6 +453,25 @@ class Environment(BaseSettings):
 
         return check_url(str(value))
 
+    @field_validator("reports_url", mode="before")
+    @classmethod
+    def _reports_url(cls, value: Any) -> Any:
+        """A folder, or a URL whose fsspec backend is installed: said at start, not at the
+        first month-end."""
+        text = None if value is None else str(value).strip()
+        if not text or "://" not in text or text.startswith("file://"):
+            return text or None
+        import fsspec
+
+        protocol = text.split("://", 1)[0]
+        try:
+            fsspec.get_filesystem_class(protocol)
+        except ValueError:
+            raise ValueError(f"no storage is known for {protocol}://") from None
+        except ImportError as exc:
+            raise ValueError(f"{protocol}:// needs a package: {exc}") from None
+        return text
+
     @field_validator("operator_webhook_slack", mode="before")
     @classmethod
     def _flag(cls, value: Any) -> Any:
@@ -552,7 +573,7 @@ _SECRET_FIELDS = {
     "BG_AGENTS_OPERATOR_WEBHOOK_URL",
 }
 # URLs shown with their password hidden.
-_URL_FIELDS = {"BG_AGENTS_SMTP_URL", "BG_AGENTS_CELERY_BROKER_URL"}
+_URL_FIELDS = {"BG_AGENTS_SMTP_URL", "BG_AGENTS_CELERY_BROKER_URL", "BG_AGENTS_REPORTS_URL"}
 
 
 def hide_url_password(text: str) -> str:
@@ -647,6 +668,12 @@ class Settings:
     smtp_from: str | None = None
     public_url: str = DEFAULT_PUBLIC_URL
     configured_secret_key: str | None = field(default=None, repr=False)
+    reports_url: str | None = None
+
+    @property
+    def reports_base(self) -> str:
+        """Where month-end reports go: ``BG_AGENTS_REPORTS_URL``, else ``<home>/reports``."""
+        return self.reports_url or str(self.home / "reports")
 
     @property
     def import_dir(self) -> Path:
@@ -740,6 +767,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_from=e.smtp_from,
         public_url=e.public_url,
         configured_secret_key=e.secret_key.get_secret_value() if e.secret_key else None,
+        reports_url=e.reports_url,
     )
 
 

@@ -237,3 +237,17 @@ def test_without_a_configured_key_one_is_made_once_private_and_reused(tmp_path: 
         settings.secret_key()
     os.unlink(path)
     assert settings.secret_key() not in (key, "short")
+
+
+def test_reports_go_to_the_home_folder_or_a_url_whose_backend_is_installed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    home = {"BG_AGENTS_HOME": str(tmp_path)}
+    assert load_settings(home).reports_base == str(tmp_path / "reports")
+    url = {**home, "BG_AGENTS_REPORTS_URL": " memory://bucket/reports "}
+    assert load_settings(url).reports_base == "memory://bucket/reports"
+    for value, said in [
+        ("s3://key:s3cr3t@bucket/reports", "s3:// needs a package: Install s3fs"),
+        ("nope://bucket", "no storage is known for nope://"),
+    ]:
+        with pytest.raises(SettingsError) as caught:
+            load_settings({**home, "BG_AGENTS_REPORTS_URL": value})
+        assert said in str(caught.value) and "s3cr3t" not in str(caught.value)
