@@ -125,8 +125,9 @@ class Reconciliation:
 @dataclass(frozen=True)
 class AgentActivity:
     model_calls: int
-    # Sum of the calls' known costs; None when no call's cost is known. A call without a known
-    # price is counted in ``calls_without_cost`` and never counted as free.
+    # Sum of the calls' known costs (0 when there were no calls); None when calls were made and
+    # none has a known cost. A call without a known price is counted in ``calls_without_cost``
+    # and never counted as free.
     cost_usd: Decimal | None
     calls_without_cost: int
     automatic_links: int
@@ -414,11 +415,11 @@ def _agents(conn: Connection, team_id: int, start: datetime, cutoff: datetime) -
             within(Reminder.sent_at),
         )
     )
-    known = calls[0] - calls[2]
+    count, cost, unknown = calls
     return AgentActivity(
-        model_calls=calls[0],
-        cost_usd=Decimal(calls[1]).quantize(ZERO) if known else None,
-        calls_without_cost=calls[2],
+        model_calls=count,
+        cost_usd=None if count and unknown == count else _money(cost),
+        calls_without_cost=unknown,
         automatic_links=links or 0,
         insights_delivered=insights or 0,
         reminders_sent=reminders or 0,

@@ -74,6 +74,9 @@ def render_pdf(figures: MonthFigures, *, locale: str, team_name: str, version: i
         keywords=[totals_line(figures), f"{DIGEST_PREFIX}={figures_digest(figures)}"],
         creator="bg-agents month-end reports",
         invariant=1,
+        # Pages start in the report's font: reportlab's default (Helvetica) would otherwise be
+        # listed on every page as a font the PDF does not embed.
+        initialFontName=REGULAR,
         lang=locale.replace("_", "-"),
     )
     created = figures.generated_at.strftime("D:%Y%m%d%H%M%S+00'00'")
@@ -313,7 +316,7 @@ class _Parts:
     def agents(self) -> list[Flowable]:
         a, s = self.f.agents, self.s
         if a.cost_usd is None:
-            cost = "unknown" if a.model_calls else s.money_in(Decimal(0), "USD")
+            cost = "unknown"
         else:
             cost = s.money_in(a.cost_usd, "USD")
             if a.calls_without_cost:
@@ -401,6 +404,7 @@ def _table(
         ]
     commands = [
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("FONTNAME", (0, 0), (-1, -1), REGULAR),  # the cells' default, else Helvetica
         ("LINEBELOW", (0, 0), (-1, -1), 0.3, RULE),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
@@ -416,9 +420,16 @@ def _axis_labels(style: Style):  # type: ignore[no-untyped-def]
     return lambda value: style.count(int(round(value)))
 
 
+def _drawing(height: float) -> Drawing:
+    drawing = Drawing(WIDTH, height)
+    # Its renderer's initial font, else Helvetica: a font the PDF would name but not embed.
+    drawing.initialFontName = REGULAR
+    return drawing
+
+
 def _horizontal_bars(labels: list[str], values: list[float], style: Style) -> Drawing:
     height = 14 * len(labels) + 30
-    drawing = Drawing(WIDTH, height)
+    drawing = _drawing(height)
     chart = HorizontalBarChart()
     chart.x, chart.y = 110, 18
     chart.width, chart.height = WIDTH - 130, height - 26
@@ -446,7 +457,7 @@ def _horizontal_bars(labels: list[str], values: list[float], style: Style) -> Dr
 
 def _week_bars(figures: MonthFigures, style: Style) -> Drawing:
     height = 150
-    drawing = Drawing(WIDTH, height)
+    drawing = _drawing(height)
     chart = VerticalBarChart()
     chart.x, chart.y = 50, 22
     chart.width, chart.height = WIDTH - 60, height - 45

@@ -15,6 +15,7 @@ no glyph and their work is done.
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.util
 import re
@@ -138,12 +139,13 @@ class Style:
         return self._display(self._grouped(text, pattern.grouping))
 
     def percent(self, value: Decimal) -> str:
-        pattern = self.locale.percent_formats[None]
+        """A ratio as a percentage with one decimal, in the locale's percent pattern."""
+        pattern = copy.copy(self.locale.percent_formats[None])
+        pattern.frac_prec = (1, 1)
         text = pattern.apply(
             value.quantize(Decimal("0.001")),
             self.locale,
             group_separator=False,
-            force_frac=(1, 1),
             numbering_system="default",
         )
         return self._display(self._grouped(text, pattern.grouping))

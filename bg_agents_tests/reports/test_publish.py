@@ -1,0 +1,118 @@
+"""Publishing a month: one version per change of figures, never rewritten, the team told once
+per version with the PDF attached; a re-run writes nothing; racing writers make one version."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bg_agents.defs.reports.service import publish_month
+from bg_agents.defs.reports.verify import read_report
+from bg_agents.lib.db.models import NotificationEvent, Report, Transaction
+from bg_agents_tests.reports.month_data import MONTH, NOW, seed_month
+
+
+def _reports(engine) -> list:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(Report.__table__).order_by(Report.version)))
+
+
+def _announced(engine) -> list:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(NotificationEvent.__table__)
+                .where(NotificationEvent.category == "report.ready")
+                .order_by(NotificationEvent.id)
+            )
+        )
+
+
+def test_first_publish_writes_v1_records_it_and_tells_the_team(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    team, _ = seed_month(engine)
+    out = publish_month(engine, team, MONTH, NOW, str(tmp_path), run_id="run-1")
+    assert (out.status, out.version) == ("written", 1)
+    path = tmp_path / "acme" / "2026-03" / "v1.pdf"
+    assert out.path == str(path)
+    data = path.read_bytes()
+    (row,) = _reports(engine)
+    assert row.sha256 == hashlib.sha256(data).hexdigest() == out.sha256
+    assert (row.pages, row.size_bytes, row.reason, row.run_id) == (
+        read_report(data).pages,
+        len(data),
+        "first version",
+        "run-1",
+    )
+    printed = read_report(data)
+    assert Decimal(row.totals["revenue"]) == printed.revenue
+    assert Decimal(row.totals["net"]) == printed.net
+    assert row.content_sha256 == printed.content_sha256
+    (event,) = _announced(engine)
+    assert event.payload["attachment"]["sha256"] == row.sha256
+    assert event.payload["attachment"]["path"] == str(path)
+    assert event.title == "Month-end report March 2026"
+
+
+def test_a_rerun_with_the_same_figures_writes_nothing(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    team, _ = seed_month(engine)
+    publish_month(engine, team, MONTH, NOW, str(tmp_path))
+    before = sorted(p.name for p in (tmp_path / "acme" / "2026-03").iterdir())
+    again = publish_month(engine, team, MONTH, NOW + timedelta(days=3), str(tmp_path))
+    assert (again.status, again.version) == ("unchanged", 1)
+    assert sorted(p.name for p in (tmp_path / "acme" / "2026-03").iterdir()) == before
+    assert len(_reports(engine)) == 1 and len(_announced(engine)) == 1
+
+
+def test_late_data_makes_version_2_and_keeps_version_1(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    team, _ = seed_month(engine)
+    publish_month(engine, team, MONTH, NOW, str(tmp_path))
+    v1 = (tmp_path / "acme" / "2026-03" / "v1.pdf").read_bytes()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(Transaction).values(
+                team_id=team,
+                source="test",
+                external_id="late",
+                booking_date=date(2026, 3, 30),
+                amount=Decimal("250.00"),
+                currency="USD",
+                base_amount=Decimal("250.00"),
+                description="late booking",
+                category="sales",
+            )
+        )
+    out = publish_month(engine, team, MONTH, NOW + timedelta(days=5), str(tmp_path))
+    assert (out.status, out.version) == ("written", 2)
+    assert out.reason is not None and out.reason.startswith("late data: revenue ")
+    assert (tmp_path / "acme" / "2026-03" / "v1.pdf").read_bytes() == v1
+    v1_row, v2_row = _reports(engine)
+    assert Decimal(v2_row.totals["revenue"]) - Decimal(v1_row.totals["revenue"]) == 250
+    assert read_report((tmp_path / "acme" / "2026-03" / "v2.pdf").read_bytes()).revenue == Decimal(
+        v2_row.totals["revenue"]
+    )
+    titles = [e.title for e in _announced(engine)]
+    assert titles == ["Month-end report March 2026", "Month-end report March 2026 (version 2)"]
+
+
+def test_racing_writers_make_one_version(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    team, _ = seed_month(engine)
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def publish() -> None:
+        start.wait()
+        outcomes.append(publish_month(engine, team, MONTH, NOW, str(tmp_path)).status)
+
+    threads = [threading.Thread(target=publish) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) in (["raced", "written"], ["unchanged", "written"]), outcomes
+    assert len(_reports(engine)) == 1 and len(_announced(engine)) == 1
+    assert sorted(p.name for p in (tmp_path / "acme" / "2026-03").iterdir()) == ["v1.pdf"]
