@@ -103,7 +103,9 @@ class UnmatchedKind:
     kind: str  # receipt | invoice | payment
     count: int
     oldest_days: int
-    by_age: tuple[AgeBucket, ...]  # amounts in the records' own currencies are not summed: 0
+    # Records per age band (days from the record date to the month's last day); amounts stay 0:
+    # the records are in their own currencies.
+    by_age: tuple[AgeBucket, ...]
 
 
 @dataclass(frozen=True)
