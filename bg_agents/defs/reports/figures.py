@@ -163,7 +163,7 @@ def month_bounds(month: date, zone: str) -> tuple[date, date, datetime, datetime
     """(first day, last day, first instant, cut-off instant) of ``month`` in ``zone``, UTC."""
     if month.day != 1:
         raise ValueError(f"{month} is not the first day of a month")
-    following = _add_months(month, 1)
+    following = add_months(month, 1)
     tz = ZoneInfo(zone)
 
     def midnight(day: date) -> datetime:
@@ -185,8 +185,8 @@ def month_figures(conn: Connection, team_id: int, month: date, now: datetime) ->
     if now < cutoff:
         raise ValueError(f"{month:%Y-%m} has not ended in {team.time_zone} at {now.isoformat()}")
     current = _period(conn, team_id, first)
-    previous = _period(conn, team_id, _add_months(first, -1))
-    year_ago = _period(conn, team_id, _add_months(first, -12))
+    previous = _period(conn, team_id, add_months(first, -1))
+    year_ago = _period(conn, team_id, add_months(first, -12))
     return MonthFigures(
         team_slug=team.slug,
         currency=team.base_currency,
@@ -233,7 +233,8 @@ def _json_value(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not part of a report's figures")
 
 
-def _add_months(day: date, months: int) -> date:
+def add_months(day: date, months: int) -> date:
+    """The first day of the month ``months`` after (or before) ``day``'s month."""
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
 
@@ -247,7 +248,7 @@ def _in_month(first: date, last: date) -> sa.ColumnElement[bool]:
 
 
 def _period(conn: Connection, team_id: int, first: date) -> PeriodTotals:
-    last = _add_months(first, 1) - timedelta(days=1)
+    last = add_months(first, 1) - timedelta(days=1)
     base = Transaction.base_amount
     row = conn.execute(
         sa.select(

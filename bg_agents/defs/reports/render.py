@@ -17,6 +17,7 @@ separators and writing direction the tables use; and the content SHA-256 (``figu
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
@@ -39,7 +40,12 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import Flowable
 
-from bg_agents.defs.reports.figures import MonthFigures, PeriodTotals, figures_digest
+from bg_agents.defs.reports.figures import (
+    MonthFigures,
+    PeriodTotals,
+    add_months,
+    figures_digest,
+)
 from bg_agents.defs.reports.text import BOLD, REGULAR, Style, register_fonts, visual
 from bg_agents.defs.reports.verify import DIGEST_PREFIX, totals_line
 
@@ -173,9 +179,9 @@ class _Parts:
         header = [
             "",
             s.month(f.month),
-            s.month(f.previous_month.month if f.previous_month else _prev(f.month, 1)),
+            s.month(f.previous_month.month if f.previous_month else add_months(f.month, -1)),
             "Change",
-            s.month(f.previous_year.month if f.previous_year else _prev(f.month, 12)),
+            s.month(f.previous_year.month if f.previous_year else add_months(f.month, -12)),
             "Change",
         ]
         rows = [header]
@@ -237,7 +243,7 @@ class _Parts:
         f, s = self.f, self.s
         rows = [["Week", "Days", "Cash in", "Cash out", "Net"]]
         for w in f.weeks:
-            days = f"{s.short_day(w.first_day)} – {s.short_day(w.last_day)}"
+            days = f"{s.day(w.first_day)} – {s.day(w.last_day)}"
             rows.append(
                 [
                     w.iso_week,
@@ -375,11 +381,6 @@ class _Parts:
         ]
 
 
-def _prev(month, months):  # type: ignore[no-untyped-def]
-    index = month.year * 12 + month.month - 1 - months
-    return month.replace(year=index // 12, month=index % 12 + 1)
-
-
 def _table(
     rows: list[list[str]],
     widths: list[float],
@@ -416,7 +417,7 @@ def _table(
     return table
 
 
-def _axis_labels(style: Style):  # type: ignore[no-untyped-def]
+def _axis_labels(style: Style) -> Callable[[float], str]:
     return lambda value: style.count(int(round(value)))
 
 

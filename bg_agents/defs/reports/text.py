@@ -152,12 +152,6 @@ class Style:
 
     def day(self, value: date) -> str:
         return self._first_drawable(
-            [format_date(value, form, locale=self.locale) for form in ("long", "medium", "short")],
-            value.isoformat(),
-        )
-
-    def short_day(self, value: date) -> str:
-        return self._first_drawable(
             [format_date(value, form, locale=self.locale) for form in ("medium", "short")],
             value.isoformat(),
         )
