@@ -173,7 +173,7 @@ def test_the_offline_insight_is_the_five_most_newsworthy_facts_and_validates(
     slug, zone = one_team_with_metrics(engine)
     result = generate_slot(engine, WEEK, slot_for(WEEK, zone), OfflineBackend(), team=slug)
     (generated,) = result.generated
-    assert (generated.path, generated.model, generated.problems) == ("llm", "offline", [])
+    assert (generated.path, generated.model, generated.problems) == ("offline", "offline", [])
     sentences = [fact["sentence"] for fact in generated.facts["facts"]]
     assert len(sentences) > MAX_BULLETS  # more facts than bullets: the cap decides
     bullets = generated.content.split("\n")

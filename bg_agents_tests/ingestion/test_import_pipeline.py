@@ -61,7 +61,8 @@ def test_csv_flows_from_folder_to_transactions_with_bad_rows_quarantined(
     assert "march.csv" in request.run_key
     assert not path.exists(), "a staged file leaves the inbox"
     assert len(list((_import_dir(tmp_path) / "_processed" / team).iterdir())) == 1
-    assert import_folder_sensor(dg.build_sensor_context()).run_requests == []
+    idle = import_folder_sensor(dg.build_sensor_context())
+    assert idle.run_requests == [] and "no file waiting in" in idle.skip_reason.skip_message
 
     db = AppDatabase(url=db_url)
     tick = staged_rows_sensor(dg.build_sensor_context(resources={"app_db": db}))

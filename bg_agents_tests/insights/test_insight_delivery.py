@@ -88,7 +88,8 @@ def test_sensor_requests_each_due_unit_once_its_metrics_are_fresh(
     assert tick(due + timedelta(minutes=1), due - timedelta(minutes=5)).run_requests == []
     materialize(["weekly_metrics"], instance=instance, partition_key=WEEK.isoformat(), app_db=db)
     early = tick(due - timedelta(minutes=5), due - timedelta(hours=1))
-    assert early.run_requests == []  # not due yet
+    assert early.run_requests == []  # not due yet, and the tick says why
+    assert early.skip_reason.skip_message.startswith("no (week, delivery slot) came due since")
     ready = tick(due + timedelta(minutes=1), due - timedelta(minutes=5))
     (request,) = ready.run_requests
     assert request.partition_key == f"{slot}|{WEEK.isoformat()}" == request.run_key

@@ -35,6 +35,8 @@ def import_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
                 tags={"bg_agents/file": path.name},
             )
         )
+    if not requests:
+        return dg.SensorResult(skip_reason=f"no file waiting in {import_dir}/<team-slug>/")
     return dg.SensorResult(run_requests=requests)
 
 

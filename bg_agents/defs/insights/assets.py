@@ -1,12 +1,42 @@
 """``weekly_insights``: each team's 3-5 bullet summary of its week, checked before it is stored."""
 
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
 import dagster as dg
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from bg_agents.defs._shared.metadata import check_result
 from bg_agents.defs._shared.partitions import insight_partitions, key_to_date
 from bg_agents.defs._shared.resources import LLM, LLM_POOL, OUTSIDE_WORLD_RETRY_POLICY, AppDatabase
 from bg_agents.defs.insights import quality
-from bg_agents.defs.insights.service import generate_slot
+from bg_agents.defs.insights.service import PATHS, generate_slot, teams_in_slot
+from bg_agents.lib.db.models import Insight
+
+
+@dataclass
+class SlotInsights:
+    statuses: Counter[str] = field(default_factory=Counter)
+    paths: Counter[str] = field(default_factory=Counter)
+    sample: str | None = None
+
+
+def stored_in_slot(conn: Connection, week: date, slot: str) -> SlotInsights:
+    """The insights stored for the slot's teams this week: by delivery status and by path."""
+    ids = [t.id for t in teams_in_slot(conn, week, slot)]
+    out = SlotInsights()
+    rows = conn.execute(
+        sa.select(Insight.status, Insight.path, Insight.content)
+        .where(Insight.week_start == week, Insight.team_id.in_(ids))
+        .order_by(Insight.team_id)
+    )
+    for status, path, content in rows:
+        out.statuses[status] += 1
+        out.paths[path] += 1
+        out.sample = out.sample or content
+    return out
 
 
 class InsightsConfig(dg.Config):
@@ -43,34 +73,46 @@ def weekly_insights(
 ) -> dg.MaterializeResult:
     keys = context.partition_key.keys_by_dimension
     week, slot = key_to_date(keys["week"]), keys["slot"]
+    backend = llm.chat_backend()
     result = generate_slot(
         app_db.engine,
         week,
         slot,
-        llm.chat_backend(),
+        backend,
         team=config.team,
         force=config.force,
         run_id=context.run.run_id,
         partition_key=context.partition_key,
     )
-    paths: dict[str, int] = {"llm": 0, "retried": 0, "fallback": 0}
-    for g in result.generated:
-        paths[g.path] += 1
     with app_db.engine.connect() as conn:
         facts_check = quality.insight_facts_match(conn, week, [g.team_id for g in result.generated])
-    sample = result.generated[0].content if result.generated else "_no team in this slot_"
+        stored = stored_in_slot(conn, week, slot)
+    sample = (
+        result.generated[0].content
+        if result.generated
+        else (stored.sample or "_no team in this slot_")
+    )
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": dg.MetadataValue.int(result.stored),
-            "teams": dg.MetadataValue.int(len(result.generated)),
+            # What the slot holds now, so a re-run that writes nothing keeps these figures.
+            "dagster/row_count": dg.MetadataValue.int(sum(stored.statuses.values())),
+            "changed": dg.MetadataValue.bool(bool(result.stored)),
+            "generated": dg.MetadataValue.int(len(result.generated)),
+            "delivered": dg.MetadataValue.int(stored.statuses["delivered"]),
+            # Past the catch-up window when it was due: recorded, never sent.
+            "skipped": dg.MetadataValue.int(stored.statuses["skipped"]),
+            "awaiting_delivery": dg.MetadataValue.int(stored.statuses["generated"]),
             "waiting_for_metrics": dg.MetadataValue.int(len(result.waiting)),
             # Another run holds these teams' claims and writes them; nobody pays twice.
             "claimed_elsewhere": dg.MetadataValue.int(len(result.claimed_elsewhere)),
             "scope": dg.MetadataValue.text(
                 f"team {config.team} only" if config.team else "every team of the slot"
             ),
-            # One number per path (not a table) so the UI can plot them across partitions.
-            **{f"path_{p}": dg.MetadataValue.int(n) for p, n in paths.items()},
+            # Who wrote the slot's insights, one number per path so the UI can plot them:
+            # llm (the model), retried (its second try), offline (the offline backend's rules,
+            # SIMULATED), fallback (the deterministic text after the model failed).
+            **{f"path_{p}": dg.MetadataValue.int(stored.paths[p]) for p in PATHS},
+            "backend": dg.MetadataValue.text(f"{backend.name} ({backend.model})"),
             "sample_insight": dg.MetadataValue.md(sample),
             "llm_calls": dg.MetadataValue.int(result.ledger_calls),
             "prompt_tokens": dg.MetadataValue.int(result.prompt_tokens),

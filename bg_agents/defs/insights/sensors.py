@@ -58,4 +58,12 @@ def insight_delivery_sensor(
         )
         for week, slot in units
     ]
+    if not requests:
+        return dg.SensorResult(
+            skip_reason=(
+                f"no (week, delivery slot) came due since {since:%Y-%m-%d %H:%M} UTC with its "
+                "week's metrics computed after the week ended"
+            ),
+            cursor=now.isoformat(),
+        )
     return dg.SensorResult(run_requests=requests, cursor=now.isoformat())

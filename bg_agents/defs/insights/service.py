@@ -39,7 +39,7 @@ from bg_agents.defs.insights.facts import (
 from bg_agents.defs.insights.validation import validate
 from bg_agents.defs.metrics import metric_tools
 from bg_agents.lib import clock
-from bg_agents.lib.agents.backends import ChatBackend, LLMUnavailable
+from bg_agents.lib.agents.backends import ChatBackend, LLMUnavailable, OfflineBackend
 from bg_agents.lib.agents.ledger import Ledger
 from bg_agents.lib.agents.loop import Limits, run_agent
 from bg_agents.lib.agents.messages import Message, Turn
@@ -81,11 +81,15 @@ class TeamRow:
     locale: str
 
 
+OFFLINE_PATH = "offline"
+PATHS = ("llm", "retried", OFFLINE_PATH, "fallback")
+
+
 @dataclass
 class Generated:
     team_id: int
     content: str
-    path: str  # llm | retried | fallback
+    path: str  # llm | retried (the model's second try) | offline (the offline rules) | fallback
     model: str
     facts: dict[str, Any]  # the payload the text was written from, stored beside it
     problems: list[str] = field(default_factory=list)
@@ -241,7 +245,10 @@ def generate(
     limits = limits or Limits(max_steps=4)
     history: list[Message] = []
     problems: list[str] = []
-    for attempt in ("llm", "retried"):
+    # The path names who wrote the text: the offline backend's rules are not a model, and an
+    # insight they wrote must not say "llm" (SIMULATED intelligence, bg_agents/lib/agents).
+    first = OFFLINE_PATH if backend.name == OfflineBackend.name else "llm"
+    for attempt in (first, "retried"):
         if attempt == "retried":
             prompt = (
                 "Your bullet points cannot be published: " + "; ".join(problems) + ". Rewrite "

@@ -1,6 +1,9 @@
 """``weekly_metrics``: per-team totals for each ISO week, computed for all teams at once."""
 
+from decimal import Decimal
+
 import dagster as dg
+from babel.numbers import format_currency
 
 from bg_agents.defs._shared.metadata import check_result, markdown_table
 from bg_agents.defs._shared.partitions import key_to_date, weekly_partitions
@@ -8,6 +11,11 @@ from bg_agents.defs._shared.resources import AppDatabase
 from bg_agents.defs.metrics import quality
 from bg_agents.defs.metrics.sensors import refresh_when_deps_change
 from bg_agents.defs.metrics.service import build_weekly_metrics, top_spenders
+
+
+def _money(value: Decimal, currency: str) -> str:
+    """``IRR 3,847,456,000`` or ``EUR 40,123.50``: grouped, in the currency's minor units."""
+    return format_currency(value, currency, format="¤¤ #,##0.00", locale="en_US")
 
 
 def _pct(value: float | None) -> str:
@@ -58,13 +66,21 @@ def weekly_metrics(context: dg.AssetExecutionContext, app_db: AppDatabase) -> dg
             "transactions": dg.MetadataValue.int(result.transactions),
             "category_rows": dg.MetadataValue.int(result.category_rows),
             "teams_left_out": dg.MetadataValue.text(", ".join(result.overflowed_teams) or "none"),
+            # Ranked within each currency: amounts in different currencies do not compare.
             "top_spenders": markdown_table(
                 (
-                    (r.slug, r.currency, r.revenue, r.expenses, _pct(r.expenses_change_pct))
+                    (
+                        r.currency,
+                        r.rank,
+                        r.slug,
+                        _money(r.expenses, r.currency),
+                        _money(r.revenue, r.currency),
+                        _pct(r.expenses_change_pct),
+                    )
                     for r in top
                 ),
-                ("team", "currency", "revenue", "expenses", "expenses vs last week"),
-            ),
+                ("currency", "rank", "team", "expenses", "revenue", "expenses vs last week"),
+            ),  # fmt: skip
         },
         check_results=[
             check_result("totals_match_transactions", check),

@@ -306,17 +306,34 @@ def build_weekly_metrics(engine: Engine, week_start: date) -> WeeklyMetricsResul
         return store_weekly_metrics(conn, week_start)
 
 
-def top_spenders(conn: Connection, week_start: date, limit: int = 10) -> list[Any]:
-    """The week's biggest spenders, for the asset's markdown preview."""
+def top_spenders(conn: Connection, week_start: date, per_currency: int = 3) -> list[Any]:
+    """The week's biggest spenders in each base currency, for the asset's markdown preview.
+
+    Teams keep their books in different currencies and no exchange rate is stored, so amounts
+    are only ranked against others in the same currency: 3.8 billion IRR is not a bigger spend
+    than 40,000 EUR. Ordered by currency, then expenses (largest first).
+    """
     m = WeeklyMetric
-    return conn.execute(
+    ranked = (
         sa.select(
-            Team.slug, m.currency, m.revenue, m.expenses, m.expenses_change_pct, m.transaction_count
+            Team.slug,
+            m.currency,
+            m.revenue,
+            m.expenses,
+            m.expenses_change_pct,
+            m.transaction_count,
+            sa.func.row_number()
+            .over(partition_by=m.currency, order_by=(m.expenses.desc(), Team.slug))
+            .label("rank"),
         )
         .join(Team, Team.id == m.team_id)
         .where(m.week_start == week_start, m.transaction_count > 0)
-        .order_by(m.expenses.desc())
-        .limit(limit)
+        .subquery()
+    )
+    return conn.execute(
+        sa.select(ranked)
+        .where(ranked.c.rank <= per_currency)
+        .order_by(ranked.c.currency, ranked.c.rank)
     ).all()
 
 
