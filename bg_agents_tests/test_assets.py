@@ -41,7 +41,11 @@ def test_every_asset_materializes_a_partition_and_a_rerun_changes_nothing(engine
     assert tx_meta["inserted"] + tx_meta["quarantined"] == feed_rows
     assert _count(engine, Transaction) == tx_meta["inserted"]
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
-    assert checks == {"no_duplicate_natural_keys": True, "finite_amounts": True}
+    # (The run also executes the freshness checks declared on the asset; they judge the clock.)
+    assert {k: checks[k] for k in ("no_duplicate_natural_keys", "finite_amounts")} == {
+        "no_duplicate_natural_keys": True,
+        "finite_amounts": True,
+    }
     assert (
         _count(engine, UnmatchedRecord)
         == metadata(result, "unmatched_records")["dagster/row_count"]
@@ -53,7 +57,8 @@ def test_every_asset_materializes_a_partition_and_a_rerun_changes_nothing(engine
         assert materialize(db_url, ["transactions"], day).success
     weekly = materialize(db_url, ["weekly_metrics"], WEEK)
     assert weekly.success
-    assert {c.check_name: c.passed for c in weekly.get_asset_check_evaluations()} == {
+    weekly_checks = {c.check_name: c.passed for c in weekly.get_asset_check_evaluations()}
+    assert {k: weekly_checks[k] for k in ("totals_match_transactions", "every_team_measured")} == {
         "totals_match_transactions": True,
         "every_team_measured": True,
     }

@@ -1,6 +1,7 @@
 """``bg-agents demo``: from an empty home folder to a filled database and a Dagster history.
 
-It migrates, seeds SIMULATED data, then materializes every partition in-process against the
+It migrates, seeds SIMULATED data, records its first week as the home's history start (unless
+BG_AGENTS_HISTORY_START is set), then materializes every partition in-process against the
 persistent Dagster instance in DAGSTER_HOME, so `make dev` afterwards shows the same runs,
 materializations and checks in the UI. Partitions already materialized are skipped, so running it
 twice changes nothing; with ``--force`` every partition runs again and still no row changes and
@@ -21,21 +22,42 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import sqlalchemy as sa
 
-from bg_agents.defs.reminders.partitions import partition_key
-from bg_agents.defs.reminders.rules import REMINDER_TIME
-from bg_agents.inprocess import materialization_metadata, materialize
 from bg_agents.lib import clock
 from bg_agents.lib.db import migrate
 from bg_agents.lib.db.engine import get_engine
 from bg_agents.lib.db.models import Insight, Team, customer_teams
 from bg_agents.lib.delivery_slots import SLOTS, day_due_at, day_slot, slot_for
-from bg_agents.lib.settings import Settings
+from bg_agents.lib.settings import (
+    Settings,
+    history_start_configured,
+    load_settings,
+    record_history_start,
+)
 from bg_agents.lib.weeks import last_complete_week, last_complete_week_end
 from bg_agents.simulate.reminder_examples import seed_reminder_examples
 from bg_agents.simulate.store import write_world
 from bg_agents.simulate.world import generate_world
 
+# The code location (bg_agents.definitions, bg_agents.inprocess, the reminders' partitions) is
+# imported only inside functions: its partitions read the history start when first imported, so
+# ``run_demo`` records the start before anything imports them.
+
 Echo = Callable[[str], None]
+# On every run the demo launches, so the UI can tell them from the schedules' and sensors' runs.
+DEMO_TAGS = {"bg_agents/launched_by": "demo"}
+
+
+def summed_metadata(result: dg.ExecuteInProcessResult, asset: str) -> Counter[str]:
+    """The integer figures of every partition the run materialized, added up (per-partition
+    figures are the days'; the run's own ``run/`` figures are left out)."""
+    from bg_agents.inprocess import partition_metadata
+
+    total: Counter[str] = Counter()
+    for values in partition_metadata(result, asset).values():
+        total.update(
+            {k: v for k, v in values.items() if type(v) is int and not k.startswith("run/")}
+        )
+    return total
 
 
 def history_window(weeks: int, today: date, settings: Settings) -> tuple[date, date]:
@@ -83,8 +105,10 @@ def materialize_history(
     The model comes before any matching so every week is matched with the same evidence, as a
     deployment matches with the model its weekly schedule stored.
     """
+    from bg_agents.inprocess import materialization_metadata, materialize
+
     first_monday, _ = history_window(weeks, today, settings)
-    tags = {"bg_agents/launched_by": "demo"}
+    tags = DEMO_TAGS
     daily = ("unmatched_records", "record_matches")
     done = set() if force else set.intersection(*(_materialized(instance, a) for a in daily))
     weeks_days = [
@@ -99,10 +123,11 @@ def materialize_history(
         result = materialize(
             ["transactions", "unmatched_records"],
             instance=instance,
+            job="daily_ingest_job",
             partition_range=(days[0], days[-1]),
             tags=tags,
         )
-        ingested[i] = (materialization_metadata(result, "transactions"), time.perf_counter() - t0)
+        ingested[i] = (summed_metadata(result, "transactions"), time.perf_counter() - t0)
     _train_match_model(echo, instance=instance, tags=tags, needed=bool(todo) or force)
     for i, days in enumerate(weeks_days):
         label = f"[{i + 1}/{weeks}] daily   {days[0]}..{days[-1]}"
@@ -114,7 +139,7 @@ def materialize_history(
         result = materialize(
             ["record_matches"], instance=instance, partition_range=(days[0], days[-1]), tags=tags
         )
-        matches = materialization_metadata(result, "record_matches")
+        matches = summed_metadata(result, "record_matches")
         echo(
             f"{label}  {meta.get('inserted', 0):>6,} new transactions, "
             f"{meta.get('quarantined', 0)} quarantined, {matches.get('auto_links', 0):>4} linked, "
@@ -141,12 +166,14 @@ def _train_match_model(
     echo: Echo, *, instance: dg.DagsterInstance, tags: dict[str, str], needed: bool
 ) -> None:
     """Train the model when weeks are about to be matched (or it was never trained)."""
+    from bg_agents.inprocess import materialization_metadata, materialize
+
     label = "[model] match_model"
     if not needed and instance.get_latest_materialization_event(dg.AssetKey("match_model")):
         echo(f"{label}  already materialized")
         return
     t0 = time.perf_counter()
-    result = materialize(["match_model"], instance=instance, tags=tags)
+    result = materialize(["match_model"], instance=instance, job="match_model_job", tags=tags)
     meta = materialization_metadata(result, "match_model")
     echo(
         f"{label}  {str(meta.get('digest', ''))[:12]} "
@@ -160,6 +187,9 @@ def materialize_insights(
     settings: Settings, today: date, echo: Echo, *, instance: dg.DagsterInstance, force: bool
 ) -> None:
     """The last week's insights, one run per delivery slot that has teams (as the sensor does)."""
+    from bg_agents.defs.insights.service import PATHS
+    from bg_agents.inprocess import materialization_metadata, materialize
+
     week = last_complete_week(today)
     with get_engine(settings.database_url).connect() as conn:
         zones = conn.scalars(sa.select(Team.time_zone).where(customer_teams()).distinct()).all()
@@ -174,9 +204,11 @@ def materialize_insights(
     paths: Counter[str] = Counter()
     for slot in todo:
         key = dg.MultiPartitionKey({"slot": slot, "week": week.isoformat()})
-        result = materialize(["weekly_insights"], instance=instance, partition_key=key)
+        result = materialize(
+            ["weekly_insights"], instance=instance, partition_key=key, tags=DEMO_TAGS
+        )
         meta = materialization_metadata(result, "weekly_insights")
-        paths.update({p: meta.get(f"path_{p}", 0) for p in ("llm", "retried", "fallback")})
+        paths.update({p: meta.get(f"path_{p}", 0) for p in PATHS})
     with get_engine(settings.database_url).connect() as conn:
         statuses = dict(
             conn.execute(
@@ -193,6 +225,8 @@ def materialize_insights(
 
 def reminder_units(zones: list[str], now: datetime) -> list[tuple[date, str]]:
     """Each zone's latest 09:00 that has passed, as (local date, slot): what the sensor ran last."""
+    from bg_agents.defs.reminders.rules import REMINDER_TIME
+
     units = set()
     for zone in zones:
         local = now.astimezone(ZoneInfo(zone))
@@ -206,6 +240,9 @@ def materialize_reminders(
 ) -> None:
     """The latest 09:00 of every team (one run per day and slot), after giving one team SIMULATED
     invoices that make a reminder of every kind appear."""
+    from bg_agents.defs.reminders.partitions import partition_key
+    from bg_agents.inprocess import materialization_metadata, materialize
+
     engine = get_engine(settings.database_url)
     now = clock.now()
     with engine.connect() as conn:
@@ -228,9 +265,8 @@ def materialize_reminders(
     for d, s in todo:
         key = dg.MultiPartitionKey({"day": d.isoformat(), "slot": s})
         result = materialize(
-            ["invoice_reminders"], instance=instance, partition_key=key,
-            tags={"bg_agents/launched_by": "demo"},
-        )  # fmt: skip
+            ["invoice_reminders"], instance=instance, partition_key=key, tags=DEMO_TAGS
+        )
         meta = materialization_metadata(result, "invoice_reminders")
         totals.update({k: v for k, v in meta.items() if isinstance(v, int) and v})
     # In the rules' order (due soon, then 1/7/14/30 days overdue), as the metadata lists them.
@@ -244,10 +280,24 @@ def materialize_reminders(
     )
 
 
+def follow_the_data(settings: Settings, weeks: int, today: date, echo: Echo) -> Settings:
+    """Partitions start at the demo's first Monday, so the UI shows its weeks as filled rather
+    than hundreds of empty partitions before them: the start is recorded in the home folder,
+    where `make dev`'s UI and daemon read it too. An explicit BG_AGENTS_HISTORY_START (how a
+    deployment says where its data begins) is left alone and only checked."""
+    first_monday = last_complete_week(today) - timedelta(weeks=weeks - 1)
+    if history_start_configured():
+        return settings
+    start = record_history_start(settings.home, first_monday)
+    echo(f"history start: {start} (partitions begin there; {settings.home}/history_start)")
+    return load_settings()
+
+
 def run_demo(settings: Settings, teams: int, weeks: int, seed_value: int, force: bool) -> None:
     echo = print
     today = clock.now().date()  # BG_AGENTS_NOW pins it, as every agent's "now"
     echo(f"bg-agents demo: home {settings.home}")
+    settings = follow_the_data(settings, weeks, today, echo)
     seed(settings, teams, weeks, seed_value, today, echo)
     instance = dg.DagsterInstance.get()
     materialize_history(settings, weeks, today, echo, instance=instance, force=force)

@@ -5,6 +5,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ def test_demo_fills_an_empty_home_and_a_second_run_changes_nothing(tmp_path: Pat
     assert "[2/2] daily" in first.stdout and "[2/2] weekly" in first.stdout
     assert "[model] match_model" in first.stdout and "(new)" in first.stdout
     assert "make dev" in first.stdout
+    _partitions_follow_the_data_and_runs_are_the_locations_jobs(home)
     # One team's SIMULATED invoices give a reminder of every kind at its latest 09:00.
     (line,) = [x for x in first.stdout.splitlines() if x.startswith("[reminders]")]
     for kind in ("due_soon", "overdue_1", "overdue_7", "overdue_14", "overdue_30"):
@@ -52,6 +54,48 @@ def test_demo_fills_an_empty_home_and_a_second_run_changes_nothing(tmp_path: Pat
     assert len(teams) == 2 and all("/" in t["time_zone"] for t in teams)
     table = run(["teams"], home).stdout
     assert teams[0]["slug"] in table and teams[0]["time_zone"] in table
+
+
+def _partitions_follow_the_data_and_runs_are_the_locations_jobs(home: Path) -> None:
+    """After the demo: its first week is the recorded history start (what `make dev` reads), the
+    days of its weeks are each materialized with that day's own row count, and every run is a
+    run of a job the code location has, tagged as the demo's."""
+    import dagster as dg
+
+    from bg_agents.lib.weeks import last_complete_week
+
+    first = last_complete_week(date.today()) - timedelta(weeks=1)  # --weeks 2
+    assert (home / "history_start").read_text().strip() == first.isoformat()
+    db = sqlite3.connect(home / "app.db")
+    per_day = dict(db.execute("SELECT booking_date, count(*) FROM transactions GROUP BY 1"))
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        runs = instance.get_runs()
+        assert runs and {r.job_name for r in runs} == {
+            "daily_ingest_job", "match_model_job", "__ASSET_JOB"
+        }  # fmt: skip
+        assert all(r.tags.get("bg_agents/launched_by") == "demo" for r in runs)
+        day = (first + timedelta(days=3)).isoformat()
+        event = instance.get_latest_materialization_event(dg.AssetKey("transactions"))
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("transactions"), asset_partitions=[day]),
+            limit=1,
+        ).records
+        assert event is not None and records
+        row_count = records[0].asset_materialization.metadata["dagster/row_count"].value
+        assert row_count == per_day[day] > 0
+        assert min(instance.get_materialized_partitions(dg.AssetKey("transactions"))) == (
+            first.isoformat()
+        )
+    # A new process on this home (`make dev`'s UI and daemon) has partitions from that week on:
+    # nothing grey before the data.
+    env = {**os.environ, "BG_AGENTS_HOME": str(home)}
+    env.pop("BG_AGENTS_HISTORY_START", None)
+    code = (
+        "from bg_agents.defs._shared.partitions import daily_partitions as d, weekly_partitions "
+        "as w; print(d.get_first_partition_key(), w.get_first_partition_key())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == [first.isoformat(), first.isoformat()], out.stderr
 
 
 def test_stats_on_an_empty_home_says_how_to_migrate(tmp_path: Path) -> None:

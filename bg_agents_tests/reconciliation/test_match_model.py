@@ -171,7 +171,7 @@ def test_record_matches_decides_with_the_stored_model(db_url: str, week: Engine)
     )
     assert (found["profile"], found["engine"]) == ("learned", "learned")
     assert found["model"] == trained["digest"] and "fallback" not in found
-    assert found["auto_links"] > 0 and found["simulated_precision"] >= 0.99
+    assert found["auto_links"] > 0 and found["run/simulated_precision"] >= 0.99
     with week.connect() as conn:
         links = list(conn.scalars(sa.select(Match.explanation).where(Match.decision == "link")))
     assert links and all(t.startswith("match probability") for t in links)

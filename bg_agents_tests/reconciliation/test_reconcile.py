@@ -322,13 +322,17 @@ def test_record_matches_asset_reports_decisions_and_changes_nothing_on_rerun(
     instance = dg.DagsterInstance.ephemeral()
     key = (WORLD_END - timedelta(days=2)).isoformat()
     first = metadata(materialize(db_url, ["record_matches"], key, instance), "record_matches")
-    assert first["records"] > 0
+    assert first["run/records"] > 0
     assert first["auto_links"] + first["suggestions"] > 0
-    assert first["llm_calls"] == 0  # offline: ties wait for people, no model is called
-    assert first["auto_links"] > 0 and first["simulated_precision"] >= 0.99
+    assert first["run/llm_calls"] == 0  # offline: ties wait for people, no model is called
+    assert first["auto_links"] > 0 and first["run/simulated_precision"] >= 0.99
+    assert first["changed"] is True and "decision" in first["explanations"]
     second = metadata(materialize(db_url, ["record_matches"], key, instance), "record_matches")
-    # The same answer again (the run reports what its days hold), with nothing written or sent.
-    assert second["dagster/row_count"] == 0 and second["notified"] == 0
+    # The same answer again (the run reports what its days hold), with nothing written or sent:
+    # the partition keeps its figures and says it did not change.
+    assert second["changed"] is False
+    assert second["run/written"] == 0 and second["run/notified"] == 0
+    assert second["dagster/row_count"] == first["dagster/row_count"] > 0
     assert (second["auto_links"], second["suggestions"]) == (
         first["auto_links"],
         first["suggestions"],

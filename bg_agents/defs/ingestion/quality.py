@@ -38,3 +38,10 @@ def finite_amounts(conn: Connection, start: date, end: date) -> CheckOutcome:
         )
     ).scalar_one()
     return CheckOutcome(bad == 0, f"{bad} rows with a missing or out-of-range amount", {"bad": bad})
+
+
+def rows_on(conn: Connection, day: date) -> int:
+    """Transactions stored for booking day ``day`` (what its partition holds)."""
+    return conn.execute(
+        sa.select(sa.func.count()).where(Transaction.booking_date == day)
+    ).scalar_one()

@@ -1,10 +1,12 @@
 """Assets: ``unmatched_records`` (a day's records with no link), ``match_model`` (the learned
 matcher's model), ``record_matches`` (links)."""
 
-from collections import Counter
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import dagster as dg
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from bg_agents.defs._shared.metadata import counts_table, markdown_table
 from bg_agents.defs._shared.partitions import daily_partitions, key_to_date
@@ -18,8 +20,9 @@ from bg_agents.defs.reconciliation.model_store import (
     train,
 )
 from bg_agents.defs.reconciliation.service import reconcile
-from bg_agents.defs.reconciliation.unmatched import snapshot_unmatched
+from bg_agents.defs.reconciliation.unmatched import active_link, snapshot_unmatched
 from bg_agents.lib import clock
+from bg_agents.lib.db.models import Document, Invoice, Match
 
 CHART_WIDTH = 24  # characters of the longest bar in the match-weight chart
 
@@ -40,18 +43,20 @@ CHART_WIDTH = 24  # characters of the longest bar in the match-weight chart
 def unmatched_records(
     context: dg.AssetExecutionContext, app_db: AppDatabase
 ) -> dg.MaterializeResult:
-    totals: Counter[str] = Counter()
+    """Each day of the run reports its own snapshot (one materialization per partition)."""
     for key in context.partition_keys:
-        totals.update(snapshot_unmatched(app_db.engine, key_to_date(key)))
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": dg.MetadataValue.int(sum(totals.values())),
-            "receipts": dg.MetadataValue.int(totals["receipt"]),
-            "invoices": dg.MetadataValue.int(totals["invoice"]),
-            "payments": dg.MetadataValue.int(totals["payment"]),
-            "by_kind": counts_table(totals, ("kind", "records")),
-        }
-    )
+        counts = snapshot_unmatched(app_db.engine, key_to_date(key))
+        context.add_asset_metadata(
+            {
+                "dagster/row_count": dg.MetadataValue.int(sum(counts.values())),
+                "receipts": dg.MetadataValue.int(counts["receipt"]),
+                "invoices": dg.MetadataValue.int(counts["invoice"]),
+                "payments": dg.MetadataValue.int(counts["payment"]),
+                "by_kind": counts_table(counts, ("kind", "records")),
+            },
+            partition_key=key,
+        )
+    return dg.MaterializeResult()
 
 
 def weight_chart(model: EvidenceModel) -> str:
@@ -106,6 +111,58 @@ def match_model(context: dg.AssetExecutionContext, app_db: AppDatabase) -> dg.Ma
             "match_weights": dg.MetadataValue.md(weight_chart(model)),
         }
     )
+
+
+SAMPLES_PER_DAY = 5
+
+
+@dataclass
+class DayPairs:
+    links: int = 0
+    suggestions: int = 0
+    samples: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+
+
+def stored_pairs_by_day(engine: Engine, start: date, end: date) -> dict[date, DayPairs]:
+    """The links (not declined) and open suggestions of records dated each day (a receipt by its
+    date, an invoice by its issue date), with the first few pairs' explanations as samples."""
+    out = {start + timedelta(days=i): DayPairs() for i in range((end - start).days + 1)}
+    dated = [
+        (
+            "document",
+            sa.select(Document.id, Document.document_date.label("day"), Document.external_id)
+            .where(Document.document_date.between(start, end))
+            .subquery(),
+        ),
+        (
+            "invoice",
+            sa.select(Invoice.id, Invoice.issue_date.label("day"), Invoice.number)
+            .where(Invoice.issue_date.between(start, end))
+            .subquery(),
+        ),
+    ]
+    with engine.connect() as conn:
+        for kind, records in dated:
+            ref = list(records.c)[2]
+            rows = conn.execute(
+                sa.select(records.c.day, ref, Match.transaction_id, Match.decision, Match.score,
+                          Match.explanation)
+                .join(Match, (Match.record_kind == kind) & (Match.record_id == records.c.id))
+                .where(active_link() | ((Match.decision == "suggestion")
+                                        & (Match.status == "pending")))
+                .order_by(records.c.day, Match.id)
+            ).all()  # fmt: skip
+            for day, record, tx, decision, score, why in rows:
+                pairs = out[day]
+                if decision == "link":
+                    pairs.links += 1
+                else:
+                    pairs.suggestions += 1
+                if len(pairs.samples) < SAMPLES_PER_DAY:
+                    pairs.samples.append(
+                        (f"{kind} {record}", f"tx {tx}", decision, f"{score:.2f}", why)
+                    )
+    return out
 
 
 class MatchConfig(dg.Config):
@@ -163,28 +220,43 @@ def record_matches(
         f"transactions ({(max(days) - min(days) + timedelta(1)).days} days): "
         f"{report.decisions['auto']} linked, {report.decisions['suggest']} suggested"
     )
+    for day, stored in stored_pairs_by_day(app_db.engine, min(days), max(days)).items():
+        context.add_asset_metadata(
+            {
+                # What the day's records have now, so a re-run shows the same figures.
+                "dagster/row_count": dg.MetadataValue.int(stored.links + stored.suggestions),
+                # One number per decision so the UI can plot them across partitions.
+                "auto_links": dg.MetadataValue.int(stored.links),
+                "suggestions": dg.MetadataValue.int(stored.suggestions),
+                "explanations": markdown_table(
+                    stored.samples, ("record", "transaction", "decision", "score", "why")
+                ),
+            },
+            partition_key=day.isoformat(),
+        )
     precision = report.precision
+    # The matcher answers for all the run's days at once (a team's whole history), so these
+    # figures are the run's: every partition of the run carries them under "run/".
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": dg.MetadataValue.int(report.written),
-            "records": dg.MetadataValue.int(report.records),
-            "candidates": dg.MetadataValue.int(report.candidates),
-            # One number per decision so the UI can plot them across partitions.
-            "auto_links": dg.MetadataValue.int(report.decisions["auto"]),
-            "suggestions": dg.MetadataValue.int(report.decisions["suggest"]),
-            "by_relation": counts_table(report.relations, ("relation", "pairs")),
-            "notified": dg.MetadataValue.int(report.notified),
-            "ties": dg.MetadataValue.int(report.ties),
-            "llm_calls": dg.MetadataValue.int(report.model_calls),
-            "llm_links": dg.MetadataValue.int(report.model_links),
+            "changed": dg.MetadataValue.bool(report.written > 0),
+            "run/days": dg.MetadataValue.int(len(days)),
+            "run/written": dg.MetadataValue.int(report.written),
+            "run/records": dg.MetadataValue.int(report.records),
+            "run/candidates": dg.MetadataValue.int(report.candidates),
+            "run/by_relation": counts_table(report.relations, ("relation", "pairs")),
+            "run/notified": dg.MetadataValue.int(report.notified),
+            "run/ties": dg.MetadataValue.int(report.ties),
+            "run/llm_calls": dg.MetadataValue.int(report.model_calls),
+            "run/llm_links": dg.MetadataValue.int(report.model_links),
             "profile": dg.MetadataValue.text(matching.profile),
             "engine": dg.MetadataValue.text(matching.config.engine),
             "model": dg.MetadataValue.text(matching.digest or "none"),
             **({"fallback": dg.MetadataValue.text(matching.fallback)} if matching.fallback else {}),
             **(
                 {
-                    "simulated_precision": dg.MetadataValue.float(precision),
-                    "simulated_links_checked": dg.MetadataValue.int(report.truth_checked),
+                    "run/simulated_precision": dg.MetadataValue.float(precision),
+                    "run/simulated_links_checked": dg.MetadataValue.int(report.truth_checked),
                 }
                 if precision is not None
                 else {}
