@@ -43,10 +43,13 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/bg-agents demo
 
-## dev: the Dagster UI and daemon (schedules and sensors) on http://127.0.0.1:3000
+## dev: the Dagster UI and daemon (schedules and sensors) on http://127.0.0.1:$(PORT) (3000 unless
+## PORT= says otherwise, e.g. `make dev PORT=3001` when 3000 is taken)
+PORT ?= 3000
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/bg-agents db upgrade
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	BG_AGENTS_DAGSTER_URL=$${BG_AGENTS_DAGSTER_URL:-http://127.0.0.1:$(PORT)} \
+		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
 ## defs: check that the definitions load (dg check defs), then list every asset, job, schedule,
 ## sensor and resource the defs folder provides (dg list defs)
