@@ -69,11 +69,11 @@ def _independent(conn: Connection, team: int) -> dict[str, object]:
         year, week, _ = day.isocalendar()
         value = _money(conn, amount)
         weekly[f"{year}-W{week:02d}"][0 if value > 0 else 1] += abs(value)
-    # Owed at the month's end: issued by then, not void, not paid by then.
+    # Owed at the month's end: issued by then, not void, not paid by then; at invoiced amounts.
     open_amount, overdue, buckets = Decimal(0), Decimal(0), defaultdict(Decimal)
-    for amount, paid, due, status, paid_date in conn.execute(
+    for amount, due, status, paid_date in conn.execute(
         sa.text(
-            "SELECT amount, amount_paid, due_date, status, paid_date FROM invoices "
+            "SELECT amount, due_date, status, paid_date FROM invoices "
             "WHERE team_id = :team AND currency = 'USD' AND issue_date <= :last"
         ),
         args,
@@ -82,7 +82,7 @@ def _independent(conn: Connection, team: int) -> dict[str, object]:
         paid_date = paid_date if not isinstance(paid_date, str) else date.fromisoformat(paid_date)
         if status == "void" or (status == "paid" and paid_date <= LAST):
             continue
-        owed = _money(conn, amount) - (0 if status == "paid" else _money(conn, paid))
+        owed = _money(conn, amount)
         open_amount += owed
         late = (LAST - due).days
         if late > 0:
@@ -152,20 +152,23 @@ def test_comparison_months_without_data_are_none_not_zero(engine: sa.Engine) -> 
 
 def test_ageing_buckets_at_their_edges(engine: sa.Engine) -> None:
     """Days past due at the month's last day: 30 and 31, 60 and 61, 90 and 91 fall apart;
-    due on the last day is not overdue; partly paid counts its rest; paid after the month's end
-    was still owed at it; paid within, void, issued later and other currencies are not."""
+    due on the last day is not overdue; paid after the month's end was still owed at it; paid
+    within, void, issued later and other currencies are not. A partly paid invoice counts at its
+    invoiced amount (its payment has no date), the payment so far is live status."""
     team, _ = seed_month(engine)
     with engine.connect() as conn:
-        r = month_figures(conn, team, MONTH, NOW).receivables
+        f = month_figures(conn, team, MONTH, NOW)
+    r = f.receivables
     assert [(b.label, b.count, b.amount) for b in r.ageing] == [
-        ("0-30", 3, Decimal("580.00")),  # 30 days, 150 of 200 partly paid, 400 paid in April
+        ("0-30", 3, Decimal("630.00")),  # 30 days, 200 partly paid, 400 paid in April
         ("31-60", 2, Decimal("91.00")),  # 31 and 60 days
         ("61-90", 2, Decimal("151.00")),  # 61 and 90 days
         ("90+", 1, Decimal("91.00")),  # 91 days
     ]
-    assert (r.overdue_count, r.overdue_amount) == (8, Decimal("913.00"))
-    assert (r.open_count, r.open_amount) == (10, Decimal("921.00"))  # + due today, not yet due
+    assert (r.overdue_count, r.overdue_amount) == (8, Decimal("963.00"))
+    assert (r.open_count, r.open_amount) == (10, Decimal("971.00"))  # + due today, not yet due
     assert r.other_currency == 1
+    assert (f.live.part_paid_count, f.live.part_paid_amount) == (1, Decimal("50.00"))
 
 
 def test_reconciliation_and_agents_count_the_local_month(engine: sa.Engine) -> None:
@@ -182,15 +185,15 @@ def test_reconciliation_and_agents_count_the_local_month(engine: sa.Engine) -> N
     def inside(t: datetime) -> bool:
         return start <= t < CUTOFF
 
-    rec = f.reconciliation
+    rec, live = f.reconciliation, f.live
     assert rec.automatic_links == sum(s == "auto" and inside(c) for s, c, _ in rows) == 2
     assert rec.confirmed == 1 and rec.declined == 1
-    assert rec.open_suggestions == 1
-    assert [(u.kind, u.count, u.oldest_days) for u in rec.unmatched] == [
+    assert live.as_of == NOW and live.open_suggestions == 1
+    assert [(u.kind, u.count, u.oldest_days) for u in live.unmatched] == [
         ("payment", 1, 100),
         ("receipt", 2, 45),
     ]
-    assert [b.count for b in rec.unmatched[1].by_age] == [1, 1, 0, 0]
+    assert [b.count for b in live.unmatched[1].by_age] == [1, 1, 0, 0]
     a = f.agents
     assert (a.model_calls, a.calls_without_cost) == (3, 1)
     assert a.cost_usd == Decimal("0.0150")  # the known part; the unknown call is not "free"

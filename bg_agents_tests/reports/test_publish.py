@@ -13,7 +13,14 @@ import sqlalchemy as sa
 
 from bg_agents.defs.reports.service import publish_month
 from bg_agents.defs.reports.verify import read_report
-from bg_agents.lib.db.models import NotificationEvent, Report, Transaction
+from bg_agents.lib.db.models import (
+    Invoice,
+    Match,
+    NotificationEvent,
+    Report,
+    Transaction,
+    UnmatchedRecord,
+)
 from bg_agents_tests.reports.month_data import MONTH, NOW, seed_month
 
 
@@ -65,6 +72,33 @@ def test_a_rerun_with_the_same_figures_writes_nothing(engine, tmp_path: Path) ->
     again = publish_month(engine, team, MONTH, NOW + timedelta(days=3), str(tmp_path))
     assert (again.status, again.version) == ("unchanged", 1)
     assert sorted(p.name for p in (tmp_path / "acme" / "2026-03").iterdir()) == before
+    assert len(_reports(engine)) == 1 and len(_announced(engine)) == 1
+
+
+def test_work_done_after_the_month_makes_no_new_version(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Confirming the month's open suggestion, matching its unmatched records and a partial
+    payment, all after the month, change what the next report prints "as of" its generation,
+    not the books: no version 2, no second e-mail."""
+    team, _ = seed_month(engine)
+    publish_month(engine, team, MONTH, NOW, str(tmp_path))
+    later = NOW + timedelta(days=10)
+    with engine.begin() as conn:
+        confirmed = conn.execute(
+            sa.update(Match)
+            .where(Match.team_id == team, Match.status == "pending")
+            .values(status="confirmed", decision="link", updated_at=later)
+        ).rowcount
+        matched = conn.execute(
+            sa.delete(UnmatchedRecord).where(UnmatchedRecord.team_id == team)
+        ).rowcount
+        paid = conn.execute(
+            sa.update(Invoice)
+            .where(Invoice.team_id == team, Invoice.status == "open", Invoice.currency == "USD")
+            .values(status="partially_paid", amount_paid=Decimal("0.50"))
+        ).rowcount
+    assert confirmed and matched and paid  # the live status did change
+    again = publish_month(engine, team, MONTH, later, str(tmp_path))
+    assert (again.status, again.version) == ("unchanged", 1)
     assert len(_reports(engine)) == 1 and len(_announced(engine)) == 1
 
 

@@ -12,6 +12,13 @@ invoices in another currency are counted and left out of receivables the same wa
 Everything here is a pure function of (database, team, month, now): no state, so a caller
 (the asset, the CLI, a test) gets the same figures for the same data, and ``figures_digest``
 tells whether a month's figures changed since a report was written.
+
+Two kinds of figures: the books' (everything dated in the month, and receivables as they stood
+at its end) make the digest, so only late or corrected data about the month makes a new
+version; the live status (``LiveStatus``: suggestions still open, records still unmatched,
+partial payments recorded so far) is what the application holds at the generation instant,
+printed with that instant, and left out of the digest, so matching or a payment after the month
+does not re-issue the report.
 """
 
 from __future__ import annotations
@@ -84,10 +91,14 @@ class AgeBucket:
 
 @dataclass(frozen=True)
 class Receivables:
-    """Invoices owed at the month's end: all of them, and those past due with their ageing.
+    """Invoices owed at the month's end, at their invoiced amount: all, and those past due with
+    their ageing.
 
-    An invoice paid after the month's end was still owed at it, so a later payment does not
-    change a past month's receivables.
+    Owed at the end: issued by its last day, not void, and not paid by it (``paid_date``): an
+    invoice paid after the month's end was still owed at it, so a later payment does not change
+    a past month's receivables. Amounts are the invoices' full amounts: a partial payment is
+    stored without a date (``amount_paid`` only), so when it happened cannot be told; what was
+    paid so far is in ``LiveStatus`` instead.
     """
 
     open_count: int
@@ -110,18 +121,32 @@ class UnmatchedKind:
 
 @dataclass(frozen=True)
 class Reconciliation:
-    """Decisions taken in the month, and what is still waiting when the report is generated.
+    """Decisions taken in the month: links made automatically (by when they were made, still
+    automatic) and people's confirmations and refusals (by when they were decided).
 
-    Links are counted by when they were made (automatic) or decided (people); suggestions still
-    open and records still unmatched are as the application holds them now, limited to records
-    dated up to the month's end (the matches table keeps no history of earlier states).
+    The matches table keeps no history: a decision changed again after the month (a person
+    declines an automatic link) leaves the month's count, a correction the report then shows.
+    A suggestion confirmed after the month counts in the month it was confirmed.
     """
 
     automatic_links: int
     confirmed: int
     declined: int
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    """What is still waiting at the generation instant ``as_of``, for records dated up to the
+    month's end: open suggestions, unmatched records (aged to the month's last day), and partial
+    payments recorded on invoices owed at the end that are not fully paid yet. Not the books:
+    printed "as of" the instant and not in the digest (the tables keep no history of earlier
+    states, and work done after the month must not re-issue the month's report)."""
+
+    as_of: datetime
     open_suggestions: int
     unmatched: tuple[UnmatchedKind, ...]
+    part_paid_count: int
+    part_paid_amount: Decimal  # base currency only, like the receivables
 
 
 @dataclass(frozen=True)
@@ -153,6 +178,7 @@ class MonthFigures:
     agents: AgentActivity
     cutoff: datetime  # the month's end in the team's zone, as UTC
     generated_at: datetime  # UTC; not part of the digest
+    live: LiveStatus  # as of generated_at; not part of the digest
 
     @property
     def is_empty(self) -> bool:
@@ -198,28 +224,40 @@ def month_figures(conn: Connection, team_id: int, month: date, now: datetime) ->
         categories=_categories(conn, team_id, first, last),
         weeks=_weeks(conn, team_id, first, last),
         receivables=_receivables(conn, team_id, team.base_currency, last),
-        reconciliation=_reconciliation(conn, team_id, last, start, cutoff),
+        reconciliation=_reconciliation(conn, team_id, start, cutoff),
         agents=_agents(conn, team_id, start, cutoff),
         cutoff=cutoff,
         generated_at=now.astimezone(UTC),
+        live=_live(conn, team_id, team.base_currency, last, cutoff, now.astimezone(UTC)),
     )
 
 
 def figures_digest(figures: MonthFigures) -> str:
-    """SHA-256 (hex) of the figures' canonical JSON, without the generation instant.
+    """SHA-256 (hex) of the month's books figures as canonical JSON: what decides a new version.
 
-    Canonical JSON: ``dataclasses.asdict`` of the figures minus ``generated_at``, money as
-    strings with four decimals ("1234.5000"), dates and instants in ISO 8601 (instants in UTC),
-    keys sorted, separators "," and ":", ASCII only, UTF-8. The same figures give the same
-    digest on SQLite and PostgreSQL, so "figures unchanged" means "write nothing"; the report
-    prints it as its content SHA-256.
+    In it: the team, currency, zone and month; the month's revenue, expenses, net and counts and
+    the same for the previous month and the same month a year earlier (bookings dated in those
+    months); expenses by category; cash per week; receivables as they stood at the month's end
+    (invoices issued by then, not void, not paid by then, at their invoiced amounts, with
+    ageing); the decisions taken in the month; the agents' activity in the month; the cut-off.
+    Not in it: the generation instant and ``live`` (open suggestions, unmatched records, partial
+    payments so far), which the report prints "as of" the generation instant. So matching,
+    confirming or a payment after the month writes no new version by itself; a late booking in
+    the month (or in a compared month), a late invoice, a decision dated in the month that
+    changed, do.
+
+    Canonical JSON: ``dataclasses.asdict`` of the figures minus ``generated_at`` and ``live``,
+    money as strings with four decimals ("1234.5000"), dates and instants in ISO 8601 (instants
+    in UTC), keys sorted, separators "," and ":", ASCII only, UTF-8. The same figures give the
+    same digest on SQLite and PostgreSQL, so "figures unchanged" means "write nothing"; the
+    report prints it as its content SHA-256.
     """
     return hashlib.sha256(canonical_json(figures).encode()).hexdigest()
 
 
 def canonical_json(figures: MonthFigures) -> str:
     data = dataclasses.asdict(figures)
-    del data["generated_at"]
+    del data["generated_at"], data["live"]
     return json.dumps(data, default=_json_value, sort_keys=True, separators=(",", ":"))
 
 
@@ -330,13 +368,8 @@ def _bucket_bounds(last: date, column: Any) -> list[tuple[str, sa.ColumnElement[
 
 def _receivables(conn: Connection, team_id: int, currency: str, last: date) -> Receivables:
     i = Invoice
-    paid_later = sa.and_(i.status == "paid", i.paid_date > last)
-    owed_at_end = sa.and_(
-        i.team_id == team_id,
-        i.issue_date <= last,
-        sa.or_(i.status.in_(OPEN_INVOICE), paid_later),
-    )
-    owed = sa.case((paid_later, i.amount), else_=i.amount - i.amount_paid)
+    owed_at_end = _owed_at_end(team_id, last)
+    owed = i.amount  # partial payments have no date: see Receivables
     # Days past due count from the month's last day: due the day before is 1 day past due.
     overdue = i.due_date < last
     buckets = [(label, overdue & cond) for label, cond in _bucket_bounds(last, i.due_date)]
@@ -357,8 +390,17 @@ def _receivables(conn: Connection, team_id: int, currency: str, last: date) -> R
     return Receivables(row[0], _money(row[1]), row[2], _money(row[3]), ageing, other or 0)
 
 
+def _owed_at_end(team_id: int, last: date) -> sa.ColumnElement[bool]:
+    """Invoices owed at the month's end: issued by its last day, not void, not paid by it."""
+    i = Invoice
+    paid_later = sa.and_(i.status == "paid", i.paid_date > last)
+    return sa.and_(
+        i.team_id == team_id, i.issue_date <= last, sa.or_(i.status.in_(OPEN_INVOICE), paid_later)
+    )
+
+
 def _reconciliation(
-    conn: Connection, team_id: int, last: date, start: datetime, cutoff: datetime
+    conn: Connection, team_id: int, start: datetime, cutoff: datetime
 ) -> Reconciliation:
     m = Match
     row = conn.execute(
@@ -366,9 +408,19 @@ def _reconciliation(
             sa.func.count().filter(m.status == "auto", _within(m.created_at, start, cutoff)),
             sa.func.count().filter(m.status == "confirmed", _within(m.updated_at, start, cutoff)),
             sa.func.count().filter(m.status == "declined", _within(m.updated_at, start, cutoff)),
-            sa.func.count().filter(m.status == "pending", m.created_at < cutoff),
         ).where(m.team_id == team_id)
     ).one()
+    return Reconciliation(row[0], row[1], row[2])
+
+
+def _live(
+    conn: Connection, team_id: int, currency: str, last: date, cutoff: datetime, now: datetime
+) -> LiveStatus:
+    open_suggestions = conn.scalar(
+        sa.select(sa.func.count()).where(
+            Match.team_id == team_id, Match.status == "pending", Match.created_at < cutoff
+        )
+    )
     u = UnmatchedRecord
     columns = [sa.func.count(), sa.func.min(u.record_date)]
     bands = _bucket_bounds(last, u.record_date)
@@ -387,7 +439,16 @@ def _reconciliation(
             .order_by(u.record_kind)
         )
     )
-    return Reconciliation(row[0], row[1], row[2], row[3], unmatched)
+    i = Invoice
+    part_paid = conn.execute(
+        sa.select(sa.func.count(), sa.func.sum(i.amount_paid)).where(
+            _owed_at_end(team_id, last),
+            i.status.in_(OPEN_INVOICE),
+            i.amount_paid > 0,
+            i.currency == currency,
+        )
+    ).one()
+    return LiveStatus(now, open_suggestions or 0, unmatched, part_paid[0], _money(part_paid[1]))
 
 
 def _agents(conn: Connection, team_id: int, start: datetime, cutoff: datetime) -> AgentActivity:

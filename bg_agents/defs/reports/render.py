@@ -262,10 +262,11 @@ class _Parts:
         ]
 
     def receivables(self) -> list[Flowable]:
-        r, s = self.f.receivables, self.s
+        f, s = self.f, self.s
+        r, live = f.receivables, f.live
         rows = [
-            ["", "Invoices", "Amount owed"],
-            ["Open at the month's end", s.count(r.open_count), s.money(r.open_amount)],
+            ["", "Invoices", "Invoiced amount"],
+            ["Owed at the month's end", s.count(r.open_count), s.money(r.open_amount)],
             ["of which overdue", s.count(r.overdue_count), s.money(r.overdue_amount)],
         ]
         rows += [
@@ -274,28 +275,43 @@ class _Parts:
         ]
         widths = [WIDTH * 0.5, WIDTH * 0.2, WIDTH * 0.3]
         out: list[Flowable] = [_p("Receivables", H2), _table(rows, widths, bold_rows=(1,))]
-        if r.other_currency:
-            out.append(
-                _p(
-                    f"{s.count(r.other_currency)} open invoices in other currencies are not "
-                    "in these amounts.",
-                    NOTE,
-                )
+        notes = [
+            "Invoices issued by the month's last day and not paid by it, at their invoiced "
+            "amounts; days past due are counted to the month's last day."
+        ]
+        if live.part_paid_count:
+            notes.append(
+                f"As of {s.instant(live.as_of)}, partial payments of "
+                f"{s.money(live.part_paid_amount)} are recorded on {s.count(live.part_paid_count)} "
+                "of these invoices (a partial payment carries no date, so it is not placed in "
+                "the month)."
             )
+        if r.other_currency:
+            notes.append(
+                f"{s.count(r.other_currency)} owed invoices in other currencies are not in "
+                "these amounts."
+            )
+        out += [_p(" ".join(notes), NOTE)]
         return [KeepTogether(out)]
 
     def reconciliation(self) -> list[Flowable]:
-        r, s = self.f.reconciliation, self.s
+        r, live, s = self.f.reconciliation, self.f.live, self.s
         rows = [
             ["Linked automatically this month", s.count(r.automatic_links)],
             ["Confirmed by people this month", s.count(r.confirmed)],
             ["Declined by people this month", s.count(r.declined)],
-            ["Suggestions still open", s.count(r.open_suggestions)],
         ]
         table = _table(rows, [WIDTH * 0.7, WIDTH * 0.3], header=False)
-        out: list[Flowable] = [_p("Reconciliation", H2), table]
-        if r.unmatched:
-            ages = [b.label for b in r.unmatched[0].by_age]
+        out: list[Flowable] = [_p("Reconciliation", H2), table, Spacer(1, 3 * mm)]
+        waiting = f"Still waiting as of {s.instant(live.as_of)}"
+        out.append(
+            _table(
+                [[waiting, ""], ["Suggestions still open", s.count(live.open_suggestions)]],
+                [WIDTH * 0.7, WIDTH * 0.3],
+            )
+        )
+        if live.unmatched:
+            ages = [b.label for b in live.unmatched[0].by_age]
             head = ["Still unmatched", "Records", "Oldest (days)", *[f"{a} d" for a in ages]]
             rows = [head] + [
                 [
@@ -304,7 +320,7 @@ class _Parts:
                     s.count(u.oldest_days),
                     *[s.count(b.count) for b in u.by_age],
                 ]
-                for u in r.unmatched
+                for u in live.unmatched
             ]
             widths = [WIDTH * 0.22, WIDTH * 0.13, WIDTH * 0.17] + [WIDTH * 0.12] * len(ages)
             out += [Spacer(1, 3 * mm), _table(rows, widths)]
@@ -312,8 +328,10 @@ class _Parts:
             out.append(_p("No records are waiting for a match.", NOTE))
         out.append(
             _p(
-                "Open suggestions and unmatched records are as of the generation instant, for "
-                "records dated up to the month's end; ages are counted to the month's last day.",
+                "Decisions count in the month they were taken. Open suggestions and unmatched "
+                f"records are as of {s.instant(live.as_of)} (the report's generation), for "
+                "records dated up to the month's end, aged to its last day: work done after "
+                "the month changes them without making a new version of this report.",
                 NOTE,
             )
         )
