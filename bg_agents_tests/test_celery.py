@@ -34,8 +34,9 @@ from bg_agents_tests import helpers
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-# Four booking days of the seeded world, one run each: what a backfill launches for a job whose
-# partitions run separately (the UI's backfill of daily_ingest_job, for one).
+# Four booking days of the seeded world, one run each, launched at once: the shape of a backfill of
+# an asset without a single-run policy (transactions has one; runs are launched per day here so
+# that several runs' steps compete for the two workers).
 DAYS = ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]
 # Columns whose values depend on when or in which order rows were written, not on what was done.
 UNORDERED = helpers.VOLATILE | {"id"}
@@ -183,7 +184,7 @@ def test_a_backfill_runs_its_steps_on_two_celery_workers(
             for name in names:
                 workers[name] = _start_worker(name, queue, env, logs[name])
             _wait_until_ready(workers, logs)
-            # The backfill: one run per day, all launched at once.
+            # The backfill: one run per day, all at once.
             runs = [
                 subprocess.Popen(
                     [str(BIN / "dagster"), "asset", "materialize", "-m", "bg_agents.definitions"]
