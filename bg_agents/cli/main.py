@@ -17,6 +17,7 @@ from bg_agents.cli import (
     match,
     notifications,
     reminders,
+    reports,
     review,
     webhooks,
     world,
@@ -24,8 +25,8 @@ from bg_agents.cli import (
 
 # The order of ``bg-agents --help``.
 GROUPS = (
-    database, world, agents, insights, match, review, imports, reminders, notifications, webhooks,
-    health,
+    database, world, agents, insights, match, review, imports, reminders, reports, notifications,
+    webhooks, health,
 )  # fmt: skip
 
 
