@@ -164,7 +164,9 @@ class _Parts:
             _p(s.month(f.month), TITLE),
             _p(visual(self.team_name), TEAM),
             _p(
-                f"Amounts in {f.currency} ({s.currency_sign}) · time zone {f.time_zone} · "
+                f"Amounts in {f.currency}"
+                + (f" ({s.currency_sign})" if s.currency_sign != f.currency else "")
+                + f" · time zone {f.time_zone} · "
                 f"data up to {s.instant(f.cutoff)}",
                 NOTE,
             ),
@@ -200,7 +202,10 @@ class _Parts:
             if k:
                 counts.append("")
         rows.append(counts)
-        widths = [32 * mm] + [(WIDTH - 32 * mm) / 5] * 5
+        # Money columns wide enough for a bold net in the millions on one line; changes narrow.
+        money, change = 34 * mm, 22 * mm
+        label = WIDTH - 3 * money - 2 * change
+        widths = [label, money, money, change, money, change]
         out: list[Flowable] = [_p("Summary", H2), _table(rows, widths, bold_rows=(3,))]
         if f.current.unconverted:
             out.append(
