@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -42,12 +43,15 @@ from bg_agents.simulate.world import generate_world
 # imported only inside functions: its partitions read the history start when first imported, so
 # ``run_demo`` records the start before anything imports them.
 
+if TYPE_CHECKING:
+    from dagster._core.execution.execution_result import ExecutionResult
+
 Echo = Callable[[str], None]
 # On every run the demo launches, so the UI can tell them from the schedules' and sensors' runs.
 DEMO_TAGS = {"bg_agents/launched_by": "demo"}
 
 
-def summed_metadata(result: dg.ExecuteInProcessResult, asset: str) -> Counter[str]:
+def summed_metadata(result: ExecutionResult, asset: str) -> Counter[str]:
     """The integer figures of every partition the run materialized, added up (per-partition
     figures are the days'; the run's own ``run/`` figures are left out)."""
     from bg_agents.inprocess import partition_metadata

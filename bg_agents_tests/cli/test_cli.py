@@ -74,6 +74,10 @@ def _partitions_follow_the_data_and_runs_are_the_locations_jobs(home: Path) -> N
             "daily_ingest_job", "match_model_job", "__ASSET_JOB"
         }  # fmt: skip
         assert all(r.tags.get("bg_agents/launched_by") == "demo" for r in runs)
+        # Each run names its code location, which the UI needs to re-execute it.
+        assert {r.remote_job_origin.location_name for r in runs if r.remote_job_origin} == {
+            "bg_agents"
+        } and all(r.remote_job_origin for r in runs)
         day = (first + timedelta(days=3)).isoformat()
         event = instance.get_latest_materialization_event(dg.AssetKey("transactions"))
         records = instance.fetch_materializations(

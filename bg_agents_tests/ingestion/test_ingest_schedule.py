@@ -71,10 +71,11 @@ def test_the_schedule_reads_what_the_instance_holds() -> None:
         instance.report_runless_asset_event(
             dg.AssetMaterialization("transactions", partition="2026-11-23")
         )
-        context = dg.build_schedule_context(
+        # Closed after the tick: an unclosed context leaves its instance current in Dagster.
+        with dg.build_schedule_context(
             instance=instance, scheduled_execution_time=THURSDAY_TICK
-        )
-        requests = list(hourly_ingest_schedule(context))
+        ) as context:
+            requests = list(hourly_ingest_schedule(context))
     assert _ranges(requests) == [
         (HISTORY_START.isoformat(), "2026-11-15"),
         ("2026-11-23", "2026-11-23"),  # unmatched_records still lacks it

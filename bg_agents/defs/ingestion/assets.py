@@ -2,11 +2,17 @@
 
 import dagster as dg
 
-from bg_agents.defs._shared.metadata import check_result, counts_table
+from bg_agents.defs._shared.metadata import (
+    check_result,
+    counts_table,
+    table_schema,
+    with_code_reference,
+)
 from bg_agents.defs._shared.partitions import daily_partitions, key_to_date
 from bg_agents.defs._shared.resources import AppDatabase
 from bg_agents.defs.ingestion import quality
 from bg_agents.defs.ingestion.transactions import IngestResult, ingest_day
+from bg_agents.lib.db.models import Transaction
 
 CHECKS = [
     dg.AssetCheckSpec(
@@ -24,7 +30,9 @@ CHECKS = [
 ]
 
 
+@with_code_reference
 @dg.asset(
+    metadata=table_schema(Transaction),
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=CHECKS,

@@ -8,7 +8,7 @@ import dagster as dg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bg_agents.defs._shared.metadata import check_result
+from bg_agents.defs._shared.metadata import check_result, table_schema, with_code_reference
 from bg_agents.defs._shared.partitions import insight_partitions, key_to_date
 from bg_agents.defs._shared.resources import LLM, LLM_POOL, OUTSIDE_WORLD_RETRY_POLICY, AppDatabase
 from bg_agents.defs.insights import quality
@@ -44,7 +44,9 @@ class InsightsConfig(dg.Config):
     force: bool = False  # also overwrite insights already delivered
 
 
+@with_code_reference
 @dg.asset(
+    metadata=table_schema(Insight),
     partitions_def=insight_partitions,
     deps=["weekly_metrics"],
     pool=LLM_POOL,

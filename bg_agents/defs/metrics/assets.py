@@ -5,12 +5,18 @@ from decimal import Decimal
 import dagster as dg
 from babel.numbers import format_currency
 
-from bg_agents.defs._shared.metadata import check_result, markdown_table
+from bg_agents.defs._shared.metadata import (
+    check_result,
+    markdown_table,
+    table_schema,
+    with_code_reference,
+)
 from bg_agents.defs._shared.partitions import key_to_date, weekly_partitions
 from bg_agents.defs._shared.resources import AppDatabase
 from bg_agents.defs.metrics import quality
 from bg_agents.defs.metrics.sensors import refresh_when_deps_change
 from bg_agents.defs.metrics.service import build_weekly_metrics, top_spenders
+from bg_agents.lib.db.models import WeeklyMetric
 
 
 def _money(value: Decimal, currency: str) -> str:
@@ -22,7 +28,9 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.1f} %"
 
 
+@with_code_reference
 @dg.asset(
+    metadata=table_schema(WeeklyMetric),
     partitions_def=weekly_partitions,
     deps=["transactions"],
     automation_condition=refresh_when_deps_change,

@@ -8,7 +8,12 @@ import dagster as dg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bg_agents.defs._shared.metadata import counts_table, markdown_table
+from bg_agents.defs._shared.metadata import (
+    counts_table,
+    markdown_table,
+    table_schema,
+    with_code_reference,
+)
 from bg_agents.defs._shared.partitions import daily_partitions, key_to_date
 from bg_agents.defs._shared.resources import LLM, LLM_POOL, OUTSIDE_WORLD_RETRY_POLICY, AppDatabase
 from bg_agents.defs.reconciliation.matcher import PROFILES
@@ -22,12 +27,14 @@ from bg_agents.defs.reconciliation.model_store import (
 from bg_agents.defs.reconciliation.service import reconcile
 from bg_agents.defs.reconciliation.unmatched import active_link, snapshot_unmatched
 from bg_agents.lib import clock
-from bg_agents.lib.db.models import Document, Invoice, Match
+from bg_agents.lib.db.models import Document, Invoice, Match, MatchModel, UnmatchedRecord
 
 CHART_WIDTH = 24  # characters of the longest bar in the match-weight chart
 
 
+@with_code_reference
 @dg.asset(
+    metadata=table_schema(UnmatchedRecord),
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=["transactions"],
@@ -74,7 +81,9 @@ def weight_chart(model: EvidenceModel) -> str:
     return "Match weight (log2 m/u) per level\n\n```\n" + "\n".join(lines) + "\n```"
 
 
+@with_code_reference
 @dg.asset(
+    metadata=table_schema(MatchModel),
     deps=["transactions"],
     group_name="reconciliation",
     kinds={"python", "sql"},
@@ -171,7 +180,9 @@ class MatchConfig(dg.Config):
     profile: str = MATCHING_PROFILE
 
 
+@with_code_reference
 @dg.asset(
+    metadata=table_schema(Match),
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=["unmatched_records", "transactions", "match_model"],
@@ -188,8 +199,9 @@ class MatchConfig(dg.Config):
         "when the evidence and the rules' limits hold and nothing else comes close (the team is "
         "notified at once), suggestions for review otherwise (VAT, "
         "fees, FX, partial and combined payments). The model only breaks ties, under the same "
-        "rules, and a tie it broke is not asked again. Re-running changes nothing. Metadata "
-        "counts the pairs of records dated in the run's days."
+        "rules, and a tie it broke is not asked again. Re-running changes nothing. Each day's "
+        "metadata counts the links and open suggestions of the records dated that day, with "
+        "sample explanations; figures for the whole run are under run/."
     ),
 )
 def record_matches(
