@@ -63,6 +63,7 @@ def test_jobs_schedules_and_sensors_are_all_defined() -> None:
         "run_failure_alert_sensor",
         "run_recovery_alert_sensor",
         "freshness_sensor",
+        "month_end_report_sensor",
     }
     jobs = {j.name for j in repo.get_all_jobs()}
     assert {
