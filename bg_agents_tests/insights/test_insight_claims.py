@@ -119,6 +119,28 @@ def test_a_live_claim_is_left_alone_and_a_dead_ones_is_taken_over(engine) -> Non
     assert unfinished == 0
 
 
+def test_a_retry_takes_over_the_claims_its_killed_parent_left_at_once(engine) -> None:  # type: ignore[no-untyped-def]
+    """run_retries launches the retry seconds after the kill: it must not wait out the timeout,
+    and it must not take a live claim of an unrelated run whose id merely starts alike."""
+    slot = _world(engine)
+    _hold(engine, "run-killed:4242:abc", utcnow())
+    with ScriptedOpenAI(repeat(reply(ANSWER))) as server:
+        stranger = generate_slot(engine, WEEK, slot, _backend(server.base_url), retry_of=["run"])
+        assert (len(stranger.generated), len(stranger.claimed_elsewhere)) == (0, TEAMS)
+        retry = generate_slot(
+            engine,
+            WEEK,
+            slot,
+            _backend(server.base_url),
+            run_id="run-retry",
+            retry_of=["run-killed"],
+        )
+        assert (len(retry.generated), len(retry.claimed_elsewhere)) == (TEAMS, 0)
+    with engine.connect() as conn:
+        owners = set(conn.scalars(sa.select(InsightClaim.owner)))
+    assert all(o.startswith("run-retry:") for o in owners), owners
+
+
 @pytest.mark.parametrize("step", ["generate", "store"])
 def test_a_failed_generation_or_store_gives_its_claims_back(engine, monkeypatch, step) -> None:  # type: ignore[no-untyped-def]
     """Otherwise the unit would wait for the timeout before anyone could write it."""

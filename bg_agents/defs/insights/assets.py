@@ -85,6 +85,11 @@ def weekly_insights(
         force=config.force,
         run_id=context.run.run_id,
         partition_key=context.partition_key,
+        # A retry (run_retries after a killed run, or a re-execution from the UI) takes over the
+        # claims its ended ancestors left unfinished instead of waiting out their timeout.
+        retry_of=[
+            run for run in (context.run.parent_run_id, context.run.root_run_id) if run is not None
+        ],
     )
     with app_db.engine.connect() as conn:
         facts_check = quality.insight_facts_match(conn, week, [g.team_id for g in result.generated])

@@ -317,14 +317,17 @@ def claim(
     owner: str,
     started: datetime,
     timeout: timedelta = CLAIM_TIMEOUT,
+    retry_of: Sequence[str] = (),
 ) -> bool:
     """Take (team, week) for ``owner`` before any model call; False if another run has it.
 
     A new claim is an INSERT the unique key arbitrates. An existing one is taken over by an
     UPDATE whose condition both racers re-check under the row lock, so at most one wins: when
-    its holder died (unfinished past ``timeout``), or when it finished before this run
-    ``started`` (an ordinary re-run). One finished while this run was going is left alone: that
-    insight is as fresh as the one this run would write.
+    its holder died (unfinished past ``timeout``, or held by one of the runs in ``retry_of``:
+    a run is retried or re-executed only once it has ended, so its unfinished claims are
+    dead at once), or when it finished before this run ``started`` (an ordinary re-run). One
+    finished while this run was going is left alone: that insight is as fresh as the one this
+    run would write.
     """
     now = utcnow()
     c = InsightClaim
@@ -338,7 +341,13 @@ def claim(
                 c.team_id == team_id,
                 c.week_start == week,
                 sa.or_(
-                    sa.and_(c.finished_at.is_(None), c.claimed_at < now - timeout),
+                    sa.and_(
+                        c.finished_at.is_(None),
+                        sa.or_(
+                            c.claimed_at < now - timeout,
+                            *(c.owner.startswith(f"{run}:", autoescape=True) for run in retry_of),
+                        ),
+                    ),
                     c.finished_at < started,
                 ),
             )
@@ -394,11 +403,13 @@ def generate_slot(
     partition_key: str | None = None,
     concurrency: int = 8,
     claim_timeout: timedelta = CLAIM_TIMEOUT,
+    retry_of: Sequence[str] = (),
 ) -> SlotResult:
     """Generate, store and (inside the delivery window) deliver one unit: a week x slot.
 
     Each team is claimed before its model call; a team another run holds is left to that run
     (listed in ``claimed_elsewhere``), so two racing runs never pay twice for one insight.
+    ``retry_of``: the run ids this run retries (a killed run's claims are its to take).
     """
     result = SlotResult(week, slot)
     started = utcnow()
@@ -422,7 +433,7 @@ def generate_slot(
     facts = {t.id: build_facts(inputs[t.id]) for t in teams}
 
     def one(t: TeamRow) -> tuple[Generated, Ledger] | None:
-        if not claim(engine, t.id, week, owner, started, claim_timeout):
+        if not claim(engine, t.id, week, owner, started, claim_timeout, retry_of):
             return None
         try:
             ledger = Ledger(engine, AGENT, t.id, run_id, partition_key)
