@@ -107,6 +107,15 @@ def test_everything_on_time_passes_and_alerts_nobody(engine, operators, instance
     assert all(c.passed for c in checks.values()), {k: c.description for k, c in checks.items()}
     assert checks[TRANSACTIONS_CHECK].asset_key == dg.AssetKey("transactions")
     assert _alerts(engine) == []
+    context = dg.build_sensor_context(
+        instance=instance,
+        resources={"app_db": AppDatabase(url=engine.url.render_as_string(False))},
+    )
+    skip = freshness_sensor(context).skip_reason
+    assert skip is not None and skip.skip_message == (
+        "recorded 3 check evaluations: transactions_fresh passed, last_week_measured passed, "
+        "insights_delivered_on_time passed"
+    )
 
 
 def test_stale_transactions_alert_once_per_hour(engine, operators, instance, monkeypatch) -> None:  # type: ignore[no-untyped-def]
