@@ -1,9 +1,11 @@
 """A run whose process was killed (kill -9) does not stay STARTED: the daemon marks it failed.
 
-The default run launcher cannot check whether a run's process is alive, so the instance's
-``run_monitoring.max_runtime_seconds`` is what ends such a run. These tests kill a real run
-process and call Dagster's own run-monitoring iteration (what ``dagster-daemon`` runs every poll)
-on an instance configured from the project's ``dagster.yaml`` files.
+With the default run launcher, the code server that launched a run fails it when its process
+dies (``test_real_processes.py`` shows it); a run started with no code server watching it (here:
+a plain process, as after a lost machine) is ended by the instance's
+``run_monitoring.max_runtime_seconds``. These tests kill such a run's process and call Dagster's
+own run-monitoring iteration (what ``dagster-daemon`` runs every poll) on an instance configured
+from the project's ``dagster.yaml`` files.
 """
 
 from __future__ import annotations

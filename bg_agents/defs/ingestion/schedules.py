@@ -36,6 +36,9 @@ def missing_ranges(first: date, last: date, done: set[str]) -> list[tuple[date, 
     cron_schedule="5 * * * *",
     job=daily_ingest_job,
     execution_timezone="UTC",
+    # On by default: with the metrics automation it keeps every day and week up to today filled
+    # (after `make demo`, `make dev` fills the current week without anyone turning it on).
+    default_status=dg.DefaultScheduleStatus.RUNNING,
     description=(
         "Every hour, fetch each booking day that has ended in some time zone and may still "
         "change (usually two or three days; bg_agents/defs/ingestion/timing.py), plus, as one "
