@@ -20,9 +20,8 @@ from bg_agents.lib.db.models import (
     NotificationMessage,
     Team,
     User,
-    WebhookEndpoint,
 )
-from bg_agents_tests.notifications.test_webhook_channel import Receiver
+from bg_agents_tests.monitoring.webhook import operators_webhook
 
 NOW = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
 BROKEN = {"on": True}
@@ -155,19 +154,7 @@ def test_without_operators_alerts_are_off_and_no_team_is_made(engine, app_env, i
 
 def test_the_alert_reaches_the_operators_webhook(engine, app_env, instance, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     now = datetime.now(UTC)  # the receiver checks signatures against the real clock
-    with Receiver() as receiver:
-        monkeypatch.setenv("BG_AGENTS_OPERATOR_WEBHOOK_URL", receiver.url("/ops"))
-        monkeypatch.setenv("BG_AGENTS_NOW", now.isoformat())
-        with engine.begin() as conn:  # the receiver verifies with its secret: use the same one
-            from bg_agents.defs.monitoring.operators import ensure_operators
-            from bg_agents.lib.settings import load_operator_settings
-
-            team = ensure_operators(conn, load_operator_settings())
-            conn.execute(
-                sa.update(WebhookEndpoint)
-                .where(WebhookEndpoint.team_id == team)
-                .values(secret=receiver.secret)
-            )
+    with operators_webhook(engine, monkeypatch, now) as receiver:
         run_id = _run(instance, engine, fail=True)
         result = deliver(engine, now)
         calls = receiver.at("/ops")

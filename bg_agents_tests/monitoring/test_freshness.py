@@ -231,23 +231,11 @@ def test_the_checks_are_declared_on_their_assets_and_run_alike(engine, operators
 def test_a_stale_asset_reaches_the_operators_webhook_once(
     engine, app_env, instance, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from bg_agents.defs.monitoring.operators import ensure_operators
     from bg_agents.defs.notifications.deliver import deliver
-    from bg_agents.lib.db.models import WebhookEndpoint
-    from bg_agents.lib.settings import load_operator_settings
-    from bg_agents_tests.notifications.test_webhook_channel import Receiver
+    from bg_agents_tests.monitoring.webhook import operators_webhook
 
     now = datetime.now(UTC)  # the receiver checks signatures against the real clock
-    with Receiver() as receiver:
-        monkeypatch.setenv("BG_AGENTS_OPERATOR_WEBHOOK_URL", receiver.url("/ops"))
-        monkeypatch.setenv("BG_AGENTS_NOW", now.isoformat())
-        with engine.begin() as conn:  # the receiver verifies with its secret: use the same one
-            team = ensure_operators(conn, load_operator_settings())
-            conn.execute(
-                sa.update(WebhookEndpoint)
-                .where(WebhookEndpoint.team_id == team)
-                .values(secret=receiver.secret)
-            )
+    with operators_webhook(engine, monkeypatch, now) as receiver:
         _materialized(instance, "transactions", now - timedelta(hours=3), now.date().isoformat())
         week = last_complete_week(now.date())
         _materialized(instance, "weekly_metrics", now, week.isoformat())

@@ -19,43 +19,31 @@ from bg_agents.defs.monitoring.sensors import check_evaluation, judge_freshness
 from bg_agents.lib import clock
 
 
-def _judge(context: dg.AssetCheckExecutionContext, app_db: AppDatabase, name: str):  # type: ignore[no-untyped-def]
-    now = clock.now()
-    (result,) = judge_freshness(context.instance, app_db, now, only=name)
-    e = check_evaluation(result, now)
-    return dg.AssetCheckResult(
-        passed=e.passed, severity=e.severity, description=e.description, metadata=e.metadata
-    )
+def _freshness_check(name: str, asset: str, description: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=asset, name=name, description=description)
+    def check(context: dg.AssetCheckExecutionContext, app_db: AppDatabase) -> dg.AssetCheckResult:
+        now = clock.now()
+        (result,) = judge_freshness(context.instance, app_db, now, only=name)
+        e = check_evaluation(result, now)
+        return dg.AssetCheckResult(
+            passed=e.passed, severity=e.severity, description=e.description, metadata=e.metadata
+        )
+
+    return check
 
 
-@dg.asset_check(
-    asset="transactions",
-    name=freshness.TRANSACTIONS_CHECK,
-    description="Some day was materialized within the last 2 hours (the hourly fetch runs).",
+transactions_fresh = _freshness_check(
+    freshness.TRANSACTIONS_CHECK,
+    "transactions",
+    "Some day was materialized within the last 2 hours (the hourly fetch runs).",
 )
-def transactions_fresh(
-    context: dg.AssetCheckExecutionContext, app_db: AppDatabase
-) -> dg.AssetCheckResult:
-    return _judge(context, app_db, freshness.TRANSACTIONS_CHECK)
-
-
-@dg.asset_check(
-    asset="weekly_metrics",
-    name=freshness.METRICS_CHECK,
-    description="The last complete ISO week was measured after it ended, at most 6 hours later.",
+last_week_measured = _freshness_check(
+    freshness.METRICS_CHECK,
+    "weekly_metrics",
+    "The last complete ISO week was measured after it ended, at most 6 hours later.",
 )
-def last_week_measured(
-    context: dg.AssetCheckExecutionContext, app_db: AppDatabase
-) -> dg.AssetCheckResult:
-    return _judge(context, app_db, freshness.METRICS_CHECK)
-
-
-@dg.asset_check(
-    asset="weekly_insights",
-    name=freshness.DELIVERY_CHECK,
-    description="No team's insight is still undelivered 30 minutes after its Monday 07:00 local.",
+insights_delivered_on_time = _freshness_check(
+    freshness.DELIVERY_CHECK,
+    "weekly_insights",
+    "No team's insight is still undelivered 30 minutes after its Monday 07:00 local.",
 )
-def insights_delivered_on_time(
-    context: dg.AssetCheckExecutionContext, app_db: AppDatabase
-) -> dg.AssetCheckResult:
-    return _judge(context, app_db, freshness.DELIVERY_CHECK)
