@@ -46,6 +46,7 @@ from bg_agents.defs.reminders.sensors import (  # noqa: E402
     customer_reminder_retry_sensor,
     reminder_sensor,
 )
+from bg_agents.defs.reports.sensors import month_end_report_sensor  # noqa: E402
 from bg_agents.lib.db import migrate  # noqa: E402
 from bg_agents.lib.db.engine import get_engine, temporary_database  # noqa: E402
 from bg_agents_tests.processes import DagsterProcesses, dagster_processes, wait_for  # noqa: E402
@@ -57,6 +58,7 @@ SENSORS = [
     customer_reminder_retry_sensor,
     notification_sensor,
     freshness_sensor,
+    month_end_report_sensor,
 ]
 
 
