@@ -196,6 +196,36 @@ class DagsterGraphQL:
 
         return wait_for(reached, timeout, f"run {run_id} reaching {sorted(statuses)}")
 
+    # --- backfills -----------------------------------------------------------------------------
+
+    def launch_backfill(self, assets: Sequence[str], partitions: Sequence[str]) -> str:
+        """Request an asset backfill of ``partitions`` of ``assets``, as the UI's "Materialize"
+        over a partition selection does; the daemon's BACKFILL loop launches its runs."""
+        data = self.query(
+            """mutation($params: LaunchBackfillParams!) {
+                 launchPartitionBackfill(backfillParams: $params) { __typename
+                   ... on LaunchBackfillSuccess { backfillId }
+                   ... on PythonError { message } ... on Error { message } } }""",
+            params={
+                "assetSelection": [{"path": [a]} for a in assets],
+                "partitionNames": list(partitions),
+            },
+        )
+        return self._ok(data["launchPartitionBackfill"], "LaunchBackfillSuccess")["backfillId"]
+
+    def backfill(self, backfill_id: str) -> dict[str, Any]:
+        """The backfill's ``status`` (a BulkActionStatus), ``error``, and ``runs`` as :meth:`run`
+        gives them."""
+        data = self.query(
+            f"""query($id: String!) {{ partitionBackfillOrError(backfillId: $id) {{ __typename
+                  ... on PartitionBackfill {{ status error {{ message }}
+                    runs {{ {self._RUN_FIELDS} }} }}
+                  ... on PythonError {{ message }} ... on Error {{ message }} }} }}""",
+            id=backfill_id,
+        )
+        backfill = self._ok(data["partitionBackfillOrError"], "PartitionBackfill")
+        return {**backfill, "runs": [self._flat(r) for r in backfill["runs"]]}
+
     # --- schedules and sensors -----------------------------------------------------------------
 
     def instigator(self, name: str, ticks: int = 10) -> dict[str, Any]:

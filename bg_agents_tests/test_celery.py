@@ -1,24 +1,37 @@
-"""Runs beyond one machine: a backfill's steps executed by two Celery workers over RabbitMQ.
+"""Runs beyond one machine: a Dagster backfill whose runs' steps two Celery workers execute.
 
-The project's code location with ``BG_AGENTS_EXECUTOR=celery`` (bg_agents/definitions.py) sends
-every step to the broker; two worker processes started as deploy/README.md says (dagster-celery's
-app, ``deploy/dagster_celery_config.py`` on the path, one process each) execute them. Runs and
-workers share the production instance configuration (deploy/dagster.yaml on PostgreSQL): a step
-in another process, or on another machine, writes its events there. Each test run uses a queue of
-its own, so a stray worker on this broker can never take its steps.
+What an operator does, for real: ``dagster-webserver`` and ``dagster-daemon`` on PostgreSQL from
+deploy/dagster.yaml (bg_agents_tests/processes.py), the code location with
+``BG_AGENTS_EXECUTOR=celery`` (bg_agents/definitions.py), so every step goes to RabbitMQ, and two
+worker processes started as deploy/README.md says (dagster-celery's app,
+``deploy/dagster_celery_config.py`` on the path, one step at a time each). The backfill is
+requested through GraphQL ``launchPartitionBackfill``, the UI's "Materialize" over a partition
+selection, and the daemon's BACKFILL loop launches its runs.
+
+The asset is ``weekly_metrics`` over three weeks: it has no single-run backfill policy, so the
+backfill is one run per week (``transactions`` would be one run for all its days). Its input, the
+weeks' transactions, is ingested while the application database is seeded (the function the
+``transactions`` asset calls), so the backfill is all the daemon runs. Each test run uses a queue
+of its own, so a stray worker on this broker can never take its steps.
+
+Test-only timing: the backfill is requested before the daemon starts (the daemon's BACKFILL loop
+runs every 30 s, fixed in Dagster; its first iteration at start-up picks the backfill up at once)
+and the run queue is read every second (Dagster's default 5 s). About a minute in all, most of it
+Python processes starting on two cores; the backfill is COMPLETED_SUCCESS at the loop's next
+iteration after its runs end.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +39,22 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from bg_agents.defs.ingestion.transactions import ingest_day
 from bg_agents.lib.db import migrate
 from bg_agents.lib.db.engine import get_engine, temporary_database
 from bg_agents.lib.db.models import Base
 from bg_agents.lib.settings import DEFAULT_CELERY_BROKER_URL
 from bg_agents_tests import helpers
+from bg_agents_tests.processes import DagsterProcesses, dagster_processes, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-# Four booking days of the seeded world, one run each, launched at once: the shape of a backfill of
-# an asset without a single-run policy (transactions has one; runs are launched per day here so
-# that several runs' steps compete for the two workers).
-DAYS = ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]
+ASSET = "weekly_metrics"
+# The Mondays of the seeded world's three weeks (it ends on helpers.WORLD_END, a Sunday).
+WEEKS = [(helpers.WORLD_END - timedelta(days=7 * k + 6)).isoformat() for k in (2, 1, 0)]
+# The default-on schedule; every default-on sensor is stopped too (see _before_the_daemon).
+SCHEDULE = "hourly_ingest_schedule"
+DAEMONS = ("SENSOR", "SCHEDULER", "QUEUED_RUN_COORDINATOR", "BACKFILL")
 # Columns whose values depend on when or in which order rows were written, not on what was done.
 UNORDERED = helpers.VOLATILE | {"id"}
 
@@ -73,9 +90,14 @@ def queue(broker_url: str) -> Iterator[str]:
 
 
 def _seeded(url: str) -> sa.Engine:
+    """The seeded world with every day of its weeks ingested: what weekly_metrics reads."""
     engine = get_engine(url)
     migrate.upgrade(engine)
-    helpers.seed(engine, teams=3, weeks=1)
+    helpers.seed(engine, teams=3, weeks=len(WEEKS))
+    day = date.fromisoformat(WEEKS[0])
+    while day <= helpers.WORLD_END:
+        ingest_day(engine, day)
+        day += timedelta(days=1)
     return engine
 
 
@@ -127,109 +149,98 @@ def _stop(workers: dict[str, subprocess.Popen]) -> None:
         worker.wait(timeout=10)
 
 
-def _instance_env(tmp_path: Path, admin_url: str, dagster_db: str) -> dict[str, str]:
-    """DAGSTER_HOME with the production dagster.yaml, its DAGSTER_PG_* pointing at dagster_db."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    url = sa.engine.make_url(admin_url)
-    return {
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_PG_HOST": url.host or "127.0.0.1",
-        "DAGSTER_PG_PORT": str(url.port or 5432),
-        "DAGSTER_PG_DB": dagster_db,
-        "DAGSTER_PG_USER": url.username or "postgres",
-        "DAGSTER_PG_PASSWORD": url.password or "",
-    }
+def _before_the_daemon(
+    queue: str, workers: dict[str, subprocess.Popen], backfill: dict[str, str]
+) -> Callable[[DagsterProcesses], None]:
+    def prepare(dagster: DagsterProcesses) -> None:
+        """Stop what is on by default (sensors, the hourly schedule): their runs are not under
+        test and would compete for the two workers. Start the workers with the processes'
+        environment (same instance, same app database), then request the backfill."""
+        graphql = dagster.graphql
+        for name, status in graphql.sensors().items():
+            if status == "RUNNING":
+                graphql.stop_sensor(name)
+        graphql.stop_schedule(SCHEDULE)
+        env = {**dagster.env, "PYTHONPATH": str(ROOT / "deploy")}  # dagster_celery_config
+        suffix = uuid.uuid4().hex[:6]
+        logs = {}
+        for name in (f"bg-agents-a-{suffix}@test", f"bg-agents-b-{suffix}@test"):
+            logs[name] = dagster.home.parent / f"{name}.log"
+            workers[name] = _start_worker(name, queue, env, logs[name])
+        _wait_until_ready(workers, logs)
+        backfill["id"] = graphql.launch_backfill([ASSET], WEEKS)
+
+    return prepare
+
+
+def _completed(dagster: DagsterProcesses, backfill_id: str) -> dict[str, Any] | None:
+    """The backfill once COMPLETED_SUCCESS; any other final status fails at once."""
+    backfill = dagster.graphql.backfill(backfill_id)
+    if backfill["status"] in {"FAILED", "COMPLETED_FAILED", "CANCELED"}:
+        raise AssertionError(f"the backfill ended {backfill['status']}: {backfill['error']}")
+    return backfill if backfill["status"] == "COMPLETED_SUCCESS" else None
+
+
+def _workers_by_step(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
+    """Each step of the run that succeeded, with the Celery worker that started it (dagster-celery
+    records the worker's name in an engine event), or "" when none did."""
+    started_on = {}
+    for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+        data = event.dagster_event.engine_event_data
+        if data and "Celery worker" in data.metadata:
+            started_on[event.step_key] = data.metadata["Celery worker"].value
+    succeeded = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
+    return {e.step_key: started_on.get(e.step_key, "") for e in succeeded}
 
 
 @pytest.mark.integration
+@pytest.mark.postgres
 @pytest.mark.timeout(240)
-def test_a_backfill_runs_its_steps_on_two_celery_workers(
-    tmp_path: Path,
-    postgres_admin_url: str,
-    broker_url: str,
-    queue: str,
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_backfill_launched_through_graphql_runs_its_steps_on_two_celery_workers(
+    tmp_path: Path, postgres_admin_url: str, broker_url: str, queue: str
 ) -> None:
-    with (
-        temporary_database(postgres_admin_url, "bg_agents_dagster") as dagster_url,
-        temporary_database(postgres_admin_url, "bg_agents_celery_app") as app_url,
-        temporary_database(postgres_admin_url, "bg_agents_inprocess_app") as reference_url,
-    ):
-        instance_env = _instance_env(
-            tmp_path, postgres_admin_url, sa.engine.make_url(dagster_url).database or ""
-        )
-        for name, value in instance_env.items():
-            monkeypatch.setenv(name, value)
-        # The instance's tables, made once here, before runs and workers start at the same time.
-        with dg.DagsterInstance.get():
-            pass
-        _seeded(app_url)
-        env = {
-            **os.environ,
-            **instance_env,
-            "BG_AGENTS_HOME": str(tmp_path / "home"),
-            "BG_AGENTS_DATABASE_URL": app_url,
-            "BG_AGENTS_EXECUTOR": "celery",
-            "BG_AGENTS_CELERY_BROKER_URL": broker_url,
-            "BG_AGENTS_CELERY_QUEUE": queue,
-            "PYTHONPATH": str(ROOT / "deploy"),  # dagster_celery_config, read by the workers
-        }
-        suffix = uuid.uuid4().hex[:6]
-        names = [f"bg-agents-a-{suffix}@test", f"bg-agents-b-{suffix}@test"]
-        logs = {name: tmp_path / f"{name}.log" for name in names}
-        workers: dict[str, subprocess.Popen] = {}
-        try:
-            for name in names:
-                workers[name] = _start_worker(name, queue, env, logs[name])
-            _wait_until_ready(workers, logs)
-            # The backfill: one run per day, all at once.
-            runs = [
-                subprocess.Popen(
-                    [str(BIN / "dagster"), "asset", "materialize", "-m", "bg_agents.definitions"]
-                    + ["--select", "transactions", "--partition", day],
-                    env=env,
-                    cwd=ROOT,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                )
-                for day in DAYS
-            ]
-            for run in runs:
-                output, _ = run.communicate(timeout=150)
-                assert run.returncode == 0, output[-3000:]
-        finally:
-            _stop(workers)
+    env = {
+        "BG_AGENTS_EXECUTOR": "celery",
+        "BG_AGENTS_CELERY_BROKER_URL": broker_url,
+        "BG_AGENTS_CELERY_QUEUE": queue,
+    }
+    workers: dict[str, subprocess.Popen] = {}
+    backfill: dict[str, str] = {}
+    try:
+        with dagster_processes(
+            postgres_admin_url,
+            tmp_path,
+            env=env,
+            instance_overrides={"run_queue": {"dequeue_interval_seconds": 1}},
+            prepare_app_db=_seeded,
+            before_daemon=_before_the_daemon(queue, workers, backfill),
+            daemons=DAEMONS,
+        ) as dagster:
+            with dagster.logs_on_failure():
+                done = wait_for(lambda: _completed(dagster, backfill["id"]), 150, "the backfill")
+            with dagster.instance() as instance:
+                steps = {r["runId"]: _workers_by_step(instance, r["runId"]) for r in done["runs"]}
+            through_celery = _rows(get_engine(dagster.app_db_url))
+    finally:
+        _stop(workers)
 
-        with dg.DagsterInstance.get() as instance:
-            records = instance.get_run_records()
-            assert sorted(r.dagster_run.tags["dagster/partition"] for r in records) == DAYS
-            ran_on: dict[tuple[str, str], str] = {}  # (run, step) -> the worker that ran it
-            for record in records:
-                run_id = record.dagster_run.run_id
-                assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
-                # dagster-celery's task reports the worker's name when it starts a step.
-                for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
-                    data = event.dagster_event.engine_event_data
-                    if data and "Celery worker" in data.metadata:
-                        ran_on[(run_id, event.step_key)] = data.metadata["Celery worker"].value
-                succeeded = {
-                    (run_id, e.step_key)
-                    for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
-                }
-                assert (run_id, "transactions") in succeeded
-                assert succeeded <= ran_on.keys(), "a step ran outside the Celery workers"
-        assert set(ran_on.values()) == set(names), ran_on
+    # One run per week, each succeeded, all launched by the backfill.
+    assert sorted(r["tags"]["dagster/partition"] for r in done["runs"]) == WEEKS
+    assert {(r["status"], r["tags"]["dagster/backfill"]) for r in done["runs"]} == {
+        ("SUCCESS", backfill["id"])
+    }
+    # Every run's steps (the asset's, and its freshness check's) succeeded on a Celery worker,
+    # and both workers took steps.
+    for run_id, on in steps.items():
+        assert ASSET in on, f"run {run_id}: the steps that succeeded: {on}"
+        assert set(on.values()) <= set(workers), f"run {run_id}: a step ran elsewhere: {on}"
+    ran_on = {worker for on in steps.values() for worker in on.values()}
+    assert ran_on == set(workers), steps
 
-        # The same days materialized in this process, on a database seeded alike.
+    # The same weeks materialized in this process, on a database seeded and ingested alike.
+    with temporary_database(postgres_admin_url, "bg_agents_inprocess_app") as reference_url:
         reference = _seeded(reference_url)
-        result = helpers.materialize(reference_url, ["transactions"], DAYS[0])
-        for day in DAYS[1:]:
-            assert result.success
-            result = helpers.materialize(reference_url, ["transactions"], day)
-        assert result.success
-        through_celery = _rows(get_engine(app_url))
-        assert through_celery["transactions"], "the backfill stored no transactions"
+        for week in WEEKS:
+            assert helpers.materialize(reference_url, [ASSET], week).success
+        assert through_celery[ASSET], "the backfill stored no weekly metrics"
         assert through_celery == _rows(reference)
