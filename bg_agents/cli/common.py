@@ -53,6 +53,8 @@ def print_stats(brief: bool = False) -> None:
         "weekly_metrics",
         "insights",
         "notifications",
+        "reminders",
+        "reports",
     )
     for table, n in counts.items():
         if not brief or table in shown:

@@ -284,6 +284,33 @@ def materialize_reminders(
     )
 
 
+def materialize_reports(echo: Echo, *, instance: dg.DagsterInstance, force: bool) -> None:
+    """The last full month's month-end reports (the newest monthly partition), as the sensor
+    would ask for them; the summary names one PDF to open."""
+    from bg_agents.defs.reports.partitions import monthly_partitions
+    from bg_agents.inprocess import materialization_metadata, materialize
+
+    keys = monthly_partitions.get_partition_keys()
+    if not keys:
+        echo("[reports] no month has ended since the history start: none to write yet")
+        return
+    key = keys[-1]
+    label = f"[reports] month {key[:7]}"
+    if not force and key in _materialized(instance, "month_end_reports"):
+        echo(f"{label}  already materialized")
+        return
+    t0 = time.perf_counter()
+    result = materialize(
+        ["month_end_reports"], instance=instance, partition_key=key, tags=DEMO_TAGS
+    )
+    meta = materialization_metadata(result, "month_end_reports")
+    echo(
+        f"{label}  {meta.get('written', 0)} written, {meta.get('unchanged', 0)} unchanged, "
+        f"{meta.get('not_ready', 0)} not ready ({time.perf_counter() - t0:.1f}s); open one: "
+        f"{meta.get('sample_path', 'none')}"
+    )
+
+
 def follow_the_data(settings: Settings, weeks: int, today: date, echo: Echo) -> Settings:
     """Partitions start at the demo's first Monday, so the UI shows its weeks as filled rather
     than hundreds of empty partitions before them: the start is recorded in the home folder,
@@ -307,4 +334,5 @@ def run_demo(settings: Settings, teams: int, weeks: int, seed_value: int, force:
     materialize_history(settings, weeks, today, echo, instance=instance, force=force)
     materialize_insights(settings, today, echo, instance=instance, force=force)
     materialize_reminders(settings, echo, instance=instance, force=force)
+    materialize_reports(echo, instance=instance, force=force)
     sys.stdout.flush()

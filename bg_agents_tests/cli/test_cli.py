@@ -44,9 +44,20 @@ def test_demo_fills_an_empty_home_and_a_second_run_changes_nothing(tmp_path: Pat
     assert set(stats) >= {"notifications", "llm_calls", "insights", "quarantined_rows"}
     assert stats["reminders"] >= 5 + 3  # five team reminders and three customer e-mails queued
 
+    # The last full month's reports, when a month has ended since the demo's first week (with
+    # two weeks of history, that depends on today's date).
+    (line,) = [x for x in first.stdout.splitlines() if x.startswith("[reports]")]
+    month_reported = "[reports] month" in line
+    if month_reported:
+        assert "2 written" in line, line
+        assert Path(line.rsplit("open one: ", 1)[1]).read_bytes().startswith(b"%PDF")
+        assert stats["reports"] == 2
+    else:
+        assert "none to write yet" in line and stats["reports"] == 0
+
     second = run(["demo", "--teams", "2", "--weeks", "2"], home)
-    # 2 daily, the match model, 2 weekly, insights, reminders
-    assert second.stdout.count("already materialized") == 7
+    # 2 daily, the match model, 2 weekly, insights, reminders (and the reports)
+    assert second.stdout.count("already materialized") == 7 + month_reported
     assert "(0 new rows" in second.stdout
     assert json.loads(run(["stats", "--json"], home).stdout) == stats
 
