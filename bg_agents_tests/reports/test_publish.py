@@ -150,3 +150,35 @@ def test_racing_writers_make_one_version(engine, tmp_path: Path) -> None:  # typ
     assert sorted(outcomes) in (["raced", "written"], ["unchanged", "written"]), outcomes
     assert len(_reports(engine)) == 1 and len(_announced(engine)) == 1
     assert sorted(p.name for p in (tmp_path / "acme" / "2026-03").iterdir()) == ["v1.pdf"]
+
+
+def test_the_team_gets_the_pdf_attached_to_its_email(
+    engine, app_env, monkeypatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """End to end through the engine: publish, then a delivery pass to a real SMTP server; the
+    attachment is the stored file, byte for byte."""
+    import email
+    import email.policy
+
+    from bg_agents.defs.notifications import SmtpConfig
+    from bg_agents.defs.notifications.deliver import deliver
+    from bg_agents.lib.db.models import User
+    from bg_agents_tests.notifications.test_email_channel import Recorder, smtp_server
+
+    team, _ = seed_month(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(User), {"team_id": team, "email": "cfo@acme.test", "name": "Ana"})
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        monkeypatch.setenv("BG_AGENTS_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        monkeypatch.setenv("BG_AGENTS_SMTP_FROM", "Bot <bot@bg.test>")
+        out = publish_month(engine, team, MONTH, NOW, str(tmp_path))
+        config = SmtpConfig(host="127.0.0.1", port=port, security="plain", sender="bot@bg.test")
+        assert deliver(engine, NOW, smtp=config).delivered["email"] == 1
+    (got,) = recorder.received
+    message = email.message_from_bytes(got["raw"], policy=email.policy.default)
+    assert message["Subject"] == "Month-end report March 2026"
+    (pdf,) = list(message.iter_attachments())
+    assert pdf.get_content_type() == "application/pdf"
+    assert pdf.get_filename() == "acme-2026-03-v1.pdf"
+    assert pdf.get_content() == Path(out.path or "").read_bytes()

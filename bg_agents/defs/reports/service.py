@@ -125,7 +125,9 @@ def publish_month(
                 )
             )
             blobs.write(path, pdf)
-            notify(conn, [_announcement(team, figures, version, reason, path, sha256, len(pdf))])
+            notify(
+                conn, [_announcement(team, figures, version, reason, path, sha256, len(pdf))], now
+            )
     except IntegrityError:
         return Published(team.slug, month, "raced", version)
     return Published(team.slug, month, "written", version, path, sha256, pages, reason, totals)
