@@ -35,9 +35,9 @@ test-fresh:
 	.venv-fresh/bin/python -m pip install -q -e '.[test]'
 	.venv-fresh/bin/pytest -p no:cacheprovider
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: dagster.local.yaml
 	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $@
+	cp dagster.local.yaml $@
 
 ## demo: migrate, seed simulated data and materialize every partition (embedded defaults)
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
@@ -49,7 +49,7 @@ PORT ?= 3000
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/bg-agents db upgrade
 	BG_AGENTS_DAGSTER_URL=$${BG_AGENTS_DAGSTER_URL:-http://127.0.0.1:$(PORT)} \
-		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+		VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev --host 127.0.0.1 --port $(PORT)
 
 ## defs: check that the definitions load (dg check defs), then list every asset, job, schedule,
 ## sensor and resource the defs folder provides (dg list defs)

@@ -117,7 +117,7 @@ def _instance_from(config: str, home: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(home))
 
 
-@pytest.mark.parametrize("config", ["dagster.yaml", "deploy/dagster.yaml"])
+@pytest.mark.parametrize("config", ["dagster.local.yaml", "deploy/dagster.yaml"])
 def test_runs_that_died_are_retried_once_step_failures_are_not(config: str, tmp_path: Path) -> None:
     raw = yaml.safe_load((ROOT / config).read_text())
     assert raw["run_retries"]["retry_on_asset_or_op_failure"] is False

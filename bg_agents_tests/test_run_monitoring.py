@@ -83,7 +83,7 @@ def _monitor_once(instance: dg.DagsterInstance) -> None:
 def test_a_killed_run_is_marked_failed_by_run_monitoring(tmp_path: Path) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(ROOT / "dagster.local.yaml", home / "dagster.yaml")
     _kill_a_started_run(home)
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -106,7 +106,7 @@ def test_a_killed_run_is_marked_failed_by_run_monitoring(tmp_path: Path) -> None
         assert any(f"maximum runtime of {limit} seconds" in m for m in messages)
 
 
-@pytest.mark.parametrize("config", ["dagster.yaml", "deploy/dagster.yaml"])
+@pytest.mark.parametrize("config", ["dagster.local.yaml", "deploy/dagster.yaml"])
 def test_both_instance_configs_bound_a_runs_lifetime(
     config: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
