@@ -26,7 +26,12 @@ from bg_agents.defs.reminders.run import slot_due_at
 from bg_agents.inprocess import materialize
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTSIDE_WORLD_ASSETS = ["weekly_insights", "record_matches", "invoice_reminders"]
+OUTSIDE_WORLD_ASSETS = [
+    "weekly_insights",
+    "record_matches",
+    "invoice_reminders",
+    "month_end_reports",
+]
 
 
 @pytest.mark.parametrize("name", OUTSIDE_WORLD_ASSETS)

@@ -10,7 +10,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from bg_agents.defs._shared.partitions import HISTORY_START
-from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs._shared.resources import OUTSIDE_WORLD_RETRY_POLICY, AppDatabase
 from bg_agents.defs._shared.sensing import last_materialized
 from bg_agents.defs.reports.partitions import month_of, monthly_partitions
 from bg_agents.defs.reports.readiness import why_not_ready
@@ -48,6 +48,10 @@ def readiness(
     partitions_def=monthly_partitions,
     deps=["transactions"],
     pool=REPORTS_POOL,
+    # Storage and the team's notification are outside calls; a retry re-publishes the month,
+    # and the teams already written are unchanged (nothing written twice). Without it a failed
+    # run would wait for the sensor, whose run key asks once per set of ready teams.
+    retry_policy=OUTSIDE_WORLD_RETRY_POLICY,
     group_name="reports",
     kinds={"pdf", "sql"},
     owners=["team:data"],
