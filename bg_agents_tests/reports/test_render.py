@@ -1,10 +1,12 @@
-"""The PDF a team files: byte-stable, every character drawn by the embedded font in every
-locale (Swiss German, Japanese, Egyptian Arabic digits, right-to-left team names), an empty
-month on one clear page, and totals that read back to the figures."""
+"""The PDF a team files: byte-stable, in the team's language (German, French, Spanish, else
+English), every character drawn by the embedded font in every locale (Swiss German, Japanese,
+Egyptian Arabic digits, right-to-left team names), an empty month on one clear page, and totals
+that read back to the figures."""
 
 from __future__ import annotations
 
 import io
+import string
 from dataclasses import replace
 from decimal import Decimal
 
@@ -14,7 +16,8 @@ from pypdf import PdfReader
 
 from bg_agents.defs.reports import MonthFigures, figures_digest, month_figures, read_report
 from bg_agents.defs.reports.render import render_pdf
-from bg_agents.defs.reports.text import BOLD, REGULAR, font_path
+from bg_agents.defs.reports.text import BOLD, REGULAR, drawable, font_path
+from bg_agents.defs.reports.texts import TEXTS
 from bg_agents.lib.db import migrate
 from bg_agents.lib.db.engine import get_engine
 from bg_agents_tests.reports.month_data import MONTH, NOW, add_team, seed_month
@@ -69,7 +72,7 @@ NAMES = {
 }
 
 
-@pytest.mark.parametrize("locale", ["de_CH", "ja_JP", "ar_EG", "he_IL", "fr_FR", "en_IN"])
+@pytest.mark.parametrize("locale", ["de_CH", "ja_JP", "ar_EG", "he_IL", "fr_FR", "es_ES", "en_IN"])
 def test_every_character_is_in_the_embedded_font(
     figures: dict[str, MonthFigures], locale: str
 ) -> None:
@@ -86,6 +89,79 @@ def test_every_character_is_in_the_embedded_font(
         ch for ch in text if not ch.isspace() and (ord(ch) not in cmap or ord(ch) not in bold)
     }
     assert not missing, f"{locale}: no glyph for {sorted(missing)}"
+
+
+ENGLISH_HEADINGS = [
+    "MONTH-END REPORT",
+    "Summary",
+    "Revenue",
+    "Expenses by category",
+    "Cash in and out per week",
+    "Receivables",
+    "Reconciliation",
+    "Agents' activity",
+    "About this report",
+]
+HEADINGS = {
+    "de_CH": [
+        "MONATSABSCHLUSS",
+        "Übersicht",
+        "Einnahmen",
+        "Ausgaben nach Kategorie",
+        "Ein- und Auszahlungen pro Woche",
+        "Forderungen",
+        "davon überfällig",
+        "Abgleich",
+        "Aktivität der Agenten",
+        "Über diesen Bericht",
+    ],
+    "fr_FR": ["RAPPORT DE CLÔTURE MENSUELLE", "Synthèse", "Recettes", "Créances", "Rapprochement"],
+    "es_ES": ["INFORME DE CIERRE MENSUAL", "Resumen", "Ingresos", "Cuentas por cobrar"],
+}
+
+
+@pytest.mark.parametrize("locale", sorted(HEADINGS))
+def test_the_report_speaks_the_teams_language(
+    figures: dict[str, MonthFigures], locale: str
+) -> None:
+    """The locale's language picks the words (de_CH -> German); the machine-read totals line
+    stays as it is, so the report still reads back."""
+    pdf = render_pdf(figures["month"], locale=locale, team_name="Müller & Söhne AG", version=1)
+    text = _text(pdf)
+    assert [h for h in HEADINGS[locale] if h not in text] == []
+    assert [h for h in ENGLISH_HEADINGS if h in text] == []
+    assert read_report(pdf).revenue == Decimal("3545.10")
+
+
+def test_other_languages_get_english_words_with_their_own_formats(
+    figures: dict[str, MonthFigures],
+) -> None:
+    english = _text(render_pdf(figures["month"], locale="en_US", team_name="x", version=1))
+    japanese = _text(render_pdf(figures["month"], locale="ja_JP", team_name="x", version=1))
+    for text in (english, japanese):
+        assert [h for h in ENGLISH_HEADINGS if h not in text] == []
+    assert "March 2026" in english and "2026/03" in japanese and "March" not in japanese
+
+
+def test_an_empty_month_says_so_in_the_teams_language(figures: dict[str, MonthFigures]) -> None:
+    pdf = render_pdf(figures["empty"], locale="de_CH", team_name="Still AG", version=1)
+    assert "Keine Buchungen im März 2026." in _text(pdf)
+    assert PdfReader(io.BytesIO(pdf)).metadata.title == "Monatsabschluss 2026-03: Still AG"
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def test_every_language_has_every_text_with_the_same_placeholders_and_drawable_glyphs() -> None:
+    """A text missing in one language would fail only when its section is printed; a
+    placeholder spelled differently would raise or leave a figure out; a character outside
+    the font would print as a box (some texts, like the empty month's, show up rarely)."""
+    for language, texts in TEXTS.items():
+        assert texts.keys() == TEXTS["en"].keys(), language
+        for key, text in texts.items():
+            assert _fields(text) == _fields(TEXTS["en"][key]), (language, key)
+            assert drawable(text), (language, key, text)
 
 
 def test_locale_numbers_are_written_the_locales_way(figures: dict[str, MonthFigures]) -> None:

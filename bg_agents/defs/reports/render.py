@@ -5,6 +5,9 @@ matplotlib: a matplotlib figure would reach the PDF as a bitmap or through an ex
 and its output embeds its own fonts and timestamps; reportlab's drawings are crisp at any zoom
 and come out byte for byte the same.
 
+Words come from ``texts`` in the locale's language (German, French, Spanish, else English);
+numbers, dates and month names from ``text.Style`` for the full locale.
+
 Byte-stable: the same figures, locale, name and version give the same bytes. reportlab runs in
 invariant mode (no random document ID, fixed internal timestamps) and the document's creation
 date is set to the figures' generation instant.
@@ -44,9 +47,11 @@ from bg_agents.defs.reports.figures import (
     MonthFigures,
     PeriodTotals,
     add_months,
+    canonical_json,
     figures_digest,
 )
 from bg_agents.defs.reports.text import BOLD, REGULAR, Style, register_fonts, visual
+from bg_agents.defs.reports.texts import Texts
 from bg_agents.defs.reports.verify import DIGEST_PREFIX, totals_line
 
 MARGIN = 18 * mm
@@ -58,13 +63,16 @@ BAND = colors.HexColor("#F3F5F6")
 CASH_IN = colors.HexColor("#2F6B5E")
 CASH_OUT = colors.HexColor("#B5654A")
 TOP_CATEGORIES = 10  # the chart's bars; the table lists every category
+# Named in the note on the last page, so a reader can recompute the content hash.
+_CANONICAL_JSON = f"{canonical_json.__module__}.{canonical_json.__name__}"
 
 
 def render_pdf(figures: MonthFigures, *, locale: str, team_name: str, version: int) -> bytes:
     """The month-end report as PDF bytes (see the module doc for what makes them stable)."""
     register_fonts()
     style = Style.of(locale, figures.currency, figures.time_zone)
-    parts = _Parts(figures, style, team_name, version)
+    texts = Texts.of(style.locale.language)
+    parts = _Parts(figures, style, texts, team_name, version)
     buffer = io.BytesIO()
     month = style.month(figures.month)
     doc = SimpleDocTemplate(
@@ -74,7 +82,7 @@ def render_pdf(figures: MonthFigures, *, locale: str, team_name: str, version: i
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=MARGIN + 6 * mm,
-        title=f"Month-end report {figures.month:%Y-%m}: {team_name}",
+        title=texts("doc_title", month=f"{figures.month:%Y-%m}", team=team_name),
         author="bg-agents",
         subject=f"{figures.team_slug} {figures.month:%Y-%m} v{version}",
         keywords=[totals_line(figures), f"{DIGEST_PREFIX}={figures_digest(figures)}"],
@@ -129,22 +137,20 @@ def _p(text: str, style: ParagraphStyle = BODY) -> Paragraph:
 class _Parts:
     """The report's flowables, section by section."""
 
-    def __init__(self, figures: MonthFigures, style: Style, team_name: str, version: int) -> None:
+    def __init__(
+        self, figures: MonthFigures, style: Style, texts: Texts, team_name: str, version: int
+    ) -> None:
         self.f = figures
         self.s = style
+        self.t = texts
         self.team_name = team_name
         self.version = version
 
     def story(self) -> list[Flowable]:
         story = self.title()
         if self.f.is_empty:
-            story.append(_p(f"No transactions in {self.s.month(self.f.month)}.", EMPTY))
-            story.append(
-                _p(
-                    "The bank feeds delivered no booking dated in this month for this team, "
-                    "so there are no revenue, expenses or cash movements to report.",
-                )
-            )
+            story.append(_p(self.t("empty_title", month=self.s.month(self.f.month)), EMPTY))
+            story.append(_p(self.t("empty_body")))
             return story + self.closing()
         return (
             story
@@ -158,16 +164,16 @@ class _Parts:
         )
 
     def title(self) -> list[Flowable]:
-        f, s = self.f, self.s
+        f, s, t = self.f, self.s, self.t
+        currency = f.currency
+        if s.currency_sign != f.currency:
+            currency += f" ({s.currency_sign})"
         return [
-            _p("MONTH-END REPORT", KICKER),
+            _p(t("kicker"), KICKER),
             _p(s.month(f.month), TITLE),
             _p(visual(self.team_name), TEAM),
             _p(
-                f"Amounts in {f.currency}"
-                + (f" ({s.currency_sign})" if s.currency_sign != f.currency else "")
-                + f" · time zone {f.time_zone} · "
-                f"data up to {s.instant(f.cutoff)}",
+                t("amounts", currency=currency, zone=f.time_zone, cutoff=s.instant(f.cutoff)),
                 NOTE,
             ),
             Spacer(1, 2 * mm),
@@ -176,29 +182,29 @@ class _Parts:
     # -- sections --------------------------------------------------------------------------
 
     def summary(self) -> list[Flowable]:
-        f, s = self.f, self.s
+        f, s, t = self.f, self.s, self.t
         periods: list[PeriodTotals | None] = [f.current, f.previous_month, f.previous_year]
         header = [
             "",
             s.month(f.month),
             s.month(f.previous_month.month if f.previous_month else add_months(f.month, -1)),
-            "Change",
+            t("change"),
             s.month(f.previous_year.month if f.previous_year else add_months(f.month, -12)),
-            "Change",
+            t("change"),
         ]
         rows = [header]
-        for label, key in (("Revenue", "revenue"), ("Expenses", "expenses"), ("Net", "net")):
+        for key in ("revenue", "expenses", "net"):
             now = getattr(f.current, key)
-            row = [label]
+            row = [t(key)]
             for k, period in enumerate(periods):
                 value = None if period is None else getattr(period, key)
-                row.append(s.money(value) if value is not None else "no data")
+                row.append(s.money(value) if value is not None else t("no_data"))
                 if k:
                     row.append(self._change(now, value))
             rows.append([row[0], row[1], row[2], row[3], row[4], row[5]])
-        counts = ["Transactions"]
+        counts = [t("transactions")]
         for k, period in enumerate(periods):
-            counts.append(s.count(period.transactions) if period else "no data")
+            counts.append(s.count(period.transactions) if period else t("no_data"))
             if k:
                 counts.append("")
         rows.append(counts)
@@ -206,15 +212,10 @@ class _Parts:
         money, change = 34 * mm, 22 * mm
         label = WIDTH - 3 * money - 2 * change
         widths = [label, money, money, change, money, change]
-        out: list[Flowable] = [_p("Summary", H2), _table(rows, widths, bold_rows=(3,))]
+        out: list[Flowable] = [_p(t("summary"), H2), _table(rows, widths, bold_rows=(3,))]
         if f.current.unconverted:
-            out.append(
-                _p(
-                    f"{s.count(f.current.unconverted)} transactions have no amount in "
-                    f"{f.currency} and are not in these sums.",
-                    NOTE,
-                )
-            )
+            count = s.count(f.current.unconverted)
+            out.append(_p(t("unconverted", currency=f.currency, count=count), NOTE))
         return out
 
     def _change(self, now: Decimal, before: Decimal | None) -> str:
@@ -223,11 +224,11 @@ class _Parts:
         return self.s.percent((now - before) / abs(before))
 
     def categories(self) -> list[Flowable]:
-        f, s = self.f, self.s
+        f, s, t = self.f, self.s, self.t
         if not f.categories:
-            return [_p("Expenses by category", H2), _p("No expenses this month.")]
+            return [_p(t("categories"), H2), _p(t("no_expenses"))]
         total = f.current.expenses or Decimal(1)
-        rows = [["Category", "Transactions", "Amount", "Share"]]
+        rows = [[t("category"), t("transactions"), t("amount"), t("share")]]
         rows += [
             [
                 visual(c.category),
@@ -242,11 +243,11 @@ class _Parts:
         chart = _horizontal_bars(
             [visual(c.category) for c in top], [float(c.amount) for c in top], s
         )
-        return [_p("Expenses by category", H2), chart, Spacer(1, 3 * mm), _table(rows, widths)]
+        return [_p(t("categories"), H2), chart, Spacer(1, 3 * mm), _table(rows, widths)]
 
     def weeks(self) -> list[Flowable]:
-        f, s = self.f, self.s
-        rows = [["Week", "Days", "Cash in", "Cash out", "Net"]]
+        f, s, t = self.f, self.s, self.t
+        rows = [[t("week"), t("days"), t("cash_in"), t("cash_out"), t("balance")]]
         for w in f.weeks:
             days = f"{s.day(w.first_day)} – {s.day(w.last_day)}"
             rows.append(
@@ -259,68 +260,69 @@ class _Parts:
                 ]
             )
         widths = [WIDTH * 0.13, WIDTH * 0.36, WIDTH * 0.17, WIDTH * 0.17, WIDTH * 0.17]
-        chart = _week_bars(f, s)
+        chart = _week_bars(f, s, t)
         return [
-            KeepTogether([_p("Cash in and out per week", H2), chart]),
+            KeepTogether([_p(t("weeks"), H2), chart]),
             Spacer(1, 3 * mm),
             _table(rows, widths),
         ]
 
     def receivables(self) -> list[Flowable]:
-        f, s = self.f, self.s
+        f, s, t = self.f, self.s, self.t
         r, live = f.receivables, f.live
         rows = [
-            ["", "Invoices", "Invoiced amount"],
-            ["Owed at the month's end", s.count(r.open_count), s.money(r.open_amount)],
-            ["of which overdue", s.count(r.overdue_count), s.money(r.overdue_amount)],
+            ["", t("invoices"), t("invoiced_amount")],
+            [t("owed"), s.count(r.open_count), s.money(r.open_amount)],
+            [t("overdue"), s.count(r.overdue_count), s.money(r.overdue_amount)],
         ]
         rows += [
-            [f"\u00a0\u00a0\u00a0{b.label} days past due", s.count(b.count), s.money(b.amount)]
+            ["\u00a0" * 3 + t("past_due", days=b.label), s.count(b.count), s.money(b.amount)]
             for b in r.ageing
         ]
         widths = [WIDTH * 0.5, WIDTH * 0.2, WIDTH * 0.3]
-        out: list[Flowable] = [_p("Receivables", H2), _table(rows, widths, bold_rows=(1,))]
-        notes = [
-            "Invoices issued by the month's last day and not paid by it, at their invoiced "
-            "amounts; days past due are counted to the month's last day."
-        ]
+        out: list[Flowable] = [_p(t("receivables"), H2), _table(rows, widths, bold_rows=(1,))]
+        notes = [t("receivables_note")]
         if live.part_paid_count:
             notes.append(
-                f"As of {s.instant(live.as_of)}, partial payments of "
-                f"{s.money(live.part_paid_amount)} are recorded on {s.count(live.part_paid_count)} "
-                "of these invoices (a partial payment carries no date, so it is not placed in "
-                "the month)."
+                t(
+                    "part_paid",
+                    instant=s.instant(live.as_of),
+                    amount=s.money(live.part_paid_amount),
+                    count=s.count(live.part_paid_count),
+                )
             )
         if r.other_currency:
-            notes.append(
-                f"{s.count(r.other_currency)} owed invoices in other currencies are not in "
-                "these amounts."
-            )
+            notes.append(t("other_currency", count=s.count(r.other_currency)))
         out += [_p(" ".join(notes), NOTE)]
         return [KeepTogether(out)]
 
     def reconciliation(self) -> list[Flowable]:
-        r, live, s = self.f.reconciliation, self.f.live, self.s
+        r, live, s, t = self.f.reconciliation, self.f.live, self.s, self.t
         rows = [
-            ["Linked automatically this month", s.count(r.automatic_links)],
-            ["Confirmed by people this month", s.count(r.confirmed)],
-            ["Declined by people this month", s.count(r.declined)],
+            [t("linked"), s.count(r.automatic_links)],
+            [t("confirmed"), s.count(r.confirmed)],
+            [t("declined"), s.count(r.declined)],
         ]
         table = _table(rows, [WIDTH * 0.7, WIDTH * 0.3], header=False)
-        out: list[Flowable] = [_p("Reconciliation", H2), table, Spacer(1, 3 * mm)]
-        waiting = f"Still waiting as of {s.instant(live.as_of)}"
+        out: list[Flowable] = [_p(t("reconciliation"), H2), table, Spacer(1, 3 * mm)]
+        waiting = t("waiting", instant=s.instant(live.as_of))
         out.append(
             _table(
-                [[waiting, ""], ["Suggestions still open", s.count(live.open_suggestions)]],
+                [[waiting, ""], [t("open_suggestions"), s.count(live.open_suggestions)]],
                 [WIDTH * 0.7, WIDTH * 0.3],
             )
         )
         if live.unmatched:
             ages = [b.label for b in live.unmatched[0].by_age]
-            head = ["Still unmatched", "Records", "Oldest (days)", *[f"{a} d" for a in ages]]
+            head = [
+                t("unmatched"),
+                t("records"),
+                t("oldest"),
+                *[t("age_days", days=a) for a in ages],
+            ]
             rows = [head] + [
                 [
-                    u.kind,
+                    t.kind(u.kind),
                     s.count(u.count),
                     s.count(u.oldest_days),
                     *[s.count(b.count) for b in u.by_age],
@@ -330,72 +332,49 @@ class _Parts:
             widths = [WIDTH * 0.22, WIDTH * 0.13, WIDTH * 0.17] + [WIDTH * 0.12] * len(ages)
             out += [Spacer(1, 3 * mm), _table(rows, widths)]
         else:
-            out.append(_p("No records are waiting for a match.", NOTE))
-        out.append(
-            _p(
-                "Decisions count in the month they were taken. Open suggestions and unmatched "
-                f"records are as of {s.instant(live.as_of)} (the report's generation), for "
-                "records dated up to the month's end, aged to its last day: work done after "
-                "the month changes them without making a new version of this report.",
-                NOTE,
-            )
-        )
+            out.append(_p(t("no_waiting"), NOTE))
+        out.append(_p(t("reconciliation_note", instant=s.instant(live.as_of)), NOTE))
         return [KeepTogether(out)]
 
     def agents(self) -> list[Flowable]:
-        a, s = self.f.agents, self.s
+        a, s, t = self.f.agents, self.s, self.t
         if a.cost_usd is None:
-            cost = "unknown"
+            cost = t("unknown")
         else:
             cost = s.money_in(a.cost_usd, "USD")
             if a.calls_without_cost:
-                cost = f"{cost} + unknown"
+                cost = t("cost_plus_unknown", cost=cost)
         rows = [
-            ["Model calls", s.count(a.model_calls)],
-            ["Model cost", cost],
-            ["Links made automatically", s.count(a.automatic_links)],
-            ["Weekly insights delivered", s.count(a.insights_delivered)],
-            ["Reminders sent", s.count(a.reminders_sent)],
+            [t("model_calls"), s.count(a.model_calls)],
+            [t("model_cost"), cost],
+            [t("links"), s.count(a.automatic_links)],
+            [t("insights"), s.count(a.insights_delivered)],
+            [t("reminders"), s.count(a.reminders_sent)],
         ]
         out: list[Flowable] = [
-            _p("Agents' activity", H2),
+            _p(t("agents"), H2),
             _table(rows, [WIDTH * 0.7, WIDTH * 0.3], header=False),
         ]
         if a.calls_without_cost:
-            out.append(
-                _p(
-                    f"{s.count(a.calls_without_cost)} model calls have no known price "
-                    "(model without a price, or tokens not reported): their cost is unknown, "
-                    "not zero.",
-                    NOTE,
-                )
-            )
+            out.append(_p(t("no_price", count=s.count(a.calls_without_cost)), NOTE))
         return [KeepTogether(out)]
 
     def closing(self) -> list[Flowable]:
-        f, s = self.f, self.s
+        f, s, t = self.f, self.s, self.t
         digest = figures_digest(f)
         rows = [
-            ["Data cut-off", f"{s.instant(f.cutoff)} ({f.time_zone}) = {f.cutoff:%Y-%m-%dT%H:%MZ}"],
-            ["Generated", f"{s.instant(f.generated_at)} = {f.generated_at:%Y-%m-%dT%H:%M:%SZ}"],
-            ["Report version", s.count(self.version)],
-            ["Content SHA-256", digest],
+            [t("cutoff"), f"{s.instant(f.cutoff)} ({f.time_zone}) = {f.cutoff:%Y-%m-%dT%H:%MZ}"],
+            [t("generated"), f"{s.instant(f.generated_at)} = {f.generated_at:%Y-%m-%dT%H:%M:%SZ}"],
+            [t("version"), s.count(self.version)],
+            [t("content_sha"), digest],
         ]
         return [
             KeepTogether(
                 [
-                    _p("About this report", H2),
+                    _p(t("about"), H2),
                     _table(rows, [WIDTH * 0.22, WIDTH * 0.78], header=False),
                     Spacer(1, 2 * mm),
-                    _p(
-                        "Content SHA-256 is the SHA-256 of the report's figures as canonical "
-                        "JSON (every figure shown here, money with four decimals, dates and "
-                        "instants in ISO 8601 UTC, keys sorted, without the generation "
-                        "instant): bg_agents.defs.reports.figures.canonical_json. It "
-                        "identifies the figures; the file's own checksum is stored beside it, "
-                        "since a PDF cannot contain the hash of its own bytes.",
-                        NOTE,
-                    ),
+                    _p(t("about_note", function=_CANONICAL_JSON), NOTE),
                     Spacer(1, 2 * mm),
                     _p(totals_line(f), MACHINE),
                     _p(f"{DIGEST_PREFIX}={digest}", MACHINE),
@@ -479,7 +458,7 @@ def _horizontal_bars(labels: list[str], values: list[float], style: Style) -> Dr
     return drawing
 
 
-def _week_bars(figures: MonthFigures, style: Style) -> Drawing:
+def _week_bars(figures: MonthFigures, style: Style, texts: Texts) -> Drawing:
     height = 150
     drawing = _drawing(height)
     chart = VerticalBarChart()
@@ -514,6 +493,6 @@ def _week_bars(figures: MonthFigures, style: Style) -> Drawing:
     legend.columnMaximum = 1
     legend.dx = legend.dy = 7
     legend.deltax = 70
-    legend.colorNamePairs = [(CASH_IN, "Cash in"), (CASH_OUT, "Cash out")]
+    legend.colorNamePairs = [(CASH_IN, texts("cash_in")), (CASH_OUT, texts("cash_out"))]
     drawing.add(legend)
     return drawing
