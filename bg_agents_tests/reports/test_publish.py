@@ -182,3 +182,33 @@ def test_the_team_gets_the_pdf_attached_to_its_email(
     assert pdf.get_content_type() == "application/pdf"
     assert pdf.get_filename() == "acme-2026-03-v1.pdf"
     assert pdf.get_content() == Path(out.path or "").read_bytes()
+
+
+def test_the_announcement_speaks_the_teams_language(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from bg_agents.lib.db.models import Team
+
+    team, _ = seed_month(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.update(Team).where(Team.id == team).values(locale="de_CH"))
+    publish_month(engine, team, MONTH, NOW, str(tmp_path))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(Transaction).values(
+                team_id=team,
+                source="test",
+                external_id="late",
+                booking_date=date(2026, 3, 30),
+                amount=Decimal("1250.00"),
+                currency="USD",
+                base_amount=Decimal("1250.00"),
+                description="late booking",
+                category="sales",
+            )
+        )
+    publish_month(engine, team, MONTH, NOW + timedelta(days=5), str(tmp_path))
+    first, second = _announced(engine)
+    assert first.title == "Monatsabschluss März 2026"
+    assert first.body.startswith("Der Monatsabschluss von Acme für März 2026 liegt vor")
+    assert second.title == "Monatsabschluss März 2026 (Version 2)"
+    assert "seit Version 1 geändert: Einnahmen $" in second.body, second.body
+    assert "Buchungen " in second.body and "→" in second.body

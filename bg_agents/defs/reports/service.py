@@ -15,15 +15,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
+from babel import Locale
 from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bg_agents.defs.notifications import Event, notify
 from bg_agents.defs.reports.figures import MonthFigures, figures_digest, month_figures
 from bg_agents.defs.reports.render import render_pdf
+from bg_agents.defs.reports.texts import Texts
 from bg_agents.defs.reports.verify import read_report
 from bg_agents.lib import blobs
 from bg_agents.lib.db.models import Report, Team
@@ -58,16 +62,21 @@ def totals_of(figures: MonthFigures) -> dict[str, str]:
     }
 
 
-def change_reason(before: dict[str, str], after: dict[str, str]) -> str:
-    """Which printed totals moved since the previous version, in words."""
-    moved = [
-        f"{name} {before.get(name)} -> {after[name]}"
+def moved_totals(before: dict[str, str], after: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(name, before, after) of each printed total that changed since the previous version."""
+    return [
+        (name, str(before.get(name)), after[name])
         for name in ("revenue", "expenses", "net", "transactions")
         if before.get(name) != after[name]
     ]
+
+
+def change_reason(before: dict[str, str], after: dict[str, str]) -> str:
+    """Which printed totals moved since the previous version, in words (the recorded reason)."""
+    moved = moved_totals(before, after)
     if not moved:
         return "late data changed the detail (categories, receivables, reconciliation, activity)"
-    return "late data: " + "; ".join(moved)
+    return "late data: " + "; ".join(f"{name} {old} -> {new}" for name, old, new in moved)
 
 
 def latest_version(conn: Connection, team_id: int, month: date) -> sa.Row | None:
@@ -101,6 +110,7 @@ def publish_month(
         return Published(team.slug, month, "unchanged", latest.version, latest.path)
     version = latest.version + 1 if latest else 1
     reason = "first version" if latest is None else change_reason(latest.totals, totals)
+    moved = [] if latest is None else moved_totals(latest.totals, totals)
     pdf = render_pdf(figures, locale=team.locale, team_name=team.name, version=version)
     pages = read_report(pdf).pages
     sha256 = hashlib.sha256(pdf).hexdigest()
@@ -126,7 +136,7 @@ def publish_month(
             )
             blobs.write(path, pdf)
             notify(
-                conn, [_announcement(team, figures, version, reason, path, sha256, len(pdf))], now
+                conn, [_announcement(team, figures, version, moved, path, sha256, len(pdf))], now
             )
     except IntegrityError:
         return Published(team.slug, month, "raced", version)
@@ -137,16 +147,30 @@ def _announcement(
     team: sa.Row,
     figures: MonthFigures,
     version: int,
-    reason: str,
+    moved: list[tuple[str, str, str]],
     path: str,
     sha256: str,
     size: int,
 ) -> Event:
-    month = format_date(figures.month, "LLLL yyyy", locale=team.locale)
-    title = f"Month-end report {month}" + (f" (version {version})" if version > 1 else "")
-    body = f"{title} for {team.name} is ready." + (
-        f" Why a new version: {reason}." if version > 1 else ""
-    )
+    """The team's ``report.ready`` event, in the report's language (``texts``)."""
+    locale = Locale.parse(team.locale)
+    texts = Texts.of(locale.language)
+    month = format_date(figures.month, "LLLL yyyy", locale=locale)
+    key = "mail_title_version" if version > 1 else "mail_title"
+    title = texts(key, month=month, version=version)
+    body = texts("mail_body", team=team.name, month=month)
+    if version > 1:
+
+        def shown(name: str, value: str) -> str:
+            if name == "transactions":
+                return format_decimal(int(value), locale=locale)
+            return format_currency(Decimal(value), figures.currency, locale=locale)
+
+        what = "; ".join(
+            f"{texts(name)} {shown(name, old)} → {shown(name, new)}" for name, old, new in moved
+        )
+        reason = what or texts("mail_detail_changed")
+        body += " " + texts("mail_new_version", previous=version - 1, reason=reason)
     filename = f"{team.slug}-{figures.month:%Y-%m}-v{version}.pdf"
     return Event(
         key=f"report:{team.id}:{figures.month:%Y-%m}:v{version}",

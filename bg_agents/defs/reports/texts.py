@@ -90,6 +90,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "cutoff": "Data cut-off",
         "generated": "Generated",
         "version": "Report version",
+        "mail_title": "Month-end report {month}",
+        "mail_title_version": "Month-end report {month} (version {version})",
+        "mail_body": "The month-end report for {team}, {month}, is ready; the PDF is attached to "
+        "the e-mail.",
+        "mail_new_version": "The books of the month changed since version {previous}: {reason}.",
+        "mail_detail_changed": "details (categories, receivables, reconciliation, activity)",
         "content_sha": "Content SHA-256",
         "about_note": "Content SHA-256 is the SHA-256 of the report's figures as canonical JSON "
         "(every figure shown here, money with four decimals, dates and instants in ISO 8601 "
@@ -172,6 +178,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "cutoff": "Datenstand",
         "generated": "Erstellt",
         "version": "Berichtsversion",
+        "mail_title": "Monatsabschluss {month}",
+        "mail_title_version": "Monatsabschluss {month} (Version {version})",
+        "mail_body": "Der Monatsabschluss von {team} für {month} liegt vor; das PDF ist der E-Mail "
+        "angehängt.",
+        "mail_new_version": "Die Buchungen des Monats haben sich seit Version {previous} geändert: "
+        "{reason}.",
+        "mail_detail_changed": "Einzelheiten (Kategorien, Forderungen, Abgleich, Aktivität)",
         "content_sha": "Inhalts-SHA-256",
         "about_note": "Der Inhalts-SHA-256 ist der SHA-256 der Zahlen dieses Berichts als "
         "kanonisches JSON (alle hier gezeigten Zahlen, Beträge mit vier Nachkommastellen, Daten "
@@ -254,6 +267,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "cutoff": "Arrêté des données",
         "generated": "Généré le",
         "version": "Version du rapport",
+        "mail_title": "Rapport de clôture mensuelle {month}",
+        "mail_title_version": "Rapport de clôture mensuelle {month} (version {version})",
+        "mail_body": "Le rapport de clôture mensuelle de {team} pour {month} est prêt\u00a0; "
+        "le PDF est joint à l'e-mail.",
+        "mail_new_version": "Les écritures du mois ont changé depuis la version {previous}"
+        "\u00a0: {reason}.",
+        "mail_detail_changed": "détails (catégories, créances, rapprochement, activité)",
         "content_sha": "SHA-256 du contenu",
         "about_note": "Le SHA-256 du contenu est le SHA-256 des chiffres du rapport en JSON "
         "canonique (tous les chiffres présentés ici, montants à quatre décimales, dates et "
@@ -336,6 +356,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "cutoff": "Corte de datos",
         "generated": "Generado",
         "version": "Versión del informe",
+        "mail_title": "Informe de cierre mensual {month}",
+        "mail_title_version": "Informe de cierre mensual {month} (versión {version})",
+        "mail_body": "El informe de cierre mensual de {team} de {month} está listo; el PDF va "
+        "adjunto al correo.",
+        "mail_new_version": "Los movimientos del mes cambiaron desde la versión {previous}: "
+        "{reason}.",
+        "mail_detail_changed": "detalles (categorías, cuentas por cobrar, conciliación, actividad)",
         "content_sha": "SHA-256 del contenido",
         "about_note": "El SHA-256 del contenido es el SHA-256 de las cifras del informe como "
         "JSON canónico (todas las cifras mostradas aquí, importes con cuatro decimales, fechas "
