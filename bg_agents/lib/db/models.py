@@ -293,7 +293,7 @@ class Insight(Base):
     week_start: Mapped[date]
     content: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.String(16))  # generated | delivered | skipped
-    path: Mapped[str] = mapped_column(sa.String(16))  # llm | retried | fallback | offline (who wrote the text)
+    path: Mapped[str] = mapped_column(sa.String(16))  # llm | retried | fallback | offline
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     model: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = _created()
