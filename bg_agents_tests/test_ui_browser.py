@@ -305,7 +305,9 @@ def test_a_materialization_launched_from_the_ui_succeeds(
     )
     page.goto(f"/runs/{run_id}")
     # The run page follows the run live: queued, started, then its outcome.
-    expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=180_000)
+    outcome = page.get_by_text("Success", exact=True).or_(page.get_by_text("Failure", exact=True))
+    expect(outcome.first).to_be_visible(timeout=180_000)
+    expect(page.get_by_text("Success", exact=True).first).to_be_visible()
     shot(page, screenshots, "ui-run")
     run = graphql.run(run_id)
     assert run["status"] == "SUCCESS"
