@@ -266,9 +266,10 @@ def test_a_record_matches_partition_shows_a_match_explanation(
 
 def test_an_asset_checks_result_is_on_the_checks_tab(page: Page, screenshots: Path) -> None:
     page.goto("/assets/weekly_insights?view=checks")
-    expect(page.get_by_text("facts_match_data", exact=True).first).to_be_visible()
-    expect(page.get_by_text("Succeeded").first).to_be_visible()
-    # The selected check's latest evaluation, as the check described it.
+    page.get_by_text("facts_match_data", exact=True).first.click()  # its details on the right
+    expect(page.get_by_text(re.compile(r"^Every figure in the facts stored"))).to_be_visible()
+    # Its latest evaluation: the outcome and what the check said about it.
+    expect(page.get_by_text("Passed", exact=True)).to_be_visible()
     differing = re.compile(r"^0 of \d+ insights have facts that differ from the data$")
     expect(page.get_by_text(differing)).to_be_visible()
     shot(page, screenshots, "asset-check")
