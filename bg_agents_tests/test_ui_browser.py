@@ -204,6 +204,7 @@ def shot(page: Page, folder: Path, name: str) -> None:
     path = folder / f"{name}.png"
     page.screenshot(path=path, animations="disabled")  # a dialog fully faded in
     if name in README_SHOTS and os.environ.get("BG_AGENTS_UPDATE_SCREENSHOTS") == "1":
+        assert path.stat().st_size < 250_000, f"{name}: keep the README's images small"
         shutil.copyfile(path, ROOT / "docs" / "images" / README_SHOTS[name])
 
 
