@@ -8,14 +8,22 @@ where they fail instead: CI must never pass by skipping them.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import sqlalchemy as sa
+# The suite never reads the developer's home: `make demo` records its first week there as the
+# history start, and the Makefile exports that home, so partitions imported from it would begin
+# in the demo's weeks and every test dated earlier would fail. Set before any project module is
+# imported (the partitions are built at import); tests that need a home set their own.
+os.environ["BG_AGENTS_HOME"] = tempfile.mkdtemp(prefix="bg_agents_test_home_")
+os.environ.pop("BG_AGENTS_HISTORY_START", None)
 
-from bg_agents.lib.db import migrate
-from bg_agents.lib.db.engine import driver_url, get_engine, temporary_database
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from bg_agents.lib.db import migrate  # noqa: E402
+from bg_agents.lib.db.engine import driver_url, get_engine, temporary_database  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
