@@ -246,4 +246,8 @@ def test_two_deliverers_at_once_send_each_delivery_once(
                 for _ in range(4)
             ]
         keys = [c.headers["X-BG-Delivery"] for c in receiver.at("/race")]
-    assert len(keys) == len(set(keys)) == 60
+        # On a loaded machine a POST may time out and wait for its retry: none may be lost.
+        retried = deliver(engine, now + timedelta(hours=3)).delivered["webhook"]
+        keys += [c.headers["X-BG-Delivery"] for c in receiver.at("/race")[len(keys) :]]
+    assert len(keys) == len(set(keys)), "no delivery sent twice by racing deliverers"
+    assert len(set(keys)) == 60, f"{60 - len(set(keys))} lost ({retried} delivered on retry)"
