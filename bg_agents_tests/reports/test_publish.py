@@ -40,6 +40,24 @@ def _announced(engine) -> list:  # type: ignore[no-untyped-def]
         )
 
 
+def _late_booking(engine, team: int, amount: str) -> None:  # type: ignore[no-untyped-def]
+    """A sale dated in the reported month that the bank delivered after its report."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(Transaction).values(
+                team_id=team,
+                source="test",
+                external_id=f"late-{amount}",
+                booking_date=date(2026, 3, 30),
+                amount=Decimal(amount),
+                currency="USD",
+                base_amount=Decimal(amount),
+                description="late booking",
+                category="sales",
+            )
+        )
+
+
 def test_first_publish_writes_v1_records_it_and_tells_the_team(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     team, _ = seed_month(engine)
     out = publish_month(engine, team, MONTH, NOW, str(tmp_path), run_id="run-1")
@@ -106,20 +124,7 @@ def test_late_data_makes_version_2_and_keeps_version_1(engine, tmp_path: Path) -
     team, _ = seed_month(engine)
     publish_month(engine, team, MONTH, NOW, str(tmp_path))
     v1 = (tmp_path / "acme" / "2026-03" / "v1.pdf").read_bytes()
-    with engine.begin() as conn:
-        conn.execute(
-            sa.insert(Transaction).values(
-                team_id=team,
-                source="test",
-                external_id="late",
-                booking_date=date(2026, 3, 30),
-                amount=Decimal("250.00"),
-                currency="USD",
-                base_amount=Decimal("250.00"),
-                description="late booking",
-                category="sales",
-            )
-        )
+    _late_booking(engine, team, "250.00")
     out = publish_month(engine, team, MONTH, NOW + timedelta(days=5), str(tmp_path))
     assert (out.status, out.version) == ("written", 2)
     assert out.reason is not None and out.reason.startswith("late data: revenue ")
@@ -191,20 +196,7 @@ def test_the_announcement_speaks_the_teams_language(engine, tmp_path: Path) -> N
     with engine.begin() as conn:
         conn.execute(sa.update(Team).where(Team.id == team).values(locale="de_CH"))
     publish_month(engine, team, MONTH, NOW, str(tmp_path))
-    with engine.begin() as conn:
-        conn.execute(
-            sa.insert(Transaction).values(
-                team_id=team,
-                source="test",
-                external_id="late",
-                booking_date=date(2026, 3, 30),
-                amount=Decimal("1250.00"),
-                currency="USD",
-                base_amount=Decimal("1250.00"),
-                description="late booking",
-                category="sales",
-            )
-        )
+    _late_booking(engine, team, "1250.00")
     publish_month(engine, team, MONTH, NOW + timedelta(days=5), str(tmp_path))
     first, second = _announced(engine)
     assert first.title == "Monatsabschluss März 2026"
