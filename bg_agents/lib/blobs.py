@@ -24,7 +24,9 @@ def is_url(base: str) -> bool:
 
 
 def join(base: str, relative: str) -> str:
-    """``relative`` (slash-separated) under ``base``, a folder or a URL."""
+    """``relative`` (slash-separated) under ``base``, a folder or a URL; never above it."""
+    if any(part in ("", ".", "..") for part in relative.split("/")):
+        raise BlobError(f"{relative!r} is not a plain relative path")
     if is_url(base):
         return f"{base.rstrip('/')}/{relative}"
     return str(Path(base.removeprefix("file://")).joinpath(*relative.split("/")))

@@ -40,3 +40,9 @@ def test_an_unknown_or_missing_backend_is_a_clear_error() -> None:
         blobs.write("nope://bucket/acme/2026-10/v1.pdf", b"x")
     with pytest.raises(blobs.BlobError, match="could not read"):
         blobs.read("memory://bucket/nothing/here.pdf")
+
+
+def test_a_relative_path_never_climbs_above_its_base(tmp_path: Path) -> None:
+    for bad in ("../etc/x.pdf", "acme/../../x.pdf", "acme//x.pdf", "./x.pdf"):
+        with pytest.raises(blobs.BlobError, match="not a plain relative path"):
+            blobs.join(str(tmp_path), bad)

@@ -185,3 +185,25 @@ def test_the_sensor_requests_a_month_once_per_situation(engine, world, monkeypat
     later = tick()
     assert [r.partition_key for r in later.run_requests] == [KEY]
     assert later.run_requests[0].run_key != first.run_requests[0].run_key
+
+
+def test_one_team_that_cannot_be_reported_does_not_cost_the_others(
+    engine, world, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """acme's folder cannot be made (a file stands where it should be); other is still written,
+    and the step fails with acme named, so the retry policy and the run-failure alert act."""
+    instance = dg.DagsterInstance.ephemeral()
+    _fetch_march(instance)
+    reports = tmp_path / "home" / "reports"
+    reports.mkdir(parents=True)
+    (reports / "acme").write_text("not a folder")
+    result = materialize(
+        ["month_end_reports"], instance=instance, partition_key=KEY, app_db=world,
+        raise_on_error=False,
+        # The step's retry policy would try three more times, 70 s of backoff: once is enough.
+        run_config={"execution": {"config": {"retries": {"disabled": {}}}}},
+    )  # fmt: skip
+    assert not result.success
+    assert _versions(engine) == [("other", 1)]
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "1 team(s) could not be reported: acme: BlobError" in str(failure.step_failure_data)

@@ -204,3 +204,27 @@ def test_the_announcement_speaks_the_teams_language(engine, tmp_path: Path) -> N
     assert second.title == "Monatsabschluss März 2026 (Version 2)"
     assert "seit Version 1 geändert: Einnahmen $" in second.body, second.body
     assert "Buchungen " in second.body and "→" in second.body
+
+
+def test_a_slug_that_is_not_a_plain_folder_name_stays_inside_the_reports_folder(
+    engine, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from bg_agents.lib.db.models import Team
+
+    team, _ = seed_month(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.update(Team).where(Team.id == team).values(slug="../../escape"))
+    out = publish_month(engine, team, MONTH, NOW, str(tmp_path / "reports"))
+    assert out.path == str(tmp_path / "reports" / f"team-{team}" / "2026-03" / "v1.pdf")
+    assert not (tmp_path.parent / "escape").exists()
+
+
+def test_an_unknown_locale_falls_back_to_english_instead_of_failing(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from bg_agents.lib.db.models import Team
+
+    team, _ = seed_month(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.update(Team).where(Team.id == team).values(locale="en-US"))
+    assert publish_month(engine, team, MONTH, NOW, str(tmp_path)).status == "written"
+    (event,) = _announced(engine)
+    assert event.title == "Month-end report March 2026"

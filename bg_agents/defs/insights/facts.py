@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import (
     NumberPattern,
@@ -37,6 +37,7 @@ from babel.numbers import (
 )
 
 from bg_agents.lib.content_guard import content_problems
+from bg_agents.lib.locales import resolve_locale
 
 Unit = Literal["money", "pct", "count"]
 Number = Decimal | int | float
@@ -231,14 +232,6 @@ class Facts:
 
 def _roundings(value: Decimal, places: int, mode: str = ROUND_HALF_UP) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=mode)
-
-
-def resolve_locale(name: str) -> Locale:
-    """The team's locale; an unknown or malformed one falls back to en_US rather than failing."""
-    try:
-        return Locale.parse((name or "").replace("-", "_"))
-    except (ValueError, TypeError, UnknownLocaleError):
-        return Locale.parse("en_US")
 
 
 def _clean_name(raw: str | None, neutral: str) -> str:

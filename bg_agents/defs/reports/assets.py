@@ -76,6 +76,7 @@ def month_end_reports(
         ).all()
     statuses: Counter[str] = Counter()
     waiting: list[str] = []
+    failures: list[str] = []
     reasons: list[str] = []
     seconds: list[float] = []
     sample_path: str | None = None
@@ -87,7 +88,13 @@ def month_end_reports(
                 waiting.append(f"{team.slug}: {reason}")
         else:
             started = time.perf_counter()
-            out = publish_month(app_db.engine, team.id, month, now, base, context.run.run_id)
+            try:
+                out = publish_month(app_db.engine, team.id, month, now, base, context.run.run_id)
+            except Exception as exc:  # one team's bad data must not cost every other its report
+                statuses["failed"] += 1
+                failures.append(f"{team.slug}: {type(exc).__name__}: {exc}")
+                context.log.error(f"{team.slug} {month:%Y-%m}: {type(exc).__name__}: {exc}")
+                continue
             seconds.append(time.perf_counter() - started)
             statuses[out.status] += 1
             if out.status == "written":
@@ -106,23 +113,27 @@ def month_end_reports(
         sample_path = sample_path or conn.scalar(
             sa.select(Report.path).where(Report.month == month).order_by(Report.id.desc()).limit(1)
         )
-    return dg.MaterializeResult(
-        metadata={
-            # What the partition holds (teams with a report of the month), so a re-run that
-            # writes nothing keeps the figure; this run's outcome per team beside it.
-            "dagster/row_count": dg.MetadataValue.int(reported or 0),
-            "written": dg.MetadataValue.int(statuses["written"]),
-            "unchanged": dg.MetadataValue.int(statuses["unchanged"]),
-            # Another run wrote the same version first: nothing lost, nothing doubled.
-            "raced": dg.MetadataValue.int(statuses["raced"]),
-            "not_ready": dg.MetadataValue.int(statuses["not_ready"]),
-            "seconds_per_report": dg.MetadataValue.float(
-                round(sum(seconds) / len(seconds), 3) if seconds else 0.0
-            ),
-            "sample_path": dg.MetadataValue.text(sample_path or "none yet"),
-            "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in reasons) or "_none_"),
-            "not_ready_reasons": dg.MetadataValue.md(
-                "\n".join(f"- {w}" for w in waiting) or "_none_"
-            ),
-        }
-    )
+    metadata = {
+        # What the partition holds (teams with a report of the month), so a re-run that
+        # writes nothing keeps the figure; this run's outcome per team beside it.
+        "dagster/row_count": dg.MetadataValue.int(reported or 0),
+        "written": dg.MetadataValue.int(statuses["written"]),
+        "unchanged": dg.MetadataValue.int(statuses["unchanged"]),
+        # Another run wrote the same version first: nothing lost, nothing doubled.
+        "raced": dg.MetadataValue.int(statuses["raced"]),
+        "not_ready": dg.MetadataValue.int(statuses["not_ready"]),
+        "seconds_per_report": dg.MetadataValue.float(
+            round(sum(seconds) / len(seconds), 3) if seconds else 0.0
+        ),
+        "sample_path": dg.MetadataValue.text(sample_path or "none yet"),
+        "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in reasons) or "_none_"),
+        "not_ready_reasons": dg.MetadataValue.md("\n".join(f"- {w}" for w in waiting) or "_none_"),
+        "failed": dg.MetadataValue.int(statuses["failed"]),
+    }
+    if failures:  # the others are written; the step fails, so it is retried and alerted
+        raise dg.Failure(
+            description=f"{len(failures)} team(s) could not be reported: "
+            + "; ".join(failures[:SAMPLES]),
+            metadata=metadata,
+        )
+    return dg.MaterializeResult(metadata=metadata)

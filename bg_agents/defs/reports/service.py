@@ -13,12 +13,12 @@ notification is stored in the same transaction, its e-mail carrying the PDF.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from sqlalchemy.engine import Connection, Engine
@@ -31,6 +31,7 @@ from bg_agents.defs.reports.texts import Texts
 from bg_agents.defs.reports.verify import read_report
 from bg_agents.lib import blobs
 from bg_agents.lib.db.models import Report, Team
+from bg_agents.lib.locales import resolve_locale
 
 CATEGORY = "report.ready"
 
@@ -89,6 +90,14 @@ def latest_version(conn: Connection, team_id: int, month: date) -> sa.Row | None
     ).first()
 
 
+# A slug is a folder name only when it cannot leave the reports folder or hide a file.
+SAFE_FOLDER = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def _folder(team: sa.Row) -> str:
+    return team.slug if SAFE_FOLDER.fullmatch(team.slug) else f"team-{team.id}"
+
+
 def publish_month(
     engine: Engine,
     team_id: int,
@@ -114,7 +123,7 @@ def publish_month(
     pdf = render_pdf(figures, locale=team.locale, team_name=team.name, version=version)
     pages = read_report(pdf).pages
     sha256 = hashlib.sha256(pdf).hexdigest()
-    path = blobs.join(base, f"{team.slug}/{month:%Y-%m}/v{version}.pdf")
+    path = blobs.join(base, f"{_folder(team)}/{month:%Y-%m}/v{version}.pdf")
     try:
         with engine.begin() as conn:
             conn.execute(
@@ -153,7 +162,7 @@ def _announcement(
     size: int,
 ) -> Event:
     """The team's ``report.ready`` event, in the report's language (``texts``)."""
-    locale = Locale.parse(team.locale)
+    locale = resolve_locale(team.locale)
     texts = Texts.of(locale.language)
     month = format_date(figures.month, "LLLL yyyy", locale=locale)
     key = "mail_title_version" if version > 1 else "mail_title"

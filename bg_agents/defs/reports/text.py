@@ -35,6 +35,8 @@ from fontTools.ttLib import TTFont as FontFile
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from bg_agents.lib.locales import resolve_locale
+
 REGULAR = "ReportSans"
 BOLD = "ReportSans-Bold"
 _FILES = {REGULAR: "DejaVuSans.ttf", BOLD: "DejaVuSans-Bold.ttf"}
@@ -96,7 +98,7 @@ class Style:
 
     @staticmethod
     def of(locale: str, currency: str, zone: str) -> Style:
-        return Style(Locale.parse(locale), currency, ZoneInfo(zone))
+        return Style(resolve_locale(locale), currency, ZoneInfo(zone))
 
     @property
     def right_to_left(self) -> bool:
