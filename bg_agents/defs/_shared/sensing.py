@@ -37,11 +37,14 @@ def requests_for_new_rows(
     return dg.SensorResult(run_requests=requests, cursor=str(max(max_id for _, max_id in rows)))
 
 
-def last_materialized(instance: dg.DagsterInstance, asset: str, week: date) -> datetime | None:
-    """When a weekly partition of ``asset`` was last materialized (its latest event)."""
+def last_materialized(
+    instance: dg.DagsterInstance, asset: str, partition: date | None = None
+) -> datetime | None:
+    """When ``asset``'s daily or weekly ``partition`` (else any partition) was last materialized
+    (its latest event)."""
+    partitions = [partition.isoformat()] if partition is not None else None
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[week.isoformat()]),
-        limit=1,
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=partitions), limit=1
     ).records
     return datetime.fromtimestamp(records[0].timestamp, UTC) if records else None
 

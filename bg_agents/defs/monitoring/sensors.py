@@ -8,11 +8,12 @@ recover) to the plain module. Off, with a skip reason naming the settings, until
 address or webhook is configured: nobody would hear an alert.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import dagster as dg
 
 from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs._shared.sensing import last_materialized
 from bg_agents.defs.monitoring import freshness
 from bg_agents.defs.monitoring.alerts import (
     AlertOutcome,
@@ -125,19 +126,6 @@ def run_recovery_alert_sensor(
 FRESHNESS_INTERVAL = 300  # seconds: well inside the tightest grace (30 min after a delivery)
 
 
-def _last_materialized(
-    instance: dg.DagsterInstance, asset: str, partition: str | None = None
-) -> datetime | None:
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(
-            asset_key=dg.AssetKey(asset),
-            asset_partitions=[partition] if partition else None,
-        ),
-        limit=1,
-    ).records
-    return datetime.fromtimestamp(records[0].timestamp, UTC) if records else None
-
-
 def judge_freshness(
     instance: dg.DagsterInstance, app_db: AppDatabase, now: datetime, only: str | None = None
 ) -> list[freshness.Freshness]:
@@ -146,7 +134,7 @@ def judge_freshness(
 
     def metrics() -> freshness.Freshness:
         week = freshness.metrics_week(now)
-        last = _last_materialized(instance, "weekly_metrics", week.isoformat())
+        last = last_materialized(instance, "weekly_metrics", week)
         return freshness.weekly_metrics_fresh(week, last, now)
 
     def delivery() -> freshness.Freshness:
@@ -155,7 +143,7 @@ def judge_freshness(
 
     rules = {
         freshness.TRANSACTIONS_CHECK: lambda: freshness.transactions_fresh(
-            _last_materialized(instance, "transactions"), now
+            last_materialized(instance, "transactions"), now
         ),
         freshness.METRICS_CHECK: metrics,
         freshness.DELIVERY_CHECK: delivery,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
@@ -430,18 +431,13 @@ def _drawing(height: float) -> Drawing:
     return drawing
 
 
-def _horizontal_bars(labels: list[str], values: list[float], style: Style) -> Drawing:
-    height = 14 * len(labels) + 30
-    drawing = _drawing(height)
-    chart = HorizontalBarChart()
-    chart.x, chart.y = 110, 18
-    chart.width, chart.height = WIDTH - 130, height - 26
-    chart.data = [list(reversed(values))]
-    chart.categoryAxis.categoryNames = list(reversed(labels))
+def _category_labels(chart: Any) -> None:
     chart.categoryAxis.labels.fontName = REGULAR
     chart.categoryAxis.labels.fontSize = 7.5
-    chart.categoryAxis.labels.boxAnchor = "e"
-    chart.categoryAxis.strokeColor = RULE
+
+
+def _money_axis(chart: Any, style: Style) -> None:
+    """The value axis both charts share: from 0, amounts in the team's format, a light grid."""
     chart.valueAxis.valueMin = 0
     chart.valueAxis.labels.fontName = REGULAR
     chart.valueAxis.labels.fontSize = 7
@@ -450,6 +446,20 @@ def _horizontal_bars(labels: list[str], values: list[float], style: Style) -> Dr
     chart.valueAxis.strokeColor = RULE
     chart.valueAxis.visibleGrid = True
     chart.valueAxis.gridStrokeColor = BAND
+
+
+def _horizontal_bars(labels: list[str], values: list[float], style: Style) -> Drawing:
+    height = 14 * len(labels) + 30
+    drawing = _drawing(height)
+    chart = HorizontalBarChart()
+    chart.x, chart.y = 110, 18
+    chart.width, chart.height = WIDTH - 130, height - 26
+    chart.data = [list(reversed(values))]
+    chart.categoryAxis.categoryNames = list(reversed(labels))
+    _category_labels(chart)
+    chart.categoryAxis.labels.boxAnchor = "e"
+    chart.categoryAxis.strokeColor = RULE
+    _money_axis(chart, style)
     chart.bars[0].fillColor = CASH_OUT
     chart.bars[0].strokeColor = None
     chart.barWidth = 8
@@ -469,17 +479,9 @@ def _week_bars(figures: MonthFigures, style: Style, texts: Texts) -> Drawing:
         [float(w.cash_out) for w in figures.weeks],
     ]
     chart.categoryAxis.categoryNames = [w.iso_week[5:] for w in figures.weeks]
-    chart.categoryAxis.labels.fontName = REGULAR
-    chart.categoryAxis.labels.fontSize = 7.5
+    _category_labels(chart)
     chart.categoryAxis.strokeColor = RULE
-    chart.valueAxis.valueMin = 0
-    chart.valueAxis.labels.fontName = REGULAR
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.labels.fillColor = MUTED
-    chart.valueAxis.labelTextFormat = _axis_labels(style)
-    chart.valueAxis.strokeColor = RULE
-    chart.valueAxis.visibleGrid = True
-    chart.valueAxis.gridStrokeColor = BAND
+    _money_axis(chart, style)
     for k, color in enumerate((CASH_IN, CASH_OUT)):
         chart.bars[k].fillColor = color
         chart.bars[k].strokeColor = None
