@@ -530,6 +530,125 @@ class LLMCall(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class TransactionEnrichment(Base):
+    """What the enrichment agent made of one bank line: a merchant name and a category.
+
+    Kept beside the transaction (the bank's own ``merchant``/``category`` stay as sent), one row
+    per transaction. ``source`` says who decided (enrichment/taxonomy.py's SOURCES); a ``person``
+    row is never overwritten by the agent. ``merchant_key`` is the normalized merchant that
+    corrections and the model cache are keyed by.
+    """
+
+    __tablename__ = "transaction_enrichments"
+    __table_args__ = (
+        sa.Index("ix_transaction_enrichments_team_id_booking_date", "team_id", "booking_date"),
+    )
+    id: Mapped[int] = _id()
+    transaction_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("transactions.id", ondelete="CASCADE"), unique=True
+    )
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    booking_date: Mapped[date]  # the transaction's, so a day's partition is one index range
+    merchant: Mapped[str | None] = mapped_column(sa.String(200))
+    merchant_key: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    category: Mapped[str | None] = mapped_column(sa.String(64))
+    confidence: Mapped[float] = mapped_column(default=0.0)
+    source: Mapped[str] = mapped_column(sa.String(16))  # person | learned | rule | model | none
+    detail: Mapped[str | None] = mapped_column(sa.String(200))  # which rule, or the model's name
+    enriched_at: Mapped[datetime] = _created()
+
+
+class MerchantCategory(Base):
+    """A person's correction, learned for the team: this merchant belongs in this category.
+
+    (team, merchant_key) is the natural key; a later correction of the same merchant replaces the
+    category. The team's later transactions of the merchant follow it (source ``learned``).
+    """
+
+    __tablename__ = "merchant_categories"
+    __table_args__ = (sa.UniqueConstraint("team_id", "merchant_key"),)
+    id: Mapped[int] = _id()
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    merchant_key: Mapped[str] = mapped_column(sa.String(200))
+    category: Mapped[str] = mapped_column(sa.String(64))
+    transaction_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("transactions.id", ondelete="SET NULL")
+    )
+    decided_by: Mapped[str | None] = mapped_column(sa.String(320))
+    decided_at: Mapped[datetime] = _created()
+
+
+class DescriptorCategory(Base):
+    """The model's answer for one normalized descriptor, shared by every team.
+
+    Only the normalized descriptor (no amounts, people or team data) is ever sent, so the answer
+    belongs to no team and one call serves all. ``category`` NULL: the model did not know or was
+    below the confidence gate; kept so the descriptor is not asked again.
+    """
+
+    __tablename__ = "descriptor_categories"
+    id: Mapped[int] = _id()
+    descriptor_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    merchant: Mapped[str | None] = mapped_column(sa.String(200))
+    category: Mapped[str | None] = mapped_column(sa.String(64))
+    confidence: Mapped[float] = mapped_column(default=0.0)
+    model: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = _created()
+
+
+class CustomerFact(Base):
+    """One company fact about a customer (domain, industry, size band, country, ...).
+
+    (customer, field) is the natural key. ``source`` is ``person`` (entered by someone: never
+    overwritten by a provider), ``offline`` (the billing e-mail's domain) or a provider's name;
+    ``fetched_at`` is when the source said so. Company data only, never personal data.
+    """
+
+    __tablename__ = "customer_facts"
+    __table_args__ = (sa.UniqueConstraint("customer_id", "field"),)
+    id: Mapped[int] = _id()
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = _team_fk()
+    field: Mapped[str] = mapped_column(sa.String(32))
+    value: Mapped[str] = mapped_column(sa.String(500))
+    source: Mapped[str] = mapped_column(sa.String(32))
+    fetched_at: Mapped[datetime]
+
+
+class CustomerProfile(Base):
+    """When a customer was last enriched, and from what: ``input_digest`` hashes the fields
+    enrichment reads (name, e-mail, company, country), so the sensor sees new and changed
+    customers without a change log; ``summary`` says what each source gave."""
+
+    __tablename__ = "customer_profiles"
+    id: Mapped[int] = _id()
+    customer_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("customers.id", ondelete="CASCADE"), unique=True
+    )
+    team_id: Mapped[int] = _team_fk()
+    input_digest: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16))  # enriched | partial | failed
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    profiled_at: Mapped[datetime]
+
+
+class ProviderLookup(Base):
+    """A company-data provider's answer for one key (a domain), cached across teams with a TTL.
+
+    ``status``: found | not_found; errors are not cached (the next run asks again).
+    """
+
+    __tablename__ = "provider_lookups"
+    __table_args__ = (sa.UniqueConstraint("provider", "lookup_key"),)
+    id: Mapped[int] = _id()
+    provider: Mapped[str] = mapped_column(sa.String(32))
+    lookup_key: Mapped[str] = mapped_column(sa.String(255))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    fetched_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
 class QuarantinedRow(Base):
     """An input row that could not be ingested, with the reason. Nothing is dropped silently."""
 

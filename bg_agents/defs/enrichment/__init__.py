@@ -1,0 +1,1 @@
+"""Enrichment: bank lines named and categorized, customers described (docs/architecture.md)."""
