@@ -1,0 +1,273 @@
+"""Enrich booking days: a merchant and a category for every transaction, all teams at once.
+
+Per transaction, the first that knows decides: a person's row stays as it is; the team's learned
+correction for the merchant (``learned``); the rules (``rule``); the model, asked only about the
+normalized descriptors still open, many per call, through the shared cache (``model``); else
+``none`` with the merchant still recorded. Each day is read in one query and written in batches
+of upserts keyed by ``transaction_id`` that rewrite a row only when a value changed, so a re-run
+writes nothing (same rows, same ``enriched_at``). The write also refuses to touch a ``person``
+row in the database, so a correction made while a run is under way survives it. A day at a time:
+a year's backfill holds one day in memory, and no write transaction waits on the model.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import aliased
+
+from bg_agents.defs.enrichment.rules import Recognition, recognize
+from bg_agents.defs.enrichment.taxonomy import CATEGORIES, SOURCES
+from bg_agents.lib import clock
+from bg_agents.lib.agents.backends import ChatBackend
+from bg_agents.lib.db.models import (
+    DescriptorCategory,
+    MerchantCategory,
+    Transaction,
+    TransactionEnrichment,
+)
+from bg_agents.lib.db.upsert import BATCH
+
+TEXT_LIMIT = 200  # merchant, merchant_key and detail columns
+VALUES = ("merchant", "merchant_key", "category", "confidence", "source", "detail")
+READ_CHUNK = 500  # keys per IN (...)
+
+
+@dataclass
+class EnrichReport:
+    """What a run did. ``days``: each day's rows by source (every source named, zeros too), as
+    stored after the run; ``written``: rows inserted or changed; ``unchanged``: rows the agent
+    decided again with the same result; ``kept``: people's rows left as they were."""
+
+    days: dict[date, dict[str, int]] = field(default_factory=dict)
+    written: int = 0
+    unchanged: int = 0
+    kept: int = 0
+    model_calls: int = 0
+    cache_hits: int = 0
+    asked: int = 0
+    refused: int = 0
+    model_unavailable: str | None = None
+
+    @property
+    def transactions(self) -> int:
+        return sum(sum(by_source.values()) for by_source in self.days.values())
+
+    @property
+    def changed(self) -> bool:
+        return self.written > 0
+
+    @property
+    def cache_hit_rate(self) -> float | None:
+        """Share of model lookups answered by the cache; None when nothing was looked up."""
+        looked_up = self.cache_hits + self.asked
+        return self.cache_hits / looked_up if looked_up else None
+
+
+def clip(text: str | None) -> str | None:
+    """A value as its column stores it (PostgreSQL refuses a longer one)."""
+    return text[:TEXT_LIMIT] if text else None
+
+
+def recognizer() -> Callable[[str, str | None, bool], Recognition]:
+    """The rules, remembered for one run: a day repeats the same descriptors many times."""
+    return lru_cache(maxsize=200_000)(recognize)
+
+
+def enrich_days(
+    engine: Engine,
+    first: date,
+    last: date,
+    backend: ChatBackend | None,
+    *,
+    run_id: str | None = None,
+    partition_key: str | None = None,
+    now: Callable[[], datetime] = clock.now,
+) -> EnrichReport:
+    """Enrich every team's transactions booked in [first, last] (see the module docstring).
+
+    ``backend`` None or the offline backend: the model's cached answers still count, nothing is
+    asked.
+    """
+    if last < first:
+        raise ValueError(f"the last day {last} is before the first {first}")
+    report = EnrichReport()
+    rules = recognizer()
+    day = first
+    while day <= last:
+        _enrich_day(engine, day, backend, rules, report, run_id, partition_key, now)
+        day += timedelta(days=1)
+    return report
+
+
+def _enrich_day(
+    engine: Engine,
+    day: date,
+    backend: ChatBackend | None,
+    rules: Callable[[str, str | None, bool], Recognition],
+    report: EnrichReport,
+    run_id: str | None,
+    partition_key: str | None,
+    now: Callable[[], datetime],
+) -> None:
+    t, e = Transaction, TransactionEnrichment
+    with engine.connect() as conn:
+        lines = conn.execute(
+            sa.select(
+                t.id, t.team_id, t.description, t.counterparty, t.amount,
+                *(e.__table__.c[c] for c in VALUES),
+            )
+            .outerjoin(e, e.transaction_id == t.id)
+            .where(t.booking_date == day)
+            .order_by(t.id)
+        ).all()  # fmt: skip
+        learned = learned_categories(conn, day)
+
+    by_source: Counter[str] = Counter()
+    decided: dict[int, tuple[Any, ...]] = {}
+    open_lines: list[tuple[Any, Recognition]] = []
+    for line in lines:
+        if line.source == "person":
+            by_source["person"] += 1
+            report.kept += 1
+            continue
+        rec = rules(line.description or "", line.counterparty, line.amount > 0)
+        key = clip(rec.merchant_key)
+        taught = learned.get((line.team_id, key)) if key else None
+        if taught:
+            decided[line.id] = (clip(rec.merchant), key, taught[0], 1.0, "learned", taught[1])
+        elif rec.category in CATEGORIES:  # a rule naming anything else is not trusted either
+            decided[line.id] = (
+                clip(rec.merchant), key, rec.category, rec.confidence, "rule", clip(rec.rule)
+            )  # fmt: skip
+        else:
+            open_lines.append((line, rec))
+
+    answers, model_names = _ask_model(
+        engine, [rec.descriptor_key for _, rec in open_lines], backend, report,
+        run_id, partition_key,
+    )  # fmt: skip
+    for line, rec in open_lines:
+        answer = answers.get(rec.descriptor_key)
+        # The model's display name is better than the descriptor's when no rule named it.
+        merchant = clip((answer.merchant if answer and not rec.rule else None) or rec.merchant)
+        key = clip(rec.merchant_key)
+        if answer is not None and answer.category in CATEGORIES:
+            model = clip(model_names.get(rec.descriptor_key))
+            decided[line.id] = (merchant, key, answer.category, answer.confidence, "model", model)
+        else:
+            decided[line.id] = (merchant, key, None, 0.0, "none", None)
+
+    stamp = now()
+    rows = []
+    for line in lines:
+        values = decided.get(line.id)
+        if values is None:
+            continue
+        by_source[values[4]] += 1
+        if tuple(getattr(line, c) for c in VALUES) == values:
+            report.unchanged += 1
+            continue
+        row = dict(zip(VALUES, values, strict=True))
+        rows.append(
+            {**row, "transaction_id": line.id, "team_id": line.team_id, "booking_date": day,
+             "enriched_at": stamp}
+        )  # fmt: skip
+    if rows:
+        with engine.begin() as conn:
+            report.written += write_enrichments(conn, rows)
+    report.days[day] = {source: by_source[source] for source in SOURCES}
+
+
+def learned_categories(conn: Connection, day: date) -> dict[tuple[int, str], tuple[str, str]]:
+    """(team, merchant_key) -> (category, detail) of the corrections that apply on ``day``.
+
+    A correction teaches the transactions booked on or after the corrected one (or, if that
+    transaction is gone, after the day it was made); earlier ones are only offered to people.
+    """
+    mc = MerchantCategory
+    corrected = aliased(Transaction)
+    teams_that_day = sa.select(Transaction.team_id).where(Transaction.booking_date == day)
+    rows = conn.execute(
+        sa.select(mc.team_id, mc.merchant_key, mc.category, mc.transaction_id,
+                  corrected.booking_date, mc.decided_at)
+        .outerjoin(corrected, corrected.id == mc.transaction_id)
+        .where(mc.team_id.in_(teams_that_day.distinct()))
+    )  # fmt: skip
+    out = {}
+    for team_id, key, category, tx_id, booked, decided_at in rows:
+        since = booked if booked is not None else decided_at.date()
+        if since <= day and category in CATEGORIES:
+            out[(team_id, key)] = (category, learned_detail(tx_id))
+    return out
+
+
+def learned_detail(transaction_id: int | None) -> str:
+    return f"correction of transaction {transaction_id}" if transaction_id else "correction"
+
+
+def _ask_model(
+    engine: Engine,
+    descriptor_keys: Sequence[str],
+    backend: ChatBackend | None,
+    report: EnrichReport,
+    run_id: str | None,
+    partition_key: str | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The model's answers (cached or asked) and, for those with a category, the model's name."""
+    keys = list(dict.fromkeys(k for k in descriptor_keys if k))
+    if not keys:
+        return {}, {}
+    # Imported here: the rules path (and its tests) does not need the model's module.
+    from bg_agents.defs.enrichment.model import categorize_descriptors
+    from bg_agents.lib.agents.backends import OfflineBackend
+
+    answers, stats = categorize_descriptors(
+        engine, keys, backend or OfflineBackend(), run_id=run_id, partition_key=partition_key
+    )
+    report.model_calls += stats.calls
+    report.cache_hits += stats.cache_hits
+    report.asked += stats.asked
+    report.refused += stats.refused
+    report.model_unavailable = getattr(stats, "unavailable", None) or report.model_unavailable
+    return answers, model_names(engine, [k for k, a in answers.items() if a.category])
+
+
+def model_names(engine: Engine, keys: Sequence[str]) -> dict[str, str]:
+    """Which model gave each cached answer (the ``detail`` of a ``model`` row)."""
+    dc = DescriptorCategory
+    out: dict[str, str] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(keys), READ_CHUNK):
+            chunk = keys[start : start + READ_CHUNK]
+            out.update(
+                conn.execute(
+                    sa.select(dc.descriptor_key, dc.model).where(dc.descriptor_key.in_(chunk))
+                ).all()
+            )
+    return out
+
+
+def write_enrichments(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert or update rows by transaction, never over a ``person`` row, only where a value
+    differs (``enriched_at`` follows a change); returns how many rows were written."""
+    table = TransactionEnrichment.__table__
+    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+    changed = sa.or_(*(table.c[c].is_distinct_from(insert.excluded[c]) for c in VALUES))
+    stmt = insert.on_conflict_do_update(
+        index_elements=["transaction_id"],
+        set_={c: insert.excluded[c] for c in (*VALUES, "team_id", "booking_date", "enriched_at")},
+        where=sa.and_(changed, table.c.source != "person"),
+    ).returning(table.c.id)
+    written = 0
+    for start in range(0, len(rows), BATCH):
+        written += len(conn.execute(stmt, list(rows[start : start + BATCH])).all())
+    return written
