@@ -256,16 +256,19 @@ def model_names(engine: Engine, keys: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def write_enrichments(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert or update rows by transaction, never over a ``person`` row, only where a value
-    differs (``enriched_at`` follows a change); returns how many rows were written."""
+def write_enrichments(
+    conn: Connection, rows: Sequence[dict[str, Any]], *, over_person: bool = False
+) -> int:
+    """Insert or update rows by transaction, only where a value differs (``enriched_at`` follows
+    a change), never over a ``person`` row unless a person writes (``over_person``); returns how
+    many rows were written."""
     table = TransactionEnrichment.__table__
     insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
     changed = sa.or_(*(table.c[c].is_distinct_from(insert.excluded[c]) for c in VALUES))
     stmt = insert.on_conflict_do_update(
         index_elements=["transaction_id"],
         set_={c: insert.excluded[c] for c in (*VALUES, "team_id", "booking_date", "enriched_at")},
-        where=sa.and_(changed, table.c.source != "person"),
+        where=changed if over_person else sa.and_(changed, table.c.source != "person"),
     ).returning(table.c.id)
     written = 0
     for start in range(0, len(rows), BATCH):

@@ -30,6 +30,9 @@ def effective_category() -> sa.ColumnElement[str]:
 
 def with_enrichment(select: sa.Select) -> sa.Select:
     """``select`` (over ``transactions``) with each row's enrichment, if any, joined (1:1)."""
-    return select.outerjoin(
-        TransactionEnrichment, TransactionEnrichment.transaction_id == Transaction.id
+    return select.join_from(
+        Transaction,
+        TransactionEnrichment,
+        TransactionEnrichment.transaction_id == Transaction.id,
+        isouter=True,
     )
