@@ -72,6 +72,9 @@ DEFAULT_CELERY_QUEUE = "dagster"
 # dagster-celery returns each step's events to the run as the Celery task's result, so a result
 # backend is required, not optional; "rpc://" sends them back over the broker itself (no store).
 CELERY_RESULT_BACKEND = "rpc://"
+# Customer enrichment's company-data provider: requests per second, days an answer is reused.
+MAX_ENRICHMENT_RATE = 1000.0
+MAX_ENRICHMENT_CACHE_DAYS = 3650
 
 
 class SettingsError(ValueError):
@@ -305,6 +308,15 @@ class Environment(BaseSettings):
     # SecretStr: the broker URL may hold the password.
     celery_broker_url: SecretStr | None = Field(None, alias="BG_AGENTS_CELERY_BROKER_URL")
     celery_queue: str = Field(DEFAULT_CELERY_QUEUE, alias="BG_AGENTS_CELERY_QUEUE")
+    # Customer enrichment (defs/enrichment/http_provider.py). Unset URL: the offline provider.
+    enrichment_url: str | None = Field(None, alias="BG_AGENTS_ENRICHMENT_URL", max_length=1000)
+    enrichment_api_key_set: bool = Field(False, alias="BG_AGENTS_ENRICHMENT_API_KEY")
+    enrichment_rate: float = Field(
+        5.0, gt=0, le=MAX_ENRICHMENT_RATE, allow_inf_nan=False, alias="BG_AGENTS_ENRICHMENT_RATE"
+    )
+    enrichment_cache_days: int = Field(
+        30, ge=1, le=MAX_ENRICHMENT_CACHE_DAYS, alias="BG_AGENTS_ENRICHMENT_CACHE_DAYS"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -317,7 +329,9 @@ class Environment(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, _MappingSource(settings_cls))
 
-    @field_validator("llm_api_key_set", "openai_api_key_set", mode="before")
+    @field_validator(
+        "llm_api_key_set", "openai_api_key_set", "enrichment_api_key_set", mode="before"
+    )
     @classmethod
     def _present(cls, value: Any) -> bool:
         return bool(value)  # the key itself is never kept here
@@ -416,6 +430,29 @@ class Environment(BaseSettings):
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL, e.g. http://localhost:11434/v1")
         return value.strip()
+
+    @field_validator("enrichment_url")
+    @classmethod
+    def _enrichment_url(cls, value: str | None) -> str | None:
+        """The provider's base URL. The API key travels in a header, so plain http is only
+        accepted to this machine (a test server, a local proxy), never across a network."""
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        text = value.strip()
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL, e.g. https://companies.example.com/v1")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must be a plain base URL, without query, fragment or credentials")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValueError("would send the API key unencrypted: use https://")
+        return text.rstrip("/")
 
     @field_validator("smtp_url", mode="before")
     @classmethod
@@ -553,7 +590,11 @@ class Environment(BaseSettings):
         return str(value).strip()
 
     @field_validator(
-        "llm_timeout", "insights_catch_up_hours", "reminders_catch_up_hours", mode="before"
+        "llm_timeout",
+        "insights_catch_up_hours",
+        "reminders_catch_up_hours",
+        "enrichment_rate",
+        mode="before",
     )
     @classmethod
     def _finite(cls, value: Any) -> Any:
@@ -571,6 +612,7 @@ _SECRET_FIELDS = {
     "OPENAI_API_KEY",
     "BG_AGENTS_SECRET_KEY",
     "BG_AGENTS_OPERATOR_WEBHOOK_URL",
+    "BG_AGENTS_ENRICHMENT_API_KEY",
 }
 # URLs shown with their password hidden.
 _URL_FIELDS = {"BG_AGENTS_SMTP_URL", "BG_AGENTS_CELERY_BROKER_URL", "BG_AGENTS_REPORTS_URL"}
@@ -898,4 +940,35 @@ def load_executor_settings(env: Mapping[str, str] | None = None) -> ExecutorSett
         broker_url=url or DEFAULT_CELERY_BROKER_URL,
         broker_url_configured=url is not None,
         queue=e.celery_queue,
+    )
+
+
+@dataclass(frozen=True)
+class EnrichmentSettings:
+    """Where customer enrichment asks for company data: ``http`` (a provider at ``base_url``)
+    or ``offline`` (the billing e-mail's domain only). The key is read only where the client
+    is built, through ``api_key``."""
+
+    provider: str  # http | offline
+    base_url: str | None
+    api_key_var: str | None  # the environment variable that holds the key, if set
+    rate: float  # requests per second to the provider
+    cache_days: int  # how long a provider's answer (found or not) is reused
+
+    def api_key(self, env: Mapping[str, str] | None = None) -> str | None:
+        """The key's value (None when there is none)."""
+        if not self.api_key_var:
+            return None
+        return (os.environ if env is None else env).get(self.api_key_var)
+
+
+def load_enrichment_settings(env: Mapping[str, str] | None = None) -> EnrichmentSettings:
+    """``BG_AGENTS_ENRICHMENT_URL`` (unset: offline), ``_API_KEY``, ``_RATE``, ``_CACHE_DAYS``."""
+    e = read_environment(env)
+    return EnrichmentSettings(
+        provider="http" if e.enrichment_url else "offline",
+        base_url=e.enrichment_url,
+        api_key_var="BG_AGENTS_ENRICHMENT_API_KEY" if e.enrichment_api_key_set else None,
+        rate=e.enrichment_rate,
+        cache_days=e.enrichment_cache_days,
     )
