@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from bg_agents.lib.db.categories import effective_category, with_enrichment
 from bg_agents.lib.db.models import (
     Team,
     Transaction,
@@ -73,7 +74,8 @@ def aggregate_query(week_start: date, dialect: str = "sqlite") -> sa.Select:
     base = Transaction.base_amount
     units = money_units(base, dialect)
     current = Transaction.booking_date >= week_start
-    category = sa.func.coalesce(Transaction.category, "uncategorized")
+    # A person's or learned category over the bank's, the bank's over the agent's.
+    category = effective_category()
 
     def total(*conds: sa.ColumnElement[bool], value: Any = 1) -> sa.ColumnElement[int]:
         return sa.func.sum(sa.case((sa.and_(*conds), value), else_=0))
@@ -91,13 +93,15 @@ def aggregate_query(week_start: date, dialect: str = "sqlite") -> sa.Select:
         parts += [total(*conds, value=high).label(f"{name}_hi")]
         parts += [total(*conds, value=low).label(f"{name}_lo")]
     return (
-        sa.select(
-            Transaction.team_id.label("team_id"),
-            category.label("category"),
-            total(current, base > 0).label("income_n"),
-            total(current, base < 0).label("expense_n"),
-            total(current, base.is_(None)).label("unconverted_n"),
-            *parts,
+        with_enrichment(
+            sa.select(
+                Transaction.team_id.label("team_id"),
+                category.label("category"),
+                total(current, base > 0).label("income_n"),
+                total(current, base < 0).label("expense_n"),
+                total(current, base.is_(None)).label("unconverted_n"),
+                *parts,
+            )
         )
         .where(
             Transaction.booking_date >= week_start - timedelta(days=7),

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from bg_agents.lib.db.categories import effective_category, with_enrichment
 from bg_agents.lib.db.models import (
     OPEN_INVOICE,
     Insight,
@@ -305,10 +306,10 @@ def _period(conn: Connection, team_id: int, first: date) -> PeriodTotals:
 def _categories(
     conn: Connection, team_id: int, first: date, last: date
 ) -> tuple[CategoryExpense, ...]:
-    category = sa.func.coalesce(Transaction.category, "uncategorized")
+    category = effective_category()  # a person's or learned category over the bank's
     amount = sa.func.sum(-Transaction.base_amount)
     rows = conn.execute(
-        sa.select(category, amount, sa.func.count())
+        with_enrichment(sa.select(category, amount, sa.func.count()))
         .where(Transaction.team_id == team_id, _in_month(first, last), Transaction.base_amount < 0)
         .group_by(category)
         .order_by(amount.desc(), category)
