@@ -68,14 +68,18 @@ def stored(engine: Engine) -> dict[int, dict[str, Any]]:
 
 
 def set_by_person(engine: Engine, tx_id: int, category: str) -> None:
+    """A person's row for the line, with the merchant the rules read in it."""
     with engine.begin() as conn:
-        team_id, day = conn.execute(
-            sa.select(Transaction.team_id, Transaction.booking_date).where(Transaction.id == tx_id)
+        team_id, day, text = conn.execute(
+            sa.select(Transaction.team_id, Transaction.booking_date, Transaction.description).where(
+                Transaction.id == tx_id
+            )
         ).one()
+        rec = recognize(text)
         write_enrichments(
             conn,
             [{"transaction_id": tx_id, "team_id": team_id, "booking_date": day,
-              "merchant": "Set By Hand", "merchant_key": "set by hand", "category": category,
+              "merchant": rec.merchant, "merchant_key": rec.merchant_key, "category": category,
               "confidence": 1.0, "source": "person", "detail": "ann", "enriched_at": T0}],
             over_person=True,
         )  # fmt: skip
