@@ -8,9 +8,21 @@ import dagster as dg
 from bg_agents.defs._shared.metadata import counts_table, table_schema, with_code_reference
 from bg_agents.defs._shared.partitions import daily_partitions, key_to_date
 from bg_agents.defs._shared.resources import LLM, LLM_POOL, OUTSIDE_WORLD_RETRY_POLICY, AppDatabase
-from bg_agents.defs.enrichment.checks import TRANSACTION_CHECKS, transaction_check_results
+from bg_agents.defs.enrichment.checks import (
+    CUSTOMER_CHECKS,
+    TRANSACTION_CHECKS,
+    customer_check_results,
+    transaction_check_results,
+)
+from bg_agents.defs.enrichment.customers import (
+    build_provider,
+    coverage_by_source,
+    enrich_customers,
+    profiles_by_status,
+)
 from bg_agents.defs.enrichment.service import enrich_days
-from bg_agents.lib.db.models import TransactionEnrichment
+from bg_agents.lib.db.models import CustomerProfile, TransactionEnrichment
+from bg_agents.lib.settings import load_enrichment_settings
 
 AC = dg.AutomationCondition
 
@@ -104,4 +116,89 @@ def transaction_enrichment(
             ),
         },
         check_results=transaction_check_results(app_db.engine, first, last),
+    )
+
+
+# -- customer_profiles (customer enrichment) ---------------------------------------------------
+
+
+class CustomerProfilesConfig(dg.Config):
+    # The customers to enrich (only those that need it: new, changed, stale or failed an hour
+    # ago); None: every customer that needs it. customer_profile_sensor fills it in.
+    customer_ids: list[int] | None = None
+
+
+@with_code_reference
+@dg.asset(
+    metadata=table_schema(CustomerProfile),
+    retry_policy=OUTSIDE_WORLD_RETRY_POLICY,
+    check_specs=CUSTOMER_CHECKS,
+    group_name="enrichment",
+    kinds={"python", "sql"},
+    owners=["team:data"],
+    description=(
+        "Company facts for every customer (company name, domain, industry, size band, country, "
+        "logo), each with its source and fetch time, and one profile per customer saying what "
+        "each source gave. The provider is BG_AGENTS_ENRICHMENT_URL's (cached, rate-limited, "
+        "retried, behind a circuit breaker), else offline: the billing e-mail's domain, "
+        "free-mail ignored. A field a person entered is never overwritten. Only new, changed, "
+        "stale or failed customers are enriched: re-running with nothing changed writes "
+        "nothing. customer_profile_sensor requests it when customers change."
+    ),
+)
+def customer_profiles(
+    context: dg.AssetExecutionContext, config: CustomerProfilesConfig, app_db: AppDatabase
+) -> dg.MaterializeResult:
+    settings = load_enrichment_settings()
+    provider = build_provider(app_db.engine, settings)
+    try:
+        counts = enrich_customers(
+            app_db.engine,
+            provider,
+            ttl=timedelta(days=settings.cache_days),
+            customer_ids=config.customer_ids,
+        )
+    finally:
+        provider.close()
+    context.log.info(
+        f"{counts.seen} customers: {counts.enriched} enriched, {counts.partial} partial, "
+        f"{counts.failed} failed, {counts.unchanged} unchanged; {provider.name}: "
+        f"{counts.provider_calls} requests, {counts.cache_hits} cached answers"
+    )
+    unavailable = counts.breaker_open > 0 or counts.breaker_state != "closed"
+    if counts.failed:
+        context.log.warning(
+            f"{counts.failed} customers could not be enriched (tried again in an hour): "
+            + ("provider unavailable; " if unavailable else "")
+            + "; ".join(counts.errors)
+        )
+    by_status = profiles_by_status(app_db.engine)
+    hit_rate = counts.cache_hit_rate
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(sum(by_status.values())),
+            "changed": dg.MetadataValue.bool(counts.profiled > 0),
+            "provider": dg.MetadataValue.text(provider.name),
+            "customers_seen": dg.MetadataValue.int(counts.seen),
+            "customers_enriched": dg.MetadataValue.int(counts.enriched),
+            "customers_partial": dg.MetadataValue.int(counts.partial),
+            "customers_failed": dg.MetadataValue.int(counts.failed),
+            "customers_unchanged": dg.MetadataValue.int(counts.unchanged),
+            "coverage_by_source": counts_table(
+                coverage_by_source(app_db.engine), ("source", "facts")
+            ),
+            "profiles_by_status": counts_table(by_status, ("status", "customers")),
+            "provider_calls": dg.MetadataValue.int(counts.provider_calls),
+            "provider_errors": dg.MetadataValue.int(counts.provider_errors),
+            "cache_hits": dg.MetadataValue.int(counts.cache_hits),
+            # Undefined (and left out) when no customer needed a lookup.
+            **(
+                {"cache_hit_rate": dg.MetadataValue.float(hit_rate)} if hit_rate is not None else {}
+            ),
+            "breaker_state": dg.MetadataValue.text(
+                "provider unavailable" if unavailable else counts.breaker_state
+            ),
+            "breaker_refused": dg.MetadataValue.int(counts.breaker_open),
+        },
+        check_results=customer_check_results(app_db.engine),
     )

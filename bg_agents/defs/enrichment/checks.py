@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bg_agents.defs._shared.metadata import check_result, markdown_table
+from bg_agents.defs.enrichment.customers import check_company_facts
 from bg_agents.defs.enrichment.taxonomy import CATEGORIES, SOURCES
 from bg_agents.lib.checks import CheckOutcome
 from bg_agents.lib.db.models import Transaction, TransactionEnrichment
@@ -70,3 +71,24 @@ def transaction_check_results(engine: Engine, first: date, last: date) -> list[d
         ),
         check_result("sources_known", _outliers(engine, first, last, "source", SOURCES)),
     ]
+
+
+# -- customer_profiles (customer enrichment) ---------------------------------------------------
+
+CUSTOMER_CHECKS = [
+    dg.AssetCheckSpec(
+        "customer_facts_company_only",
+        asset="customer_profiles",
+        description=(
+            "Every stored customer fact is a company field (name, domain, industry, size band, "
+            "country, logo) whose value passes the provider's validation, from a known source: "
+            "no personal data (e-mail addresses, phone numbers, links), https logos, ISO "
+            "countries, size bands from the fixed list."
+        ),
+    ),
+]
+
+
+def customer_check_results(engine: Engine) -> list[dg.AssetCheckResult]:
+    """The check over every stored fact (offending values are never shown, only their ids)."""
+    return [check_result("customer_facts_company_only", check_company_facts(engine))]

@@ -1,0 +1,381 @@
+"""Customer enrichment: company facts for each customer, from a provider, under people's say.
+
+A customer needs enriching when it has no profile, when the fields enrichment reads (name,
+e-mail, company, country: ``input_digest``) changed, when its profile is older than the cache
+TTL, or when the last attempt failed over an hour ago. Everyone else is left alone, so a re-run
+with nothing changed writes nothing.
+
+Facts (``customer_facts``, one row per customer and field) carry their source and fetch time:
+
+- ``person``: ``customers.company`` and ``customers.country`` as the team entered them, and any
+  fact a person set. A person's fact is never replaced and a provider's value for that field is
+  not stored beside it.
+- ``offline``: the company domain the billing e-mail names (free-mail ignored).
+- the provider's name (``http:<host>``): what it found about that domain.
+
+A lookup that failed (an error, or the breaker open) changes no fact: the profile is marked
+``failed`` and the customer is tried again later. A definite answer (found, not found, no domain
+to ask about) makes the non-person facts exactly that answer, so a customer who moved from
+acme.com to a gmail address keeps nothing about Acme.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bg_agents.defs.enrichment.http_provider import HttpProvider
+from bg_agents.defs.enrichment.providers import (
+    FIELDS,
+    CompanyProvider,
+    Lookup,
+    OfflineProvider,
+    clean_fact,
+    company_domain,
+)
+from bg_agents.lib import clock
+from bg_agents.lib.checks import CheckOutcome
+from bg_agents.lib.db.models import Customer, CustomerFact, CustomerProfile, Team, customer_teams
+from bg_agents.lib.db.upsert import upsert
+from bg_agents.lib.settings import EnrichmentSettings
+
+PERSON, OFFLINE = "person", "offline"
+RETRY_FAILED_AFTER = timedelta(hours=1)
+# The customers' columns a person fills in, and the fact each one is.
+PERSON_COLUMNS = {"company": "company_name", "country": "country"}
+
+
+@dataclass(frozen=True)
+class CustomerInput:
+    id: int
+    team_id: int
+    name: str
+    email: str | None
+    company: str | None
+    country: str | None
+
+    @property
+    def digest(self) -> str:
+        return input_digest(self.name, self.email, self.company, self.country)
+
+
+def input_digest(name: str, email: str | None, company: str | None, country: str | None) -> str:
+    """The hash of what enrichment reads of a customer (a change here means enrich again)."""
+    text = json.dumps([name, email, company, country], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class EnrichmentCounts:
+    """What one pass did; ``breaker_open``: lookups refused because the breaker was open."""
+
+    seen: int = 0
+    unchanged: int = 0
+    enriched: int = 0
+    partial: int = 0
+    failed: int = 0
+    cache_hits: int = 0
+    lookups: int = 0
+    provider_calls: int = 0  # HTTP requests, retries included
+    provider_errors: int = 0
+    breaker_open: int = 0
+    breaker_state: str = "closed"
+    errors: list[str] = field(default_factory=list)  # the distinct reasons, first few
+
+    @property
+    def profiled(self) -> int:
+        return self.enriched + self.partial + self.failed
+
+    @property
+    def cache_hit_rate(self) -> float | None:
+        """Cached answers per lookup (None: no lookup)."""
+        return round(self.cache_hits / self.lookups, 4) if self.lookups else None
+
+
+def _customers(conn: Connection, ids: Iterable[int] | None) -> list[CustomerInput]:
+    query = (
+        sa.select(
+            Customer.id,
+            Customer.team_id,
+            Customer.name,
+            Customer.email,
+            Customer.company,
+            Customer.country,
+        )
+        .join(Team, Team.id == Customer.team_id)
+        .where(customer_teams())
+        .order_by(Customer.id)
+    )
+    if ids is not None:
+        query = query.where(Customer.id.in_(sorted(set(ids))))
+    return [CustomerInput(*row) for row in conn.execute(query)]
+
+
+class Needing(NamedTuple):
+    customer: CustomerInput
+    reason: str  # new | changed | failed | stale
+    profiled_at: datetime | None  # the last attempt's
+
+
+def _needs(profile: Any, digest: str, now: datetime, ttl: timedelta) -> str | None:
+    """Why a customer with this profile row needs enriching now, or None."""
+    if profile is None:
+        return "new"
+    if profile.input_digest != digest:
+        return "changed"
+    if profile.status == "failed":
+        return "failed" if profile.profiled_at + RETRY_FAILED_AFTER <= now else None
+    return "stale" if profile.profiled_at + ttl <= now else None
+
+
+def customers_needing(
+    engine: Engine,
+    now: datetime,
+    ttl: timedelta,
+    ids: Iterable[int] | None = None,
+) -> tuple[list[Needing], int]:
+    """The customers (of ``ids``, else all) that need enriching, and how many were looked at.
+    One pass over customers and profiles."""
+    with engine.connect() as conn:
+        customers = _customers(conn, ids)
+        profiles = {
+            row.customer_id: row
+            for row in conn.execute(
+                sa.select(
+                    CustomerProfile.customer_id,
+                    CustomerProfile.input_digest,
+                    CustomerProfile.status,
+                    CustomerProfile.profiled_at,
+                )
+            )
+        }
+    out = []
+    for customer in customers:
+        profile = profiles.get(customer.id)
+        reason = _needs(profile, customer.digest, now, ttl)
+        if reason:
+            out.append(Needing(customer, reason, profile.profiled_at if profile else None))
+    return out, len(customers)
+
+
+def pending_key(engine: Engine, now: datetime, ttl: timedelta) -> tuple[list[int], str]:
+    """The customers needing enrichment and a key naming that set as it stands (ids, digests,
+    reasons and last attempts), so a sensor requests the same set once, and a failed set again
+    after its retry wait (the attempt's time changed)."""
+    pending, _ = customers_needing(engine, now, ttl)
+    material = json.dumps(
+        [(n.customer.id, n.customer.digest, n.reason, str(n.profiled_at)) for n in pending]
+    )
+    return [n.customer.id for n in pending], hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def _person_facts(customer: CustomerInput) -> dict[str, str]:
+    """The facts the team entered on the customer itself."""
+    out = {}
+    for column, name in PERSON_COLUMNS.items():
+        value = clean_fact(name, getattr(customer, column))
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _desired(
+    customer: CustomerInput, domain: str | None, found: Lookup | None, source: str, at: datetime
+) -> dict[str, tuple[str, str, datetime]]:
+    """field -> (value, source, fetched_at) of a definite answer, before people's facts win."""
+    out: dict[str, tuple[str, str, datetime]] = {}
+    if domain:
+        out["domain"] = (domain, OFFLINE, at)
+    if found is not None and found.company is not None:
+        fetched = found.fetched_at or at
+        for name, value in found.company.facts().items():
+            out[name] = (value, source, fetched)
+    return out
+
+
+def _write(
+    conn: Connection,
+    customer: CustomerInput,
+    desired: dict[str, tuple[str, str, datetime]] | None,
+    now: datetime,
+) -> dict[str, str]:
+    """Make the customer's facts: people's first, then ``desired`` (None: keep the others as
+    they are). Returns field -> source of what is stored."""
+    existing = {
+        row.field: row
+        for row in conn.execute(
+            sa.select(CustomerFact.id, CustomerFact.field, CustomerFact.source).where(
+                CustomerFact.customer_id == customer.id
+            )
+        )
+    }
+    person = {f for f, row in existing.items() if row.source == PERSON}
+    rows: dict[str, dict[str, Any]] = {}
+    for name, value in _person_facts(customer).items():
+        if name not in person:  # a person's fact stays as that person left it
+            rows[name] = {"value": value, "source": PERSON, "fetched_at": now}
+            person.add(name)
+    stale: list[int] = []
+    if desired is not None:
+        for name, (value, source, fetched) in desired.items():
+            if name not in person:
+                rows[name] = {"value": value, "source": source, "fetched_at": fetched}
+        stale = [
+            row.id
+            for f, row in existing.items()
+            if row.source != PERSON and f not in rows and f not in person
+        ]
+    if stale:
+        conn.execute(sa.delete(CustomerFact).where(CustomerFact.id.in_(stale)))
+    upsert(
+        conn,
+        CustomerFact,
+        [
+            {"customer_id": customer.id, "team_id": customer.team_id, "field": f, **r}
+            for f, r in rows.items()
+        ],
+        ("customer_id", "field"),
+        ("value", "source", "fetched_at"),
+    )
+    kept = {f: row.source for f, row in existing.items() if row.id not in stale}
+    return {**kept, **{f: r["source"] for f, r in rows.items()}}
+
+
+def enrich_customers(
+    engine: Engine,
+    provider: CompanyProvider,
+    *,
+    ttl: timedelta,
+    customer_ids: Iterable[int] | None = None,
+    now: Callable[[], datetime] = clock.now,
+) -> EnrichmentCounts:
+    """Enrich the customers (of ``customer_ids``, else all) that need it; see the module."""
+    counts = EnrichmentCounts()
+    started = now()
+    pending, counts.seen = customers_needing(engine, started, ttl, customer_ids)
+    counts.unchanged = counts.seen - len(pending)
+    for customer, reason, _ in pending:
+        domain = company_domain(customer.email)
+        lookup = provider.lookup(domain) if domain else None
+        at = now()
+        if lookup is not None:
+            counts.lookups += 1
+            counts.cache_hits += lookup.cached
+            counts.provider_calls += lookup.requests
+            if lookup.status == "error":
+                counts.provider_errors += 1
+            elif lookup.status == "unavailable":
+                counts.breaker_open += 1
+            if lookup.error and lookup.error not in counts.errors and len(counts.errors) < 5:
+                counts.errors.append(lookup.error)
+        failed = lookup is not None and lookup.status in ("error", "unavailable")
+        status = "failed" if failed else "enriched" if lookup and lookup.company else "partial"
+        desired = None if failed else _desired(customer, domain, lookup, provider.name, at)
+        with engine.begin() as conn:
+            sources = _write(conn, customer, desired, at)
+            summary = {
+                "reason": reason,
+                "domain": domain,
+                "lookup": lookup.status if lookup else "no company domain",
+                "sources": dict(sorted(sources.items())),
+            }
+            if lookup is not None and lookup.error:
+                summary["error"] = lookup.error
+            upsert(
+                conn,
+                CustomerProfile,
+                [
+                    {
+                        "customer_id": customer.id,
+                        "team_id": customer.team_id,
+                        "input_digest": customer.digest,
+                        "status": status,
+                        "summary": summary,
+                        "profiled_at": at,
+                    }
+                ],
+                ("customer_id",),
+                ("input_digest", "status", "summary", "profiled_at"),
+            )
+        setattr(counts, status, getattr(counts, status) + 1)
+    counts.breaker_state = provider.breaker_state
+    return counts
+
+
+def build_provider(engine: Engine, settings: EnrichmentSettings) -> CompanyProvider:
+    """The provider the settings name: HTTP at ``BG_AGENTS_ENRICHMENT_URL``, else offline."""
+    if settings.provider == "http" and settings.base_url:
+        return HttpProvider(
+            engine,
+            settings.base_url,
+            settings.api_key(),
+            rate=settings.rate,
+            cache_ttl=timedelta(days=settings.cache_days),
+        )
+    return OfflineProvider()
+
+
+def coverage_by_source(engine: Engine) -> dict[str, int]:
+    """Stored facts per source (person, offline, a provider)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(CustomerFact.source, sa.func.count()).group_by(CustomerFact.source)
+        )
+        return {source: count for source, count in rows}
+
+
+def profiles_by_status(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(CustomerProfile.status, sa.func.count()).group_by(CustomerProfile.status)
+        )
+        return {status: count for status, count in rows}
+
+
+def check_company_facts(engine: Engine, shown: int = 10) -> CheckOutcome:
+    """Every stored fact is an allowed company field whose value would pass the provider's
+    validation (so nothing personal: no e-mail, phone number or link; https logos; ISO countries;
+    size bands from the list), from a known source."""
+    bad: Counter[str] = Counter()
+    samples: list[str] = []
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(CustomerFact.id, CustomerFact.field, CustomerFact.value, CustomerFact.source)
+        )
+        total = 0
+        for fact_id, name, value, source in rows:
+            total += 1
+            if name not in FIELDS:
+                problem = f"field {name!r} is not a company field"
+            elif source not in (PERSON, OFFLINE) and not source.startswith("http:"):
+                problem = f"source {source!r} is unknown"
+            elif clean_fact(name, value) != value:
+                problem = f"{name} holds a value that may not be stored"
+            else:
+                continue
+            bad[name] += 1
+            if len(samples) < shown:
+                samples.append(f"fact {fact_id}: {problem}")  # never the value itself
+    passed = not bad
+    return CheckOutcome(
+        passed=passed,
+        description=(
+            f"all {total} customer facts are company data from a known source"
+            if passed
+            else f"{sum(bad.values())} of {total} customer facts may not be stored"
+        ),
+        metadata={
+            "facts": total,
+            "failing": sum(bad.values()),
+            "failing_by_field": dict(sorted(bad.items())),
+            "samples": samples,
+        },
+    )
