@@ -5,7 +5,8 @@ a merchant, the team learns it (``merchant_categories``): the merchant's transac
 or after the corrected one follow as ``learned``, those already enriched at once and the rest on
 their day's next run. A later correction of the same merchant changes the category and never
 narrows what follows (the earliest corrected day stays the start). Earlier transactions are not
-changed behind anyone's back: those whose category differs are returned, offered for correction.
+changed behind anyone's back: those whose category differs are returned, offered for correction
+(only enriched ones: a line is known to be the merchant's once its day has been enriched).
 """
 
 from __future__ import annotations
