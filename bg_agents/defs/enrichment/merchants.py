@@ -12,7 +12,8 @@ key. For a transfer the key is the channel (``sepa transfer``) plus only words t
 (keywords such as ``miete``, a curated merchant, a company name that carries a legal form such as
 ``GMBH``): an unknown word there is more likely a name than a shop. Outside transfers, a payee
 that looks like a person (a known first name or title, no business word) is replaced by the
-processor's name (``paypal``), and a counterparty that looks like a person has its words removed
+processor's name (``paypal``), and a counterparty that is not plainly a business (a legal form
+such as ``GMBH``, a curated merchant) counts as a person: its words are removed
 from the key. The name still reaches ``payee`` (the team's own data: its corrections key on it).
 
 The vocabulary (processors, channels, noise words, places, first names) lives in
@@ -80,13 +81,15 @@ class Processor:
     """A prefix a payment processor or platform puts before the merchant's name.
 
     ``category``: what the line is when nothing after the prefix is known (a DoorDash order is a
-    meal whoever cooked it); ``incoming``: the category of money in through it (a payout)."""
+    meal whoever cooked it); ``incoming``: the category of money in through it (a payout);
+    ``names_merchant``: the words after it name the merchant, not the platform's product."""
 
     name: str
     key: str
     category: str | None
     confidence: float
     incoming: str | None
+    names_merchant: bool = False
 
 
 @dataclass(frozen=True)
@@ -302,11 +305,26 @@ def _strip_front(
     return tokens[i:], processor, channel
 
 
+def _beside_number(tokens: tuple[str, ...], i: int, vocab: Vocabulary) -> bool:
+    """Whether a store word or month at ``i`` touches a number, through other such words
+    (``MARKT FIL. 4455``, ``STORE #12``)."""
+    for step in (1, -1):
+        j = i + step
+        while 0 <= j < len(tokens):
+            token = tokens[j]
+            if not token.isalpha():
+                if token != "*":
+                    return True
+            elif not vocab.bits(token) & _BESIDE_NUMBER:
+                break
+            j += step
+    return False
+
+
 def _clean(tokens: tuple[str, ...], vocab: Vocabulary) -> list[str]:
     """Numbers, masks, noise, reference words, currencies and store words or months beside a
     number (``STORE 01234``, ``12 MAR``) removed; single letters too (what numbers leave)."""
     kept: list[str] = []
-    last = len(tokens) - 1
     bits_of = vocab.bits
     for i, token in enumerate(tokens):
         if not token.isalpha():  # numbers, references, "*": never kept (nor cached)
@@ -314,9 +332,7 @@ def _clean(tokens: tuple[str, ...], vocab: Vocabulary) -> list[str]:
         bits = bits_of(token)
         if bits & _DROP:
             continue
-        if bits & _BESIDE_NUMBER and (
-            (i < last and not tokens[i + 1].isalpha()) or (i > 0 and not tokens[i - 1].isalpha())
-        ):
+        if bits & _BESIDE_NUMBER and _beside_number(tokens, i, vocab):
             continue
         kept.append(token)
     return kept
@@ -415,7 +431,12 @@ def normalize(description: str, counterparty: str | None = None) -> Normalized:
     rest, processor, channel = _strip_front(spaced, vocab)
     words = _clean(rest, vocab)
     party = _clean(tokenize(counterparty), vocab) if counterparty else []
-    party_person = looks_personal(party, vocab)
+    # The bank's counterparty is an account holder's name: private unless it is plainly a
+    # business (a legal form, a curated merchant); a private one's words leave the key.
+    party_public = bool(party) and bool(
+        _company(party, vocab) or find_phrase(vocab.merchants, tuple(party))
+    )
+    party_person = bool(party) and not party_public
     if party_person:
         words = [w for w in words if w not in party]
     if channel is not None:
@@ -520,6 +541,7 @@ def parse_vocabulary(data: dict[str, Any], categories: dict[str, str]) -> Vocabu
             category(entry.get("category"), entry["name"]),
             float(entry.get("confidence", 0.0)),
             category(entry.get("incoming"), entry["name"]),
+            bool(entry.get("names_merchant", False)),
         )
         for phrase in _phrases(entry["prefixes"], entry["name"]):
             processors[phrase] = proc

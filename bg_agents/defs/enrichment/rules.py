@@ -85,7 +85,10 @@ def _find_merchant(
         if hit is not None:
             return hit[2], MERCHANT_FIRST
     rest = tuple(t for t in norm.rest if t != "*")
-    places = (rest,) if norm.channel else (rest, norm.tokens)
+    # After a transfer channel or a delivery platform only the payee's words can name the
+    # merchant (DD *DOORDASH SWEETGREEN is Sweetgreen); after UBER * the whole line can.
+    only_rest = norm.channel or (norm.processor is not None and norm.processor.names_merchant)
+    places = (rest,) if only_rest else (rest, norm.tokens)
     for tokens in places:
         hit = find_phrase(vocab.merchants, tokens)
         if hit is not None:

@@ -1,0 +1,140 @@
+"""Normalization invariants: what the descriptor key keeps, drops and never lets leave the team.
+
+The key is sent to the language model and its answer cached across teams by it, so it must be
+the same for one merchant at any store, and hold no amounts, digit runs or names of people.
+"""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bg_agents.defs.enrichment.merchants import normalize
+from bg_agents.defs.enrichment.rules import recognize, recognize_uncached
+
+# One merchant, two stores (and two processors' or banks' spellings): one key.
+SAME_MERCHANT = [
+    ("STARBUCKS STORE 01234 SEATTLE WA", "STARBUCKS 5567 PORTLAND OR"),
+    ("STARBUCKS STORE 01234 SEATTLE WA", "CARD 4471 STARBUCKS #9921 LONDON GB"),
+    ("SQ *BLUE BOTTLE COFFEE OAKLAND CA", "SQ *BLUE BOTTLE COFFEE 8831 SAN FRANCISCO CA"),
+    ("KARTENZAHLUNG REWE MARKT 0815 BERLIN DE", "REWE MARKT FIL. 4455 MUENCHEN"),
+    ("CB CARREFOUR 12/03 PARIS", "CB CARREFOUR 28/11 LYON FR"),
+    ("TST* JOES PIZZA 0042 NEW YORK NY", "TST* JOES PIZZA 0187 BROOKLYN NY"),
+    ("JOES DINER 0042 OAKLAND CA", "JOES DINER #1187 SAN JOSE CA"),
+    ("KLEINE KONDITOREI FILIALE 12 HAMBURG", "KLEINE KONDITOREI FILIALE 7 BREMEN DE"),
+    ("MEADOWLARK FLOWERS         SMALLVILLE   KS", "MEADOWLARK FLOWERS     GREENVILLE   SC"),
+    ("PAYPAL *SPOTIFYAB 35314369001 LU", "PAYPAL *SPOTIFYAB 35314369002 SE"),
+    ("AMZN Mktp US*2K3L45ZX1", "AMZN Mktp US*9QW8E7RT6"),
+    ("UPI/DR/412345678901/SWIGGY/YESB/x@axis", "UPI/DR/498765432109/SWIGGY/HDFC/y@ybl"),
+    (
+        "PURCHASE AUTHORIZED ON 03/12 SHELL OIL 574421 HOUSTON TX",
+        "PURCHASE AUTHORIZED ON 11/30 SHELL OIL 12 DALLAS TX",
+    ),
+]
+
+PEOPLE = ["JOHN SMITH", "MARIA SCHULZ", "PRIYA SHARMA", "ZORBLAX QUIMBY", "OKONKWO ADAEZE"]
+TRANSFERS = [
+    "SEPA CT {}",
+    "SEPA-UEBERWEISUNG {} RECHNUNG 2024-118",
+    "ZELLE TO {} 11/03",
+    "VENMO *{}",
+    "FASTER PAYMENT {} REF DINNER",
+    "PIX ENVIADO {}",
+    "UPI/CR/412345678901/{}/SBIN/x@oksbi/NA",
+    "VIREMENT SEPA EMIS {} LOYER NOVEMBRE",
+    "INTERAC E-TRANSFER {}",
+    "WIRE TRANSFER {} 2024-11-30 USD 1,200.00",
+    "BIZUM {} CENA",
+    "TRANSFERENCIA {} ALQUILER",
+]
+
+
+@pytest.mark.parametrize(("first", "second"), SAME_MERCHANT)
+def test_one_merchant_at_two_stores_has_one_key(first: str, second: str) -> None:
+    a, b = recognize(first), recognize(second)
+    assert a.descriptor_key and a.descriptor_key == b.descriptor_key
+    assert a.merchant_key == b.merchant_key
+
+
+def test_store_numbers_cities_and_processors_leave_the_key() -> None:
+    assert recognize("STARBUCKS STORE 01234 SEATTLE WA").descriptor_key == "starbucks"
+    assert recognize("SQ *BLUE BTL 8831 OAKLAND").descriptor_key == "blue btl"
+    assert recognize("KARTENZAHLUNG REWE 4455 BERLIN DE").descriptor_key == "rewe"
+    assert recognize("STARBUCKS").merchant_key == "starbucks"
+    assert recognize("STARBUCKS").merchant == "Starbucks"
+
+
+@pytest.mark.parametrize("person", PEOPLE)
+@pytest.mark.parametrize("template", TRANSFERS)
+def test_a_persons_name_never_reaches_the_key(template: str, person: str) -> None:
+    line = template.format(person)
+    got = recognize(line)
+    words = set(got.descriptor_key.split())
+    assert not words & set(person.lower().split()), (line, got.descriptor_key)
+    assert got.descriptor_key  # the channel stays: "sepa transfer", "zelle transfer", ...
+    # the team still sees whom it paid, and its corrections key on it
+    assert got.merchant_key is not None and person.lower().split()[0] in got.merchant_key
+
+
+def test_transfer_keys_keep_what_the_rules_know() -> None:
+    assert recognize("SEPA CT JOHN SMITH MIETE OKTOBER").descriptor_key == "sepa transfer miete"
+    assert recognize("SEPA CT ACME GMBH RE 2024-118").descriptor_key == "sepa transfer acme gmbh"
+    assert recognize("PIX ENVIADO - IFOOD").descriptor_key == "pix transfer ifood"
+
+
+def test_a_person_paid_through_a_processor_or_named_as_counterparty() -> None:
+    got = recognize("PAYPAL *JOHNSMITH")
+    assert got.descriptor_key == "paypal" and got.merchant_key == "johnsmith"
+    got = recognize("SQ *MARIA SCHULZ")
+    assert got.descriptor_key == "square" and got.merchant == "Maria Schulz"
+    got = recognize("GEHALT NOVEMBER MAX MUSTERMANN", "Max Mustermann")
+    assert got.descriptor_key == "gehalt november"
+    assert got.merchant == "Max Mustermann" and got.category == "payroll"
+    # a business paid through Square keeps its name in the key
+    assert recognize("SQ *MARIAS TAQUERIA").descriptor_key == "marias taqueria"
+
+
+def test_a_company_counterparty_names_the_key_when_the_text_is_a_reference() -> None:
+    got = recognize("RECHNUNG 2024-001 KDNR 77812", "Kleinschmidt Werkzeuge GmbH")
+    assert got.descriptor_key == "kleinschmidt werkzeuge gmbh"
+
+
+_noise = st.sampled_from(
+    ["CARD 4471", "POS", "SQ *", "PAYPAL *", "KARTENZAHLUNG", "CB", "", "UPI/DR/412345678901/"]
+)
+_words = st.lists(st.text(string.ascii_uppercase, min_size=2, max_size=9), min_size=1, max_size=4)
+_amount = st.decimals(min_value=0, max_value=99999, places=2).map(str)
+_tail = st.sampled_from(["", "SEATTLE WA", "LONDON GB", "BERLIN DE", "12/03", "XXXX1234"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(_noise, _words, st.integers(0, 10**12), _amount, _tail)
+def test_no_digits_or_amounts_in_the_key(
+    noise: str, words: list[str], number: int, amount: str, tail: str
+) -> None:
+    line = f"{noise}{' '.join(words)} {number} EUR {amount} {tail}"
+    got = recognize_uncached(line)
+    key = got.descriptor_key
+    assert not any(ch.isdigit() for ch in key), (line, key)
+    assert "eur" not in key.split()
+    assert key == key.lower() and key == " ".join(key.split())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60), st.booleans())
+def test_any_text_gives_a_clean_key_and_a_valid_reading(text: str, incoming: bool) -> None:
+    got = recognize_uncached(text, None, incoming)
+    assert not any(ch.isdigit() for ch in got.descriptor_key)
+    assert got.descriptor_key == " ".join(got.descriptor_key.split())
+    assert (got.category is None) == (got.confidence == 0.0) == (got.rule is None)
+
+
+def test_normalize_names_the_processor_and_channel() -> None:
+    norm = normalize("SQ *BLUE BOTTLE COFFEE OAKLAND CA")
+    assert norm.processor is not None and norm.processor.name == "Square"
+    assert normalize("SEPA CT JOHN SMITH").channel == "sepa transfer"
+    assert normalize("SEPA CT JOHN SMITH").person
+    assert not normalize("SEPA CT ACME GMBH").person
