@@ -379,3 +379,107 @@ def check_company_facts(engine: Engine, shown: int = 10) -> CheckOutcome:
             "samples": samples,
         },
     )
+
+
+# -- what a person sees and sets (bg-agents customers) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactView:
+    field: str
+    value: str
+    source: str
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    external_id: str
+    name: str
+    status: str | None  # the profile's (None: never enriched)
+    profiled_at: datetime | None
+    facts: tuple[FactView, ...]
+
+
+def _team_customer(conn: Connection, team: str, external_id: str | None) -> tuple[int, list[Any]]:
+    team_id = conn.execute(sa.select(Team.id).where(Team.slug == team)).scalar()
+    if team_id is None:
+        raise ValueError(f"unknown team {team!r}; `bg-agents teams` lists them")
+    query = sa.select(Customer.id, Customer.external_id, Customer.name).where(
+        Customer.team_id == team_id
+    )
+    if external_id is not None:
+        query = query.where(Customer.external_id == external_id)
+    customers = conn.execute(query.order_by(Customer.external_id)).all()
+    if external_id is not None and not customers:
+        raise ValueError(f"the team {team!r} has no customer {external_id!r}")
+    return int(team_id), customers
+
+
+def show_customers(
+    conn: Connection, team: str, external_id: str | None = None
+) -> list[CustomerView]:
+    """The team's customers (or one) with their facts and profile."""
+    _, customers = _team_customer(conn, team, external_id)
+    ids = [c.id for c in customers]
+    facts: dict[int, list[FactView]] = {i: [] for i in ids}
+    rows = conn.execute(
+        sa.select(
+            CustomerFact.customer_id,
+            CustomerFact.field,
+            CustomerFact.value,
+            CustomerFact.source,
+            CustomerFact.fetched_at,
+        )
+        .where(CustomerFact.customer_id.in_(ids))
+        .order_by(CustomerFact.customer_id, CustomerFact.field)
+    )
+    for customer_id, *fact in rows:
+        facts[customer_id].append(FactView(*fact))
+    profiles = {
+        row.customer_id: row
+        for row in conn.execute(
+            sa.select(
+                CustomerProfile.customer_id, CustomerProfile.status, CustomerProfile.profiled_at
+            ).where(CustomerProfile.customer_id.in_(ids))
+        )
+    }
+    return [
+        CustomerView(
+            c.external_id,
+            c.name,
+            profiles[c.id].status if c.id in profiles else None,
+            profiles[c.id].profiled_at if c.id in profiles else None,
+            tuple(facts[c.id]),
+        )
+        for c in customers
+    ]
+
+
+def set_person_fact(
+    conn: Connection, team: str, external_id: str, name: str, value: str, now: datetime
+) -> tuple[FactView, bool]:
+    """Record a fact a person states (source ``person``: no provider replaces it). Returns the
+    stored fact and whether anything changed (the same value again changes nothing)."""
+    if name not in FIELDS:
+        raise ValueError(f"unknown field {name!r}; one of: {', '.join(FIELDS)}")
+    clean = clean_fact(name, value)
+    if clean is None:
+        raise ValueError(f"{value[:80]!r} is not a {name} that may be stored (company data only)")
+    team_id, (customer,) = _team_customer(conn, team, external_id)
+    existing = conn.execute(
+        sa.select(CustomerFact.source, CustomerFact.value, CustomerFact.fetched_at).where(
+            CustomerFact.customer_id == customer.id, CustomerFact.field == name
+        )
+    ).one_or_none()
+    if existing is not None and (existing.source, existing.value) == (PERSON, clean):
+        return FactView(name, clean, PERSON, existing.fetched_at), False
+    upsert(
+        conn,
+        CustomerFact,
+        [{"customer_id": customer.id, "team_id": team_id, "field": name, "value": clean,
+          "source": PERSON, "fetched_at": now}],
+        ("customer_id", "field"),
+        ("value", "source", "fetched_at"),
+    )  # fmt: skip
+    return FactView(name, clean, PERSON, now), True
