@@ -138,3 +138,17 @@ def test_normalize_names_the_processor_and_channel() -> None:
     assert normalize("SEPA CT JOHN SMITH").channel == "sepa transfer"
     assert normalize("SEPA CT JOHN SMITH").person
     assert not normalize("SEPA CT ACME GMBH").person
+
+
+def test_a_payee_named_like_a_shop_is_a_person_in_a_transfer() -> None:
+    # JOHN LEWIS the shop on a card line; John Lewis the person in a transfer
+    assert recognize("JOHN LEWIS 0123 LONDON").category == "equipment"
+    got = recognize("SEPA CT JOHN LEWIS")
+    assert (got.descriptor_key, got.category) == ("sepa transfer", None)
+    assert got.merchant_key == "john lewis"
+
+
+def test_the_counterparty_is_shown_as_the_bank_spells_it() -> None:
+    got = recognize("Abschlag 11/2024", "Stadtwerke  München")
+    assert (got.merchant, got.category) == ("Stadtwerke München", "utilities")
+    assert got.descriptor_key == "abschlag"

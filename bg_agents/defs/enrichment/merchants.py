@@ -380,7 +380,7 @@ def looks_personal(tokens: tuple[str, ...] | list[str], vocab: Vocabulary) -> bo
         return False
     if any(t in vocab.legal_forms or vocab.is_known(t) for t in tokens):
         return False
-    if find_phrase(vocab.merchants, tuple(tokens)) is not None:
+    if business_merchant(tuple(tokens), vocab) is not None:
         return False
     if tokens[0] in vocab.titles:
         return True
@@ -388,6 +388,15 @@ def looks_personal(tokens: tuple[str, ...] | list[str], vocab: Vocabulary) -> bo
         word = tokens[0]
         return any(word[:size] in vocab.first_names for size in range(4, len(word) - 2))
     return tokens[0] in vocab.first_names or tokens[1] in vocab.first_names
+
+
+def business_merchant(tokens: tuple[str, ...], vocab: Vocabulary) -> tuple[int, int, Any] | None:
+    """A curated merchant among ``tokens`` whose name does not begin with a given name: in a
+    transfer, JOHN LEWIS the shop and John Lewis the person read alike, so the person wins."""
+    hit = find_phrase(vocab.merchants, tokens)
+    if hit is None or tokens[hit[0]] in vocab.first_names:
+        return None
+    return hit
 
 
 def _company(tokens: list[str], vocab: Vocabulary) -> list[str]:
@@ -414,7 +423,7 @@ def _transfer_key(channel: str, words: list[str], party: list[str], vocab: Vocab
     a curated merchant, keywords): whatever else is there may be a person's name."""
     company = _company(words, vocab) or _company(party, vocab)
     safe = [channel, *company]
-    hit = find_phrase(vocab.merchants, tuple(words))
+    hit = business_merchant(tuple(words), vocab)
     if hit is not None:
         safe.extend(words[hit[0] : hit[0] + hit[1]])
     safe.extend(w for w in words if vocab.is_known(w) and w not in safe)
@@ -432,9 +441,12 @@ def normalize(description: str, counterparty: str | None = None) -> Normalized:
     words = _clean(rest, vocab)
     party = _clean(tokenize(counterparty), vocab) if counterparty else []
     # The bank's counterparty is an account holder's name: private unless it is plainly a
-    # business (a legal form, a curated merchant); a private one's words leave the key.
+    # business (a legal form, a curated merchant, a keyword such as STADTWERKE); a private
+    # one's words leave the key.
     party_public = bool(party) and bool(
-        _company(party, vocab) or find_phrase(vocab.merchants, tuple(party))
+        _company(party, vocab)
+        or business_merchant(tuple(party), vocab)
+        or any(vocab.is_known(t) for t in party)
     )
     party_person = bool(party) and not party_public
     if party_person:

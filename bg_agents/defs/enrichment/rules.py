@@ -80,6 +80,8 @@ clear_cache = _cached.cache_clear
 def _find_merchant(
     norm: Normalized, party: tuple[str, ...], vocab: Vocabulary
 ) -> tuple[Merchant, float] | None:
+    if norm.person:  # a person's name may read like a shop (JOHN LEWIS): not a merchant
+        return None
     if party:
         hit = find_phrase(vocab.merchants, party)
         if hit is not None:
@@ -150,7 +152,10 @@ def _decide(description: str, counterparty: str | None, incoming: bool) -> Recog
     if norm.channel is not None and incoming:
         candidates.append((INCOMING_TRANSFER, "income", f"transfer:{norm.channel}"))
 
-    name = _display(norm.payee) or (processor.name if processor else None)
+    # The bank's counterparty in its own spelling (umlauts kept); else the payee's words.
+    from_party = counterparty and norm.payee and set(norm.payee) <= set(party)
+    shown = " ".join(counterparty.split()) if from_party else None
+    name = shown or _display(norm.payee) or (processor.name if processor else None)
     merchant_key = payee_key or (processor.key if processor else None)
     best = max(candidates, key=lambda c: c[0], default=None)
     if best is None or best[0] < GATE:
