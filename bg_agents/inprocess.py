@@ -80,6 +80,8 @@ def materialize(
             bound.resolve_job_def(job) if job else bound.resolve_implicit_global_asset_job_def()
         )
     keys = [dg.AssetKey(name) for name in names]
+    if partition_key is not None:
+        _register_dynamic_partitions(instance, keys, partition_key)
     config = {**QUIET, **(run_config or {})}
     run_tags = {
         **merge_run_tags(job_def, partition_key, run_tags, keys, instance, config),
@@ -92,6 +94,26 @@ def materialize(
         remote_job_origin=_origin(job_def.name),
     )
     return execute_run(InMemoryJob(job_def), run, instance, raise_on_error=raise_on_error)
+
+
+def _register_dynamic_partitions(
+    instance: dg.DagsterInstance, keys: list[dg.AssetKey], partition_key: str
+) -> None:
+    """Register the key's dynamic dimensions (a delivery slot), as the sensor that requests such
+    a run in production does first: Dagster refuses a run for an unregistered partition."""
+    for asset in defs.assets or ():
+        if not isinstance(asset, dg.AssetsDefinition) or not set(keys) & asset.keys:
+            continue
+        partitions = asset.partitions_def
+        if not isinstance(partitions, dg.MultiPartitionsDefinition):
+            continue
+        by_dimension = partitions.get_partition_key_from_str(partition_key).keys_by_dimension
+        for dimension in partitions.partitions_defs:
+            dynamic = dimension.partitions_def
+            if isinstance(dynamic, dg.DynamicPartitionsDefinition) and dynamic.name:
+                value = by_dimension[dimension.name]
+                if not instance.has_dynamic_partition(dynamic.name, value):
+                    instance.add_dynamic_partitions(dynamic.name, [value])
 
 
 def materialization_metadata(result: ExecutionResult, asset: str) -> dict[str, Any]:

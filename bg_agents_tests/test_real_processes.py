@@ -294,6 +294,8 @@ def test_a_run_killed_with_sigkill_is_marked_failed_and_retried_once(
     # calls are answered at once with a text whose every figure is one of the facts.
     model.script(slow(600, reply(world.good_text)), repeat(reply(world.good_text)))
     partition = f"{world.slot}|{world.week.isoformat()}"  # Dagster's multi-partition key: slot|week
+    with dagster.instance() as instance:  # the slot registered, as the delivery sensor does
+        instance.add_dynamic_partitions("delivery_slots", [world.slot])
     with dagster.logs_on_failure():
         run_id = graphql.launch_run(
             "__ASSET_JOB",

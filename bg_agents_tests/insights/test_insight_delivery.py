@@ -93,6 +93,12 @@ def test_sensor_requests_each_due_unit_once_its_metrics_are_fresh(
     ready = tick(due + timedelta(minutes=1), due - timedelta(minutes=5))
     (request,) = ready.run_requests
     assert request.partition_key == f"{slot}|{WEEK.isoformat()}" == request.run_key
+    # The slot's first unit registers it (the partition grid shows only slots teams are in).
+    assert instance.get_dynamic_partitions("delivery_slots") == []
+    assert [r.partition_keys for r in ready.dynamic_partitions_requests] == [[slot]]
+    instance.add_dynamic_partitions("delivery_slots", [slot])  # what the daemon does with it
+    again = tick(due + timedelta(minutes=1), due - timedelta(minutes=5))
+    assert again.run_requests and again.dynamic_partitions_requests == []
     materialize(
         ["weekly_insights"], instance=instance, partition_key=request.partition_key, app_db=db
     )

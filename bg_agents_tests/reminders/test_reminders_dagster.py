@@ -85,6 +85,8 @@ def test_the_sensor_requests_each_due_unit_once(engine, world, monkeypatch) -> N
     assert request.partition_key == KEY == request.run_key
     assert request.tags["bg_agents/due_at"] == DUE.isoformat()
     assert due.cursor == (DUE + timedelta(minutes=1)).isoformat()
+    # The slot's first unit registers it, before the run is requested.
+    assert [r.partition_keys for r in due.dynamic_partitions_requests] == [[KEY.split("|")[1]]]
     materialize(["invoice_reminders"], instance=instance, partition_key=KEY, app_db=world)
     # The next tick (and one after a restart that lost the cursor) requests nothing again.
     after = tick(DUE + timedelta(minutes=2), DUE - timedelta(hours=3))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 import dagster as dg
@@ -24,11 +25,32 @@ weekly_partitions = dg.WeeklyPartitionsDefinition(
 
 
 # One unit of delivery: an ISO week x the UTC offset its teams have at Monday 07:00 local
-# (bg_agents.lib.delivery_slots). 40 slots x 52 weeks a year, whatever the number of teams.
+# (bg_agents.lib.delivery_slots); reminders use the same slots per local day. At most 40 slots
+# (lib/delivery_slots.SLOTS) whatever the number of teams, but only the slots some team has used
+# are registered (by the sensors when a unit first comes due, by bg_agents.inprocess for its runs),
+# so the UI's partition grid shows the offsets the teams are in, not 40 rows mostly grey.
 # Kiritimati's Monday 07:00 is Sunday 17:00 UTC: the week must exist before it ends in UTC.
+delivery_slots = dg.DynamicPartitionsDefinition(name="delivery_slots")
 insight_partitions = dg.MultiPartitionsDefinition(
-    {"slot": dg.StaticPartitionsDefinition(list(SLOTS)), "week": weekly_partitions}
+    {"slot": delivery_slots, "week": weekly_partitions}
 )
+
+
+def register_slots(instance: dg.DagsterInstance, slots: Iterable[str]) -> list[str]:
+    """Add the slots not registered yet (checked against SLOTS: a typo must not become a
+    partition); returns those added."""
+    unknown = sorted(set(slots) - set(SLOTS))
+    if unknown:
+        raise ValueError(f"unknown delivery slot(s) {', '.join(unknown)}")
+    new = sorted(set(slots) - set(instance.get_dynamic_partitions(delivery_slots.name)))
+    if new:
+        instance.add_dynamic_partitions(delivery_slots.name, new)
+    return new
+
+
+def unregistered_slots(instance: dg.DagsterInstance, slots: Iterable[str]) -> list[str]:
+    """The slots a sensor must register (``build_add_request``) before requesting their runs."""
+    return sorted(set(slots) - set(instance.get_dynamic_partitions(delivery_slots.name)))
 
 
 def key_to_date(key: str) -> date:
