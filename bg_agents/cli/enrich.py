@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from bg_agents.cli.common import open_engine
@@ -44,7 +45,18 @@ def describe(descriptors: list[str], incoming: bool) -> list[dict[str, Any]]:
             if settings.backend == "offline"
             else build_backend(settings, settings.api_key())
         )
-        answers, _ = categorize_descriptors(open_engine(), open_keys, backend)
+        from bg_agents.lib.db.engine import DatabaseUnavailable
+        from bg_agents.lib.db.migrate import SchemaOutOfDate
+
+        try:
+            answers, _ = categorize_descriptors(open_engine(), open_keys, backend)
+        except (DatabaseUnavailable, SchemaOutOfDate) as exc:
+            # The rules need no database: say what was left out and answer with them alone.
+            print(
+                f"note: the rules alone answered (the model's cache is kept in the database: "
+                f"{exc})",
+                file=sys.stderr,
+            )
     out = []
     for text, rec in read:
         answer = answers.get(rec.descriptor_key)

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 
 from bg_agents.cli import (
     agents,
+    customers,
     database,
+    enrich,
     health,
     imports,
     insights,
@@ -25,8 +27,8 @@ from bg_agents.cli import (
 
 # The order of ``bg-agents --help``.
 GROUPS = (
-    database, world, agents, insights, match, review, imports, reminders, reports, notifications,
-    webhooks, health,
+    database, world, agents, insights, match, review, enrich, customers, imports, reminders,
+    reports, notifications, webhooks, health,
 )  # fmt: skip
 
 
