@@ -49,6 +49,7 @@ from bg_agents.lib.settings import EnrichmentSettings
 
 PERSON, OFFLINE = "person", "offline"
 RETRY_FAILED_AFTER = timedelta(hours=1)
+WRITE_BATCH = 200  # customers written per transaction (their lookups are made before it opens)
 # The customers' columns a person fills in, and the fact each one is.
 PERSON_COLUMNS = {"company": "company_name", "country": "country"}
 
@@ -201,23 +202,46 @@ def _desired(
     return out
 
 
-def _write(
-    conn: Connection,
+@dataclass
+class _Writes:
+    """A batch's writes, made in three statements: stale facts deleted, facts and profiles
+    upserted."""
+
+    stale: list[int] = field(default_factory=list)
+    facts: list[dict[str, Any]] = field(default_factory=list)
+    profiles: list[dict[str, Any]] = field(default_factory=list)
+
+    def apply(self, conn: Connection) -> None:
+        if self.stale:
+            conn.execute(sa.delete(CustomerFact).where(CustomerFact.id.in_(self.stale)))
+        upsert(conn, CustomerFact, self.facts, ("customer_id", "field"),
+               ("value", "source", "fetched_at"))  # fmt: skip
+        upsert(conn, CustomerProfile, self.profiles, ("customer_id",),
+               ("input_digest", "status", "summary", "profiled_at"))  # fmt: skip
+
+
+def _existing_facts(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """customer id -> field -> (id, source) of the stored facts."""
+    out: dict[int, dict[str, Any]] = {i: {} for i in ids}
+    rows = conn.execute(
+        sa.select(CustomerFact.customer_id, CustomerFact.id, CustomerFact.field,
+                  CustomerFact.source).where(CustomerFact.customer_id.in_(ids))
+    )  # fmt: skip
+    for customer_id, fact_id, name, source in rows:
+        out[customer_id][name] = (fact_id, source)
+    return out
+
+
+def _facts(
+    writes: _Writes,
     customer: CustomerInput,
+    existing: dict[str, tuple[int, str]],
     desired: dict[str, tuple[str, str, datetime]] | None,
     now: datetime,
 ) -> dict[str, str]:
-    """Make the customer's facts: people's first, then ``desired`` (None: keep the others as
-    they are). Returns field -> source of what is stored."""
-    existing = {
-        row.field: row
-        for row in conn.execute(
-            sa.select(CustomerFact.id, CustomerFact.field, CustomerFact.source).where(
-                CustomerFact.customer_id == customer.id
-            )
-        )
-    }
-    person = {f for f, row in existing.items() if row.source == PERSON}
+    """The customer's facts: people's first, then ``desired`` (None: keep the others as they
+    are), added to ``writes``. Returns field -> source of what will be stored."""
+    person = {f for f, (_, source) in existing.items() if source == PERSON}
     rows: dict[str, dict[str, Any]] = {}
     for name, value in _person_facts(customer).items():
         if name not in person:  # a person's fact stays as that person left it
@@ -229,24 +253,64 @@ def _write(
             if name not in person:
                 rows[name] = {"value": value, "source": source, "fetched_at": fetched}
         stale = [
-            row.id
-            for f, row in existing.items()
-            if row.source != PERSON and f not in rows and f not in person
+            fact_id
+            for f, (fact_id, source) in existing.items()
+            if source != PERSON and f not in rows and f not in person
         ]
-    if stale:
-        conn.execute(sa.delete(CustomerFact).where(CustomerFact.id.in_(stale)))
-    upsert(
-        conn,
-        CustomerFact,
-        [
-            {"customer_id": customer.id, "team_id": customer.team_id, "field": f, **r}
-            for f, r in rows.items()
-        ],
-        ("customer_id", "field"),
-        ("value", "source", "fetched_at"),
-    )
-    kept = {f: row.source for f, row in existing.items() if row.id not in stale}
+    writes.stale += stale
+    writes.facts += [
+        {"customer_id": customer.id, "team_id": customer.team_id, "field": f, **r}
+        for f, r in rows.items()
+    ]
+    kept = {f: source for f, (fact_id, source) in existing.items() if fact_id not in stale}
     return {**kept, **{f: r["source"] for f, r in rows.items()}}
+
+
+def _count_lookup(counts: EnrichmentCounts, lookup: Lookup) -> None:
+    counts.lookups += 1
+    counts.cache_hits += lookup.cached
+    counts.provider_calls += lookup.requests
+    if lookup.status == "error":
+        counts.provider_errors += 1
+    elif lookup.status == "unavailable":
+        counts.breaker_open += 1
+    if lookup.error and lookup.error not in counts.errors and len(counts.errors) < 5:
+        counts.errors.append(lookup.error)
+
+
+def _profile(
+    writes: _Writes,
+    customer: CustomerInput,
+    existing: dict[str, tuple[int, str]],
+    answer: tuple[str, str | None, Lookup | None, datetime],
+    source: str,
+) -> str:
+    """One customer's facts and profile from its lookup, added to ``writes``; returns the
+    profile's status."""
+    reason, domain, lookup, at = answer
+    failed = lookup is not None and lookup.status in ("error", "unavailable")
+    status = "failed" if failed else "enriched" if lookup and lookup.company else "partial"
+    desired = None if failed else _desired(customer, domain, lookup, source, at)
+    sources = _facts(writes, customer, existing, desired, at)
+    summary: dict[str, Any] = {
+        "reason": reason,
+        "domain": domain,
+        "lookup": lookup.status if lookup else "no company domain",
+        "sources": dict(sorted(sources.items())),
+    }
+    if lookup is not None and lookup.error:
+        summary["error"] = lookup.error
+    writes.profiles.append(
+        {
+            "customer_id": customer.id,
+            "team_id": customer.team_id,
+            "input_digest": customer.digest,
+            "status": status,
+            "summary": summary,
+            "profiled_at": at,
+        }
+    )
+    return status
 
 
 def enrich_customers(
@@ -262,50 +326,22 @@ def enrich_customers(
     started = now()
     pending, counts.seen = customers_needing(engine, started, ttl, customer_ids)
     counts.unchanged = counts.seen - len(pending)
-    for customer, reason, _ in pending:
-        domain = company_domain(customer.email)
-        lookup = provider.lookup(domain) if domain else None
-        at = now()
-        if lookup is not None:
-            counts.lookups += 1
-            counts.cache_hits += lookup.cached
-            counts.provider_calls += lookup.requests
-            if lookup.status == "error":
-                counts.provider_errors += 1
-            elif lookup.status == "unavailable":
-                counts.breaker_open += 1
-            if lookup.error and lookup.error not in counts.errors and len(counts.errors) < 5:
-                counts.errors.append(lookup.error)
-        failed = lookup is not None and lookup.status in ("error", "unavailable")
-        status = "failed" if failed else "enriched" if lookup and lookup.company else "partial"
-        desired = None if failed else _desired(customer, domain, lookup, provider.name, at)
+    for start in range(0, len(pending), WRITE_BATCH):
+        # Ask first, then write the batch in one transaction (no HTTP inside a transaction).
+        answers = []
+        for customer, reason, _ in pending[start : start + WRITE_BATCH]:
+            domain = company_domain(customer.email)
+            lookup = provider.lookup(domain) if domain else None
+            answers.append((customer, (reason, domain, lookup, now())))
+            if lookup is not None:
+                _count_lookup(counts, lookup)
         with engine.begin() as conn:
-            sources = _write(conn, customer, desired, at)
-            summary = {
-                "reason": reason,
-                "domain": domain,
-                "lookup": lookup.status if lookup else "no company domain",
-                "sources": dict(sorted(sources.items())),
-            }
-            if lookup is not None and lookup.error:
-                summary["error"] = lookup.error
-            upsert(
-                conn,
-                CustomerProfile,
-                [
-                    {
-                        "customer_id": customer.id,
-                        "team_id": customer.team_id,
-                        "input_digest": customer.digest,
-                        "status": status,
-                        "summary": summary,
-                        "profiled_at": at,
-                    }
-                ],
-                ("customer_id",),
-                ("input_digest", "status", "summary", "profiled_at"),
-            )
-        setattr(counts, status, getattr(counts, status) + 1)
+            existing = _existing_facts(conn, [c.id for c, _ in answers])
+            writes = _Writes()
+            for customer, answer in answers:
+                status = _profile(writes, customer, existing[customer.id], answer, provider.name)
+                setattr(counts, status, getattr(counts, status) + 1)
+            writes.apply(conn)
     counts.breaker_state = provider.breaker_state
     return counts
 
