@@ -129,7 +129,13 @@ LINES = [
     ("GRAB* A-2K3JLXYZ", None, False, "Grab", "travel"),
     ("SINGAPORE AIRLINES 6181234567890", None, False, "Singapore Airlines", "travel"),
     ("NTUC FAIRPRICE 123 SINGAPORE SG", None, False, "NTUC FairPrice", "meals"),
+    # Canada / Mexico / South Africa / Poland
+    ("INTERAC PURCHASE - 1234 TIM HORTONS", None, False, "Tim Hortons", "meals"),
+    ("OXXO SUCURSAL 1234 CDMX MX", None, False, "OXXO", "meals"),
+    ("CHECKERS HYPER 1234 CAPE TOWN ZA", None, False, "Checkers", "meals"),
+    ("ŻABKA Z1234 K.1 WARSZAWA PL", None, False, "Żabka", "meals"),
     # processors in front of a merchant
+    ("SQ *TIM HORTONS", None, False, "Tim Hortons", "meals"),
     ("PAYPAL *SPOTIFYAB 35314369001 LU", None, False, "Spotify", "software"),
     ("PAYPAL *NETFLIX.COM", None, False, "Netflix", "software"),
     ("SUMUP *BOOTS 1234", None, False, "Boots", "office_supplies"),
@@ -153,6 +159,8 @@ KEYWORD_LINES = [
     ("INTEREST PAID", True, "income", "interest paid"),
     ("INTEREST CHARGE ON PURCHASES", False, "bank_fees", "interest charge"),
     ("ATM WITHDRAWAL 12/03 XXXX1234", False, "transfers", "atm withdrawal"),
+    ("LINK ATM 12MAR24 @ 13:45 TESCO", False, "transfers", "atm"),  # cash, not groceries
+    ("ZTL*PETES BURRITOS", False, "meals", "burritos"),
     ("GEA ING AMSTERDAM", False, "transfers", "gea"),
     ("RETRAIT DAB 12/03 PARIS", False, "transfers", "retrait dab"),
     ("TRANSFER TO SAVINGS 4567", False, "transfers", "transfer to savings"),

@@ -68,12 +68,13 @@ class Merchant:
 @dataclass(frozen=True)
 class KeywordRule:
     """Words that decide a category (``direction``: ``in`` only when money came in, ``out``
-    only when it went out, ``any``)."""
+    only when it went out, ``any``; ``decisive``: over a curated merchant too)."""
 
     category: str
     confidence: float
     direction: str
     word: str
+    decisive: bool = False
 
 
 @dataclass(frozen=True)
@@ -372,7 +373,9 @@ def _drop_spaced_place(description: str, vocab: Vocabulary) -> str:
     return " ".join(kept)
 
 
-def looks_personal(tokens: tuple[str, ...] | list[str], vocab: Vocabulary) -> bool:
+def looks_personal(
+    tokens: tuple[str, ...] | list[str], vocab: Vocabulary, transfer: bool = False
+) -> bool:
     """A payee that reads like a person: a title (``MR``, ``FRAU``) or a known first name among
     its first two words (or glued in front: ``JOHNSMITH``), one to four words, none of them a
     keyword or a legal form (``MARIAS TAQUERIA`` and ``JOHN LEWIS LTD`` are businesses)."""
@@ -380,7 +383,10 @@ def looks_personal(tokens: tuple[str, ...] | list[str], vocab: Vocabulary) -> bo
         return False
     if any(t in vocab.legal_forms or vocab.is_known(t) for t in tokens):
         return False
-    if business_merchant(tuple(tokens), vocab) is not None:
+    # A curated merchant is a business, except, in a transfer, one that begins with a given
+    # name (TIM HORTONS paid by card is the chain; a transfer to Tim Hortons is a person).
+    shop = business_merchant if transfer else _any_merchant
+    if shop(tuple(tokens), vocab) is not None:
         return False
     if tokens[0] in vocab.titles:
         return True
@@ -388,6 +394,10 @@ def looks_personal(tokens: tuple[str, ...] | list[str], vocab: Vocabulary) -> bo
         word = tokens[0]
         return any(word[:size] in vocab.first_names for size in range(4, len(word) - 2))
     return tokens[0] in vocab.first_names or tokens[1] in vocab.first_names
+
+
+def _any_merchant(tokens: tuple[str, ...], vocab: Vocabulary) -> tuple[int, int, Any] | None:
+    return find_phrase(vocab.merchants, tokens)
 
 
 def business_merchant(tokens: tuple[str, ...], vocab: Vocabulary) -> tuple[int, int, Any] | None:
@@ -454,7 +464,9 @@ def normalize(description: str, counterparty: str | None = None) -> Normalized:
     if channel is not None:
         key = _transfer_key(channel, words, party, vocab)
         named = _company(words, vocab) or _until_known(words, vocab)
-        person = party_person or (not _company(words, vocab) and looks_personal(named, vocab))
+        person = party_person or (
+            not _company(words, vocab) and looks_personal(named, vocab, transfer=True)
+        )
         return Normalized(tokens, rest, key, tuple(party or named), processor, channel, person)
     words = _strip_tail(words, vocab)
     # A card line without a processor pays a shop (JOHN LEWIS, TIM HORTONS); a person is paid
@@ -533,12 +545,14 @@ def parse_vocabulary(data: dict[str, Any], categories: dict[str, str]) -> Vocabu
         if direction not in ("in", "out", "any"):
             raise ValueError(f"merchant_list.toml [[keywords]] {cat}: direction {direction!r}")
         conf = float(group["confidence"])
+        decisive = bool(group.get("decisive", False))
         for phrase in _phrases(group.get("words", []), f"[[keywords]] {cat}"):
-            rule = KeywordRule(cat, conf, direction, " ".join(phrase))
+            rule = KeywordRule(cat, conf, direction, " ".join(phrase), decisive)
             keywords.setdefault(phrase, []).append(rule)
         for stem in group.get("stems", []):
             stem = fold(stem)
-            stem_rules.setdefault(stem, []).append(KeywordRule(cat, conf, direction, stem))
+            rule = KeywordRule(cat, conf, direction, stem, decisive)
+            stem_rules.setdefault(stem, []).append(rule)
     stems = (
         re.compile("|".join(re.escape(s) for s in sorted(stem_rules, key=len, reverse=True)))
         if stem_rules

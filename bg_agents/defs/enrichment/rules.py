@@ -4,8 +4,9 @@ Order: the descriptor is normalized (merchants.py: processor prefixes, channel w
 numbers, city tails, digits out); then the curated merchant list (the bank's counterparty first,
 then the words after the processor prefix, then the whole line, so ``UBER *EATS`` finds Uber
 Eats); then keyword rules; then what the processor or channel implies (a DoorDash order is a
-meal, money in through PayPal or a transfer is income). ``incoming`` decides direction-bound
-rules: income needs money in, rent and payroll need money out.
+meal, money in through PayPal or a transfer is income). A decisive keyword (ATM, cash
+withdrawal) comes before the merchant list: cash drawn at a Tesco machine is not groceries.
+``incoming`` decides direction-bound rules: income needs money in, rent and payroll money out.
 
 Confidence scale (one place; merchant_list.toml repeats it for the people who edit the list):
 0.95 a curated merchant that opens the descriptor or is the counterparty; 0.90 one found
@@ -127,6 +128,16 @@ def _decide(description: str, counterparty: str | None, incoming: bool) -> Recog
     norm = normalize(description, counterparty)
     party = tokenize(counterparty) if counterparty else ()
     payee_key = " ".join(norm.payee) or None
+    keyword = _find_keyword(norm.tokens + party, vocab, incoming)
+    if keyword is not None and keyword.decisive:
+        return Recognition(
+            norm.key,
+            _display(norm.payee),
+            payee_key,
+            keyword.category,
+            keyword.confidence,
+            f"keyword:{keyword.word}",
+        )
     found = _find_merchant(norm, party, vocab)
     if found is not None:
         merchant, confidence = found
@@ -136,7 +147,6 @@ def _decide(description: str, counterparty: str | None, incoming: bool) -> Recog
         )
 
     candidates: list[tuple[float, str, str]] = []
-    keyword = _find_keyword(norm.tokens + party, vocab, incoming)
     if keyword is not None:
         candidates.append((keyword.confidence, keyword.category, f"keyword:{keyword.word}"))
     processor = norm.processor
