@@ -224,6 +224,10 @@ def test_income_needs_money_in() -> None:
     # a payment processor: its fee goes out, its payout comes in
     assert recognize("STRIPE PAYMENTS UK", incoming=False).category == "bank_fees"
     assert recognize("STRIPE PAYMENTS UK", incoming=True).category == "income"
+    # money in through a payment processor is a payout
+    got = recognize("PAYPAL TRANSFER", incoming=True)
+    assert (got.category, got.rule, got.confidence) == ("income", "processor:paypal", 0.8)
+    assert recognize("PAYPAL TRANSFER", incoming=False).category is None
     # money in by transfer with nothing better known is income, at the gate
     got = recognize("SEPA CT ACME GMBH RE 2024-118", incoming=True)
     assert (got.category, got.confidence) == ("income", GATE)

@@ -10,8 +10,9 @@ withdrawal) comes before the merchant list: cash drawn at a Tesco machine is not
 
 Confidence scale (one place; merchant_list.toml repeats it for the people who edit the list):
 0.95 a curated merchant that opens the descriptor or is the counterparty; 0.90 one found
-further in; 0.85 a processor's or platform's own category; a keyword its group's 0.70-0.85;
-0.70 money in by transfer with nothing better. Nothing below ``GATE``: category None,
+further in; 0.85 a processor's or platform's own category; 0.80 money in through a payment
+processor (a payout); a keyword its group's 0.70-0.85; 0.70 money in by transfer with nothing
+better. Nothing below ``GATE``: category None,
 confidence 0, and the model (or nobody) decides.
 """
 
@@ -34,6 +35,7 @@ from bg_agents.defs.enrichment.merchants import (
 
 MERCHANT_FIRST = 0.95
 MERCHANT_INSIDE = 0.90
+PROCESSOR_PAYOUT = 0.80
 INCOMING_TRANSFER = 0.70
 GATE = 0.70
 
@@ -152,9 +154,8 @@ def _decide(description: str, counterparty: str | None, incoming: bool) -> Recog
     processor = norm.processor
     if processor is not None:
         if incoming and processor.incoming:
-            candidates.append(
-                (MERCHANT_INSIDE - 0.1, processor.incoming, f"processor:{processor.key}")
-            )
+            rule = f"processor:{processor.key}"
+            candidates.append((PROCESSOR_PAYOUT, processor.incoming, rule))
         elif processor.category:
             candidates.append(
                 (processor.confidence, processor.category, f"processor:{processor.key}")
