@@ -152,3 +152,13 @@ def test_the_counterparty_is_shown_as_the_bank_spells_it() -> None:
     got = recognize("Abschlag 11/2024", "Stadtwerke  München")
     assert (got.merchant, got.category) == ("Stadtwerke München", "utilities")
     assert got.descriptor_key == "abschlag"
+
+
+def test_a_surname_that_is_a_merchant_stays_out_of_a_transfer_key() -> None:
+    got = recognize("SEPA CT ANNA SHELL MIETE")
+    assert (got.descriptor_key, got.category) == ("sepa transfer miete", "rent")
+    got = recognize("ZELLE TO ZORBLAX SHELL")
+    assert (got.descriptor_key, got.category) == ("zelle transfer", None)
+    # a payee that begins with a merchant is that merchant
+    got = recognize("PIX ENVIADO - IFOOD")
+    assert (got.descriptor_key, got.merchant) == ("pix transfer ifood", "iFood")

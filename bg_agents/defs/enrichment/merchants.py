@@ -11,10 +11,11 @@ Personal names, the choice made: a transfer's payee (``SEPA CT JOHN SMITH``) is 
 key. For a transfer the key is the channel (``sepa transfer``) plus only words the rules know
 (keywords such as ``miete``, a curated merchant, a company name that carries a legal form such as
 ``GMBH``): an unknown word there is more likely a name than a shop. Outside transfers, a payee
-that looks like a person (a known first name or title, no business word) is replaced by the
-processor's name (``paypal``), and a counterparty that is not plainly a business (a legal form
-such as ``GMBH``, a curated merchant) counts as a person: its words are removed
-from the key. The name still reaches ``payee`` (the team's own data: its corrections key on it).
+paid through a processor (``SQ *``, ``PAYPAL *``) that looks like a person (a known first name
+or title, no business word) is replaced by the processor's name (``paypal``); a plain card line
+pays a shop. A counterparty the bank names that is not plainly a business (a legal form, a
+curated merchant, a keyword such as ``STADTWERKE``) counts as a person: its words leave the key.
+The name still reaches ``payee`` (the team's own data: its corrections key on it).
 
 The vocabulary (processors, channels, noise words, places, first names) lives in
 ``merchant_list.toml`` beside the curated merchants and keyword rules; this module compiles it
@@ -39,7 +40,8 @@ _EXTRA_FOLD = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł"
 # att, "M&S" -> ms) and, between spaces, vanishes ("JOE & THE JUICE" -> joe the juice).
 _APOSTROPHES = "'’`´"
 _AMPERSAND = re.compile(r"\s&\s|&")
-# A web address keeps only its name: help.uber.com -> uber, amzn.co.uk/bill -> amzn.
+# A web address keeps its name and a "com" marker (dropped from keys as noise):
+# help.uber.com -> uber com, amzn.co.uk/bill -> amzn com, hotels.com -> hotels com.
 _URL = re.compile(
     r"(?<![\w.-])(?:https?://)?(?:www\.)?(?:[a-z0-9-]+\.)*?([a-z0-9-]+)\."
     r"(?:co\.uk|com\.au|co\.nz|co\.jp|com\.br|co\.in|com\.sg|com|net|org|io|co|de|fr|nl|es|it"
@@ -176,7 +178,7 @@ class Normalized:
     processor, channel and noise words. ``key``: the normalized descriptor that may leave the
     team. ``payee``: the name part (a shop, a company or a person) for display and corrections.
     ``processor``/``channel``: what was stripped from the front; ``person``: the payee looks like
-    a person, so it is not in ``key``.
+    a person, so it is not in ``key``; ``merchant``: for a transfer, the curated merchant paid.
     """
 
     tokens: tuple[str, ...]
@@ -186,6 +188,7 @@ class Normalized:
     processor: Processor | None
     channel: str | None
     person: bool
+    merchant: Merchant | None = None
 
 
 def fold(text: str) -> str:
@@ -383,10 +386,13 @@ def looks_personal(
         return False
     if any(t in vocab.legal_forms or vocab.is_known(t) for t in tokens):
         return False
-    # A curated merchant is a business, except, in a transfer, one that begins with a given
-    # name (TIM HORTONS paid by card is the chain; a transfer to Tim Hortons is a person).
-    shop = business_merchant if transfer else _any_merchant
-    if shop(tuple(tokens), vocab) is not None:
+    # A curated merchant is a business; in a transfer, only one the payee begins with whose
+    # name does not begin with a given name (TIM HORTONS paid by card is the chain; a transfer
+    # to Tim Hortons, or to Anna Shell, is to a person).
+    if transfer:
+        if _payee_merchant(list(tokens), vocab) is not None:
+            return False
+    elif find_phrase(vocab.merchants, tuple(tokens)) is not None:
         return False
     if tokens[0] in vocab.titles:
         return True
@@ -394,10 +400,6 @@ def looks_personal(
         word = tokens[0]
         return any(word[:size] in vocab.first_names for size in range(4, len(word) - 2))
     return tokens[0] in vocab.first_names or tokens[1] in vocab.first_names
-
-
-def _any_merchant(tokens: tuple[str, ...], vocab: Vocabulary) -> tuple[int, int, Any] | None:
-    return find_phrase(vocab.merchants, tokens)
 
 
 def business_merchant(tokens: tuple[str, ...], vocab: Vocabulary) -> tuple[int, int, Any] | None:
@@ -428,14 +430,28 @@ def _until_known(words: list[str], vocab: Vocabulary) -> list[str]:
     return named
 
 
-def _transfer_key(channel: str, words: list[str], party: list[str], vocab: Vocabulary) -> str:
+def _payee_merchant(words: list[str], vocab: Vocabulary) -> tuple[int, Merchant] | None:
+    """The curated merchant a transfer pays, when the payee's words begin with it (``PIX
+    ENVIADO IFOOD``): found later (``ANNA SHELL``) it is more likely a surname."""
+    hit = business_merchant(tuple(words), vocab)
+    if hit is None or hit[0] != 0:
+        return None
+    return hit[1], hit[2]
+
+
+def _transfer_key(
+    channel: str,
+    words: list[str],
+    party: list[str],
+    shop: tuple[int, Merchant] | None,
+    vocab: Vocabulary,
+) -> str:
     """A transfer's key: the channel and only words the rules know (a company with a legal form,
-    a curated merchant, keywords): whatever else is there may be a person's name."""
+    the curated merchant paid, keywords): whatever else is there may be a person's name."""
     company = _company(words, vocab) or _company(party, vocab)
     safe = [channel, *company]
-    hit = business_merchant(tuple(words), vocab)
-    if hit is not None:
-        safe.extend(words[hit[0] : hit[0] + hit[1]])
+    if shop is not None:
+        safe.extend(words[: shop[0]])
     safe.extend(w for w in words if vocab.is_known(w) and w not in safe)
     return " ".join(dict.fromkeys(safe))
 
@@ -462,12 +478,15 @@ def normalize(description: str, counterparty: str | None = None) -> Normalized:
     if party_person:
         words = [w for w in words if w not in party]
     if channel is not None:
-        key = _transfer_key(channel, words, party, vocab)
         named = _company(words, vocab) or _until_known(words, vocab)
         person = party_person or (
             not _company(words, vocab) and looks_personal(named, vocab, transfer=True)
         )
-        return Normalized(tokens, rest, key, tuple(party or named), processor, channel, person)
+        shop = None if person else _payee_merchant(words, vocab)
+        key = _transfer_key(channel, words, party, shop, vocab)
+        payee = tuple(party or named)
+        merchant = shop[1] if shop else None
+        return Normalized(tokens, rest, key, payee, processor, channel, person, merchant)
     words = _strip_tail(words, vocab)
     # A card line without a processor pays a shop (JOHN LEWIS, TIM HORTONS); a person is paid
     # through a processor (SQ *, PAYPAL *) or named as the bank's counterparty.

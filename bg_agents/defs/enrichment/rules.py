@@ -89,11 +89,13 @@ def _find_merchant(
         hit = find_phrase(vocab.merchants, party)
         if hit is not None:
             return hit[2], MERCHANT_FIRST
+    if norm.channel is not None:  # a transfer: only a payee that begins with a merchant
+        return (norm.merchant, MERCHANT_FIRST) if norm.merchant else None
     rest = tuple(t for t in norm.rest if t != "*")
-    # After a transfer channel or a delivery platform only the payee's words can name the
-    # merchant (DD *DOORDASH SWEETGREEN is Sweetgreen); after UBER * the whole line can.
-    only_rest = norm.channel or (norm.processor is not None and norm.processor.names_merchant)
-    places = (rest,) if only_rest else (rest, norm.tokens)
+    # After a delivery platform only the words after it can name the merchant (DD *DOORDASH
+    # SWEETGREEN is Sweetgreen); after UBER * the whole line can (UBER *EATS is Uber Eats).
+    names_merchant = norm.processor is not None and norm.processor.names_merchant
+    places = (rest,) if names_merchant else (rest, norm.tokens)
     for tokens in places:
         hit = find_phrase(vocab.merchants, tokens)
         if hit is not None:
