@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bg_agents.defs.enrichment.merchants import normalize
+from bg_agents.defs.enrichment.merchants import normalize, vocabulary
 from bg_agents.defs.enrichment.rules import recognize, recognize_uncached
 
 # One merchant, two stores (and two processors' or banks' spellings): one key.
@@ -162,3 +162,21 @@ def test_a_surname_that_is_a_merchant_stays_out_of_a_transfer_key() -> None:
     # a payee that begins with a merchant is that merchant
     got = recognize("PIX ENVIADO - IFOOD")
     assert (got.descriptor_key, got.merchant) == ("pix transfer ifood", "iFood")
+
+
+_name = st.text(string.ascii_uppercase, min_size=2, max_size=10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(TRANSFERS), st.lists(_name, min_size=1, max_size=3))
+def test_a_transfer_key_holds_only_the_channel_and_known_words(
+    template: str, name: list[str]
+) -> None:
+    """Whatever the payee is called, the key holds only the channel and words the rules know."""
+    vocab = vocabulary()
+    got = recognize_uncached(template.format(" ".join(name)))
+    channel = normalize(template.format(" ".join(name))).channel
+    assert channel is not None and got.descriptor_key.startswith(channel)
+    merchant_words = {token for phrase in vocab.merchants for token in phrase}
+    for word in got.descriptor_key.removeprefix(channel).split():
+        assert vocab.is_known(word) or word in vocab.legal_forms or word in merchant_words, word
