@@ -4,10 +4,10 @@ A team's insight for ISO week W is due on the Monday after W at 07:00 in the tea
 Teams whose zones have the same UTC offset at that moment share the same due instant, so one
 *slot* (the offset, e.g. ``UTC+05:30``) names a unit of delivery for any number of teams. Keying
 partitions by (week, slot) keeps them bounded (at most 40 slots x 52 weeks a year; only the
-slots in use are registered as partitions) however many teams sign up, and handles DST without special cases: a London team sits in ``UTC+00:00`` in winter
-weeks and ``UTC+01:00`` in summer weeks, and each week's slot is computed for that week.
-Daily agents (the 09:00 reminders) use the same slots per local day: ``day_slot`` and
-``day_due_at``.
+slots in use are registered as partitions) however many teams sign up, and handles DST without
+special cases: a London team sits in ``UTC+00:00`` in winter weeks and ``UTC+01:00`` in summer
+weeks, and each week's slot is computed for that week. Daily agents (the 09:00 reminders) use the
+same slots per local day: ``day_slot`` and ``day_due_at``.
 """
 
 from __future__ import annotations
