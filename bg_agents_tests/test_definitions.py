@@ -64,6 +64,8 @@ def test_jobs_schedules_and_sensors_are_all_defined() -> None:
         "run_recovery_alert_sensor",
         "freshness_sensor",
         "month_end_report_sensor",
+        "enrichment_automation_sensor",
+        "customer_profile_sensor",
     }
     jobs = {j.name for j in repo.get_all_jobs()}
     assert {

@@ -45,6 +45,8 @@ def print_stats(brief: bool = False) -> None:
         "teams",
         "users",
         "transactions",
+        "transaction_enrichments",
+        "customer_facts",
         "invoices",
         "documents",
         "quarantined_rows",

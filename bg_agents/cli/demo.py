@@ -64,6 +64,14 @@ def summed_metadata(result: ExecutionResult, asset: str) -> Counter[str]:
     return total
 
 
+def enrichment_sources(result: ExecutionResult) -> dict[str, int]:
+    """How many of the run's transactions each source categorized (``rule 2,911, none 295``)."""
+    from bg_agents.defs.enrichment.taxonomy import SOURCES
+
+    total = summed_metadata(result, "transaction_enrichment")
+    return {source: total[source] for source in SOURCES if total.get(source)}
+
+
 def history_window(weeks: int, today: date, settings: Settings) -> tuple[date, date]:
     """The ``weeks`` complete ISO weeks before ``today``, checked against the partitions' start."""
     first_monday = last_complete_week(today) - timedelta(weeks=weeks - 1)
@@ -113,7 +121,7 @@ def materialize_history(
 
     first_monday, _ = history_window(weeks, today, settings)
     tags = DEMO_TAGS
-    daily = ("unmatched_records", "record_matches")
+    daily = ("unmatched_records", "record_matches", "transaction_enrichment")
     done = set() if force else set.intersection(*(_materialized(instance, a) for a in daily))
     weeks_days = [
         [(first_monday + timedelta(weeks=i, days=d)).isoformat() for d in range(7)]
@@ -140,14 +148,20 @@ def materialize_history(
             continue
         meta, seconds = ingested[i]
         t0 = time.perf_counter()
+        # Matched and categorized in one run (as the automation would, a day at a time).
         result = materialize(
-            ["record_matches"], instance=instance, partition_range=(days[0], days[-1]), tags=tags
+            ["record_matches", "transaction_enrichment"],
+            instance=instance,
+            partition_range=(days[0], days[-1]),
+            tags=tags,
         )
         matches = summed_metadata(result, "record_matches")
+        by_source = enrichment_sources(result)
         echo(
             f"{label}  {meta.get('inserted', 0):>6,} new transactions, "
             f"{meta.get('quarantined', 0)} quarantined, {matches.get('auto_links', 0):>4} linked, "
-            f"{matches.get('suggestions', 0):>3} open suggestions  "
+            f"{matches.get('suggestions', 0):>3} open suggestions, categorized by "
+            f"{', '.join(f'{k} {v}' for k, v in by_source.items()) or 'nothing'}  "
             f"({seconds + time.perf_counter() - t0:.1f}s)"
         )
     done = set() if force else _materialized(instance, "weekly_metrics")
@@ -311,6 +325,22 @@ def materialize_reports(echo: Echo, *, instance: dg.DagsterInstance, force: bool
     )
 
 
+def materialize_customer_profiles(echo: Echo, *, instance: dg.DagsterInstance) -> None:
+    """Every customer's company facts, as the sensor would ask for new customers (offline
+    provider unless BG_AGENTS_ENRICHMENT_URL names one). A re-run enriches nobody twice."""
+    from bg_agents.inprocess import materialization_metadata, materialize
+
+    t0 = time.perf_counter()
+    result = materialize(["customer_profiles"], instance=instance, tags=DEMO_TAGS)
+    meta = materialization_metadata(result, "customer_profiles")
+    echo(
+        f"[customers] {meta.get('customers_seen', 0)} customers: "
+        f"{meta.get('customers_enriched', 0)} enriched, {meta.get('customers_partial', 0)} "
+        f"partly, {meta.get('customers_unchanged', 0)} unchanged (provider: "
+        f"{meta.get('provider', '?')}) ({time.perf_counter() - t0:.1f}s)"
+    )
+
+
 def follow_the_data(settings: Settings, weeks: int, today: date, echo: Echo) -> Settings:
     """Partitions start at the demo's first Monday, so the UI shows its weeks as filled rather
     than hundreds of empty partitions before them: the start is recorded in the home folder,
@@ -332,6 +362,7 @@ def run_demo(settings: Settings, teams: int, weeks: int, seed_value: int, force:
     seed(settings, teams, weeks, seed_value, today, echo)
     instance = dg.DagsterInstance.get()
     materialize_history(settings, weeks, today, echo, instance=instance, force=force)
+    materialize_customer_profiles(echo, instance=instance)
     materialize_insights(settings, today, echo, instance=instance, force=force)
     materialize_reminders(settings, echo, instance=instance, force=force)
     materialize_reports(echo, instance=instance, force=force)

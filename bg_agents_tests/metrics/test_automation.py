@@ -14,8 +14,9 @@ DAYS = [f"2026-03-0{d}" for d in range(2, 9)]
 
 
 def _days(url: str, instance: dg.DagsterInstance, first: str, last: str) -> None:
+    # The days' categories follow them (their own automation), then the week may be computed.
     result = materialize(
-        ["transactions"],
+        ["transactions", "transaction_enrichment"],
         instance=instance,
         partition_range=(first, last),
         app_db=AppDatabase(url=url),

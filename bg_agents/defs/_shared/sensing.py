@@ -1,5 +1,5 @@
-"""Sensor helpers shared by the domains: new-row batching, a partition's last materialization, and
-a sweeping job's one pass a minute.
+"""Sensor helpers shared by the domains: new-row batching, a partition's last materialization, a
+sweeping job's one pass a minute, and the automation condition of assets that follow their deps.
 
 Several domains react to rows appended to a table (staged file rows, unmatched records) and to
 another asset's freshness; one implementation keeps their cursors and run keys alike.
@@ -13,6 +13,17 @@ import sqlalchemy as sa
 
 from bg_agents.defs._shared.partitions import daily_partitions
 from bg_agents.defs._shared.resources import AppDatabase
+
+# Like AutomationCondition.eager(), but for every partition, not only the latest time window: a
+# partition is refreshed when it appears and whenever a dependency's partition is re-materialized
+# (the hourly ingest, a late bank file), never while a dependency is missing or running.
+_AC = dg.AutomationCondition
+refresh_when_deps_change = (
+    (_AC.newly_missing() | _AC.any_deps_updated()).since_last_handled()
+    & ~_AC.any_deps_missing()
+    & ~_AC.any_deps_in_progress()
+    & ~_AC.in_progress()
+).with_label("refresh when deps change")
 
 
 def requests_for_new_rows(

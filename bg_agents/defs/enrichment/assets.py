@@ -8,6 +8,7 @@ import dagster as dg
 from bg_agents.defs._shared.metadata import counts_table, table_schema, with_code_reference
 from bg_agents.defs._shared.partitions import daily_partitions, key_to_date
 from bg_agents.defs._shared.resources import LLM, LLM_POOL, OUTSIDE_WORLD_RETRY_POLICY, AppDatabase
+from bg_agents.defs._shared.sensing import refresh_when_deps_change
 from bg_agents.defs.enrichment.checks import (
     CUSTOMER_CHECKS,
     TRANSACTION_CHECKS,
@@ -24,18 +25,6 @@ from bg_agents.defs.enrichment.service import enrich_days
 from bg_agents.lib.db.models import CustomerProfile, TransactionEnrichment
 from bg_agents.lib.settings import load_enrichment_settings
 
-AC = dg.AutomationCondition
-
-# Every day follows its transactions: a day is enriched when it appears and again whenever the
-# hourly ingest (or a late bank file) re-materializes it, never while it is missing or running.
-# The same shape as weekly_metrics' condition (metrics/sensors.py), which domains cannot import.
-follow_transactions = (
-    (AC.newly_missing() | AC.any_deps_updated()).since_last_handled()
-    & ~AC.any_deps_missing()
-    & ~AC.any_deps_in_progress()
-    & ~AC.in_progress()
-).with_label("refresh when deps change")
-
 
 @with_code_reference
 @dg.asset(
@@ -45,7 +34,7 @@ follow_transactions = (
     deps=["transactions"],
     pool=LLM_POOL,
     retry_policy=OUTSIDE_WORLD_RETRY_POLICY,
-    automation_condition=follow_transactions,
+    automation_condition=refresh_when_deps_change,
     check_specs=TRANSACTION_CHECKS,
     group_name="enrichment",
     kinds={"python", "sql", "openai"},

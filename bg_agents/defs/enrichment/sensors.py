@@ -1,4 +1,5 @@
-"""Sensors: new or changed customers trigger a ``customer_profiles`` run for exactly them."""
+"""Sensors: new or changed customers trigger a ``customer_profiles`` run for exactly them; each
+day's ``transaction_enrichment`` follows its ``transactions`` (declarative automation)."""
 
 from datetime import timedelta
 
@@ -8,6 +9,17 @@ from bg_agents.defs._shared.resources import AppDatabase
 from bg_agents.defs.enrichment.customers import pending_key
 from bg_agents.lib import clock
 from bg_agents.lib.settings import load_enrichment_settings
+
+enrichment_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "enrichment_automation_sensor",
+    target=dg.AssetSelection.assets("transaction_enrichment"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description=(
+        "Enriches each day whose transactions appeared or changed (hourly ingest, a late bank "
+        "file), so weekly metrics count the day's categories (the condition: _shared/sensing.py)."
+    ),
+)
 
 # Above this many customers the run asks for "every customer that needs it" instead of listing
 # ids (the same set, without a run config the size of the customer table).

@@ -13,8 +13,8 @@ from bg_agents.defs._shared.metadata import (
 )
 from bg_agents.defs._shared.partitions import key_to_date, weekly_partitions
 from bg_agents.defs._shared.resources import AppDatabase
+from bg_agents.defs._shared.sensing import refresh_when_deps_change
 from bg_agents.defs.metrics import quality
-from bg_agents.defs.metrics.sensors import refresh_when_deps_change
 from bg_agents.defs.metrics.service import build_weekly_metrics, top_spenders
 from bg_agents.lib.db.models import WeeklyMetric
 
@@ -32,7 +32,7 @@ def _pct(value: float | None) -> str:
 @dg.asset(
     metadata=table_schema(WeeklyMetric),
     partitions_def=weekly_partitions,
-    deps=["transactions"],
+    deps=["transactions", "transaction_enrichment"],
     automation_condition=refresh_when_deps_change,
     check_specs=[
         dg.AssetCheckSpec(
