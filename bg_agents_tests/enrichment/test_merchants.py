@@ -100,6 +100,9 @@ def test_a_person_paid_through_a_processor_or_named_as_counterparty() -> None:
 def test_a_company_counterparty_names_the_key_when_the_text_is_a_reference() -> None:
     got = recognize("RECHNUNG 2024-001 KDNR 77812", "Kleinschmidt Werkzeuge GmbH")
     assert got.descriptor_key == "kleinschmidt werkzeuge gmbh"
+    assert recognize("FACTUUR 2024-118", "Acme Tools B.V.").descriptor_key == "acme tools bv"
+    # a counterparty that is not plainly a business is never the key
+    assert recognize("RECHNUNG 2024-001", "Erika Mustermann").descriptor_key == ""
 
 
 _noise = st.sampled_from(
@@ -172,11 +175,15 @@ _name = st.text(string.ascii_uppercase, min_size=2, max_size=10)
 def test_a_transfer_key_holds_only_the_channel_and_known_words(
     template: str, name: list[str]
 ) -> None:
-    """Whatever the payee is called, the key holds only the channel and words the rules know."""
+    """Whatever the payee is called, the key holds only the channel, words the rules know and a
+    company's name (the words up to a legal form: ``AC OY`` is a Finnish company)."""
     vocab = vocabulary()
     got = recognize_uncached(template.format(" ".join(name)))
     channel = normalize(template.format(" ".join(name))).channel
     assert channel is not None and got.descriptor_key.startswith(channel)
+    words = got.descriptor_key.removeprefix(channel).split()
+    forms = [i for i, word in enumerate(words) if word in vocab.legal_forms]
+    company = set(words[: forms[0] + 1]) if forms else set()
     merchant_words = {token for phrase in vocab.merchants for token in phrase}
-    for word in got.descriptor_key.removeprefix(channel).split():
-        assert vocab.is_known(word) or word in vocab.legal_forms or word in merchant_words, word
+    for word in words:
+        assert vocab.is_known(word) or word in company or word in merchant_words, word

@@ -326,3 +326,5 @@ def test_aliases_compare_like_descriptors() -> None:
     assert tokenize("AT&T") == ("att",)
     assert tokenize("Joe & The Juice") == ("joe", "the", "juice")
     assert tokenize("Gebühr") == ("gebuhr",)
+    assert tokenize("ACME B.V.") == ("acme", "bv")  # dotted legal forms join
+    assert tokenize("help.uber.com") == ("uber", "com")

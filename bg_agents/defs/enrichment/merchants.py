@@ -50,6 +50,8 @@ _URL = re.compile(
 )
 # A word glued to a store or reference number ("STARBUCKS#1234" is split by '#'; "ADS1234",
 # "STORE01234" are not): split so the word can still be recognized.
+# Dotted abbreviations join: "B.V." -> bv, "S.P.A." -> spa, "N.Y." -> ny (legal forms, states).
+_DOTTED = re.compile(r"(?<![\w.])((?:[^\W\d_]\.){1,3}[^\W\d_])\.?(?![\w])")
 _GLUED_NUMBER = re.compile(r"([^\W\d_]{2,})(\d{3,})")
 _TOKEN = re.compile(r"[^\W_]+|\*")
 _FIELD_GAP = re.compile(r"\s{2,}")
@@ -210,6 +212,7 @@ def tokenize(text: str) -> tuple[str, ...]:
     if "&" in text:
         text = _AMPERSAND.sub(lambda m: " " if len(m.group(0)) > 1 else "", text)
     if "." in text:
+        text = _DOTTED.sub(lambda m: m.group(1).replace(".", ""), text)
         text = _URL.sub(r" \1 com ", text)
     tokens = _TOKEN.findall(text)
     if all(t.isalpha() or t.isdigit() for t in tokens):

@@ -128,6 +128,8 @@ def _display(words: tuple[str, ...]) -> str | None:
 
 
 def _decide(description: str, counterparty: str | None, incoming: bool) -> Recognition:
+    """A decisive keyword, else a curated merchant, else the most confident of the keyword,
+    the processor's category and an incoming transfer; below the gate, nothing."""
     vocab = vocabulary()
     norm = normalize(description, counterparty)
     party = tokenize(counterparty) if counterparty else ()
