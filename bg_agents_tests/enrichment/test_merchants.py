@@ -182,8 +182,16 @@ def test_a_transfer_key_holds_only_the_channel_and_known_words(
     channel = normalize(template.format(" ".join(name))).channel
     assert channel is not None and got.descriptor_key.startswith(channel)
     words = got.descriptor_key.removeprefix(channel).split()
-    forms = [i for i, word in enumerate(words) if word in vocab.legal_forms]
+    forms = [i for i, word in enumerate(words) if i > 0 and word in vocab.legal_forms]
     company = set(words[: forms[0] + 1]) if forms else set()
     merchant_words = {token for phrase in vocab.merchants for token in phrase}
     for word in words:
         assert vocab.is_known(word) or word in company or word in merchant_words, word
+
+
+def test_a_name_inside_a_line_leaves_the_key_but_a_shop_named_after_someone_stays() -> None:
+    assert recognize("INVOICE 12 JANE DOE CONSULTING").descriptor_key == "consulting"
+    assert recognize("REFUND TO MR ZORBLAX QUIMBY").descriptor_key == "refund to"
+    assert recognize("PAUL SMITH 123 LONDON").descriptor_key == "paul smith"
+    assert recognize("CARD 1234 TIM HORTONS").descriptor_key == "tim hortons"
+    assert recognize("KFC JOHN STREET 12").descriptor_key == "kfc"  # an address, not a shop

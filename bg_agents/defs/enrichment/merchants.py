@@ -34,6 +34,8 @@ from typing import Any
 
 # The longest token sequence any alias, keyword or prefix spans (checked when loading).
 MAX_PHRASE = 5
+# A key longer than this is remittance prose, not a merchant's name: the rest is cut.
+MAX_KEY_WORDS = 8
 
 _EXTRA_FOLD = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d"})
 # Apostrophes join ("MCDONALD'S" -> mcdonalds); an ampersand joins its neighbours ("AT&T" ->
@@ -433,6 +435,26 @@ def _until_known(words: list[str], vocab: Vocabulary) -> list[str]:
     return named
 
 
+def _without_names(words: list[str], opener: str | None, vocab: Vocabulary) -> list[str]:
+    """A name inside a line (``INVOICE 12 JANE DOE``) leaves the key: a given name or a title
+    with the word that follows it. A name that opens the line is the shop (``PAUL SMITH``,
+    ``TIM HORTONS``), and a curated merchant's words stay."""
+    hit = find_phrase(vocab.merchants, tuple(words))
+    kept = range(hit[0], hit[0] + hit[1]) if hit else range(0)
+    out: list[str] = []
+    skip = 0
+    for i, word in enumerate(words):
+        if skip:
+            skip -= 1
+            continue
+        opens = i == 0 and word == opener
+        if not opens and i not in kept and (word in vocab.first_names or word in vocab.titles):
+            skip = 2 if word in vocab.titles else 1
+            continue
+        out.append(word)
+    return out
+
+
 def _payee_merchant(words: list[str], vocab: Vocabulary) -> tuple[int, Merchant] | None:
     """The curated merchant a transfer pays, when the payee's words begin with it (``PIX
     ENVIADO IFOOD``): found later (``ANNA SHELL``) it is more likely a surname."""
@@ -494,7 +516,8 @@ def normalize(description: str, counterparty: str | None = None) -> Normalized:
     # A card line without a processor pays a shop (JOHN LEWIS, TIM HORTONS); a person is paid
     # through a processor (SQ *, PAYPAL *) or named as the bank's counterparty.
     person = processor is not None and looks_personal(words, vocab)
-    key = "" if person else " ".join(words)
+    opener = next((t for t in rest if t.isalpha()), None)
+    key = "" if person else " ".join(_without_names(words, opener, vocab)[:MAX_KEY_WORDS])
     if not key and party and not party_person:
         key = " ".join(_strip_tail(list(party), vocab))
     if not key and processor is not None:
