@@ -14,9 +14,12 @@ CATEGORIES: dict[str, str] = {
     "rent": "office rent, co-working, leases",
     "taxes": "tax authorities: VAT/GST, income tax, social charges",
     "bank_fees": "bank and card fees, FX fees, account charges",
-    "meals": "restaurants, cafes, food delivery",
+    "meals": "restaurants, cafes, bars, food delivery (eating out, not groceries)",
     "travel": "flights, trains, taxis and ride-hailing, hotels, car rental, fuel, parking",
-    "office_supplies": "stationery, small office purchases, marketplaces, printing, shipping",
+    "office_supplies": (
+        "stationery, small office purchases, marketplaces, printing, shipping, and supermarkets, "
+        "groceries, pharmacies and hardware stores (the office's kitchen and small needs)"
+    ),
     "software": "software subscriptions and app stores",
     "cloud_hosting": "cloud, hosting, domains and infrastructure",
     "marketing": "advertising, promotion, marketing tools",
