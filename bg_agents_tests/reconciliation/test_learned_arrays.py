@@ -128,3 +128,85 @@ def test_shared_token_blocking_keeps_its_best_few_when_scored_in_blocks(monkeypa
     monkeypatch.setattr(candidates, "TOKEN_BLOCK", 7)
     in_blocks = candidates.shared_tokens(left, right, blocking)
     assert in_blocks[0].tolist() == rec.tolist() and in_blocks[1].tolist() == cand.tolist()
+
+
+def _identifiers_the_slow_way(text: str) -> frozenset[str]:
+    """identifiers() as its docstring defines it: each rule a regex over the whole text."""
+    import re
+
+    found = set(re.findall(r"\d{5,}", text))
+    spaced = (m.replace(" ", "") for m in re.findall(r"(?<!\d)\d+(?: \d+)+", text))
+    found.update(d for d in spaced if len(d) >= 5)
+    for token in re.findall(r"[^\s,;/|]+", text.lower()):
+        plain = re.sub(r"[^a-z0-9]+", "", token)
+        digits = sum(ch.isdigit() for ch in plain)
+        if digits >= 4:
+            found.add(plain)
+            if digits >= 5:
+                found.add(re.sub(r"[a-z]", "", plain))
+    return frozenset(found)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_identifiers_are_those_of_the_slow_way(seed: int) -> None:
+    """The one-pass identifier finder (plain-digit tokens need no further regex) finds what
+    every rule applied to the whole text finds: bank memos, digit groups split by spaces,
+    separators, letters glued to numbers, and digits that are not ASCII."""
+    from bg_agents.defs.reconciliation.matcher.evidence.features import identifiers
+
+    rng = np.random.default_rng(seed)
+    pieces = ["RE", "re", "INV", "2026", "18495", "669432", "0042", "123", "12", "7", "Ü", "ß",
+              "İ", "١٢٣٤٥", "٣٤", "²", "-", "/", ",", ";", "|", ".", " ", " ", " ", "  ", "\t",
+              "TRF", "SEPA CT", "a1b2c3d4", "x99999y", "Order 80", "08.05.2026"]  # fmt: skip
+    texts = ["", "no digits here", "RE 669432", "INV 2026 18495", "INV-2026-28348 TRF/202628348",
+             "12 345 6789", "12  345", "1234 5"]  # fmt: skip
+    for _ in range(400):
+        texts.append("".join(rng.choice(pieces, int(rng.integers(1, 12))).tolist()))
+    for text in texts:
+        assert identifiers(text) == _identifiers_the_slow_way(text), text
+
+
+def _references_of_every_pair(left, right, rec, cand, ref_share):
+    """Reference levels computed on every pair, as the matcher did before it skipped pairs
+    where a side holds no identifier."""
+    lr, rr, own = left.ref_pad[rec], right.ref_pad[cand], left.own_pad[rec]
+    equal = (lr[:, :, None] == rr[:, None, :]).any(axis=2)
+    shared = equal.any(axis=1)
+    quoted = (own[:, :, None] == rr[:, None, :]).any(axis=(1, 2))
+    both = (lr[:, 0] >= 0) & (rr[:, 0] >= 0)
+    level = np.full(len(rec), -1, np.int8)
+    level[both] = 2
+    level[shared] = 1
+    level[quoted] = 0
+    held = ref_share[np.clip(lr, 0, len(ref_share) - 1)]
+    rarest = np.where(equal, held, np.inf).min(axis=1)
+    return level, np.where(shared & ~quoted, rarest, np.nan)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_reference_levels_skip_only_pairs_without_identifiers(seed: int) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from bg_agents.defs.reconciliation.matcher.evidence import comparisons
+    from bg_agents.defs.reconciliation.matcher.evidence.features import build_pair
+    from bg_agents.defs.reconciliation.matcher.rules import Side
+
+    rng = np.random.default_rng(seed)
+    numbers = [f"{k:06d}" for k in rng.integers(0, 10**6, 40)]
+
+    def side(prefix: str, k: int) -> Side:
+        quoted = " ".join(rng.choice(numbers, int(rng.integers(0, 3))).tolist())
+        reference = f"INV-{rng.choice(numbers)}" if prefix == "L" and rng.random() < 0.4 else None
+        return Side(f"{prefix}{k}", date(2026, 3, 1), Decimal("10.00"), "EUR",
+                    f"payment {quoted}".strip(), reference=reference)  # fmt: skip
+
+    left, right, _ = build_pair([side("L", k) for k in range(200)],
+                                [side("R", k) for k in range(200)])  # fmt: skip
+    rec, cand = rng.integers(0, 200, 5_000), rng.integers(0, 200, 5_000)
+    ref_share = np.asarray((right.refs > 0).sum(axis=0)).ravel() / right.n
+    level, share = comparisons._references(left, right, rec, cand, ref_share)
+    expected_level, expected_share = _references_of_every_pair(left, right, rec, cand, ref_share)
+    assert set(level.tolist()) == {-1, 0, 1, 2}  # every level occurs: the check means something
+    assert level.tolist() == expected_level.tolist()
+    assert np.array_equal(share, expected_share, equal_nan=True)

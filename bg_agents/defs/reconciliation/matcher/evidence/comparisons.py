@@ -299,25 +299,29 @@ def _names(
 def _references(
     left: Features, right: Features, rec: np.ndarray, cand: np.ndarray, ref_share: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(level, share of candidates holding the rarest shared identifier, or NaN) per pair."""
+    """(level, share of candidates holding the rarest shared identifier, or NaN) per pair.
+
+    Only pairs where both sides hold an identifier have a level (a row's own reference is one of
+    its identifiers): those are compared, the rest keep -1 without being looked at.
+    """
     n = len(rec)
     level = np.full(n, -1, np.int8)
     share = np.full(n, np.nan)
-    for lo in range(0, n, CHUNK):
-        r, c = rec[lo : lo + CHUNK], cand[lo : lo + CHUNK]
+    rows = np.flatnonzero((left.ref_pad[rec, 0] >= 0) & (right.ref_pad[cand, 0] >= 0))
+    for lo in range(0, len(rows), CHUNK):
+        at = rows[lo : lo + CHUNK]
+        r, c = rec[at], cand[at]
         lr, rr, own = left.ref_pad[r], right.ref_pad[c], left.own_pad[r]
         equal = (lr[:, :, None] == rr[:, None, :]).any(axis=2)
         shared = equal.any(axis=1)
         quoted = (own[:, :, None] == rr[:, None, :]).any(axis=(1, 2))
-        both = (lr[:, 0] >= 0) & (rr[:, 0] >= 0)
-        lv = np.full(len(r), -1, np.int8)
-        lv[both] = 2
+        lv = np.full(len(r), 2, np.int8)
         lv[shared] = 1
         lv[quoted] = 0
-        level[lo : lo + CHUNK] = lv
+        level[at] = lv
         held = ref_share[np.clip(lr, 0, len(ref_share) - 1)] if len(ref_share) else 1.0
         rarest = np.where(equal, held, np.inf).min(axis=1)
-        share[lo : lo + CHUNK] = np.where(shared & ~quoted, rarest, np.nan)
+        share[at] = np.where(shared & ~quoted, rarest, np.nan)
     return level, share
 
 

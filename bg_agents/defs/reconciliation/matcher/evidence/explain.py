@@ -43,6 +43,7 @@ def period_words(lag: int) -> str:
     return f"{days} after the due date" if lag > 0 else f"{days} before the issue date"
 
 
+@lru_cache(maxsize=1 << 16)  # amounts recur (60.00 a thousand times): words once per pair of them
 def amount_words(a: Decimal, b: Decimal, unit: str) -> str:
     """Exact: "same amount (60.00 EUR)", "2.1 % lower (97.90 vs 100.00 EUR)"."""
     if a == b:
@@ -102,7 +103,10 @@ class Explanations:
             rounded[:, c] = np.array([round(w, 1) for w in values.tolist()])[at.reshape(-1)]
         # Strongest first, ties in comparison order (a stable sort, as describe's).
         key = np.where(gamma >= 0, -np.abs(weights), np.inf)
-        self.order = np.argsort(key, axis=1, kind="stable").tolist()
+        order = np.argsort(key, axis=1, kind="stable")
+        # Comparisons without evidence sort last: each row's order cut to those with evidence.
+        counts = (gamma >= 0).sum(axis=1).tolist()
+        self.order = [o[:k] for o, k in zip(order.tolist(), counts, strict=True)]
         self.gamma = gamma.tolist()
         self.shared = shared.tolist()
         self.rounded = rounded.tolist()
@@ -112,12 +116,9 @@ class Explanations:
     ) -> str:
         """The same words as :func:`describe` for pair ``row``."""
         gamma, shared, rounded = self.gamma[row], self.shared[row], self.rounded[row]
-        parts = {}
-        for c, level in enumerate(gamma):  # in comparison order, as describe asks _part
-            if level >= 0:
-                text = (amount_text if c == 0 else date_text if c == 1 else None) or None
-                parts[c] = _part(c, level, shared[c], rounded[c], text)
-        body = "; ".join([parts[c] for c in self.order[row] if c in parts])
+        own = (amount_text or None, date_text or None)
+        body = "; ".join([_part(c, gamma[c], shared[c], rounded[c], own[c] if c < 2 else None)
+                          for c in self.order[row]])  # fmt: skip
         return f"match probability {math.floor(probability * 10_000) / 10_000:.4f}: {body}"
 
 

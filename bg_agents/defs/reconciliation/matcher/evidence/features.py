@@ -104,9 +104,18 @@ def identifiers(text: str) -> frozenset[str]:
     would make every year an identifier)."""
     if not _HAS_DIGIT.search(text):  # most party names: nothing to find
         return frozenset()
-    found = set(_DIGITS.findall(text))
-    found.update(d for d in (m.replace(" ", "") for m in _SPACED.findall(text)) if len(d) >= 5)
-    for token in _DIGIT_TOKEN.findall(text.lower()):
+    # Every identifier lies in a token holding a digit: the text is scanned once for those, and
+    # a token of plain digits (most of them) is its own identifier, with no more regex.
+    tokens = _DIGIT_TOKEN.findall(text.lower())
+    found: set[str] = set()
+    if len(tokens) > 1:  # digit groups split by spaces are two tokens at least
+        found.update(d for d in (m.replace(" ", "") for m in _SPACED.findall(text)) if len(d) >= 5)
+    for token in tokens:
+        if token.isascii() and token.isdigit():
+            if len(token) >= 4:
+                found.add(token)
+            continue
+        found.update(_DIGITS.findall(token))
         plain = _NOT_ALNUM.sub("", token)
         digits = len(plain) - len(plain.translate(_DROP_DIGITS))
         if digits >= 4:  # the rules' reference token, and its number alone
