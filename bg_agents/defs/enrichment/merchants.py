@@ -57,17 +57,20 @@ _DOTTED = re.compile(r"(?<![\w.])((?:[^\W\d_]\.){1,3}[^\W\d_])\.?(?![\w])")
 _GLUED_NUMBER = re.compile(r"([^\W\d_]{2,})(\d{3,})")
 _TOKEN = re.compile(r"[^\W_]+|\*")
 _FIELD_GAP = re.compile(r"\s{2,}")
+# A gap beside a processor's star is padding, not a column ("UBER   *EATS" is UBER *EATS).
+_STAR_GAP = re.compile(r"\s{2,}(?=\*)|(?<=\*)\s{2,}")
 _DROP, _BESIDE_NUMBER, _KNOWN, _STEM = 1, 2, 4, 8
 
 
 @dataclass(frozen=True)
 class Merchant:
     """One curated merchant: display name, stable key and category (``incoming``: when money
-    comes in, e.g. a payment processor's payout is income, its fee is not)."""
+    comes in, e.g. a payment processor's payout is income, its fee is not). ``category`` None:
+    named but never categorized by a rule (a convenience store sells lunch and pens alike)."""
 
     name: str
     key: str
-    category: str
+    category: str | None
     incoming: str | None
 
 
@@ -118,6 +121,8 @@ class Vocabulary:
     currencies: frozenset[str]
     places: frozenset[tuple[str, ...]]
     codes: frozenset[str]
+    refund_words: frozenset[str]
+    sale_words: frozenset[str]
     legal_forms: frozenset[str]
     titles: frozenset[str]
     first_names: frozenset[str]
@@ -368,6 +373,8 @@ def _drop_spaced_place(description: str, vocab: Vocabulary) -> str:
     column before a code-only one, so towns no list knows leave the key too."""
     if "  " not in description:
         return description
+    if "*" in description:
+        description = _STAR_GAP.sub(" ", description)
     fields = _FIELD_GAP.split(description.strip())
     if len(fields) < 2:
         return description
@@ -559,7 +566,8 @@ def parse_vocabulary(data: dict[str, Any], categories: dict[str, str]) -> Vocabu
     incoming = data.get("incoming", {})
     merchants: dict[tuple[str, ...], Merchant] = {}
     for cat, table in data["merchants"].items():
-        category(cat, f"[merchants.{cat}]")
+        # [merchants.none]: merchants a rule names but leaves uncategorized.
+        cat = None if cat == "none" else category(cat, f"[merchants.{cat}]")
         for name, entry in table.items():
             # "Name" = [aliases] or, when the name alone is ambiguous (SAS is also a French
             # legal form), "Name" = { aliases = [...], name_is_alias = false }.
@@ -642,6 +650,8 @@ def parse_vocabulary(data: dict[str, Any], categories: dict[str, str]) -> Vocabu
         currencies=_words(words["currencies"]),
         places=frozenset(_phrases(words["places"], "places")),
         codes=_words(words["codes"]),
+        refund_words=_words(words.get("refunds", [])),
+        sale_words=_words(words.get("sales", [])),
         legal_forms=_words(words["legal_forms"]),
         titles=_words(words["titles"]),
         first_names=_words(words["first_names"]),

@@ -38,6 +38,11 @@ MERCHANT_INSIDE = 0.90
 PROCESSOR_PAYOUT = 0.80
 INCOMING_TRANSFER = 0.70
 GATE = 0.70
+# Trades a keyword names (BOULANGERIE, HOTEL): on money in by transfer they name the payer's
+# business, a customer, not what the money was for.
+PAYER_TRADES = frozenset(
+    {"meals", "travel", "office_supplies", "equipment", "software", "cloud_hosting", "marketing"}
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,11 @@ def _find_merchant(
     # After a delivery platform only the words after it can name the merchant (DD *DOORDASH
     # SWEETGREEN is Sweetgreen); after UBER * the whole line can (UBER *EATS is Uber Eats).
     names_merchant = norm.processor is not None and norm.processor.names_merchant
+    if norm.processor is not None and not names_merchant and norm.tokens:
+        # The platform's product opens the line (UBER *EATS): it, not a later HELP.UBER.COM.
+        product = longest_at(vocab.merchants, norm.tokens, 0)
+        if product is not None and product[0] > 1:
+            return product[1], MERCHANT_FIRST
     places = (rest,) if names_merchant else (rest, norm.tokens)
     for tokens in places:
         hit = find_phrase(vocab.merchants, tokens)
@@ -103,12 +113,17 @@ def _find_merchant(
     return None
 
 
-def _fits(rule: KeywordRule, incoming: bool) -> bool:
+def _fits(rule: KeywordRule, incoming: bool, paid_in: bool) -> bool:
+    if paid_in and rule.category in PAYER_TRADES:
+        return False
     return rule.direction == "any" or (rule.direction == "in") == incoming
 
 
-def _find_keyword(tokens: tuple[str, ...], vocab: Vocabulary, incoming: bool) -> KeywordRule | None:
-    """The most confident keyword rule that fits the direction; ties go to the earliest word."""
+def _find_keyword(
+    tokens: tuple[str, ...], vocab: Vocabulary, incoming: bool, paid_in: bool = False
+) -> KeywordRule | None:
+    """The most confident keyword rule that fits the direction (``paid_in``: money in by
+    transfer, where a trade's word names the payer); ties go to the earliest word."""
     best: KeywordRule | None = None
     firsts = vocab.keywords.firsts
     for start, token in enumerate(tokens):
@@ -118,9 +133,15 @@ def _find_keyword(tokens: tuple[str, ...], vocab: Vocabulary, incoming: bool) ->
             if hit is not None:
                 rules = hit[1] + rules
         for rule in rules:
-            if _fits(rule, incoming) and (best is None or rule.confidence > best.confidence):
+            if _fits(rule, incoming, paid_in) and (
+                best is None or rule.confidence > best.confidence
+            ):
                 best = rule
     return best
+
+
+def _says(tokens: tuple[str, ...], words: frozenset[str]) -> bool:
+    return not words.isdisjoint(tokens)
 
 
 def _display(words: tuple[str, ...]) -> str | None:
@@ -134,7 +155,8 @@ def _decide(description: str, counterparty: str | None, incoming: bool) -> Recog
     norm = normalize(description, counterparty)
     party = tokenize(counterparty) if counterparty else ()
     payee_key = " ".join(norm.payee) or None
-    keyword = _find_keyword(norm.tokens + party, vocab, incoming)
+    paid_in = incoming and norm.channel is not None
+    keyword = _find_keyword(norm.tokens + party, vocab, incoming, paid_in)
     if keyword is not None and keyword.decisive:
         return Recognition(
             norm.key,
@@ -147,7 +169,11 @@ def _decide(description: str, counterparty: str | None, incoming: bool) -> Recog
     found = _find_merchant(norm, party, vocab)
     if found is not None:
         merchant, confidence = found
-        category = merchant.incoming if incoming and merchant.incoming else merchant.category
+        category = merchant.category
+        if incoming and merchant.incoming and not _says(norm.tokens, vocab.refund_words):
+            category = merchant.incoming  # a payout; a refund books against the expense
+        if category is None:  # named, never categorized by a rule (a convenience store)
+            return Recognition(norm.key, merchant.name, merchant.key, None, 0.0, None)
         return Recognition(
             norm.key, merchant.name, merchant.key, category, confidence, f"merchant:{merchant.key}"
         )
@@ -166,6 +192,10 @@ def _decide(description: str, counterparty: str | None, incoming: bool) -> Recog
             )
     if norm.channel is not None and incoming:
         candidates.append((INCOMING_TRANSFER, "income", f"transfer:{norm.channel}"))
+    if incoming and norm.person and not _says(norm.tokens, vocab.sale_words):
+        # Money from a person with no invoice named may be the owner's own money or a loan as
+        # much as a sale: "received" or a transfer alone does not make it income.
+        candidates = [c for c in candidates if c[1] != "income"]
 
     # The bank's counterparty in its own spelling (umlauts kept); else the payee's words.
     from_party = counterparty and norm.payee and set(norm.payee) <= set(party)
