@@ -30,6 +30,7 @@ from bg_agents.lib.tabular.dates import AmbiguousDates, DateReader, numeric_date
 from bg_agents.lib.tabular.parquet import read_parquet
 from bg_agents.lib.tabular.suffixes import PARQUET_SUFFIXES, TABULAR_SUFFIXES
 from bg_agents.lib.tabular.text import (
+    BAD_BYTE,
     TabularError,
     bad_bytes_reason,
     data_records,
@@ -204,10 +205,12 @@ def _read_csv(path: Path, column_map: Mapping[str, str]) -> _Table:
         header.pop()  # a trailing separator on the header line only
     width = len(header)
     columns = _unique_names([show_bad_bytes(c).strip() for c in header])
-    cells: dict[str, list[str]] = {c: [] for c in columns}
+    kept: list[list[str]] = []
     rows: list[str] = []
     problems: list[str] = []
     shown = "tab" if delimiter == "\t" else repr(delimiter)
+    # A file without a marked byte anywhere has none in any row: no row needs the look.
+    marked = BAD_BYTE.search(text) is not None
     for record in data_records(text, delimiter, reader.line_num, width):
         where = f"line {record.line}"
         if record.problem is not None:
@@ -219,13 +222,13 @@ def _read_csv(path: Path, column_map: Mapping[str, str]) -> _Table:
                 f"contains the separator {shown} must be quoted"
             )
             continue
-        if reason := bad_bytes_reason(record):
+        if marked and (reason := bad_bytes_reason(record)):
             problems.append(f"{where}: {reason}")
             continue
-        padded = [*record[:width], *[""] * (width - len(record))]
-        for column, value in zip(columns, padded, strict=True):
-            cells[column].append(value.strip())
+        kept.append(record if len(record) == width else [*record[:width], *[""] * width][:width])
         rows.append(where)
+    # Column by column: one list per column, not an append per cell.
+    cells = {c: [r[k].strip() for r in kept] for k, c in enumerate(columns)}
     return _Table(columns, cells, rows, problems)
 
 
@@ -514,10 +517,6 @@ PAIR_COLUMNS = (
 )
 
 
-def _amount_text(value: Decimal | None) -> str:
-    return "" if value is None else format(value, "f")
-
-
 def write_pairs(
     path: str | os.PathLike[str],
     pairs: Sequence[Pair],
@@ -588,11 +587,20 @@ def _write_csv(path: Path, records: dict[str, list[Any]]) -> None:
         if column == "score":
             text[column] = [f"{v:.4f}" for v in values]
         elif column.endswith("amount"):
-            text[column] = [_amount_text(v) for v in values]
+            text[column] = ["" if v is None else format(v, "f") for v in values]
         elif column.endswith("_date"):
-            text[column] = [v.isoformat() if v else "" for v in values]
+            days: dict[Any, str] = {}  # a file holds a few hundred distinct dates
+            text[column] = [
+                (days.get(v) or days.setdefault(v, v.isoformat())) if v else "" for v in values
+            ]
         else:
-            text[column] = ["" if v is None else spreadsheet_safe(str(v)) for v in values]
+            # A text that starts like no formula is its own safe form (most cells): no call.
+            text[column] = [
+                v
+                if type(v) is str and not v.startswith(FORMULA_STARTS)
+                else ("" if v is None else spreadsheet_safe(str(v)))
+                for v in values
+            ]
     # utf-8-sig: spreadsheet programs then show accented names correctly.
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")

@@ -357,20 +357,15 @@ class _Decide:
         self.used_left: set[int] = set()
         self.used_right: set[int] = set()
 
-    def _explain(self, k: int, probability: float) -> str:
-        i, j = int(self.rec[k]), int(self.cand[k])
+    def _explain(self, n: int, i: int, j: int, probability: float, lag: int) -> str:
         compared = compared_amounts(self.records[i], self.candidates[j])
         text = amount_words(*compared) if compared is not None else None
-        period = self.records[i].date_until is not None
-        when = period_words(int(self.compared.lag[k])) if period else None
-        return self.explanations.text(self.shown[k], text, probability, date_text=when)
+        when = period_words(lag) if self.records[i].date_until is not None else None
+        return self.explanations.text(n, text, probability, date_text=when)
 
     def _emit(self, k: int, decision: str, note: str = "", decided_by: str = "evidence") -> None:
-        i, j = int(self.rec[k]), int(self.cand[k])
-        level = int(self.compared.gamma[k, AMOUNT_AT])
-        same_currency = self.compared.gamma[k, CURRENCY_AT] == 0
-        relation = RELATION.get(level, "amount") if same_currency else "fx"
-        p = float(self.probability[k])
+        n = self.shown[k]
+        i, j, relation, p, lag = self.view[n]
         self.pairs.append(
             Pair(
                 left_id=self.records[i].id,
@@ -378,7 +373,7 @@ class _Decide:
                 score=round(p, 4),
                 decision=decision,  # type: ignore[arg-type]
                 relation=relation,
-                explanation=self._explain(k, p) + note,
+                explanation=self._explain(n, i, j, p, lag) + note,
                 decided_by=decided_by,
             )
         )
@@ -392,7 +387,19 @@ class _Decide:
         self.weights, self.probability = weights, probability
         viable = np.flatnonzero(probability >= cfg.suggest_probability)
         # Only these pairs can be shown: their explanations are prepared together.
-        self.shown = {int(k): n for n, k in enumerate(viable)}
+        self.shown = dict(zip(viable.tolist(), range(len(viable)), strict=True))
+        # What a shown pair's Pair holds, as plain values: (record, candidate, relation,
+        # probability, lag), read once here rather than element by element from the arrays.
+        levels = compared.gamma[viable]
+        relations = [
+            RELATION.get(level, "amount") if same else "fx"
+            for level, same in zip(
+                levels[:, AMOUNT_AT].tolist(), (levels[:, CURRENCY_AT] == 0).tolist(), strict=True
+            )
+        ]
+        self.view = list(zip(rec[viable].tolist(), cand[viable].tolist(), relations,
+                             probability[viable].tolist(), compared.lag[viable].tolist(),
+                             strict=True))  # fmt: skip
         self.explanations = Explanations(
             compared.gamma[viable], weights[viable], compared.tf[viable], self.right.n
         )
