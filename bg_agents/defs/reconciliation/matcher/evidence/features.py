@@ -213,28 +213,36 @@ class _Rows:
 def _rows(sides: Sequence[Side], texts: _Texts) -> _Rows:
     """(row, name) and (row, text) incidences; a row's comparable names in order, each once."""
     comparable = texts.comparable
-    rows = _Rows(np.full((len(sides), NAMES), -1, np.int64))
+    # Most names and texts were seen on an earlier row: looked up here, registered on a miss.
+    name_index, text_index, name_of, text_of = (texts.name_index, texts.text_index, texts.name,
+                                                texts.text)  # fmt: skip
+    slots: list[int] = []
+    pad = [-1] * NAMES
+    rows = _Rows(np.empty(0, np.int64))
     name_rows, name_cols = rows.name_pairs
     text_rows, text_cols = rows.text_pairs
     for i, side in enumerate(sides):
-        names = tuple(dict.fromkeys(x for x in map(comparable.get, side.names) if x))
+        given = (side.name, *side.aliases)  # Side.names, without the property's call
+        names = tuple(dict.fromkeys(x for x in map(comparable.get, given) if x))
         rows.names.append(names)
-        for k, name in enumerate(names):
-            d = texts.name(name)
-            name_rows.append(i)
-            name_cols.append(d)
-            if k < NAMES:
-                rows.slots[i, k] = d
-        for text in side.names:
+        ids = [name_index.get(name) for name in names]
+        if None in ids:
+            ids = [name_of(name) for name in names]
+        slots += (ids + pad)[:NAMES]
+        name_rows += [i] * len(ids)
+        name_cols += ids
+        for text in given:
             if text:
+                t = text_index.get(text)
                 text_rows.append(i)
-                text_cols.append(texts.text(text))
+                text_cols.append(text_of(text) if t is None else t)
         if side.reference:
-            t = texts.text(side.reference)
+            t = text_of(side.reference)
             text_rows.append(i)
             text_cols.append(t)
             rows.own_pairs[0].append(i)
             rows.own_pairs[1].append(t)
+    rows.slots = np.array(slots, np.int64).reshape(len(sides), NAMES)
     return rows
 
 
