@@ -38,6 +38,11 @@ MAX_PHRASE = 5
 MAX_KEY_WORDS = 8
 
 _EXTRA_FOLD = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d"})
+# Japanese bank lines are half-width katakana without small kana or the long-vowel mark
+# (スターバックス prints as ｽﾀ-ﾊﾞﾂｸｽ): small kana become full size, the mark a word break.
+_KANA_FOLD = str.maketrans(
+    {**dict(zip("ァィゥェォッャュョヮ", "アイウエオツヤユヨワ", strict=True)), "ー": " "}
+)
 # Apostrophes join ("MCDONALD'S" -> mcdonalds); an ampersand joins its neighbours ("AT&T" ->
 # att, "M&S" -> ms) and, between spaces, vanishes ("JOE & THE JUICE" -> joe the juice).
 _APOSTROPHES = "'’`´"
@@ -205,7 +210,7 @@ def fold(text: str) -> str:
     text = text.lower()
     if text.isascii():
         return text
-    text = unicodedata.normalize("NFKC", text).translate(_EXTRA_FOLD)
+    text = unicodedata.normalize("NFKC", text).translate(_EXTRA_FOLD).translate(_KANA_FOLD)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

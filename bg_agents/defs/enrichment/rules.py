@@ -190,7 +190,7 @@ def _decide(description: str, counterparty: str | None, incoming: bool) -> Recog
             candidates.append(
                 (processor.confidence, processor.category, f"processor:{processor.key}")
             )
-    if norm.channel is not None and incoming:
+    if norm.channel is not None and incoming and norm.payee:  # nobody named: own money too
         candidates.append((INCOMING_TRANSFER, "income", f"transfer:{norm.channel}"))
     if incoming and norm.person and not _says(norm.tokens, vocab.sale_words):
         # Money from a person with no invoice named may be the owner's own money or a loan as
