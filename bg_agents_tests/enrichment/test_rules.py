@@ -131,6 +131,11 @@ LINES = [
     # Canada / Mexico / South Africa / Poland
     ("INTERAC PURCHASE - 1234 TIM HORTONS", None, False, "Tim Hortons", "meals"),
     ("CHECKERS HYPER 1234 CAPE TOWN ZA", None, False, "Checkers", "office_supplies"),
+    # transit, fuel, statutory insurance and software a real list knows
+    ("CB RATP NAVIGO 02/04", None, False, "RATP", "travel"),
+    ("ENGEN ROSEBANK 1234 ZA", None, False, "Engen", "travel"),
+    ("LASTSCHRIFT BG BAU BEITRAG 2024", None, False, "BG BAU", "insurance"),
+    ("FORTNOX AB VAXJO", None, False, "Fortnox", "software"),
     # processors in front of a merchant
     ("SQ *TIM HORTONS", None, False, "Tim Hortons", "meals"),
     ("PAYPAL *SPOTIFYAB 35314369001 LU", None, False, "Spotify", "software"),
@@ -252,6 +257,56 @@ def test_a_refund_keeps_the_merchants_category() -> None:
     assert got.category == "meals"
 
 
+def test_marketplace_money_in_is_a_payout_unless_it_is_a_refund() -> None:
+    # a seller's or developer's payout from a marketplace or app store is income
+    for line in ("AMAZON.COM SERVICES PAYMENTS SEC:CCD", "APPLE DISTRIBUTION INTL PAYMENT"):
+        got = recognize_uncached(line, incoming=True)
+        assert (got.category, got.confidence) == ("income", 0.95), line
+    # a refund from it books against the purchase; money out is the purchase
+    got = recognize_uncached("AMAZON.CO.UK REFUND 2K4HX91Q4", incoming=True)
+    assert got.category == "office_supplies"
+    assert recognize_uncached("AMAZON.COM SERVICES PAYMENTS").category == "office_supplies"
+
+
+def test_money_in_from_a_person_is_income_only_with_an_invoice() -> None:
+    # a person with no purpose: a customer, a loan or the owner's own money alike
+    for line, party in (
+        ("BIZUM RECIBIDO DE LUCIA FERNANDEZ", "LUCIA FERNANDEZ"),
+        ("PIX RECEBIDO - JOAO SILVA 123.456.789-00", "JOAO SILVA"),
+        ("TRF 002193 FROM 12-34-56 87654321", None),  # nobody named at all
+    ):
+        got = recognize_uncached(line, party, incoming=True)
+        assert (got.category, got.confidence) == (None, 0.0), line
+    got = recognize_uncached(
+        "BIZUM RECIBIDO DE LUCIA FERNANDEZ FACTURA 17", "LUCIA FERNANDEZ", True
+    )
+    assert got.category == "income"
+    got = recognize_uncached("EFT CREDIT PROTEA LOGISTICS INV 992", "PROTEA LOGISTICS", True)
+    assert got.category == "income"
+
+
+def test_a_trade_word_on_money_in_names_the_customer() -> None:
+    line, party = (
+        "VIR SEPA RECU /DE SARL BOULANGERIE ROUX /MOTIF FACTURE 33",
+        "SARL BOULANGERIE ROUX",
+    )
+    assert recognize_uncached(line, party, incoming=True).category == "income"
+    assert recognize_uncached("CB BOULANGERIE ROUX 12/03").category == "meals"
+
+
+def test_the_platforms_product_opening_the_line_is_the_merchant() -> None:
+    for line in ("UBER *EATS HELP.UBER.COM CA", "UBER   *EATS PENDING HELP.UBER.COM CA"):
+        got = recognize_uncached(line)
+        assert (got.merchant, got.category) == ("Uber Eats", "meals"), line
+    got = recognize_uncached("GRAB* A-7QW2ERTY GRABFOOD")
+    assert (got.merchant, got.category) == ("Grab Food", "meals")
+
+
+def test_toast_serves_restaurants() -> None:
+    got = recognize_uncached("TST* MERIDIAN 24 SEATTLE WA")
+    assert (got.merchant, got.category, got.rule) == ("Meridian", "meals", "processor:toast")
+
+
 def test_platform_category_when_the_restaurant_is_unknown() -> None:
     got = recognize("DD *DOORDASH ZORBAS GRILL HOUSE")
     assert (got.merchant, got.category, got.rule) == (
@@ -339,3 +394,6 @@ def test_aliases_compare_like_descriptors() -> None:
     assert tokenize("Gebühr") == ("gebuhr",)
     assert tokenize("ACME B.V.") == ("acme", "bv")  # dotted legal forms join
     assert tokenize("help.uber.com") == ("uber", "com")
+    # half-width bank katakana: no small kana, a hyphen for the long-vowel mark
+    assert tokenize("ｽﾀ-ﾊﾞﾂｸｽ") == tokenize("スターバックス")
+    assert recognize_uncached("ｽﾀ-ﾊﾞﾂｸｽ ｼﾌﾞﾔ").merchant == "Starbucks"
