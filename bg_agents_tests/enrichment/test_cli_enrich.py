@@ -135,7 +135,7 @@ def test_categorize_records_a_correction_and_offers_earlier_lines(cli, engine: E
     [
         (("--team", "nobody", "--category", "rent"), "unknown team 'nobody'"),
         (("--team", "acme", "--category", "crypto"), "unknown category 'crypto'; one of: income"),
-        (("--team", "globex", "--category", "rent"), "is not one of team 'globex'"),
+        (("--team", "globex", "--category", "rent"), "is not a transaction of team 'globex'"),
     ],
 )
 def test_categorize_mistakes_are_one_line_and_exit_2(cli, engine: Engine, args, message) -> None:  # type: ignore[no-untyped-def]

@@ -110,9 +110,11 @@ def test_mistakes_are_refused_with_a_clear_message_and_change_nothing(engine: En
         categorize(engine, "acme", mine, "crypto")
     with pytest.raises(ValueError, match="unknown team 'nobody'"):
         categorize(engine, "nobody", mine, "rent")
-    with pytest.raises(ValueError, match=f"transaction {theirs} is not one of team 'acme'"):
+    with pytest.raises(
+        ValueError, match=f"transaction {theirs} is not a transaction of team 'acme'"
+    ):
         categorize(engine, "acme", theirs, "rent")
-    with pytest.raises(ValueError, match="transaction 999999 is not one of team 'acme'"):
+    with pytest.raises(ValueError, match="transaction 999999 is not a transaction of team 'acme'"):
         categorize(engine, "acme", 999_999, "rent")
     assert stored(engine) == before
     with engine.connect() as conn:

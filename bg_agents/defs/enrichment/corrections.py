@@ -87,7 +87,9 @@ def categorize(
         ).one_or_none()  # fmt: skip
         if line is None or line.team_id != team_id:
             # The same words whether it exists elsewhere or not: another team's data stays unseen.
-            raise ValueError(f"transaction {transaction_id} is not one of team {team_slug!r}'s")
+            raise ValueError(
+                f"transaction {transaction_id} is not a transaction of team {team_slug!r}"
+            )
         rec = recognize(line.description or "", line.counterparty, line.amount > 0)
         key, merchant = clip(rec.merchant_key), clip(rec.merchant)
         write_enrichments(
