@@ -173,18 +173,22 @@ class _Texts:
         found = self.name_index.get(name)
         if found is None:
             vocab = self.vocab
+            table = vocab.words  # ids in order of first use (``_code``, written out)
             found = self.name_index[name] = len(self.name_ids)
+            split = name.split()
             # Sorted: ids never depend on a set's order (which Python's hashing varies per run).
-            words = sorted({w for w in name.split() if len(w) >= MIN_WORD})
-            word_ids = tuple(_code(vocab.words, w) for w in words)
+            words = sorted({w for w in split if len(w) >= MIN_WORD})
+            word_ids = tuple([table.setdefault(w, len(table)) for w in words])
             # A word cut short by a bank ("agniesz") still shares its first letters.
             prefixes = sorted({w[:WORD_PREFIX] + "~" for w in words if len(w) > WORD_PREFIX})
             self.name_ids.append(_code(vocab.names, name))
             self.keys.append(_code(vocab.name_keys, name[:NAME_KEY]))
-            self.first_words.append(_code(vocab.words, name.split()[0]))
+            self.first_words.append(table.setdefault(split[0], len(table)))
             self.prefixes.append(name.encode()[:PREFIX_BYTES].ljust(PREFIX_BYTES, b"\0"))
             self.word_rows.append(word_ids)
-            self.search_rows.append(word_ids + tuple(_code(vocab.words, p) for p in prefixes))
+            self.search_rows.append(
+                word_ids + tuple([table.setdefault(p, len(table)) for p in prefixes])
+            )
         return found
 
     def text(self, text: str) -> int:
@@ -192,7 +196,9 @@ class _Texts:
         if found is None:
             found = self.text_index[text] = len(self.text_refs)
             refs = self.vocab.refs
-            self.text_refs.append(tuple(_code(refs, t) for t in sorted(identifiers(text))))
+            self.text_refs.append(
+                tuple([refs.setdefault(t, len(refs)) for t in sorted(identifiers(text))])
+            )
         return found
 
 
