@@ -85,6 +85,12 @@ bench: $(STAMP)
 	PYTHONPATH=. $(BIN)/python benchmarks/camt_references.py
 	PYTHONPATH=. $(BIN)/python benchmarks/notifications.py
 	PYTHONPATH=. $(BIN)/python benchmarks/notifications.py --db postgres
+	PYTHONPATH=. $(BIN)/python benchmarks/enrichment.py --labelled benchmarks/data/descriptors_heldout.csv
+	PYTHONPATH=. $(BIN)/python benchmarks/enrichment.py
+	PYTHONPATH=. $(BIN)/python benchmarks/enrichment_speed.py
+	PYTHONPATH=. $(BIN)/python benchmarks/enrichment_model_calls.py
+	PYTHONPATH=. $(BIN)/python benchmarks/enrichment_days.py
+	PYTHONPATH=. $(BIN)/python benchmarks/enrichment_days.py --db postgres
 
 clean:
 	rm -rf .bg_agents .dagster_home
