@@ -210,3 +210,36 @@ def test_reference_levels_skip_only_pairs_without_identifiers(seed: int) -> None
     assert set(level.tolist()) == {-1, 0, 1, 2}  # every level occurs: the check means something
     assert level.tolist() == expected_level.tolist()
     assert np.array_equal(share, expected_share, equal_nan=True)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_name_levels_per_distinct_pair_of_names_are_those_of_every_pair(seed: int) -> None:
+    """Name levels worked out once per distinct pair of names (any pair holding the two names
+    stands for the others) equal the levels worked out on every pair."""
+    from datetime import date
+    from decimal import Decimal
+
+    from bg_agents.defs.reconciliation.matcher.evidence import comparisons
+    from bg_agents.defs.reconciliation.matcher.evidence.features import build_pair
+    from bg_agents.defs.reconciliation.matcher.rules import Side
+
+    rng = np.random.default_rng(seed)
+    words = ["fiberlink", "fbl", "hetzner", "online", "redhaus", "handel", "gmbh", "anna",
+             "annabelle", "agnieszka", "agniesz", "payment", "rent", "march"]  # fmt: skip
+
+    def side(prefix: str, k: int) -> Side:
+        name = " ".join(rng.choice(words, int(rng.integers(1, 4))).tolist())
+        alias = " ".join(rng.choice(words, int(rng.integers(1, 3))).tolist())
+        return Side(f"{prefix}{k}", date(2026, 3, 1), Decimal("10.00"), "EUR", name,
+                    aliases=(alias,) if rng.random() < 0.5 else ())  # fmt: skip
+
+    left, right, _ = build_pair([side("L", k) for k in range(150)],
+                                [side("R", k) for k in range(150)])  # fmt: skip
+    rec, cand = rng.integers(0, 150, 4_000), rng.integers(0, 150, 4_000)
+    vocabulary = comparisons.Words(list(left.vocabulary.words))
+    rare = np.asarray((right.words > 0).sum(axis=0)).ravel() <= 3
+    for a, b in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        levels = comparisons._slot_levels(left, right, rec, cand, a, b, rare, vocabulary)
+        every = comparisons._name_pair(left, right, rec, cand, a, b, rare, vocabulary)
+        assert len(set(levels.tolist())) > 3  # several levels occur: the check means something
+        assert levels.tolist() == every.tolist()

@@ -255,15 +255,22 @@ def _slot_levels(
     if not len(rows):
         return out
     width = int(r_id.max()) + 1
-    _, first, inverse = np.unique(
-        l_id[rows] * width + r_id[rows], return_index=True, return_inverse=True
-    )
-    reps = rows[first]
+    # Distinct pairs of names by an unstable sort (np.unique's return_index needs a stable
+    # one, twice as slow here): any pair holding the two names stands for all of them.
+    key = l_id[rows] * width + r_id[rows]
+    order = np.argsort(key)
+    ranked = key[order]
+    starts = np.empty(len(ranked), bool)
+    starts[0] = True
+    np.not_equal(ranked[1:], ranked[:-1], out=starts[1:])
+    inverse = np.empty(len(key), np.int64)
+    inverse[order] = np.cumsum(starts) - 1
+    reps = rows[order[starts]]
     levels = np.empty(len(reps), np.int8)
     for lo in range(0, len(reps), CHUNK):
         at = reps[lo : lo + CHUNK]
         levels[lo : lo + CHUNK] = _name_pair(left, right, rec[at], cand[at], a, b, rare, words)
-    out[rows] = levels[inverse.reshape(-1)]
+    out[rows] = levels[inverse]
     return out
 
 
