@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from bg_agents.lib.delivery_slots import SLOTS
 from bg_agents.lib.settings import load_settings
 
 HISTORY_START: date = load_settings().history_start
@@ -36,21 +35,13 @@ insight_partitions = dg.MultiPartitionsDefinition(
 )
 
 
-def register_slots(instance: dg.DagsterInstance, slots: Iterable[str]) -> list[str]:
-    """Add the slots not registered yet (checked against SLOTS: a typo must not become a
-    partition); returns those added."""
-    unknown = sorted(set(slots) - set(SLOTS))
-    if unknown:
-        raise ValueError(f"unknown delivery slot(s) {', '.join(unknown)}")
+def slot_registrations(
+    instance: dg.DagsterInstance, slots: Iterable[str]
+) -> list[dg.AddDynamicPartitionsRequest]:
+    """What a sensor returns beside its run requests so the slots they use exist first (Dagster
+    applies it before the runs): the slots not registered yet, or nothing."""
     new = sorted(set(slots) - set(instance.get_dynamic_partitions(delivery_slots.name)))
-    if new:
-        instance.add_dynamic_partitions(delivery_slots.name, new)
-    return new
-
-
-def unregistered_slots(instance: dg.DagsterInstance, slots: Iterable[str]) -> list[str]:
-    """The slots a sensor must register (``build_add_request``) before requesting their runs."""
-    return sorted(set(slots) - set(instance.get_dynamic_partitions(delivery_slots.name)))
+    return [delivery_slots.build_add_request(new)] if new else []
 
 
 def key_to_date(key: str) -> date:

@@ -6,7 +6,7 @@ from datetime import datetime
 import dagster as dg
 import sqlalchemy as sa
 
-from bg_agents.defs._shared.partitions import delivery_slots, unregistered_slots
+from bg_agents.defs._shared.partitions import slot_registrations
 from bg_agents.defs._shared.resources import AppDatabase
 from bg_agents.defs._shared.sensing import one_pass_a_minute
 from bg_agents.defs.notifications import email_configured
@@ -61,13 +61,10 @@ def reminder_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase) ->
         )
         for day, slot in units
     ]
-    # A slot no unit used before is registered first (Dagster applies it before the runs).
-    new_slots = unregistered_slots(context.instance, {slot for _, slot in units})
     return dg.SensorResult(
         run_requests=requests,
-        dynamic_partitions_requests=[delivery_slots.build_add_request(new_slots)]
-        if new_slots
-        else [],
+        # A slot no unit used before is registered first.
+        dynamic_partitions_requests=slot_registrations(context.instance, {s for _, s in units}),
         cursor=now.isoformat(),
     )
 
