@@ -11,15 +11,21 @@ from typing import Any
 from bg_agents.cli.common import open_engine
 
 FIELDS = ("descriptor", "merchant", "category", "confidence", "source")
+# Transaction ids are 64-bit signed integers in both databases; a larger number is no id and
+# would overflow the driver's parameter binding.
+MAX_ID = 2**63 - 1
 
 
 def transaction_id(text: str) -> int:
+    """``--transaction``: a positive 64-bit id, else argparse's one-line usage error."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a transaction id: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"transaction ids are positive numbers: {text!r}")
+    if value > MAX_ID:
+        raise argparse.ArgumentTypeError(f"no transaction id is above {MAX_ID}: {text!r}")
     return value
 
 

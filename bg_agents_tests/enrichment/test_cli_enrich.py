@@ -77,10 +77,6 @@ def test_enrich_json_offline_is_rules_then_cache_then_none(cli, engine: Engine) 
     assert code == 0 and "Qqplm Holdings" in out and "rent" in out and "model" in out
 
 
-@pytest.mark.skipif(
-    recognize("STARBUCKS STORE 1234").category is None,
-    reason="needs the real rules (H1); the placeholder knows no merchant",
-)
 def test_enrich_names_a_rule_known_merchant(cli) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = cli("enrich", "--descriptor", "STARBUCKS STORE 1234", "--json")
     (row,) = json.loads(out)
@@ -146,3 +142,34 @@ def test_categorize_mistakes_are_one_line_and_exit_2(cli, engine: Engine, args, 
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("bg-agents: error: ") and message in err
     assert stored(engine) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("99999999999999999999999", "no transaction id is above 9223372036854775807"),
+        (str(2**63), "no transaction id is above"),
+        ("0", "transaction ids are positive numbers"),
+        ("12a", "not a transaction id"),
+    ],
+)
+def test_categorize_refuses_an_id_no_database_holds(
+    cli, engine: Engine, capsys, text, message
+) -> None:  # type: ignore[no-untyped-def]
+    """An id past 64 bits is a usage error (exit 2, the reason on one line), not an
+    OverflowError from the database driver."""
+    add_team(engine, "acme")
+    with pytest.raises(SystemExit) as exit_:
+        cli("categorize", "--team", "acme", "--transaction", text, "--category", "rent")
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "Traceback" not in err
+    assert f"argument --transaction: {message}" in err
+
+
+def test_categorize_takes_the_largest_id(cli, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    """2**63-1 passes the argument check and reaches the database (which has no such line)."""
+    add_team(engine, "acme")
+    code, out, err = cli(
+        "categorize", "--team", "acme", "--transaction", str(2**63 - 1), "--category", "rent"
+    )
+    assert code == 2 and "is not a transaction of team 'acme'" in err

@@ -2,7 +2,7 @@
 people's rows left alone, learned corrections by day, and the model through a scripted server.
 
 Descriptors are made-up merchants no rule set knows (``ZQXW ...``), so these tests hold whatever
-merchants the rules learn; the one rule-known case is skipped while the rules are a placeholder.
+merchants the rules learn; one case uses a merchant the curated list knows.
 """
 
 from __future__ import annotations
@@ -19,11 +19,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bg_agents.defs.enrichment.corrections import categorize
 from bg_agents.defs.enrichment.rules import recognize
 from bg_agents.defs.enrichment.service import enrich_days, write_enrichments
 from bg_agents.defs.enrichment.taxonomy import CATEGORIES, SOURCES
 from bg_agents.lib.agents.backends import OfflineBackend, OpenAIBackend
-from bg_agents.lib.db.models import MerchantCategory, Team, Transaction, TransactionEnrichment
+from bg_agents.lib.db.models import (
+    DescriptorCategory,
+    MerchantCategory,
+    Team,
+    Transaction,
+    TransactionEnrichment,
+)
 from bg_agents_tests.openai_stub import ScriptedOpenAI, repeat, reply
 
 DAY = date(2026, 3, 2)
@@ -166,16 +173,52 @@ def test_a_learned_correction_applies_from_the_corrected_day_and_only_to_its_tea
     assert report.days[days[2]]["learned"] == 1 and report.days[days[2]]["none"] == 1
 
 
-@pytest.mark.skipif(
-    recognize("STARBUCKS STORE 1234").category is None,
-    reason="needs the real rules (H1); the placeholder knows no merchant",
-)
 def test_a_rule_known_merchant_is_categorized_by_rule(engine: Engine) -> None:
     acme = add_team(engine, "acme")
     tx = add_line(engine, acme, "STARBUCKS STORE 1234")
     enrich_days(engine, DAY, DAY, OfflineBackend(), now=at(T0))
     row = stored(engine)[tx]
     assert row["source"] == "rule" and row["category"] in CATEGORIES and row["confidence"] > 0
+
+
+def test_a_run_overlapping_a_correction_leaves_what_the_correction_wrote(engine: Engine) -> None:
+    """SIMULATED interleaving: the run reads the day, a person's correction commits (its merchant's
+    later lines become ``learned``), then the run writes. Rows changed since the run read them
+    are left as the correction made them; rows still as read are replaced."""
+    acme, globex = add_team(engine, "acme"), add_team(engine, "globex")
+    corrected = add_line(engine, acme, UNKNOWN, DAY)
+    later = add_line(engine, acme, UNKNOWN, DAY + timedelta(days=1))
+    bystander = add_line(engine, globex, UNKNOWN, DAY + timedelta(days=1))
+    enrich_days(engine, DAY, DAY + timedelta(days=1), OfflineBackend(), now=at(T0))
+    assert {stored(engine)[t]["source"] for t in (later, bystander)} == {"none"}
+    # The model's answer arrives in the shared cache: the next run decides "model" for both.
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(DescriptorCategory).values(
+                descriptor_key=recognize(UNKNOWN).descriptor_key, merchant="Zqxw Trading",
+                category="software", confidence=0.9, model="stub-model-1",
+            )
+        )  # fmt: skip
+
+    def correction_commits_meanwhile() -> datetime:
+        """The run's clock is read after it read the day and before it writes."""
+        categorize(engine, "acme", corrected, "rent", "ann", now=at(T0 + timedelta(1)))
+        return T0 + timedelta(days=2)
+
+    report = enrich_days(
+        engine, DAY + timedelta(days=1), DAY + timedelta(days=1), OfflineBackend(),
+        now=correction_commits_meanwhile,
+    )  # fmt: skip
+    rows = stored(engine)
+    assert (rows[later]["source"], rows[later]["category"]) == ("learned", "rent")
+    assert (rows[bystander]["source"], rows[bystander]["category"]) == ("model", "software")
+    assert report.written == 1
+    # The next run decides the line again, now knowing the correction: nothing to write.
+    again = enrich_days(
+        engine, DAY + timedelta(days=1), DAY + timedelta(days=1), OfflineBackend(),
+        now=at(T0 + timedelta(days=3)),
+    )  # fmt: skip
+    assert again.written == 0 and stored(engine) == rows
 
 
 def _descriptors(body: dict[str, Any]) -> list[str]:

@@ -4,10 +4,12 @@ Per transaction, the first that knows decides: a person's row stays as it is; th
 correction for the merchant (``learned``); the rules (``rule``); the model, asked only about the
 normalized descriptors still open, many per call, through the shared cache (``model``); else
 ``none`` with the merchant still recorded. Each day is read in one query and written in batches
-of upserts keyed by ``transaction_id`` that rewrite a row only when a value changed, so a re-run
-writes nothing (same rows, same ``enriched_at``). The write also refuses to touch a ``person``
-row in the database, so a correction made while a run is under way survives it. A day at a time:
-a year's backfill holds one day in memory, and no write transaction waits on the model.
+of writes keyed by ``transaction_id`` that touch a row only when a value changed, so a re-run
+writes nothing (same rows, same ``enriched_at``). The write is optimistic: a row is replaced only
+while it still holds what the run read (values and ``enriched_at``), and a line that had no row is
+inserted only if it still has none. So a correction committed while a run is under way (a
+``person`` row, ``learned`` rows) survives it; the next run decides those lines again. A day at
+a time: a year's backfill holds one day in memory, and no write transaction waits on the model.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +39,8 @@ from bg_agents.lib.db.upsert import BATCH
 
 TEXT_LIMIT = 200  # merchant, merchant_key and detail columns
 VALUES = ("merchant", "merchant_key", "category", "confidence", "source", "detail")
+# What an agent's write compares with the stored row: it replaces only what the run read.
+READ = (*VALUES, "enriched_at")
 READ_CHUNK = 500  # keys per IN (...)
 
 
@@ -77,11 +80,6 @@ def clip(text: str | None) -> str | None:
     return text[:TEXT_LIMIT] if text else None
 
 
-def recognizer() -> Callable[[str, str | None, bool], Recognition]:
-    """The rules, remembered for one run: a day repeats the same descriptors many times."""
-    return lru_cache(maxsize=200_000)(recognize)
-
-
 def enrich_days(
     engine: Engine,
     first: date,
@@ -100,10 +98,9 @@ def enrich_days(
     if last < first:
         raise ValueError(f"the last day {last} is before the first {first}")
     report = EnrichReport()
-    rules = recognizer()
     day = first
     while day <= last:
-        _enrich_day(engine, day, backend, rules, report, run_id, partition_key, now)
+        _enrich_day(engine, day, backend, report, run_id, partition_key, now)
         day += timedelta(days=1)
     return report
 
@@ -112,7 +109,6 @@ def _enrich_day(
     engine: Engine,
     day: date,
     backend: ChatBackend | None,
-    rules: Callable[[str, str | None, bool], Recognition],
     report: EnrichReport,
     run_id: str | None,
     partition_key: str | None,
@@ -123,7 +119,7 @@ def _enrich_day(
         lines = conn.execute(
             sa.select(
                 t.id, t.team_id, t.description, t.counterparty, t.amount,
-                *(e.__table__.c[c] for c in VALUES),
+                *(e.__table__.c[c] for c in READ),
             )
             .outerjoin(e, e.transaction_id == t.id)
             .where(t.booking_date == day)
@@ -139,7 +135,8 @@ def _enrich_day(
             by_source["person"] += 1
             report.kept += 1
             continue
-        rec = rules(line.description or "", line.counterparty, line.amount > 0)
+        # recognize() is cached: a day repeats the same descriptors many times.
+        rec = recognize(line.description or "", line.counterparty, line.amount > 0)
         key = clip(rec.merchant_key)
         taught = learned.get((line.team_id, key)) if key else None
         if taught:
@@ -177,9 +174,11 @@ def _enrich_day(
             report.unchanged += 1
             continue
         row = dict(zip(VALUES, values, strict=True))
+        # What the run read: the write replaces the row only if it still holds this.
+        read = None if line.enriched_at is None else tuple(getattr(line, c) for c in READ)
         rows.append(
             {**row, "transaction_id": line.id, "team_id": line.team_id, "booking_date": day,
-             "enriched_at": stamp}
+             "enriched_at": stamp, "read": read}
         )  # fmt: skip
     if rows:
         with engine.begin() as conn:
@@ -237,7 +236,7 @@ def _ask_model(
     report.cache_hits += stats.cache_hits
     report.asked += stats.asked
     report.refused += stats.refused
-    report.model_unavailable = getattr(stats, "unavailable", None) or report.model_unavailable
+    report.model_unavailable = stats.unavailable or report.model_unavailable
     return answers, model_names(engine, [k for k, a in answers.items() if a.category])
 
 
@@ -259,18 +258,82 @@ def model_names(engine: Engine, keys: Sequence[str]) -> dict[str, str]:
 def write_enrichments(
     conn: Connection, rows: Sequence[dict[str, Any]], *, over_person: bool = False
 ) -> int:
-    """Insert or update rows by transaction, only where a value differs (``enriched_at`` follows
-    a change), never over a ``person`` row unless a person writes (``over_person``); returns how
-    many rows were written."""
+    """Write enrichment rows by transaction; returns how many rows were written.
+
+    A person (``over_person``) writes over whatever is stored, where a value differs. The agent's
+    rows carry ``read``: the stored row's ``READ`` values as the run read them, None (or absent)
+    if it had none. A row is then inserted only if still absent, and replaced only if it still
+    holds exactly what was read (never a ``person`` row): what changed it since is newer than the
+    run's decision.
+    """
+    if over_person:
+        return _upsert_any(conn, rows)
+    fresh = [_columns(r) for r in rows if r.get("read") is None]
+    seen = [r for r in rows if r.get("read") is not None]
+    return _insert_absent(conn, fresh) + _replace_as_read(conn, seen)
+
+
+def _columns(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "read"}
+
+
+def _insert(conn: Connection) -> Any:
     table = TransactionEnrichment.__table__
-    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
-    changed = sa.or_(*(table.c[c].is_distinct_from(insert.excluded[c]) for c in VALUES))
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def _upsert_any(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    table = TransactionEnrichment.__table__
+    insert = _insert(conn)
     stmt = insert.on_conflict_do_update(
         index_elements=["transaction_id"],
         set_={c: insert.excluded[c] for c in (*VALUES, "team_id", "booking_date", "enriched_at")},
-        where=changed if over_person else sa.and_(changed, table.c.source != "person"),
+        where=sa.or_(*(table.c[c].is_distinct_from(insert.excluded[c]) for c in VALUES)),
     ).returning(table.c.id)
+    return _batched(conn, stmt, [_columns(r) for r in rows])
+
+
+def _insert_absent(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    table = TransactionEnrichment.__table__
+    stmt = _insert(conn).on_conflict_do_nothing(index_elements=["transaction_id"])
+    return _batched(conn, stmt.returning(table.c.id), rows)
+
+
+def _batched(conn: Connection, stmt: Any, rows: Sequence[dict[str, Any]]) -> int:
     written = 0
     for start in range(0, len(rows), BATCH):
         written += len(conn.execute(stmt, list(rows[start : start + BATCH])).all())
     return written
+
+
+def _replace_as_read(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """UPDATE each row whose stored ``READ`` values are still the ones read (executemany:
+    per-row conditions, which a multi-row upsert cannot carry)."""
+    if not rows:
+        return 0
+    table = TransactionEnrichment.__table__
+    written = (*VALUES, "enriched_at")
+    stmt = (
+        sa.update(table)
+        .where(
+            table.c.transaction_id == sa.bindparam("w_transaction_id"),
+            table.c.source != "person",
+            *(
+                table.c[c].is_not_distinct_from(sa.bindparam(f"r_{c}", type_=table.c[c].type))
+                for c in READ
+            ),
+        )
+        .values({c: sa.bindparam(f"w_{c}", type_=table.c[c].type) for c in written})
+    )
+    params = [
+        {
+            "w_transaction_id": r["transaction_id"],
+            **{f"w_{c}": r[c] for c in written},
+            **{f"r_{c}": v for c, v in zip(READ, r["read"], strict=True)},
+        }
+        for r in rows
+    ]
+    count = 0
+    for start in range(0, len(params), BATCH):
+        count += conn.execute(stmt, params[start : start + BATCH]).rowcount
+    return count
