@@ -1,5 +1,5 @@
 """``bg-agents customers show|set``: a team's customers with their company facts, and a fact a
-person states (never replaced by a provider afterwards)."""
+person states (it wins over the customer record and the provider, and no run replaces it)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,10 @@ def cmd_set(args: argparse.Namespace) -> int:
         print(json.dumps({"customer": args.customer, "changed": changed, **_fact_json(fact)}))
         return 0
     state = "set" if changed else "unchanged"
-    print(f"{args.team}/{args.customer}: {fact.field} = {fact.value} ({state}, source person)")
+    print(
+        f"{args.team}/{args.customer}: {fact.field} = {fact.value} ({state}, source person: "
+        "kept over the customer record and the provider)"
+    )
     return 0
 
 
@@ -69,8 +72,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     customers = sub.add_parser(
         "customers",
         help="a team's customers and their company facts: show, set",
-        description="Company facts about customers (enrichment): each with its source "
-        "(person, offline: the billing e-mail's domain, or the provider) and when it was said.",
+        description="Company facts about customers (enrichment): each with its source and when "
+        "it was said. For each field the first source that has a value wins: person (set with "
+        "`customers set`), customer (the team's customer record: its company and country, "
+        "followed when edited), offline (the billing e-mail's domain), the provider.",
     )
     customers_sub = customers.add_subparsers(dest="customers_command", required=True)
 
@@ -82,10 +87,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     setter = customers_sub.add_parser(
         "set",
-        help="state a company fact as a person (the provider never replaces it)",
-        description="Record a fact a person knows better than the provider. Company data "
-        "only: a value with an e-mail address, a phone number or a link is refused; a "
-        "country is an ISO code, a size band one of the fixed bands, a logo an https URL.",
+        help="state a company fact as a person (wins over the customer record and the "
+        "provider; no run replaces it)",
+        description="Record a fact a person knows better than the customer record and the "
+        "provider: it wins over both and no enrichment run replaces or deletes it. Company "
+        "data only: a value with an e-mail address, a phone number or a link is refused; a "
+        "country is an ISO 3166 alpha-2 code such as DE, a size band one of the fixed bands, "
+        "a logo an https URL.",
     )
     setter.add_argument("--team", required=True, help="the team's slug")
     setter.add_argument("--customer", required=True, help="the customer's external id")

@@ -13,9 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bg_agents.defs.enrichment.customers import (
+    EnrichmentCounts,
+    batch_writes,
     check_company_facts,
     customers_needing,
     enrich_customers,
+    set_person_fact,
 )
 from bg_agents.defs.enrichment.http_provider import HttpProvider
 from bg_agents.defs.enrichment.providers import OfflineProvider, company_domain
@@ -145,55 +148,156 @@ def test_the_offline_provider_records_the_domain_and_nothing_for_free_mail(
     assert check_company_facts(engine).passed
 
 
-def test_a_persons_fields_are_never_overwritten(engine: Engine, stub: ScriptedProvider) -> None:
+def fact_times(engine: Engine, customer: int) -> dict[str, datetime]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(CustomerFact.field, CustomerFact.fetched_at)
+            .where(CustomerFact.customer_id == customer)
+        )  # fmt: skip
+        return {f: at.replace(tzinfo=at.tzinfo or UTC) for f, at in rows}
+
+
+def test_the_customer_record_wins_over_the_provider_and_follows_its_edits(
+    engine: Engine, stub: ScriptedProvider
+) -> None:
     team = add_team(engine)
     entered = add_customer(
         engine, team, "c1", "billing@acme.com", company="Acme (our spelling)", country="de"
     )
-    with_fact = add_customer(engine, team, "c2", "ap@globex.com")
-    set_at = datetime(2025, 1, 1, tzinfo=UTC)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.insert(CustomerFact).values(
-                customer_id=with_fact, team_id=team, field="industry", value="Robotics",
-                source="person", fetched_at=set_at,
-            )
-        )  # fmt: skip
     stub.script(
         "acme.com",
         found("acme.com", name="ACME Holdings", country="FR", industry="Machinery"),
     )
-    stub.script("globex.com", found("globex.com", name="Globex", industry="Chemicals"))
     clock = Clock()
     with http(engine, stub, clock) as p:
         enrich_customers(engine, p, ttl=TTL, now=clock)
         source = p.name
     assert facts(engine, entered) == {
-        "company_name": ("Acme (our spelling)", "person"),
-        "country": ("DE", "person"),
+        "company_name": ("Acme (our spelling)", "customer"),
+        "country": ("DE", "customer"),
         "industry": ("Machinery", source),
         "domain": ("acme.com", source),
     }
-    assert facts(engine, with_fact)["industry"] == ("Robotics", "person")
-    assert facts(engine, with_fact)["company_name"] == ("Globex", source)
+    first_said = fact_times(engine, entered)["company_name"]
 
-    # A person clears the company column: the person's fact stays, and a provider that now says
-    # otherwise is still not stored over it.
-    update_customer(engine, entered, company=None, email="finance@acme.com")
-    stub.script("acme.com", found("acme.com", name="Acme Renamed", country="US"))
+    # The team corrects the record: the facts follow on the next run.
+    update_customer(engine, entered, company="Acme GmbH", country="AT")
+    clock.at += timedelta(hours=1)
+    with http(engine, stub, clock) as p:
+        assert enrich_customers(engine, p, ttl=TTL, now=clock).profiled == 1
+    assert facts(engine, entered)["company_name"] == ("Acme GmbH", "customer")
+    assert facts(engine, entered)["country"] == ("AT", "customer")
+    assert fact_times(engine, entered)["company_name"] == clock.at != first_said
+
+    # Only the e-mail changes: the record's facts say the same and keep their time.
+    update_customer(engine, entered, email="finance@acme.com")
+    said = clock.at
+    clock.at += timedelta(hours=1)
+    with http(engine, stub, clock) as p:
+        assert enrich_customers(engine, p, ttl=TTL, now=clock).profiled == 1
+    assert fact_times(engine, entered)["company_name"] == said
+
+    # The team clears the columns: the provider's answer takes their place.
+    update_customer(engine, entered, company=None, country=None)
+    clock.at += timedelta(hours=1)
+    with http(engine, stub, clock) as p:
+        enrich_customers(engine, p, ttl=TTL, now=clock)
+    assert facts(engine, entered)["company_name"] == ("ACME Holdings", source)
+    assert facts(engine, entered)["country"] == ("FR", source)
+
+
+def test_the_record_is_followed_even_when_the_provider_fails(
+    engine: Engine, stub: ScriptedProvider
+) -> None:
+    team = add_team(engine)
+    customer = add_customer(engine, team, "c1", "ap@acme.com", company="Acme", country="DE")
+    stub.script("acme.com", found("acme.com", industry="Machinery"))
+    clock = Clock()
+    with http(engine, stub, clock) as p:
+        enrich_customers(engine, p, ttl=TTL, now=clock)
+    stub.script("acme.com", SERVER_ERROR)
+    update_customer(engine, customer, company="Acme AG", country=None)
+    clock.at += TTL  # the cached answer is stale: the provider is asked, and fails
+    with http(engine, stub, clock) as p:
+        assert enrich_customers(engine, p, ttl=TTL, now=clock).failed == 1
+    assert facts(engine, customer) == {
+        "company_name": ("Acme AG", "customer"),
+        "industry": ("Machinery", "http:127.0.0.1"),  # kept: the provider could not answer
+        "domain": ("acme.com", "http:127.0.0.1"),
+    }
+
+
+def test_a_fact_a_person_set_wins_over_the_record_and_the_provider(
+    engine: Engine, stub: ScriptedProvider
+) -> None:
+    team = add_team(engine)
+    customer = add_customer(
+        engine, team, "c1", "billing@acme.com", company="Acme (our spelling)", country="DE"
+    )
+    set_at = datetime(2025, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        for name, value in (("company_name", "Acme Official"), ("industry", "Robotics")):
+            set_person_fact(conn, "acme-books", "c1", name, value, set_at)
+    stub.script("acme.com", found("acme.com", name="ACME Holdings", industry="Machinery"))
+    clock = Clock()
+    with http(engine, stub, clock) as p:
+        enrich_customers(engine, p, ttl=TTL, now=clock)
+        source = p.name
+    expected = {
+        "company_name": ("Acme Official", "person"),
+        "industry": ("Robotics", "person"),
+        "country": ("DE", "customer"),
+        "domain": ("acme.com", source),
+    }
+    assert facts(engine, customer) == expected
+
+    # The record changes and is cleared, the provider says otherwise: the person's facts stand.
+    update_customer(engine, customer, company="Acme GmbH")
+    clock.at += timedelta(hours=1)
+    with http(engine, stub, clock) as p:
+        enrich_customers(engine, p, ttl=TTL, now=clock)
+    update_customer(engine, customer, company=None, email="finance@acme.com")
+    stub.script("acme.com", found("acme.com", name="Acme Renamed", industry="Retail"))
     clock.at += timedelta(days=31)  # past the cache's TTL too
     with http(engine, stub, clock) as p:
-        counts = enrich_customers(engine, p, ttl=TTL, now=clock)
-    assert counts.profiled == 2 and stub.count("acme.com") == 2
-    assert facts(engine, entered)["company_name"] == ("Acme (our spelling)", "person")
-    assert facts(engine, entered)["country"] == ("DE", "person")
-    assert "industry" not in facts(engine, entered)  # the provider no longer says so
-    with engine.connect() as conn:
-        kept = conn.execute(
-            sa.select(CustomerFact.value, CustomerFact.fetched_at)
-            .where(CustomerFact.customer_id == with_fact, CustomerFact.field == "industry")
-        ).one()  # fmt: skip
-    assert tuple(kept) == ("Robotics", set_at)
+        assert enrich_customers(engine, p, ttl=TTL, now=clock).profiled == 1
+    assert facts(engine, customer) == expected
+    assert fact_times(engine, customer)["industry"] == set_at
+
+
+def test_a_fact_a_person_sets_while_a_run_writes_is_kept(
+    engine: Engine, stub: ScriptedProvider
+) -> None:
+    """The run reads the facts, asks, and writes in one transaction; a person's ``customers
+    set`` can commit in between (read committed). The run's update, insert and delete of those
+    fields must then leave the person's facts alone."""
+    team = add_team(engine)
+    customer = add_customer(engine, team, "c1", "billing@acme.com")
+    stub.script("acme.com", found("acme.com", name="Acme", industry="Machinery"))
+    clock = Clock()
+    with http(engine, stub, clock) as p:
+        enrich_customers(engine, p, ttl=TTL, now=clock)
+    # The provider now renames the company (an update), adds a country (an insert) and no
+    # longer names an industry (a delete).
+    stub.script("acme.com", found("acme.com", name="Acme Renamed", country="FR"))
+    clock.at += TTL
+    (pending,), _ = customers_needing(engine, clock.at, TTL)
+    with http(engine, stub, clock) as p:
+        answer = (pending.reason, "acme.com", p.lookup("acme.com"), clock.at)
+        source = p.name
+    person = {"company_name": "Acme Official", "country": "DE", "industry": "Robotics"}
+    with engine.begin() as run:
+        writes = batch_writes(run, [(pending.customer, answer)], source, EnrichmentCounts())
+        assert {f["field"] for f in writes.facts} >= {"company_name", "country"}
+        assert writes.stale  # the industry, as the run read it
+        with engine.begin() as meanwhile:  # a person, between the run's read and its write
+            for name, value in person.items():
+                set_person_fact(meanwhile, "acme-books", "c1", name, value, clock.at)
+        writes.apply(run)
+    assert facts(engine, customer) == {
+        **{name: (value, "person") for name, value in person.items()},
+        "domain": ("acme.com", source),
+    }
 
 
 def test_rerunning_with_nothing_changed_writes_nothing(

@@ -28,7 +28,7 @@ def test_a_persons_fact_is_recorded_once_shown_and_kept(
     engine: Engine, app_env: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     team = add_team(engine, "acme-books")
-    add_customer(engine, team, "c1", "billing@acme.com", name="Acme")
+    add_customer(engine, team, "c1", "billing@acme.com", name="Acme", country="DE")
     assert cli("customers", "set", "--team", "acme-books", "--customer", "c1", "industry",
                "Robotics", "--json") == 0  # fmt: skip
     first = json.loads(capsys.readouterr().out)
@@ -44,6 +44,7 @@ def test_a_persons_fact_is_recorded_once_shown_and_kept(
     assert shown["status"] == "enriched"
     assert {(f["field"], f["value"], f["source"]) for f in shown["facts"]} == {
         ("industry", "Robotics", "person"),
+        ("country", "DE", "customer"),
         ("domain", "acme.com", "offline"),
     }
     cli("customers", "show", "--team", "acme-books", "--customer", "c1")
@@ -55,7 +56,8 @@ def test_a_persons_fact_is_recorded_once_shown_and_kept(
     ("argv", "says"),
     [
         (("--customer", "c1", "industry", "call +1 415 555 0100"), "may be stored"),
-        (("--customer", "c1", "country", "Germany"), "may be stored"),
+        (("--customer", "c1", "country", "Germany"), "an ISO 3166 alpha-2 code such as DE"),
+        (("--customer", "c1", "size_band", "about 40"), "one of 1-10, 11-50, "),
         (("--customer", "c1", "logo_url", "http://acme.com/logo.png"), "may be stored"),
         (("--customer", "nobody", "industry", "Retail"), "no customer 'nobody'"),
     ],

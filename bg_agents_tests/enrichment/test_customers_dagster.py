@@ -101,7 +101,7 @@ def test_an_unreachable_provider_is_recorded_and_the_run_succeeds(
     assert result.success
     meta = inprocess.materialization_metadata(result, "customer_profiles")
     assert (meta["customers_failed"], meta["provider_errors"], meta["provider_calls"]) == (1, 1, 4)
-    assert "| person | 1 |" in meta["coverage_by_source"]
+    assert "| customer | 1 |" in meta["coverage_by_source"]  # the record's company column
 
 
 def test_the_sensor_requests_new_and_changed_customers_once(

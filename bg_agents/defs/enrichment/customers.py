@@ -5,18 +5,21 @@ e-mail, company, country: ``input_digest``) changed, when its profile is older t
 TTL, or when the last attempt failed over an hour ago. Everyone else is left alone, so a re-run
 with nothing changed writes nothing.
 
-Facts (``customer_facts``, one row per customer and field) carry their source and fetch time:
+Facts (``customer_facts``, one row per customer and field) carry their source and fetch time,
+and for each field the first of these that has a value is stored:
 
-- ``person``: ``customers.company`` and ``customers.country`` as the team entered them, and any
-  fact a person set. A person's fact is never replaced and a provider's value for that field is
-  not stored beside it.
-- ``offline``: the company domain the billing e-mail names (free-mail ignored).
-- the provider's name (``http:<host>``): what it found about that domain.
+1. ``person``: a fact a person set with ``bg-agents customers set``. Never replaced or deleted by
+   a run, even one that read the facts before the person wrote (the writes are guarded).
+2. ``customer``: ``customers.company`` and ``customers.country``, what the team's customer record
+   says. They follow the record: an edit or a cleared column changes the fact on the next run
+   (the columns are part of the digest).
+3. ``offline``: the company domain the billing e-mail names (free-mail ignored).
+4. the provider's name (``http:<host>``): what it found about that domain.
 
-A lookup that failed (an error, or the breaker open) changes no fact: the profile is marked
-``failed`` and the customer is tried again later. A definite answer (found, not found, no domain
-to ask about) makes the non-person facts exactly that answer, so a customer who moved from
-acme.com to a gmail address keeps nothing about Acme.
+A lookup that failed (an error, or the breaker open) changes no provider or offline fact: the
+profile is marked ``failed`` and the customer is tried again later. A definite answer (found, not
+found, no domain to ask about) makes the run's facts exactly that answer, so a customer who moved
+from acme.com to a gmail address keeps nothing about Acme.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from bg_agents.defs.enrichment.http_provider import HttpProvider
@@ -40,6 +44,7 @@ from bg_agents.defs.enrichment.providers import (
     OfflineProvider,
     clean_fact,
     company_domain,
+    expected_form,
 )
 from bg_agents.lib import clock
 from bg_agents.lib.checks import CheckOutcome
@@ -47,11 +52,11 @@ from bg_agents.lib.db.models import Customer, CustomerFact, CustomerProfile, Tea
 from bg_agents.lib.db.upsert import upsert
 from bg_agents.lib.settings import EnrichmentSettings
 
-PERSON, OFFLINE = "person", "offline"
+PERSON, CUSTOMER, OFFLINE = "person", "customer", "offline"
 RETRY_FAILED_AFTER = timedelta(hours=1)
 WRITE_BATCH = 200  # customers written per transaction (their lookups are made before it opens)
-# The customers' columns a person fills in, and the fact each one is.
-PERSON_COLUMNS = {"company": "company_name", "country": "country"}
+# The customer record's columns the team fills in, and the fact each one is (source customer).
+RECORD_COLUMNS = {"company": "company_name", "country": "country"}
 
 
 @dataclass(frozen=True)
@@ -178,10 +183,10 @@ def pending_key(engine: Engine, now: datetime, ttl: timedelta) -> tuple[list[int
     return [n.customer.id for n in pending], hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
-def _person_facts(customer: CustomerInput) -> dict[str, str]:
-    """The facts the team entered on the customer itself."""
+def _record_facts(customer: CustomerInput) -> dict[str, str]:
+    """The facts the team's customer record states (its company and country columns)."""
     out = {}
-    for column, name in PERSON_COLUMNS.items():
+    for column, name in RECORD_COLUMNS.items():
         value = clean_fact(name, getattr(customer, column))
         if value is not None:
             out[name] = value
@@ -191,7 +196,8 @@ def _person_facts(customer: CustomerInput) -> dict[str, str]:
 def _desired(
     customer: CustomerInput, domain: str | None, found: Lookup | None, source: str, at: datetime
 ) -> dict[str, tuple[str, str, datetime]]:
-    """field -> (value, source, fetched_at) of a definite answer, before people's facts win."""
+    """field -> (value, source, fetched_at) of a definite answer, before the customer record's
+    and people's facts win."""
     out: dict[str, tuple[str, str, datetime]] = {}
     if domain:
         out["domain"] = (domain, OFFLINE, at)
@@ -202,10 +208,29 @@ def _desired(
     return out
 
 
+FACT_VALUES = ("value", "source", "fetched_at")
+
+
+def _upsert_unless_person(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert facts, or update those that differ, but never a ``person`` fact: a person who set
+    the field after this run read the facts (read committed lets them) keeps it."""
+    if not rows:
+        return
+    table = CustomerFact.__table__
+    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+    changed = sa.or_(*(table.c[c].is_distinct_from(insert.excluded[c]) for c in FACT_VALUES))
+    stmt = insert.on_conflict_do_update(
+        index_elements=["customer_id", "field"],
+        set_={c: insert.excluded[c] for c in FACT_VALUES},
+        where=sa.and_(table.c.source != PERSON, changed),
+    )
+    conn.execute(stmt, rows)
+
+
 @dataclass
 class _Writes:
     """A batch's writes, made in three statements: stale facts deleted, facts and profiles
-    upserted."""
+    upserted. Both fact statements leave ``person`` facts alone, whatever was read."""
 
     stale: list[int] = field(default_factory=list)
     facts: list[dict[str, Any]] = field(default_factory=list)
@@ -213,56 +238,74 @@ class _Writes:
 
     def apply(self, conn: Connection) -> None:
         if self.stale:
-            conn.execute(sa.delete(CustomerFact).where(CustomerFact.id.in_(self.stale)))
-        upsert(conn, CustomerFact, self.facts, ("customer_id", "field"),
-               ("value", "source", "fetched_at"))  # fmt: skip
+            conn.execute(
+                sa.delete(CustomerFact).where(
+                    CustomerFact.id.in_(self.stale), CustomerFact.source != PERSON
+                )
+            )
+        _upsert_unless_person(conn, self.facts)
         upsert(conn, CustomerProfile, self.profiles, ("customer_id",),
                ("input_digest", "status", "summary", "profiled_at"))  # fmt: skip
 
 
-def _existing_facts(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """customer id -> field -> (id, source) of the stored facts."""
-    out: dict[int, dict[str, Any]] = {i: {} for i in ids}
+class Stored(NamedTuple):
+    id: int
+    source: str
+    value: str
+
+
+def _existing_facts(conn: Connection, ids: list[int]) -> dict[int, dict[str, Stored]]:
+    """customer id -> field -> the stored fact."""
+    out: dict[int, dict[str, Stored]] = {i: {} for i in ids}
     rows = conn.execute(
-        sa.select(CustomerFact.customer_id, CustomerFact.id, CustomerFact.field,
-                  CustomerFact.source).where(CustomerFact.customer_id.in_(ids))
+        sa.select(CustomerFact.customer_id, CustomerFact.field, CustomerFact.id,
+                  CustomerFact.source, CustomerFact.value)
+        .where(CustomerFact.customer_id.in_(ids))
     )  # fmt: skip
-    for customer_id, fact_id, name, source in rows:
-        out[customer_id][name] = (fact_id, source)
+    for customer_id, name, *fact in rows:
+        out[customer_id][name] = Stored(*fact)
     return out
 
 
 def _facts(
     writes: _Writes,
     customer: CustomerInput,
-    existing: dict[str, tuple[int, str]],
+    existing: dict[str, Stored],
     desired: dict[str, tuple[str, str, datetime]] | None,
     now: datetime,
 ) -> dict[str, str]:
-    """The customer's facts: people's first, then ``desired`` (None: keep the others as they
-    are), added to ``writes``. Returns field -> source of what will be stored."""
-    person = {f for f, (_, source) in existing.items() if source == PERSON}
+    """The customer's facts, added to ``writes``: a person's stay as they are, the customer
+    record's columns come next, then ``desired`` (None, a failed lookup: the provider's and
+    offline facts stay as they are). Returns field -> source of what will be stored."""
+    wanted = dict(desired or {})
+    wanted.update({f: (value, CUSTOMER, now) for f, value in _record_facts(customer).items()})
     rows: dict[str, dict[str, Any]] = {}
-    for name, value in _person_facts(customer).items():
-        if name not in person:  # a person's fact stays as that person left it
-            rows[name] = {"value": value, "source": PERSON, "fetched_at": now}
-            person.add(name)
-    stale: list[int] = []
-    if desired is not None:
-        for name, (value, source, fetched) in desired.items():
-            if name not in person:
-                rows[name] = {"value": value, "source": source, "fetched_at": fetched}
-        stale = [
-            fact_id
-            for f, (fact_id, source) in existing.items()
-            if source != PERSON and f not in rows and f not in person
-        ]
+    for name, (value, source, fetched) in wanted.items():
+        before = existing.get(name)
+        if before is not None and before.source == PERSON:
+            continue
+        if (
+            before is not None
+            and source == CUSTOMER
+            and (before.source, before.value) == (CUSTOMER, value)
+        ):
+            continue  # the record says the same: its fact keeps the time it was first said
+        rows[name] = {"value": value, "source": source, "fetched_at": fetched}
+    # What this answer no longer backs (a failed lookup backs nothing new, so only the record's
+    # facts are measured against the record).
+    stale = [
+        fact.id
+        for f, fact in existing.items()
+        if fact.source != PERSON
+        and f not in wanted
+        and (desired is not None or fact.source == CUSTOMER)
+    ]
     writes.stale += stale
     writes.facts += [
         {"customer_id": customer.id, "team_id": customer.team_id, "field": f, **r}
         for f, r in rows.items()
     ]
-    kept = {f: source for f, (fact_id, source) in existing.items() if fact_id not in stale}
+    kept = {f: fact.source for f, fact in existing.items() if fact.id not in stale}
     return {**kept, **{f: r["source"] for f, r in rows.items()}}
 
 
@@ -281,7 +324,7 @@ def _count_lookup(counts: EnrichmentCounts, lookup: Lookup) -> None:
 def _profile(
     writes: _Writes,
     customer: CustomerInput,
-    existing: dict[str, tuple[int, str]],
+    existing: dict[str, Stored],
     answer: tuple[str, str | None, Lookup | None, datetime],
     source: str,
 ) -> str:
@@ -313,6 +356,22 @@ def _profile(
     return status
 
 
+Answer = tuple[CustomerInput, tuple[str, str | None, Lookup | None, datetime]]
+
+
+def batch_writes(
+    conn: Connection, answers: list[Answer], source: str, counts: EnrichmentCounts
+) -> _Writes:
+    """A batch's writes from its answers and the facts stored now (applied separately: a person
+    may set a fact in between, and the writes leave it alone)."""
+    existing = _existing_facts(conn, [c.id for c, _ in answers])
+    writes = _Writes()
+    for customer, answer in answers:
+        status = _profile(writes, customer, existing[customer.id], answer, source)
+        setattr(counts, status, getattr(counts, status) + 1)
+    return writes
+
+
 def enrich_customers(
     engine: Engine,
     provider: CompanyProvider,
@@ -336,11 +395,7 @@ def enrich_customers(
             if lookup is not None:
                 _count_lookup(counts, lookup)
         with engine.begin() as conn:
-            existing = _existing_facts(conn, [c.id for c, _ in answers])
-            writes = _Writes()
-            for customer, answer in answers:
-                status = _profile(writes, customer, existing[customer.id], answer, provider.name)
-                setattr(counts, status, getattr(counts, status) + 1)
+            writes = batch_writes(conn, answers, provider.name, counts)
             writes.apply(conn)
     counts.breaker_state = provider.breaker_state
     return counts
@@ -360,7 +415,7 @@ def build_provider(engine: Engine, settings: EnrichmentSettings) -> CompanyProvi
 
 
 def coverage_by_source(engine: Engine) -> dict[str, int]:
-    """Stored facts per source (person, offline, a provider)."""
+    """Stored facts per source (person, customer, offline, a provider)."""
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(CustomerFact.source, sa.func.count()).group_by(CustomerFact.source)
@@ -391,7 +446,7 @@ def check_company_facts(engine: Engine, shown: int = 10) -> CheckOutcome:
             total += 1
             if name not in FIELDS:
                 problem = f"field {name!r} is not a company field"
-            elif source not in (PERSON, OFFLINE) and not source.startswith("http:"):
+            elif source not in (PERSON, CUSTOMER, OFFLINE) and not source.startswith("http:"):
                 problem = f"source {source!r} is unknown"
             elif clean_fact(name, value) != value:
                 problem = f"{name} holds a value that may not be stored"
@@ -495,13 +550,17 @@ def show_customers(
 def set_person_fact(
     conn: Connection, team: str, external_id: str, name: str, value: str, now: datetime
 ) -> tuple[FactView, bool]:
-    """Record a fact a person states (source ``person``: no provider replaces it). Returns the
-    stored fact and whether anything changed (the same value again changes nothing)."""
+    """Record a fact a person states (source ``person``: it wins over the customer record's
+    columns and the provider, and no run replaces or deletes it). Returns the stored fact and
+    whether anything changed (the same value again changes nothing)."""
     if name not in FIELDS:
         raise ValueError(f"unknown field {name!r}; one of: {', '.join(FIELDS)}")
     clean = clean_fact(name, value)
     if clean is None:
-        raise ValueError(f"{value[:80]!r} is not a {name} that may be stored (company data only)")
+        raise ValueError(
+            f"{value[:80]!r} is not a {name} that may be stored (company data only): "
+            f"expected {expected_form(name)}"
+        )
     team_id, (customer,) = _team_customer(conn, team, external_id)
     existing = conn.execute(
         sa.select(CustomerFact.source, CustomerFact.value, CustomerFact.fetched_at).where(

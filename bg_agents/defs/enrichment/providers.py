@@ -204,6 +204,22 @@ def clean_fact(field: str, value: Any) -> str | None:
     return None
 
 
+def expected_form(field: str) -> str:
+    """What a storable ``field`` looks like, for a person whose value was refused."""
+    forms = {
+        "company_name": f"one line of at most {MAX_TEXT['company_name']} characters",
+        "industry": f"one line of at most {MAX_TEXT['industry']} characters",
+        "domain": "a company's public domain such as acme.com (not a free-mail one)",
+        "size_band": f"one of {', '.join(SIZE_BANDS)}",
+        "country": "an ISO 3166 alpha-2 code such as DE",
+        "logo_url": f"an https URL of at most {MAX_TEXT['logo_url']} characters",
+    }
+    text = forms.get(field, f"one of the fields {', '.join(FIELDS)}")
+    if field in ("company_name", "industry"):
+        text += " with no e-mail address, phone number or link"
+    return text
+
+
 @dataclass(frozen=True)
 class Company:
     """What a provider knows about a company: each field a validated value or None."""
