@@ -22,6 +22,7 @@ from bg_agents.defs.insights.facts import (
     facts_payload,
 )
 from bg_agents.lib.checks import CheckOutcome
+from bg_agents.lib.db.categories import effective_category, with_enrichment
 from bg_agents.lib.db.models import (
     OPEN_INVOICE,
     Insight,
@@ -60,15 +61,19 @@ def recomputed_inputs(conn: Connection, team_ids: Sequence[int], week: date) -> 
         ).all()
     )
     rows: dict[int, list[Any]] = defaultdict(list)
+    # A line counts under its effective category (people over the bank, the bank over the
+    # agent), the one expression weekly metrics use.
     for r in conn.execute(
-        sa.select(
-            t.id,
-            t.team_id,
-            t.booking_date,
-            t.base_amount,
-            t.category,
-            t.counterparty,
-            t.description,
+        with_enrichment(
+            sa.select(
+                t.id,
+                t.team_id,
+                t.booking_date,
+                t.base_amount,
+                effective_category().label("category"),
+                t.counterparty,
+                t.description,
+            )
         ).where(t.team_id.in_(team_ids), t.booking_date.between(first, week + timedelta(days=6)))
     ):
         rows[r.team_id].append(r)
@@ -96,7 +101,7 @@ def recomputed_inputs(conn: Connection, team_ids: Sequence[int], week: date) -> 
         out: dict[str, Decimal] = defaultdict(Decimal)
         for r in in_week(team_rows, monday):
             if (r.base_amount or 0) < 0:
-                out[r.category or "uncategorized"] -= r.base_amount
+                out[r.category] -= r.base_amount
         return out
 
     teams = conn.execute(
