@@ -5,6 +5,7 @@ customers, once per set."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
@@ -108,9 +109,12 @@ def test_the_sensor_requests_new_and_changed_customers_once(
     engine: Engine, db_url: str, provider_env: ScriptedProvider
 ) -> None:
     app_db = AppDatabase(url=db_url)
+    instance = dg.DagsterInstance.ephemeral()
 
     def tick(cursor: str | None) -> dg.SensorResult:
-        context = dg.build_sensor_context(cursor=cursor, resources={"app_db": app_db})
+        context = dg.build_sensor_context(
+            cursor=cursor, resources={"app_db": app_db}, instance=instance
+        )
         return customer_profile_sensor(context)
 
     def skipped(result: dg.SensorResult) -> str:
@@ -136,3 +140,66 @@ def test_the_sensor_requests_new_and_changed_customers_once(
     ids = request.run_config["ops"]["customer_profiles"]["config"]["customer_ids"]
     assert ids == sorted([newcomer, first[1]])
     assert request.run_key != result.run_requests[0].run_key and later.cursor != result.cursor
+
+
+@dg.op
+def simulated_profiles_step(context) -> None:  # type: ignore[no-untyped-def]
+    """SIMULATED: a customer_profiles run's outcome, as the run the sensor requested (its tags)."""
+    if context.run.tags.get("outcome") == "failure":
+        raise RuntimeError("SIMULATED: the run failed after its retries")
+
+
+@dg.job
+def simulated_profiles_run() -> None:
+    simulated_profiles_step()
+
+
+def test_the_sensor_requests_a_set_whose_run_failed_again_at_most_hourly(
+    engine: Engine, db_url: str, provider_env: ScriptedProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app_db = AppDatabase(url=db_url)
+    instance = dg.DagsterInstance.ephemeral()
+
+    def tick(cursor: str | None, at: datetime) -> dg.SensorResult:
+        monkeypatch.setenv("BG_AGENTS_NOW", at.isoformat())
+        context = dg.build_sensor_context(
+            cursor=cursor, resources={"app_db": app_db}, instance=instance
+        )
+        return customer_profile_sensor(context)
+
+    def launch(request: dg.RunRequest, outcome: str) -> None:
+        """The run the daemon would start for ``request``, ending in ``outcome``."""
+        tags = {"dagster/run_key": request.run_key or "", "outcome": outcome}
+        simulated_profiles_run.execute_in_process(
+            instance=instance, tags=tags, raise_on_error=False
+        )
+
+    def skipped(result: dg.SensorResult) -> str:
+        assert not result.run_requests and result.skip_reason
+        return result.skip_reason.skip_message or ""
+
+    team = add_team(engine)
+    ids = [add_customer(engine, team, f"c{i}", f"ap@firm{i}.com") for i in range(2)]
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    first = tick(None, t0)
+    (request,) = first.run_requests
+    launch(request, "failure")
+    # Not again within the hour: the reason names when.
+    assert "failed; requested again at 2026-03-02 10:00 UTC" in skipped(
+        tick(first.cursor, t0 + timedelta(minutes=59))
+    )
+    second = tick(first.cursor, t0 + timedelta(hours=1))
+    (retry,) = second.run_requests
+    assert retry.run_key != request.run_key
+    assert retry.run_config == request.run_config  # the same customers
+    assert retry.run_config["ops"]["customer_profiles"]["config"] == {"customer_ids": ids}
+
+    # It fails again: the next request is another hour after this one.
+    launch(retry, "failure")
+    assert "failed" in skipped(tick(second.cursor, t0 + timedelta(hours=1, minutes=59)))
+    third = tick(second.cursor, t0 + timedelta(hours=2))
+    (request3,) = third.run_requests
+
+    # A run that did not fail is not requested again, however long the set waits.
+    launch(request3, "success")
+    assert "requested already" in skipped(tick(third.cursor, t0 + timedelta(hours=9)))
