@@ -66,6 +66,7 @@ def test_jobs_schedules_and_sensors_are_all_defined() -> None:
         "month_end_report_sensor",
         "enrichment_automation_sensor",
         "customer_profile_sensor",
+        "enrichment_correction_sensor",
     }
     jobs = {j.name for j in repo.get_all_jobs()}
     assert {

@@ -23,7 +23,7 @@ from bg_agents.defs.enrichment.rules import recognize
 from bg_agents.defs.enrichment.service import clip, learned_detail, write_enrichments
 from bg_agents.defs.enrichment.taxonomy import check_category
 from bg_agents.lib import clock
-from bg_agents.lib.db.categories import effective_category, with_enrichment
+from bg_agents.lib.db.categories import PEOPLE, effective_category, with_enrichment
 from bg_agents.lib.db.models import MerchantCategory, Team, Transaction, TransactionEnrichment
 from bg_agents.lib.db.upsert import upsert
 
@@ -201,3 +201,34 @@ def _offer(conn: Connection, team_id: int, key: str, category: str, since: date)
         .order_by(t.booking_date, t.id)
     )
     return [Offered(tx_id, day, text or "", cat) for tx_id, day, text, cat in rows]
+
+
+def corrected_days(engine: Engine, after: str | None, until: datetime) -> dict[date, datetime]:
+    """Booking day -> newest ``enriched_at`` of its rows that people decided (``person`` or
+    ``learned``) in (``after``, ``until``]; ``after``: an ISO instant (a sensor's cursor), None
+    since the start.
+
+    A correction writes the database directly; the days it touched must be materialized again
+    so the weeks counting them are recomputed (enrichment's correction sensor asks for them).
+    """
+    e = TransactionEnrichment
+    query = (
+        sa.select(e.booking_date, sa.func.max(e.enriched_at))
+        .where(e.source.in_(PEOPLE), e.enriched_at <= until)
+        .group_by(e.booking_date)
+    )
+    if after is not None:
+        query = query.where(e.enriched_at > datetime.fromisoformat(after))
+    with engine.connect() as conn:
+        return {day: newest for day, newest in conn.execute(query)}
+
+
+def day_ranges(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted ``days`` as runs of consecutive days: (first, last) each."""
+    out: list[tuple[date, date]] = []
+    for day in days:
+        if out and (day - out[-1][1]).days == 1:
+            out[-1] = (out[-1][0], day)
+        else:
+            out.append((day, day))
+    return out
