@@ -130,7 +130,9 @@ class CustomerProfilesConfig(dg.Config):
         "logo), each with its source and fetch time, and one profile per customer saying what "
         "each source gave. The provider is BG_AGENTS_ENRICHMENT_URL's (cached, rate-limited, "
         "retried, behind a circuit breaker), else offline: the billing e-mail's domain, "
-        "free-mail ignored. A field a person entered is never overwritten. Only new, changed, "
+        "free-mail ignored. A fact set with `bg-agents customers set` is never replaced; the "
+        "customer record's company and country win over the provider and follow its edits. "
+        "Only new, changed, "
         "stale or failed customers are enriched: re-running with nothing changed writes "
         "nothing. customer_profile_sensor requests it when customers change."
     ),

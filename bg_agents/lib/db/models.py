@@ -599,8 +599,10 @@ class DescriptorCategory(Base):
 class CustomerFact(Base):
     """One company fact about a customer (domain, industry, size band, country, ...).
 
-    (customer, field) is the natural key. ``source`` is ``person`` (entered by someone: never
-    overwritten by a provider), ``offline`` (the billing e-mail's domain) or a provider's name;
+    (customer, field) is the natural key. ``source`` is ``person`` (set by someone with
+    ``bg-agents customers set``: no run replaces it), ``customer`` (the team's customer record:
+    company, country; follows its edits, wins over any provider), ``offline`` (the billing
+    e-mail's domain) or a provider's name;
     ``fetched_at`` is when the source said so. Company data only, never personal data.
     """
 
