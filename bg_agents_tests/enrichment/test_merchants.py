@@ -9,10 +9,10 @@ from __future__ import annotations
 import string
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bg_agents.defs.enrichment.merchants import normalize, vocabulary
+from bg_agents.defs.enrichment.merchants import find_phrase, normalize, tokenize, vocabulary
 from bg_agents.defs.enrichment.rules import recognize, recognize_uncached
 
 # One merchant, two stores (and two processors' or banks' spellings): one key.
@@ -182,8 +182,11 @@ def test_a_transfer_key_holds_only_the_channel_and_known_words(
     channel = normalize(template.format(" ".join(name))).channel
     assert channel is not None and got.descriptor_key.startswith(channel)
     words = got.descriptor_key.removeprefix(channel).split()
-    forms = [i for i, word in enumerate(words) if i > 0 and word in vocab.legal_forms]
-    company = set(words[: forms[0] + 1]) if forms else set()
+    # The company is read from the payee's words (the key lists each word once: SEPA CT CO AAA
+    # CO, the company "co aaa co", keys as "sepa transfer co aaa").
+    payee = tokenize(" ".join(name))
+    forms = [i for i, word in enumerate(payee) if i > 0 and word in vocab.legal_forms]
+    company = set(payee[: forms[0] + 1]) if forms else set()
     merchant_words = {token for phrase in vocab.merchants for token in phrase}
     for word in words:
         assert vocab.is_known(word) or word in company or word in merchant_words, word
@@ -195,3 +198,62 @@ def test_a_name_inside_a_line_leaves_the_key_but_a_shop_named_after_someone_stay
     assert recognize("PAUL SMITH 123 LONDON").descriptor_key == "paul smith"
     assert recognize("CARD 1234 TIM HORTONS").descriptor_key == "tim hortons"
     assert recognize("KFC JOHN STREET 12").descriptor_key == "kfc"  # an address, not a shop
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("JOHN SMITH", "payment"),
+        ("POS 4829 KLAUS MEIER", "payment"),
+        ("DIRECT DEBIT OKONKWO ADEBAYO", "direct debit"),
+        ("Lastschrift Thomas Mueller", "direct debit"),
+        ("CARD 4471 MARIA SCHULZ 12/03", "payment"),
+    ],
+)
+def test_a_plain_line_naming_a_person_keys_as_what_it_is(line: str, key: str) -> None:
+    """The name never leaves the team (the model, the shared cache); the team still sees it."""
+    got = recognize_uncached(line)
+    assert got.descriptor_key == key, line
+    assert got.merchant_key and got.merchant_key.split()[0] in line.lower()
+
+
+def test_a_shop_named_after_someone_keeps_its_name() -> None:
+    assert recognize("PAUL SMITH 123 LONDON").descriptor_key == "paul smith"  # curated
+    assert recognize("JOHN LEWIS 0123 LONDON").descriptor_key == "john lewis"
+    assert recognize("LI ME").merchant == "Lime"  # a curated merchant with its tail cut
+    assert recognize("MARIAS TAQUERIA").descriptor_key == "marias taqueria"  # a trade word
+
+
+def _plain_first_names() -> list[str]:
+    """Given names that are nothing else the rules know (not a keyword, channel, prefix or
+    merchant): the ones a line can only mean as a name."""
+    vocab = vocabulary()
+    other = (vocab.channels.firsts, vocab.processors.firsts, vocab.prefixes.firsts)
+    return sorted(
+        name
+        for name in vocab.first_names
+        if not vocab.is_known(name)
+        and name not in vocab.legal_forms
+        and find_phrase(vocab.merchants, (name,)) is None
+        and not any(name in firsts for firsts in other)
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(["POS 4829 ", "DIRECT DEBIT ", "Lastschrift ", "", "CARD 1234 "]),
+    st.sampled_from(_plain_first_names()),
+    _name,
+)
+def test_a_plain_line_of_first_and_last_name_never_keys_on_them(
+    lead: str, first: str, last: str
+) -> None:
+    """Any given name with any surname after a card or debit word (or alone) keys as a generic
+    word, unless the surname makes it a business (a keyword, a legal form, a merchant)."""
+    vocab = vocabulary()
+    tokens = tokenize(f"{first} {last}")
+    assume(not any(vocab.is_known(t) or t in vocab.legal_forms for t in tokens))
+    assume(find_phrase(vocab.merchants, tokens) is None)
+    got = recognize_uncached(f"{lead}{first.upper()} {last}")
+    assert not set(got.descriptor_key.split()) & set(tokens), (lead, first, last, got)
+    assert got.descriptor_key in ("payment", "direct debit"), got

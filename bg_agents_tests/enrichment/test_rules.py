@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bg_agents.defs.enrichment import rules
-from bg_agents.defs.enrichment.merchants import parse_vocabulary, tokenize, vocabulary
+from bg_agents.defs.enrichment.merchants import normalize, parse_vocabulary, tokenize, vocabulary
 from bg_agents.defs.enrichment.rules import GATE, recognize, recognize_uncached
 from bg_agents.defs.enrichment.taxonomy import CATEGORIES
 
@@ -397,3 +397,19 @@ def test_aliases_compare_like_descriptors() -> None:
     # half-width bank katakana: no small kana, a hyphen for the long-vowel mark
     assert tokenize("ｽﾀ-ﾊﾞﾂｸｽ") == tokenize("スターバックス")
     assert recognize_uncached("ｽﾀ-ﾊﾞﾂｸｽ ｼﾌﾞﾔ").merchant == "Starbucks"
+
+
+@pytest.mark.parametrize(
+    ("line", "counterparty", "merchant"),
+    [
+        ("SQUARE PAYOUT 8812 0412", "SQUARE", "Square"),
+        ("PAYOUT 2024-11-30 PO-88121", "Stripe", "Stripe"),
+    ],
+)
+def test_a_processor_or_merchant_named_as_counterparty_is_not_a_person(
+    line: str, counterparty: str, merchant: str
+) -> None:
+    """A payout whose counterparty is the processor is the processor's money in: income."""
+    got = recognize_uncached(line, counterparty, True)
+    assert (got.merchant, got.category) == (merchant, "income"), got
+    assert not normalize(line, counterparty).person

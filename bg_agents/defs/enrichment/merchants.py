@@ -11,10 +11,12 @@ Personal names, the choice made: a transfer's payee (``SEPA CT JOHN SMITH``) is 
 key. For a transfer the key is the channel (``sepa transfer``) plus only words the rules know
 (keywords such as ``miete``, a curated merchant, a company name that carries a legal form such as
 ``GMBH``): an unknown word there is more likely a name than a shop. Outside transfers, a payee
-paid through a processor (``SQ *``, ``PAYPAL *``) that looks like a person (a known first name
-or title, no business word) is replaced by the processor's name (``paypal``); a plain card line
-pays a shop. A counterparty the bank names that is not plainly a business (a legal form, a
-curated merchant, a keyword such as ``STADTWERKE``) counts as a person: its words leave the key.
+that looks like a person (a known first name or title, no business word, not a curated
+merchant) is replaced by the processor's name (``SQ *MARIA SCHULZ`` -> square) or, on a plain
+line, by what the line is (``POS KLAUS MEIER`` -> payment, ``LASTSCHRIFT THOMAS MUELLER`` ->
+direct debit). A counterparty the bank names that is not plainly a business (a legal form, a
+processor or curated merchant, a keyword such as ``STADTWERKE``) counts as a person: its words
+leave the key.
 The name still reaches ``payee`` (the team's own data: its corrections key on it).
 
 The vocabulary (processors, channels, noise words, places, first names) lives in
@@ -132,6 +134,9 @@ class Vocabulary:
     titles: frozenset[str]
     first_names: frozenset[str]
     known_words: frozenset[str]
+    direct_debits: Phrases  # -> True
+    # Processors' and curated merchants' keys: a counterparty spelled so is a business.
+    business_names: frozenset[str]
     # token -> its _DROP/_BESIDE_NUMBER/_KNOWN bits, filled as tokens are first seen: bank
     # lines repeat their words, so each word is classified once per process, not once per line.
     token_bits: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
@@ -415,7 +420,9 @@ def looks_personal(
         return True
     if len(tokens) == 1:
         word = tokens[0]
-        return any(word[:size] in vocab.first_names for size in range(4, len(word) - 2))
+        return word in vocab.first_names or any(
+            word[:size] in vocab.first_names for size in range(4, len(word) - 2)
+        )
     return tokens[0] in vocab.first_names or tokens[1] in vocab.first_names
 
 
@@ -508,6 +515,7 @@ def normalize(description: str, counterparty: str | None = None) -> Normalized:
     # one's words leave the key.
     party_public = bool(party) and bool(
         _company(party, vocab)
+        or " ".join(party) in vocab.business_names
         or business_merchant(tuple(party), vocab)
         or any(vocab.is_known(t) for t in party)
     )
@@ -525,15 +533,19 @@ def normalize(description: str, counterparty: str | None = None) -> Normalized:
         merchant = shop[1] if shop else None
         return Normalized(tokens, rest, key, payee, processor, channel, person, merchant)
     words = _strip_tail(words, vocab)
-    # A card line without a processor pays a shop (JOHN LEWIS, TIM HORTONS); a person is paid
-    # through a processor (SQ *, PAYPAL *) or named as the bank's counterparty.
-    person = processor is not None and looks_personal(words, vocab)
+    # Words that read as a person's name (JOHN SMITH, POS KLAUS MEIER, SQ *MARIA SCHULZ) never
+    # key the line: a shop named after someone is curated (TIM HORTONS, JOHN LEWIS, PAUL SMITH).
+    # (A curated merchant anywhere in the line settles it: LI ME is Lime, its tail cut.)
+    person = looks_personal(words, vocab) and find_phrase(vocab.merchants, tokens) is None
     opener = next((t for t in rest if t.isalpha()), None)
     key = "" if person else " ".join(_without_names(words, opener, vocab)[:MAX_KEY_WORDS])
     if not key and party and not party_person:
         key = " ".join(_strip_tail(list(party), vocab))
     if not key and processor is not None:
         key = processor.key
+    if not key and person:  # what the line is, not whom it pays
+        lead = spaced[: len(spaced) - len(rest)]
+        key = "direct debit" if find_phrase(vocab.direct_debits, lead) else "payment"
     payee = tuple(party or words)
     return Normalized(tokens, rest, key, payee, processor, None, person or party_person)
 
@@ -661,6 +673,12 @@ def parse_vocabulary(data: dict[str, Any], categories: dict[str, str]) -> Vocabu
         titles=_words(words["titles"]),
         first_names=_words(words["first_names"]),
         known_words=frozenset(known),
+        direct_debits=Phrases(
+            dict.fromkeys(_phrases(words.get("direct_debit", []), "direct_debit"), True)
+        ),
+        business_names=frozenset(
+            {p.key for p in processors.values()} | {m.key for m in merchants.values()}
+        ),
     )
 
 
