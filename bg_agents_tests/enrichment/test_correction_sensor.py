@@ -4,7 +4,7 @@ the week with the new category (SQLite and PostgreSQL, in-process Dagster)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import pytest
@@ -17,7 +17,12 @@ from bg_agents.defs.enrichment.sensors import RANGE_END, RANGE_START, enrichment
 from bg_agents.defs.enrichment.taxonomy import CATEGORIES
 from bg_agents.inprocess import materialize
 from bg_agents.lib.db.categories import effective_category, with_enrichment
-from bg_agents.lib.db.models import Team, Transaction, WeeklyCategoryMetric
+from bg_agents.lib.db.models import (
+    Team,
+    Transaction,
+    TransactionEnrichment,
+    WeeklyCategoryMetric,
+)
 from bg_agents_tests.helpers import seed
 
 WEEK = "2026-03-02"
@@ -50,14 +55,16 @@ def _run(db_url: str, instance: dg.DagsterInstance, request: dg.RunRequest) -> N
     assert result.success
 
 
-def _requested_days(requests: list[dg.RunRequest]) -> set[str]:
+def _requested_days(requests: list[dg.RunRequest]) -> set[date]:
     out = set()
     for r in requests:
-        if r.partition_key:
-            out.add(r.partition_key)
-        else:
-            first, last = date.fromisoformat(r.tags[RANGE_START]), r.tags[RANGE_END]
-            out |= {d for d in DAYS if first.isoformat() <= d <= last} | {first.isoformat(), last}
+        first = last = r.partition_key
+        if first is None:
+            first, last = r.tags[RANGE_START], r.tags[RANGE_END]
+        day = date.fromisoformat(first)
+        while day <= date.fromisoformat(last):
+            out.add(day)
+            day += timedelta(days=1)
     return out
 
 
@@ -81,32 +88,38 @@ def test_a_correction_is_requested_once_and_its_week_counts_the_new_category(
     tick = _tick(instance, tick.cursor)
     assert _sense(db_url, instance, None).skip_reason  # no correction yet
 
-    # The week's largest expense, moved to a category the week does not have yet.
-    t = Transaction
+    # An expense whose merchant the team pays again later that week, so lines follow.
+    t, e = Transaction, TransactionEnrichment
+    in_week = t.booking_date.between(DAYS[0], DAYS[-1])
     with engine.connect() as conn:
         slug = conn.scalar(sa.select(Team.slug))
-        line = conn.execute(
-            with_enrichment(sa.select(t.id, t.booking_date, t.base_amount, t.team_id))
-            .where(t.booking_date.between(DAYS[0], DAYS[-1]), t.base_amount < 0)
-            .order_by(t.base_amount, t.id)
-            .limit(1)
-        ).one()
-        used = set(
-            conn.scalars(
-                with_enrichment(sa.select(effective_category())).where(
-                    t.booking_date.between(DAYS[0], DAYS[-1])
-                )
+        lines = conn.execute(
+            with_enrichment(
+                sa.select(t.id, t.booking_date, t.base_amount, t.team_id, e.merchant_key)
             )
-        )
+            .where(in_week, t.base_amount < 0, e.merchant_key.is_not(None))
+            .order_by(t.booking_date, t.id)
+        ).all()
+        days_of: dict[str, set[date]] = {}
+        for row in lines:
+            days_of.setdefault(row.merchant_key, set()).add(row.booking_date)
+        line = next(r for r in lines if len(days_of[r.merchant_key]) > 1)
+        used = set(conn.scalars(with_enrichment(sa.select(effective_category())).where(in_week)))
     target = next(c for c in CATEGORIES if c not in used and c != "income")
-    categorize(engine, slug, line.id, target, "ann")
+    result = categorize(engine, slug, line.id, target, "ann")
+    assert result.followed, "no line followed the correction"
     # The database changed, Dagster did not: the automation alone sees nothing to do.
     tick = _tick(instance, tick.cursor)
     assert tick.total_requested == 0
 
     sensed = _sense(db_url, instance, None)
     requests = sensed.run_requests
-    assert line.booking_date.isoformat() in _requested_days(requests)
+    with engine.connect() as conn:  # the lines that followed as learned: their days too
+        followed = set(
+            conn.scalars(sa.select(t.booking_date).where(t.id.in_(result.followed or [0])))
+        )
+    # Exactly the corrected line's day and the days of the lines that followed it.
+    assert _requested_days(requests) == {line.booking_date, *followed}
     assert len({r.run_key for r in requests}) == len(requests)
     assert all(sensed.cursor in r.run_key for r in requests)
     assert _sense(db_url, instance, sensed.cursor).skip_reason  # requested once
