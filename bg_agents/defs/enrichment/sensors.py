@@ -1,5 +1,6 @@
 """Sensors: new or changed customers trigger a ``customer_profiles`` run for exactly them; each
-day's ``transaction_enrichment`` follows its ``transactions`` (declarative automation)."""
+day's ``transaction_enrichment`` follows its ``transactions`` (declarative automation) and is
+materialized again when a person's correction changed it, so weekly metrics follow."""
 
 from datetime import UTC, datetime, timedelta
 
