@@ -33,8 +33,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,6 +53,7 @@ from bg_agents.defs.enrichment.providers import FIELDS, Company, Lookup, clean_f
 from bg_agents.lib import clock
 from bg_agents.lib.db.models import ProviderLookup
 from bg_agents.lib.db.upsert import upsert
+from bg_agents.lib.retry_after import parse_retry_after
 
 # Seconds per phase of a request; a provider that never answers costs at most READ per attempt.
 TIMEOUT = httpx.Timeout(connect=3.0, read=5.0, write=5.0, pool=5.0)
@@ -313,7 +313,7 @@ class HttpProvider:
         if code == 404:
             return "not_found", None
         if code == 429 or code >= 500:
-            raise _Transient(f"HTTP {code}", self._retry_after(response))
+            raise _Transient(f"HTTP {code}", parse_retry_after(response.headers, self.now()))
         if code != 200:
             raise ValueError(f"HTTP {code}")
         try:
@@ -321,20 +321,3 @@ class HttpProvider:
         except ValueError:
             raise ValueError("the answer is not JSON") from None
         return "found", parse_company(domain, data)
-
-    def _retry_after(self, response: httpx.Response) -> float | None:
-        """``Retry-After`` as seconds (a number or an HTTP date), None when absent or unreadable."""
-        value = response.headers.get("Retry-After", "").strip()
-        if not value:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - self.now()).total_seconds())

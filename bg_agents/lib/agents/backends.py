@@ -16,7 +16,6 @@ when no API key is configured, and it is SIMULATED intelligence: rules, not a mo
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import json
 import random
@@ -24,13 +23,13 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx2  # the openai client's HTTP library; we only give it a stricter transport
 import openai
 
 from bg_agents.lib.agents.messages import Message, ToolCall, Turn, Usage, redact, register_secret
+from bg_agents.lib.retry_after import parse_retry_after
 from bg_agents.lib.settings import LLMSettings
 
 # Longest reason kept from a server's error: enough to act on, not a whole HTML error page.
@@ -119,31 +118,6 @@ class RetryPolicy:
         # Capped again after the jitter: max_delay is the longest we wait unless the server asks.
         backoff = min(self.max_delay, backoff * (1 + rng.uniform(-self.jitter, self.jitter)))
         return max(backoff, retry_after or 0.0)
-
-
-def parse_retry_after(headers: Any) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date)."""
-    if headers is None:
-        return None
-    if (ms := headers.get("retry-after-ms")) is not None:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # "-0000" parses naive; RFC 5322 means UTC
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 @functools.cache
