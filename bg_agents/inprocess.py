@@ -100,7 +100,7 @@ def _register_dynamic_partitions(
     instance: dg.DagsterInstance, keys: list[dg.AssetKey], partition_key: str
 ) -> None:
     """Register the key's dynamic dimensions (a delivery slot), as the sensor that requests such
-    a run in production does first: Dagster refuses a run for an unregistered partition."""
+    a run in production does first: a run of an unregistered partition fails at its first output."""
     for asset in defs.assets or ():
         if not isinstance(asset, dg.AssetsDefinition) or not set(keys) & asset.keys:
             continue
