@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from bg_agents.definitions import defs
+from bg_agents.defs._shared.partitions import RANGE_END, RANGE_START, day_ranges
 from bg_agents.defs._shared.resources import AppDatabase
-from bg_agents.defs.enrichment.corrections import categorize, day_ranges
-from bg_agents.defs.enrichment.sensors import RANGE_END, RANGE_START, enrichment_correction_sensor
+from bg_agents.defs.enrichment.corrections import categorize
+from bg_agents.defs.enrichment.sensors import enrichment_correction_sensor
 from bg_agents.defs.enrichment.taxonomy import CATEGORIES
 from bg_agents.inprocess import materialize
 from bg_agents.lib.db.categories import effective_category, with_enrichment

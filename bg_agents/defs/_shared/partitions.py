@@ -44,5 +44,22 @@ def slot_registrations(
     return [delivery_slots.build_add_request(new)] if new else []
 
 
+# The tags of a run over a range of partitions (one run for several days, as a single-run
+# backfill makes): what a schedule or sensor sets to ask for such a run.
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def day_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
+    """The days (sorted here) as runs of consecutive days: (first, last) each."""
+    out: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if out and (day - out[-1][1]).days == 1:
+            out[-1] = (out[-1][0], day)
+        else:
+            out.append((day, day))
+    return out
+
+
 def key_to_date(key: str) -> date:
     return date.fromisoformat(key)

@@ -221,14 +221,3 @@ def corrected_days(engine: Engine, after: str | None, until: datetime) -> dict[d
         query = query.where(e.enriched_at > datetime.fromisoformat(after))
     with engine.connect() as conn:
         return {day: newest for day, newest in conn.execute(query)}
-
-
-def day_ranges(days: list[date]) -> list[tuple[date, date]]:
-    """Sorted ``days`` as runs of consecutive days: (first, last) each."""
-    out: list[tuple[date, date]] = []
-    for day in days:
-        if out and (day - out[-1][1]).days == 1:
-            out[-1] = (out[-1][0], day)
-        else:
-            out.append((day, day))
-    return out

@@ -33,7 +33,6 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from bg_agents.defs.enrichment.http_provider import HttpProvider
@@ -211,22 +210,6 @@ def _desired(
 FACT_VALUES = ("value", "source", "fetched_at")
 
 
-def _upsert_unless_person(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert facts, or update those that differ, but never a ``person`` fact: a person who set
-    the field after this run read the facts (read committed lets them) keeps it."""
-    if not rows:
-        return
-    table = CustomerFact.__table__
-    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
-    changed = sa.or_(*(table.c[c].is_distinct_from(insert.excluded[c]) for c in FACT_VALUES))
-    stmt = insert.on_conflict_do_update(
-        index_elements=["customer_id", "field"],
-        set_={c: insert.excluded[c] for c in FACT_VALUES},
-        where=sa.and_(table.c.source != PERSON, changed),
-    )
-    conn.execute(stmt, rows)
-
-
 @dataclass
 class _Writes:
     """A batch's writes, made in three statements: stale facts deleted, facts and profiles
@@ -243,7 +226,10 @@ class _Writes:
                     CustomerFact.id.in_(self.stale), CustomerFact.source != PERSON
                 )
             )
-        _upsert_unless_person(conn, self.facts)
+        # Never over a ``person`` fact: a person who set the field after this run read the
+        # facts (read committed lets them) keeps it.
+        upsert(conn, CustomerFact, self.facts, ("customer_id", "field"), FACT_VALUES,
+               where=CustomerFact.source != PERSON)  # fmt: skip
         upsert(conn, CustomerProfile, self.profiles, ("customer_id",),
                ("input_digest", "status", "summary", "profiled_at"))  # fmt: skip
 

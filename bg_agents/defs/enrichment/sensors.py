@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from bg_agents.defs._shared.partitions import daily_partitions
+from bg_agents.defs._shared.partitions import RANGE_END, RANGE_START, daily_partitions, day_ranges
 from bg_agents.defs._shared.resources import AppDatabase
-from bg_agents.defs.enrichment.corrections import corrected_days, day_ranges
+from bg_agents.defs.enrichment.corrections import corrected_days
 from bg_agents.defs.enrichment.customers import RETRY_FAILED_AFTER, pending_key
 from bg_agents.lib import clock
 from bg_agents.lib.settings import load_enrichment_settings
@@ -81,9 +81,6 @@ def customer_profile_sensor(
 
 # -- corrections reach the weeks -----------------------------------------------------------------
 
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
-
 
 @dg.sensor(
     asset_selection=["transaction_enrichment"],
@@ -107,7 +104,7 @@ def enrichment_correction_sensor(
         return dg.SensorResult(skip_reason=f"no correction {since}")
     cursor = max(changed.values()).isoformat()
     existing = set(daily_partitions.get_partition_keys())
-    days = sorted(day for day in changed if day.isoformat() in existing)
+    days = [day for day in changed if day.isoformat() in existing]
     requests = []
     for first, last in day_ranges(days):
         span = first.isoformat() if first == last else f"{first}..{last}"

@@ -35,7 +35,7 @@ from bg_agents.lib.db.models import (
     Transaction,
     TransactionEnrichment,
 )
-from bg_agents.lib.db.upsert import BATCH
+from bg_agents.lib.db.upsert import BATCH, insert_missing, update_if_changed
 
 TEXT_LIMIT = 200  # merchant, merchant_key and detail columns
 VALUES = ("merchant", "merchant_key", "category", "confidence", "source", "detail")
@@ -270,39 +270,24 @@ def write_enrichments(
         return _upsert_any(conn, rows)
     fresh = [_columns(r) for r in rows if r.get("read") is None]
     seen = [r for r in rows if r.get("read") is not None]
-    return _insert_absent(conn, fresh) + _replace_as_read(conn, seen)
+    inserted = insert_missing(conn, TransactionEnrichment, fresh, ["transaction_id"])
+    return inserted + _replace_as_read(conn, seen)
 
 
 def _columns(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != "read"}
 
 
-def _insert(conn: Connection) -> Any:
-    table = TransactionEnrichment.__table__
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
-
-
 def _upsert_any(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     table = TransactionEnrichment.__table__
-    insert = _insert(conn)
-    stmt = insert.on_conflict_do_update(
-        index_elements=["transaction_id"],
-        set_={c: insert.excluded[c] for c in (*VALUES, "team_id", "booking_date", "enriched_at")},
-        where=sa.or_(*(table.c[c].is_distinct_from(insert.excluded[c]) for c in VALUES)),
-    ).returning(table.c.id)
-    return _batched(conn, stmt, [_columns(r) for r in rows])
-
-
-def _insert_absent(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    table = TransactionEnrichment.__table__
-    stmt = _insert(conn).on_conflict_do_nothing(index_elements=["transaction_id"])
-    return _batched(conn, stmt.returning(table.c.id), rows)
-
-
-def _batched(conn: Connection, stmt: Any, rows: Sequence[dict[str, Any]]) -> int:
+    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+    touch = ("team_id", "booking_date", "enriched_at")
+    stmt = update_if_changed(insert, table, ["transaction_id"], VALUES, touch)
+    stmt = stmt.returning(table.c.id)
     written = 0
     for start in range(0, len(rows), BATCH):
-        written += len(conn.execute(stmt, list(rows[start : start + BATCH])).all())
+        batch = [_columns(r) for r in rows[start : start + BATCH]]
+        written += len(conn.execute(stmt, batch).all())
     return written
 
 

@@ -8,28 +8,18 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
-from bg_agents.defs._shared.partitions import HISTORY_START
+from bg_agents.defs._shared.partitions import HISTORY_START, RANGE_END, RANGE_START, day_ranges
 from bg_agents.defs.ingestion.jobs import daily_ingest_job
 from bg_agents.defs.ingestion.timing import days_to_ingest, last_ended_day
 
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 # What a run of daily_ingest_job materializes: a day is fetched once both have that partition.
 DAILY_ASSETS = ("transactions", "unmatched_records")
 
 
 def missing_ranges(first: date, last: date, done: set[str]) -> list[tuple[date, date]]:
     """The runs of consecutive days from ``first`` to ``last`` whose key is not in ``done``."""
-    gaps: list[tuple[date, date]] = []
-    day = first
-    while day <= last:
-        if day.isoformat() not in done:
-            if gaps and gaps[-1][1] == day - timedelta(days=1):
-                gaps[-1] = (gaps[-1][0], day)
-            else:
-                gaps.append((day, day))
-        day += timedelta(days=1)
-    return gaps
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return day_ranges(day for day in days if day.isoformat() not in done)
 
 
 @dg.schedule(

@@ -55,18 +55,20 @@ def update_if_changed(
     key: Sequence[str],
     update: Sequence[str],
     touch: Sequence[str] = (),
+    where: sa.ColumnElement[bool] | None = None,
 ) -> Any:
     """``ON CONFLICT (key) DO UPDATE`` that rewrites a row only when one of ``update`` differs.
 
     A re-run then writes nothing at all: no new row versions (and bloat) on PostgreSQL, ids and
     timestamps kept. ``touch`` columns (e.g. a "computed at" stamp) are set when the row changes
-    but not compared.
+    but not compared. ``where``: a further condition the stored row must meet to be rewritten
+    (e.g. not a person's), checked in the same statement, so a row changed meanwhile is kept.
     """
     changed = sa.or_(*(table.c[c].is_distinct_from(insert.excluded[c]) for c in update))
     return insert.on_conflict_do_update(
         index_elements=list(key),
         set_={c: insert.excluded[c] for c in (*update, *touch)},
-        where=changed,
+        where=changed if where is None else sa.and_(where, changed),
     )
 
 
@@ -76,12 +78,15 @@ def upsert(
     rows: Iterable[Mapping[str, Any]],
     key: Sequence[str],
     update: Sequence[str],
+    where: sa.ColumnElement[bool] | None = None,
 ) -> int:
-    """Insert rows, or overwrite ``update`` columns where the natural ``key`` exists and differs."""
+    """Insert rows, or overwrite ``update`` columns where the natural ``key`` exists and differs
+    (and the stored row meets ``where``, see :func:`update_if_changed`)."""
     table: sa.Table = model.__table__
     written = 0
     for batch in _batches(rows):
-        bind.execute(update_if_changed(_insert(bind, table), table, key, update), batch)
+        stmt = update_if_changed(_insert(bind, table), table, key, update, where=where)
+        bind.execute(stmt, batch)
         written += len(batch)
     return written
 
