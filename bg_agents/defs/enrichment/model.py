@@ -60,6 +60,7 @@ class ModelAnswer:
     category: str | None  # in taxonomy.CATEGORIES and above the gate, else None
     confidence: float
     cached: bool  # True when read from descriptor_categories (no call)
+    model: str | None = None  # which model gave the answer (as stored)
 
 
 @dataclass
@@ -199,10 +200,11 @@ def _stored(engine: Engine, keys: Sequence[str], *, cached: bool) -> dict[str, M
             chunk = keys[start : start + READ_CHUNK]
             rows = conn.execute(
                 sa.select(table.c.descriptor_key, table.c.merchant, table.c.category,
-                          table.c.confidence).where(table.c.descriptor_key.in_(chunk))
+                          table.c.confidence, table.c.model)
+                .where(table.c.descriptor_key.in_(chunk))
             )  # fmt: skip
-            for key, merchant, category, confidence in rows:
-                found[key] = ModelAnswer(key, merchant, category, confidence, cached)
+            for key, merchant, category, confidence, model in rows:
+                found[key] = ModelAnswer(key, merchant, category, confidence, cached, model)
     return found
 
 

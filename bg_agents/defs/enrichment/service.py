@@ -30,7 +30,6 @@ from bg_agents.defs.enrichment.taxonomy import CATEGORIES, SOURCES
 from bg_agents.lib import clock
 from bg_agents.lib.agents.backends import ChatBackend
 from bg_agents.lib.db.models import (
-    DescriptorCategory,
     MerchantCategory,
     Transaction,
     TransactionEnrichment,
@@ -41,7 +40,6 @@ TEXT_LIMIT = 200  # merchant, merchant_key and detail columns
 VALUES = ("merchant", "merchant_key", "category", "confidence", "source", "detail")
 # What an agent's write compares with the stored row: it replaces only what the run read.
 READ = (*VALUES, "enriched_at")
-READ_CHUNK = 500  # keys per IN (...)
 
 
 @dataclass
@@ -148,7 +146,7 @@ def _enrich_day(
         else:
             open_lines.append((line, rec))
 
-    answers, model_names = _ask_model(
+    answers = _ask_model(
         engine, [rec.descriptor_key for _, rec in open_lines], backend, report,
         run_id, partition_key,
     )  # fmt: skip
@@ -158,7 +156,7 @@ def _enrich_day(
         merchant = clip((answer.merchant if answer and not rec.rule else None) or rec.merchant)
         key = clip(rec.merchant_key)
         if answer is not None and answer.category in CATEGORIES:
-            model = clip(model_names.get(rec.descriptor_key))
+            model = clip(answer.model)
             decided[line.id] = (merchant, key, answer.category, answer.confidence, "model", model)
         else:
             decided[line.id] = (merchant, key, None, 0.0, "none", None)
@@ -220,11 +218,11 @@ def _ask_model(
     report: EnrichReport,
     run_id: str | None,
     partition_key: str | None,
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The model's answers (cached or asked) and, for those with a category, the model's name."""
+) -> dict[str, Any]:
+    """The model's answers (cached or asked), each with the model that gave it."""
     keys = list(dict.fromkeys(k for k in descriptor_keys if k))
     if not keys:
-        return {}, {}
+        return {}
     # Imported here: the rules path (and its tests) does not need the model's module.
     from bg_agents.defs.enrichment.model import categorize_descriptors
     from bg_agents.lib.agents.backends import OfflineBackend
@@ -237,22 +235,7 @@ def _ask_model(
     report.asked += stats.asked
     report.refused += stats.refused
     report.model_unavailable = stats.unavailable or report.model_unavailable
-    return answers, model_names(engine, [k for k, a in answers.items() if a.category])
-
-
-def model_names(engine: Engine, keys: Sequence[str]) -> dict[str, str]:
-    """Which model gave each cached answer (the ``detail`` of a ``model`` row)."""
-    dc = DescriptorCategory
-    out: dict[str, str] = {}
-    with engine.connect() as conn:
-        for start in range(0, len(keys), READ_CHUNK):
-            chunk = keys[start : start + READ_CHUNK]
-            out.update(
-                conn.execute(
-                    sa.select(dc.descriptor_key, dc.model).where(dc.descriptor_key.in_(chunk))
-                ).all()
-            )
-    return out
+    return answers
 
 
 def write_enrichments(
