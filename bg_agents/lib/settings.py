@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
@@ -139,6 +140,19 @@ class SmtpServer:
     password: str | None = field(default=None, repr=False)
 
 
+def _http_url(text: str, example: str) -> SplitResult:
+    """``text`` split as an http(s) URL with a host and a readable port, else ValueError naming
+    ``example``: the one check behind every URL setting."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL, e.g. {example}")
+    return parts
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -158,7 +172,7 @@ def parse_smtp_url(text: str) -> SmtpServer:
     refused over an unencrypted connection to anything but this machine: it would cross the
     network in clear text. Errors never repeat the password.
     """
-    from urllib.parse import parse_qsl, unquote, urlsplit
+    from urllib.parse import parse_qsl, unquote
 
     try:
         parts = urlsplit(text.strip())
@@ -420,15 +434,7 @@ class Environment(BaseSettings):
     def _base_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from urllib.parse import urlsplit
-
-        try:
-            parts = urlsplit(value.strip())
-            parts.port  # noqa: B018 - raises on a bad port
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL, e.g. http://localhost:11434/v1")
+        _http_url(value.strip(), "http://localhost:11434/v1")
         return value.strip()
 
     @field_validator("enrichment_url")
@@ -438,16 +444,8 @@ class Environment(BaseSettings):
         accepted to this machine (a test server, a local proxy), never across a network."""
         if value is None:
             return None
-        from urllib.parse import urlsplit
-
         text = value.strip()
-        try:
-            parts = urlsplit(text)
-            parts.port  # noqa: B018 - raises on a bad port
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL, e.g. https://companies.example.com/v1")
+        parts = _http_url(text, "https://companies.example.com/v1")
         if parts.query or parts.fragment or parts.username or parts.password:
             raise ValueError("must be a plain base URL, without query, fragment or credentials")
         if parts.scheme == "http" and not _is_loopback(parts.hostname):
@@ -564,15 +562,7 @@ class Environment(BaseSettings):
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str) -> str:
-        from urllib.parse import urlsplit
-
-        try:
-            parts = urlsplit(value.strip())
-            parts.port  # noqa: B018 - raises on a bad port
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL, e.g. https://app.example.com")
+        parts = _http_url(value.strip(), "https://app.example.com")
         if parts.query or parts.fragment or any(c.isspace() or c in '<>"' for c in value.strip()):
             raise ValueError("must be a plain base URL, without query, fragment or spaces")
         return value.strip().rstrip("/")
