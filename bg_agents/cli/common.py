@@ -7,8 +7,6 @@ import sys
 from collections.abc import Callable
 from datetime import date
 
-from bg_agents.lib.settings import load_settings
-
 # Ceilings of count arguments: a simulated world larger than this is a typo, and ten years of
 # weeks is more history than any demo or delivery preview needs.
 MAX_TEAMS = 100_000
@@ -20,6 +18,7 @@ MAX_WEEKS = 520
 def open_engine(*, migrated: bool = True):  # type: ignore[no-untyped-def]
     from bg_agents.lib.db import migrate
     from bg_agents.lib.db.engine import check_connection, get_engine
+    from bg_agents.lib.settings import load_settings
 
     engine = get_engine(load_settings().database_url)
     check_connection(engine)

@@ -8,7 +8,6 @@ import json
 from bg_agents.cli.common import (
     open_engine,
 )
-from bg_agents.lib.settings import load_settings
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -21,6 +20,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         return _detect(args)
     if not args.team:
         raise ValueError("--team is required to import (only --detect works without it)")
+    from bg_agents.lib.settings import load_settings
+
     settings = load_settings()
     reports = import_paths(
         open_engine(),

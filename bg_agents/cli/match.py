@@ -153,4 +153,4 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "refund never pairs with a purchase (default: amounts pair by size)",
     )
     match.add_argument("--json", action="store_true", help="print the summary as JSON")
-    match.set_defaults(func=cmd_match)
+    match.set_defaults(func=cmd_match, reads_settings=False)

@@ -8,7 +8,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from bg_agents.cli.common import at_most, open_engine
-from bg_agents.lib.settings import load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -322,6 +321,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from wsgiref.simple_server import make_server
 
     from bg_agents.defs.notifications.unsubscribe import unsubscribe_app
+    from bg_agents.lib.settings import load_settings
 
     settings = load_settings()
     app = unsubscribe_app(open_engine(), settings.secret_key())

@@ -11,12 +11,12 @@ from bg_agents.cli.common import (
     print_stats,
     reachable,
 )
-from bg_agents.lib import clock
-from bg_agents.lib.settings import load_settings, use_dagster_home
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
     from bg_agents.cli.demo import seed
+    from bg_agents.lib import clock
+    from bg_agents.lib.settings import load_settings
 
     settings = reachable(load_settings())
     new = seed(settings, args.teams, args.weeks, args.seed, clock.now().date(), print)
@@ -27,6 +27,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from bg_agents.cli.demo import run_demo
+    from bg_agents.lib.settings import load_settings, use_dagster_home
 
     settings = reachable(load_settings())
     use_dagster_home(settings)

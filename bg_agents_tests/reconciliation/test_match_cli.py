@@ -4,8 +4,11 @@ refuses (with a message a finance user can act on, and no output file), and 100k
 from __future__ import annotations
 
 import json
+import os
 import random
 import string
+import subprocess
+import sys
 import time
 from datetime import date, timedelta
 from decimal import Decimal
@@ -257,6 +260,26 @@ def test_match_writes_pairs_with_explanations_and_prints_a_summary(
     assert written.schema.field("left_amount").type == pa.decimal128(38, 2)
     assert written.schema.field("score").type == pa.float64()
     assert sorted(written.column("decision").to_pylist()).count("auto") == 2
+
+
+def test_match_needs_no_configuration_and_skips_its_import(tmp_path: Path) -> None:
+    """Two files in, one out: a broken setting of the agents does not stop ``match``, and the
+    settings module (pydantic, 0.2 s of start-up) is never imported. Other commands still check."""
+    left, right = write(tmp_path, "left.csv", LEFT), write(tmp_path, "right.csv", RIGHT)
+    code = (
+        "import sys\n"
+        "from bg_agents.cli import main\n"
+        f"rc = main(['match', '--left', {str(left)!r}, '--right', {str(right)!r}, "
+        f"'--out', {str(tmp_path / 'pairs.csv')!r}])\n"
+        "print(rc, 'bg_agents.lib.settings' in sys.modules)\n"
+    )
+    env = {**os.environ, "BG_AGENTS_NOW": "not an instant"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.stdout.split()[-2:] == ["0", "False"], done.stderr
+    assert (tmp_path / "pairs.csv").exists()
+    teams = "import sys\nfrom bg_agents.cli import main\nsys.exit(main(['teams']))"
+    other = subprocess.run([sys.executable, "-c", teams], env=env, capture_output=True, text=True)
+    assert other.returncode == 2 and "BG_AGENTS_NOW" in other.stderr
 
 
 def test_tolerances_and_profiles_change_what_is_linked(
