@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -83,6 +84,7 @@ def cmd_match(args: argparse.Namespace) -> int:
         same_sign=args.same_sign,
         progress=_StagePrinter() if large else None,
         small_files_config=seed,
+        processes=args.processes,
     )
     if args.json:
         print(json.dumps(summary.as_dict()))
@@ -151,6 +153,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="both files sign amounts alike (money out negative): pair only equal signs, so a "
         "refund never pairs with a purchase (default: amounts pair by size)",
+    )
+    match.add_argument(
+        "--processes",
+        type=int,
+        choices=(1, 2),
+        default=min(2, os.cpu_count() or 1),
+        help="2 (the default on a machine with two cores or more) reads the files and "
+        "normalizes their names on two cores when they are large; 1 keeps to one process",
     )
     match.add_argument("--json", action="store_true", help="print the summary as JSON")
     match.set_defaults(func=cmd_match, reads_settings=False)

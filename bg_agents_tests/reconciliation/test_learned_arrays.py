@@ -3,6 +3,8 @@ order or grouping would change which pairs are compared, linked and suggested.""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -243,3 +245,31 @@ def test_name_levels_per_distinct_pair_of_names_are_those_of_every_pair(seed: in
         every = comparisons._name_pair(left, right, rec, cand, a, b, rare, vocabulary)
         assert len(set(levels.tolist())) > 3  # several levels occur: the check means something
         assert levels.tolist() == every.tolist()
+
+
+def test_two_processes_give_the_one_process_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Normalizing names and finding identifiers on two cores changes nothing: the same
+    features, ids and pairs (with explanations) as one process, on the SIMULATED labelled set."""
+    from bg_agents.defs.reconciliation.matcher import match
+    from bg_agents.defs.reconciliation.matcher.config import profile
+    from bg_agents.defs.reconciliation.matcher.evidence.features import build_pair
+    from bg_agents.lib import forked
+    from bg_agents.simulate.match_evaluation import labelled_set
+
+    if not forked.can_fork():
+        pytest.skip("fork is used on Linux only")
+    data = labelled_set(2, 8)
+    one = match(data.records, data.candidates, profile("learned"))
+    left_one, right_one, vocab_one = build_pair(data.records, data.candidates)
+    monkeypatch.setattr(forked, "MIN_ITEMS", 10)  # the set is small: fork anyway
+    forks: list[int] = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    two = match(data.records, data.candidates, profile("learned"), processes=2)
+    left_two, right_two, vocab_two = build_pair(data.records, data.candidates, processes=2)
+    assert forks  # the work really was split
+    assert two.pairs == one.pairs and len(one.pairs) > 100
+    assert vocab_two.words == vocab_one.words and vocab_two.refs == vocab_one.refs
+    for a, b in ((left_one, left_two), (right_one, right_two)):
+        assert np.array_equal(a.name_words, b.name_words) and np.array_equal(a.ref_pad, b.ref_pad)
+        assert (a.refs != b.refs).nnz == 0 and a.names == b.names

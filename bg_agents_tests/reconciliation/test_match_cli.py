@@ -323,6 +323,49 @@ def test_bad_amount_names_the_spreadsheet_line(
     assert "line 3: bad amount '42.5O'" in stderr
 
 
+def test_two_processes_write_the_same_pairs_and_the_same_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--processes 2 (the right file read in a forked child, names normalized on two cores)
+    writes byte for byte what one process writes, and a bad file is refused with the same
+    words, the left file's problems first."""
+    from bg_agents.defs.reconciliation.matcher import file_match
+    from bg_agents.lib import forked
+
+    if not forked.can_fork():
+        pytest.skip("fork is used on Linux only")
+    monkeypatch.setattr(file_match, "FORK_BYTES", 0)  # these files are small: fork anyway
+    monkeypatch.setattr(forked, "MIN_ITEMS", 2)
+    rows = [
+        f"INV-{k},2026-03-{1 + k % 28:02d},{100 + k}.00,Customer {k} GmbH,EUR" for k in range(300)
+    ]
+    bank = [f"TX-{k},2026-03-{1 + k % 28:02d},{100 + k}.00,TRF CUSTOMER {k} RE INV-{k},EUR"
+            for k in range(0, 300, 2)]  # fmt: skip
+    header = "id,date,amount,name,currency\n"
+    left = write(tmp_path, "left.csv", header + "\n".join(rows) + "\n")
+    right = write(tmp_path, "right.csv", header + "\n".join(bank) + "\n")
+    written = {}
+    for n in ("1", "2"):
+        out = tmp_path / f"pairs{n}.csv"
+        code, _, stderr = run(capsys, "--left", left, "--right", right, "--out", out,
+                              "--processes", n)  # fmt: skip
+        assert code == 0, stderr
+        written[n] = out.read_bytes()
+    assert written["1"] == written["2"] and written["1"].count(b",TX-") >= 100
+    bad_right = write(tmp_path, "bad.csv", header + "TX-1,2026-03-02,12.O0,Shop,EUR\n")
+    bad_left = write(tmp_path, "badleft.csv", header + "INV-1,2026-02-30,10.00,Shop,EUR\n")
+    for files, expected in (((left, bad_right), "bad.csv: 1 of 1 rows"),
+                            ((bad_left, bad_right), "badleft.csv: 1 of 1 rows")):  # fmt: skip
+        errors = []
+        for n in ("1", "2"):
+            code, _, stderr = run(capsys, "--left", files[0], "--right", files[1], "--out",
+                                  tmp_path / "x.csv", "--processes", n)  # fmt: skip
+            assert code == 2
+            errors.append(stderr)
+        assert errors[0] == errors[1] and expected in errors[0]
+    assert not (tmp_path / "x.csv").exists()
+
+
 def test_bad_date_names_the_line_and_the_expected_format(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -290,24 +290,38 @@ def _read_table(path: Path, column_map: Mapping[str, str]) -> _Table:
     return table
 
 
+def read_table(
+    path: str | os.PathLike[str], column_map: ColumnMap | Mapping[str, str] | None
+) -> _Table:
+    """The export's cells, rows and unreadable lines, before any field is read: the part of
+    :func:`read_sides` another process can do (plain strings, cheap to send back)."""
+    return _read_table(Path(path), _column_map(column_map).columns)
+
+
+def _column_map(column_map: ColumnMap | Mapping[str, str] | None) -> ColumnMap:
+    return column_map if isinstance(column_map, ColumnMap) else ColumnMap(column_map or {})
+
+
 def read_sides(
     path: str | os.PathLike[str],
     column_map: ColumnMap | Mapping[str, str] | None,
     *,
     default_currency: str | None,
+    table: _Table | None = None,
 ) -> list[Side]:
     """Every row of a CSV or Parquet export as a ``Side``, or InputError listing what to fix.
 
     ``column_map`` says which column holds which field (``parse_column_map``); a field it leaves
     out is read from a column named like the field, if there is one. ``default_currency`` is the
-    currency of rows without one (required when the file has no currency column).
+    currency of rows without one (required when the file has no currency column). ``table``:
+    the file as :func:`read_table` already read it.
     """
     path = Path(path)
     name = path.name
-    if not isinstance(column_map, ColumnMap):
-        column_map = ColumnMap(column_map or {})
+    column_map = _column_map(column_map)
     options = column_map.options
-    table = _read_table(path, column_map.columns)
+    if table is None:
+        table = _read_table(path, column_map.columns)
     columns = _resolve(name, table.columns, column_map.columns)
     fallback = _fallback_currency(
         name, columns, default_currency or options.get("default_currency")

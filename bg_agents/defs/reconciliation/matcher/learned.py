@@ -305,6 +305,7 @@ def match_learned(
     feedback: Feedback | None = None,
     tie_breaker: TieBreaker | None = None,
     progress=None,
+    processes: int = 1,
 ) -> MatchResult:
     report = progress or (lambda stage, done, total: None)
     stats: Counter[str] = Counter(records=len(records), candidates=len(candidates))
@@ -313,7 +314,7 @@ def match_learned(
     # how the rows were sorted when they came in.
     records = sorted(records, key=_canonical)
     candidates = sorted(candidates, key=_canonical)
-    left, right, _ = build_pair(records, candidates)
+    left, right, _ = build_pair(records, candidates, processes)
     report("candidates", 0, len(records))
     rec, cand, rules = candidate_pairs(left, right, config.blocking)
     windows = Windows(left, right, config.blocking)

@@ -45,14 +45,18 @@ def match(
     tie_breaker: TieBreaker | None = None,
     progress: Progress | None = None,
     model: EvidenceModel | None = None,
+    processes: int = 1,
 ) -> MatchResult:
     """Pairs with decisions; ``model`` (engine "learned" only) is a trained evidence model,
-    learned from these records and candidates when not given."""
+    learned from these records and candidates when not given. ``processes`` 2 lets the learned
+    engine fork a child for its string work on large inputs (``bg-agents match``; never in a
+    Dagster run, see bg_agents.lib.forked)."""
     _check_ids(records, "record")
     _check_ids(candidates, "candidate")
     if config.engine == "learned":
         return match_learned(records, candidates, config, model=model, feedback=feedback,
-                             tie_breaker=tie_breaker, progress=progress)  # fmt: skip
+                             tie_breaker=tie_breaker, progress=progress,
+                             processes=processes)  # fmt: skip
     stats: Counter[str] = Counter(records=len(records), candidates=len(candidates))
     report = progress or (lambda stage, done, total: None)
     scored, right_names = scored_pairs(records, candidates, config, feedback, report, stats)

@@ -20,6 +20,7 @@ from scipy import sparse
 
 from bg_agents.defs.reconciliation.matcher.evidence.order import group_rank, lexorder
 from bg_agents.defs.reconciliation.matcher.rules import Side, normalize_name
+from bg_agents.lib.forked import halves
 
 NAMES = 3  # normalized names compared per row (a bank row: counterparty, merchant, text)
 PREFIX_BYTES = 32  # how much of the primary name the truncation check reads
@@ -122,6 +123,10 @@ def identifiers(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def _words(name: str) -> list[str]:
+    return normalize_name(name).split()
+
+
 class _Texts:
     """Every distinct name and text of both sides, worked out once (names repeat: a party, a
     memo), as rows of tables the sides' arrays are gathered from.
@@ -132,11 +137,18 @@ class _Texts:
     in "redhaus handel", "o" in "o klein") is part of a name and stays.
     """
 
-    def __init__(self, vocab: Vocabulary, sides: Sequence[Sequence[Side]]) -> None:
+    def __init__(
+        self, vocab: Vocabulary, sides: Sequence[Sequence[Side]], processes: int = 1
+    ) -> None:
         self.vocab = vocab
         rows = sum(len(side) for side in sides)
         occurrences = Counter(name for side in sides for row in side for name in row.names)
-        normalized = {name: normalize_name(name).split() for name in occurrences if name}
+        # The string work on each distinct name and text (most of the features' time) is split
+        # over ``processes`` (2 at most: see bg_agents.lib.forked) when there is much of it.
+        distinct = [name for name in occurrences if name]
+        normalized = dict(zip(distinct, halves(_words, distinct, processes), strict=True))
+        texts = [*distinct, *{row.reference for side in sides for row in side if row.reference}]
+        self.identifiers = dict(zip(texts, halves(identifiers, texts, processes), strict=True))
         # Plain dicts (a Counter's += costs three calls; this runs once per distinct name).
         firsts: dict[str, int] = {}
         follows: dict[str, dict[str, int]] = {}
@@ -196,9 +208,10 @@ class _Texts:
         if found is None:
             found = self.text_index[text] = len(self.text_refs)
             refs = self.vocab.refs
-            self.text_refs.append(
-                tuple([refs.setdefault(t, len(refs)) for t in sorted(identifiers(text))])
-            )
+            tokens = self.identifiers.get(text)
+            if tokens is None:  # a text neither given as a name nor a reference
+                tokens = identifiers(text)
+            self.text_refs.append(tuple([refs.setdefault(t, len(refs)) for t in sorted(tokens)]))
         return found
 
 
@@ -319,7 +332,7 @@ def _numbers(sides: Sequence[Side], vocab: Vocabulary) -> dict[str, np.ndarray]:
 
 
 def build_pair(
-    records: Sequence[Side], candidates: Sequence[Side]
+    records: Sequence[Side], candidates: Sequence[Side], processes: int = 1
 ) -> tuple[Features, Features, Vocabulary]:
     """Features of both sides over one vocabulary.
 
@@ -327,7 +340,7 @@ def build_pair(
     once; the rest is gathering from the distinct tables and sparse products.
     """
     vocab = Vocabulary()
-    texts = _Texts(vocab, (records, candidates))
+    texts = _Texts(vocab, (records, candidates), processes)
     both = [(records, _rows(records, texts), -1), (candidates, _rows(candidates, texts), -2)]
     n_names, n_texts = len(texts.name_ids), len(texts.text_refs)
     name_words = _matrix(texts.word_rows, len(vocab.words))
