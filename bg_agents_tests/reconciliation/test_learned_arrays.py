@@ -252,6 +252,7 @@ def test_two_processes_give_the_one_process_answer(monkeypatch: pytest.MonkeyPat
     features, ids and pairs (with explanations) as one process, on the SIMULATED labelled set."""
     from bg_agents.defs.reconciliation.matcher import match
     from bg_agents.defs.reconciliation.matcher.config import profile
+    from bg_agents.defs.reconciliation.matcher.evidence.candidates import TOKENS, candidate_pairs
     from bg_agents.defs.reconciliation.matcher.evidence.features import build_pair
     from bg_agents.lib import forked
     from bg_agents.simulate.match_evaluation import labelled_set
@@ -273,3 +274,8 @@ def test_two_processes_give_the_one_process_answer(monkeypatch: pytest.MonkeyPat
     for a, b in ((left_one, left_two), (right_one, right_two)):
         assert np.array_equal(a.name_words, b.name_words) and np.array_equal(a.ref_pad, b.ref_pad)
         assert (a.refs != b.refs).nnz == 0 and a.names == b.names
+    blocking = profile("learned").blocking
+    found_one = candidate_pairs(left_one, right_one, blocking)
+    found_two = candidate_pairs(left_one, right_one, blocking, processes=2)
+    assert all(np.array_equal(x, y) for x, y in zip(found_one, found_two, strict=True))
+    assert np.bitwise_and(found_one[2], TOKENS).any()  # the child's rule found pairs

@@ -63,6 +63,8 @@ from bg_agents.defs.reconciliation.matcher.types import (
     Pair,
     TieBreaker,
 )
+from bg_agents.lib import forked
+from bg_agents.lib.forked import beside, halves
 
 REFINE_ROUNDS = 3
 # Fewer rows than this on either side, and there is too little to learn from: the file matcher
@@ -127,6 +129,28 @@ def fit_model(
     windows = Windows(left, right, config.blocking)
     competition = Competition(left, right, rec, cand, windows)
     return _fit(left, right, rules, compared, windows, competition, config)[0]
+
+
+def _compare_in_halves(
+    left: Features,
+    right: Features,
+    rec: np.ndarray,
+    cand: np.ndarray,
+    vat: np.ndarray,
+    processes: int,
+) -> Compared:
+    """:func:`compare`, the second half of the pairs in a forked child when ``processes`` is 2
+    and the pairs are many: a pair's levels depend on its two rows alone (and on the candidates'
+    frequencies, the same in both halves)."""
+    if processes < 2 or len(rec) < 2 * forked.MIN_ITEMS:
+        return compare(left, right, rec, cand, vat)
+    half = len(rec) // 2
+    first, second = beside(
+        lambda: compare(left, right, rec[:half], cand[:half], vat),
+        lambda: compare(left, right, rec[half:], cand[half:], vat),
+    )
+    fields = ("gamma", "tf", "relative", "lag")
+    return Compared(*(np.concatenate([getattr(first, f), getattr(second, f)]) for f in fields))
 
 
 def _fit(
@@ -316,11 +340,11 @@ def match_learned(
     candidates = sorted(candidates, key=_canonical)
     left, right, _ = build_pair(records, candidates, processes)
     report("candidates", 0, len(records))
-    rec, cand, rules = candidate_pairs(left, right, config.blocking)
+    rec, cand, rules = candidate_pairs(left, right, config.blocking, processes)
     windows = Windows(left, right, config.blocking)
     stats["candidate_pairs"] = len(rec)
     report("comparing", 0, len(rec))
-    compared = compare(left, right, rec, cand, _vat(config))
+    compared = _compare_in_halves(left, right, rec, cand, _vat(config), processes)
     penalized = np.zeros(len(rec), bool)
     if feedback is not None:
         keep, penalized = _apply_feedback(feedback, records, candidates, rec, cand, compared)
@@ -339,7 +363,7 @@ def match_learned(
     probability = competition.probability(log2_bayes, model.match_share)
     report("deciding", 0, len(rec))
     stages = _Decide(records, candidates, config, feedback, tie_breaker, stats, left, right)
-    stages.one_to_one(rec, cand, compared, weights, probability, penalized)
+    stages.one_to_one(rec, cand, compared, weights, probability, penalized, processes)
     stages.one_to_many(feedback)
     result = MatchResult(stages.pairs, stats)
     for decision, count in result.by_decision().items():
@@ -357,6 +381,7 @@ class _Decide:
         self.pairs: list[Pair] = []
         self.used_left: set[int] = set()
         self.used_right: set[int] = set()
+        self.texts: list[str] | None = None  # every shown pair's explanation, when prepared
 
     def _explain(self, n: int, i: int, j: int, probability: float, lag: int) -> str:
         compared = compared_amounts(self.records[i], self.candidates[j])
@@ -374,7 +399,10 @@ class _Decide:
                 score=round(p, 4),
                 decision=decision,  # type: ignore[arg-type]
                 relation=relation,
-                explanation=self._explain(n, i, j, p, lag) + note,
+                explanation=(
+                    self._explain(n, i, j, p, lag) if self.texts is None else self.texts[n]
+                )
+                + note,  # fmt: skip
                 decided_by=decided_by,
             )
         )
@@ -382,7 +410,7 @@ class _Decide:
             self.used_left.add(i)
             self.used_right.add(j)
 
-    def one_to_one(self, rec, cand, compared, weights, probability, penalized) -> None:
+    def one_to_one(self, rec, cand, compared, weights, probability, penalized, processes=1):
         cfg = self.cfg
         self.rec, self.cand, self.compared = rec, cand, compared
         self.weights, self.probability = weights, probability
@@ -404,6 +432,15 @@ class _Decide:
         self.explanations = Explanations(
             compared.gamma[viable], weights[viable], compared.tf[viable], self.right.n
         )
+        if processes > 1 and len(viable) >= forked.MIN_ITEMS:
+            # On two cores every viable pair's words are written up front, half in a forked
+            # child (one process writes only the pairs emitted, about nine in ten of them).
+            view = self.view
+            self.texts = halves(
+                lambda n: self._explain(n, view[n][0], view[n][1], view[n][3], view[n][4]),
+                range(len(viable)),
+                processes,
+            )
         allowed = np.zeros(len(rec), bool)
         allowed[viable] = guard(
             compared.relative[viable],
