@@ -352,6 +352,7 @@ def test_two_processes_write_the_same_pairs_and_the_same_errors(
         assert code == 0, stderr
         written[n] = out.read_bytes()
     assert written["1"] == written["2"] and written["1"].count(b",TX-") >= 100
+    assert not [f for f in tmp_path.iterdir() if f.name.startswith(".")]  # no part left behind
     bad_right = write(tmp_path, "bad.csv", header + "TX-1,2026-03-02,12.O0,Shop,EUR\n")
     bad_left = write(tmp_path, "badleft.csv", header + "INV-1,2026-02-30,10.00,Shop,EUR\n")
     for files, expected in (((left, bad_right), "bad.csv: 1 of 1 rows"),

@@ -13,6 +13,7 @@ import csv
 import io
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bg_agents.defs.reconciliation.matcher.rules import Side
+from bg_agents.lib import forked
+from bg_agents.lib.forked import beside
 from bg_agents.lib.money import known_currencies
 from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount
 from bg_agents.lib.tabular.columns import ColumnMap, ColumnMapError, find_column
@@ -536,12 +539,14 @@ def write_pairs(
     pairs: Sequence[Pair],
     left: Mapping[str, Side] | None = None,
     right: Mapping[str, Side] | None = None,
+    processes: int = 1,
 ) -> None:
     """Write the pairs as CSV or Parquet (by suffix), all at once or not at all.
 
     With ``left``/``right`` each row also carries both sides' date, amount, currency and name, so
     a reviewer sees what was paired without opening the inputs. The file appears only complete:
-    it is written next to its destination and renamed over it.
+    it is written next to its destination and renamed over it. ``processes`` 2: a large CSV's
+    second half is written by a forked child.
     """
     path = Path(path)
     check_output_path(path)
@@ -571,7 +576,7 @@ def write_pairs(
         if parquet:
             _write_parquet(Path(temp_name), records)
         else:
-            _write_csv(Path(temp_name), records)
+            _write_csv_in_halves(Path(temp_name), records, processes)
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -595,7 +600,29 @@ def spreadsheet_safe(value: str) -> str:
     return value
 
 
-def _write_csv(path: Path, records: dict[str, list[Any]]) -> None:
+def _write_csv_in_halves(path: Path, records: dict[str, list[Any]], processes: int) -> None:
+    """The CSV, its second half formatted and written by a forked child into a file of its own
+    (appended here) when there are many rows and ``processes`` is 2."""
+    rows = len(records["left_id"])
+    if processes < 2 or rows < forked.MIN_ITEMS:
+        _write_csv(path, records)
+        return
+    half = rows // 2
+    handle, tail_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tail")
+    os.close(handle)
+    tail = Path(tail_name)
+    try:
+        beside(
+            lambda: _write_csv(path, {c: v[:half] for c, v in records.items()}),
+            lambda: _write_csv(tail, {c: v[half:] for c, v in records.items()}, header=False),
+        )
+        with path.open("ab") as out, tail.open("rb") as rest:
+            shutil.copyfileobj(rest, out)
+    finally:
+        tail.unlink(missing_ok=True)
+
+
+def _write_csv(path: Path, records: dict[str, list[Any]], header: bool = True) -> None:
     text: dict[str, list[Any]] = {}
     for column, values in records.items():
         if column == "score":
@@ -615,10 +642,11 @@ def _write_csv(path: Path, records: dict[str, list[Any]]) -> None:
                 else ("" if v is None else spreadsheet_safe(str(v)))
                 for v in values
             ]
-    # utf-8-sig: spreadsheet programs then show accented names correctly.
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+    # utf-8-sig: spreadsheet programs then show accented names correctly (a file's start only).
+    with path.open("w", encoding="utf-8-sig" if header else "utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(records)
+        if header:
+            writer.writerow(records)
         writer.writerows(zip(*text.values(), strict=True))
 
 

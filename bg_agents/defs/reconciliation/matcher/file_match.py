@@ -126,7 +126,8 @@ def match_files(
         )
     result = match(left, right, config, progress=progress, processes=processes)
     report(f"writing {out_path.name}", 0, 1)
-    write_pairs(out_path, result.pairs, {s.id: s for s in left}, {s.id: s for s in right})
+    write_pairs(out_path, result.pairs, {s.id: s for s in left}, {s.id: s for s in right},
+                processes=processes)  # fmt: skip
     report(f"writing {out_path.name}", 1, 1)
     return summarize(
         result,
