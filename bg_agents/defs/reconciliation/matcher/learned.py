@@ -52,7 +52,7 @@ from bg_agents.defs.reconciliation.matcher.evidence.explain import (
     period_words,
 )
 from bg_agents.defs.reconciliation.matcher.evidence.features import Features, build_pair
-from bg_agents.defs.reconciliation.matcher.evidence.model import EvidenceModel
+from bg_agents.defs.reconciliation.matcher.evidence.model import EvidenceModel, PairLevels
 from bg_agents.defs.reconciliation.matcher.evidence.posterior import Competition, twin_classes
 from bg_agents.defs.reconciliation.matcher.rules import MatchRules, Side, reference_conflict
 from bg_agents.defs.reconciliation.matcher.scoring import compared_amounts
@@ -168,7 +168,8 @@ def _fit(
     sessions = [(compared.gamma[(rules & bit) > 0], est) for bit, est in SESSIONS]
     model = EvidenceModel.fit(sessions, random_gamma)
     # A model's weights do not depend on its match share: each model's are worked out once.
-    weights = model.weights(compared.gamma, compared.tf)
+    levels = PairLevels.of(compared.gamma, compared.tf)
+    weights = model.weigh(levels)
     model.match_share = competition.share(weights.sum(axis=1))
     # Then EM over all compared pairs, with the one-to-one probability as the E-step: a
     # record's partner out-competes its look-alikes (last month's salary with the same memo
@@ -176,7 +177,7 @@ def _fit(
     for _ in range(REFINE_ROUNDS):
         probability = competition.probability(weights.sum(axis=1), model.match_share)
         model = model.reestimate(compared.gamma, probability)
-        weights = model.weights(compared.gamma, compared.tf)
+        weights = model.weigh(levels)
         model.match_share = competition.share(weights.sum(axis=1))
     return model, weights
 

@@ -106,6 +106,30 @@ def _expectation_maximisation(
 
 
 @dataclass
+class PairLevels:
+    """Pairs' levels by comparison, and where a term frequency replaces u: the pairs' part of
+    their weights, which does not change while m does."""
+
+    pairs: int
+    columns: np.ndarray  # (comparisons, pairs) levels, a comparison's contiguous
+    # Per comparison: the pairs whose agreement has a term frequency, their levels, -log2(tf).
+    adjusted: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+    @classmethod
+    def of(cls, gamma: np.ndarray, tf: np.ndarray | None) -> PairLevels:
+        columns = np.ascontiguousarray(gamma.T)
+        adjusted = []
+        for c, col in enumerate(columns):
+            rows = np.empty(0, np.int64)
+            if tf is not None:
+                tf_c = np.ascontiguousarray(tf[:, c])
+                rows = np.flatnonzero((col >= 0) & np.isfinite(tf_c))
+            minus_log_tf = -np.log2(np.maximum(tf_c[rows], 1e-9)) if len(rows) else np.empty(0)
+            adjusted.append((rows, col[rows], minus_log_tf))
+        return cls(gamma.shape[0], columns, adjusted)
+
+
+@dataclass
 class EvidenceModel:
     m: list[np.ndarray]
     u: list[np.ndarray]  # among random pairs within the search window
@@ -171,22 +195,20 @@ class EvidenceModel:
 
     def weights(self, gamma: np.ndarray, tf: np.ndarray | None) -> np.ndarray:
         """(pairs, comparisons) log2 Bayes factors; 0 where a comparison has no evidence."""
-        out = np.empty((gamma.shape[1], gamma.shape[0]))  # a comparison's weights contiguous
-        columns = np.ascontiguousarray(gamma.T)  # one comparison's levels, contiguous
-        tf_columns = np.ascontiguousarray(tf.T) if tf is not None else None
-        for c in range(gamma.shape[1]):
-            col = columns[c]
+        return self.weigh(PairLevels.of(gamma, tf))
+
+    def weigh(self, levels: PairLevels) -> np.ndarray:
+        """:meth:`weights` of pairs arranged once (learning weighs the same pairs each round)."""
+        out = np.empty((len(levels.columns), levels.pairs))  # a comparison's weights contiguous
+        for c, col in enumerate(levels.columns):
             log_m = np.log2(self.m[c])
             # Index a per-level table: a logarithm per level, not per pair. Level -1 (no
             # evidence) takes the last entry, 0.
             out[c] = np.append(log_m - np.log2(self.u[c]), 0.0)[col]
-            if tf_columns is not None:
-                adjusted = (col >= 0) & np.isfinite(tf_columns[c])
-                if adjusted.any():
-                    # Agreement on this very value: as likely by chance as the value is common.
-                    out[c, adjusted] = log_m[col[adjusted]] - np.log2(
-                        np.maximum(tf_columns[c][adjusted], 1e-9)
-                    )
+            rows, at, minus_log_tf = levels.adjusted[c]
+            if len(rows):
+                # Agreement on this very value: as likely by chance as the value is common.
+                out[c, rows] = log_m[at] + minus_log_tf
         return np.ascontiguousarray(out.T)
 
     # -- storage and display --------------------------------------------------------------------
