@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
+
+from bg_agents.lib.forked import cores
 
 
 class _StagePrinter:
@@ -158,9 +159,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--processes",
         type=int,
         choices=(1, 2),
-        default=min(2, os.cpu_count() or 1),
-        help="2 (the default on a machine with two cores or more) reads the files and "
-        "normalizes their names on two cores when they are large; 1 keeps to one process",
+        default=min(2, cores()),
+        help="2 (the default where this process may use two cores or more): large files are "
+        "read, compared, explained and written on two cores, by forked children that share "
+        "this process's memory (their own pages add 10-20 %%); 1 keeps to one process",
     )
     match.add_argument("--json", action="store_true", help="print the summary as JSON")
     match.set_defaults(func=cmd_match, reads_settings=False)

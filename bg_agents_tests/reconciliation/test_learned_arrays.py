@@ -263,12 +263,13 @@ def test_two_processes_give_the_one_process_answer(monkeypatch: pytest.MonkeyPat
     one = match(data.records, data.candidates, profile("learned"))
     left_one, right_one, vocab_one = build_pair(data.records, data.candidates)
     monkeypatch.setattr(forked, "MIN_ITEMS", 10)  # the set is small: fork anyway
+    fallbacks = forked.fallbacks
     forks: list[int] = []
     real_fork = os.fork
     monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
     two = match(data.records, data.candidates, profile("learned"), processes=2)
     left_two, right_two, vocab_two = build_pair(data.records, data.candidates, processes=2)
-    assert forks  # the work really was split
+    assert forks and forked.fallbacks == fallbacks  # split, and every child delivered
     assert two.pairs == one.pairs and len(one.pairs) > 100
     assert vocab_two.words == vocab_one.words and vocab_two.refs == vocab_one.refs
     for a, b in ((left_one, left_two), (right_one, right_two)):

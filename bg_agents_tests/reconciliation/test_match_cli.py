@@ -336,6 +336,7 @@ def test_two_processes_write_the_same_pairs_and_the_same_errors(
         pytest.skip("fork is used on Linux only")
     monkeypatch.setattr(file_match, "FORK_BYTES", 0)  # these files are small: fork anyway
     monkeypatch.setattr(forked, "MIN_ITEMS", 2)
+    fallbacks = forked.fallbacks
     rows = [
         f"INV-{k},2026-03-{1 + k % 28:02d},{100 + k}.00,Customer {k} GmbH,EUR" for k in range(300)
     ]
@@ -353,6 +354,7 @@ def test_two_processes_write_the_same_pairs_and_the_same_errors(
         written[n] = out.read_bytes()
     assert written["1"] == written["2"] and written["1"].count(b",TX-") >= 100
     assert not [f for f in tmp_path.iterdir() if f.name.startswith(".")]  # no part left behind
+    assert forked.fallbacks == fallbacks  # every child delivered its share
     bad_right = write(tmp_path, "bad.csv", header + "TX-1,2026-03-02,12.O0,Shop,EUR\n")
     bad_left = write(tmp_path, "badleft.csv", header + "INV-1,2026-02-30,10.00,Shop,EUR\n")
     for files, expected in (((left, bad_right), "bad.csv: 1 of 1 rows"),

@@ -19,7 +19,7 @@ import gc
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -149,8 +149,8 @@ def _compare_in_halves(
         lambda: compare(left, right, rec[:half], cand[:half], vat),
         lambda: compare(left, right, rec[half:], cand[half:], vat),
     )
-    fields = ("gamma", "tf", "relative", "lag")
-    return Compared(*(np.concatenate([getattr(first, f), getattr(second, f)]) for f in fields))
+    names = [f.name for f in fields(Compared)]
+    return Compared(*(np.concatenate([getattr(first, n), getattr(second, n)]) for n in names))
 
 
 def _fit(

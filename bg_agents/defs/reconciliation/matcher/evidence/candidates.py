@@ -354,6 +354,7 @@ def candidate_pairs(
         lambda: [(TOKENS, shared_tokens(left, right, cfg))],
         fork=processes > 1 and left.n >= forked.MIN_ITEMS,
     )
+    # In bit order, which is the rules' order above (the result does not depend on it).
     found = sorted(others + tokens, key=lambda rule: rule[0])
     width = max(1, right.n)
     keys = np.concatenate([r * width + c for _, (r, c) in found])

@@ -120,12 +120,12 @@ class PairLevels:
         columns = np.ascontiguousarray(gamma.T)
         adjusted = []
         for c, col in enumerate(columns):
-            rows = np.empty(0, np.int64)
-            if tf is not None:
-                tf_c = np.ascontiguousarray(tf[:, c])
-                rows = np.flatnonzero((col >= 0) & np.isfinite(tf_c))
-            minus_log_tf = -np.log2(np.maximum(tf_c[rows], 1e-9)) if len(rows) else np.empty(0)
-            adjusted.append((rows, col[rows], minus_log_tf))
+            if tf is None:
+                adjusted.append((np.empty(0, np.int64), np.empty(0, col.dtype), np.empty(0)))
+                continue
+            tf_c = np.ascontiguousarray(tf[:, c])
+            rows = np.flatnonzero((col >= 0) & np.isfinite(tf_c))
+            adjusted.append((rows, col[rows], -np.log2(np.maximum(tf_c[rows], 1e-9))))
         return cls(gamma.shape[0], columns, adjusted)
 
 
