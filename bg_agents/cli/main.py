@@ -57,6 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             validate_environment()
         return args.func(args)
+    except KeyboardInterrupt:
+        # Ctrl-C is a person's choice, not a crash: one line, the shell's exit code for SIGINT.
+        # (Work in progress is not committed: the matcher's output appears only whole, its
+        # child processes are stopped; runs in the database are transactions.)
+        print("bg-agents: interrupted", file=sys.stderr)
+        return 130
     except Exception as exc:
         return _failure(exc)
 

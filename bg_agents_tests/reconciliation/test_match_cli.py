@@ -282,6 +282,22 @@ def test_match_needs_no_configuration_and_skips_its_import(tmp_path: Path) -> No
     assert other.returncode == 2 and "BG_AGENTS_NOW" in other.stderr
 
 
+def test_ctrl_c_is_one_line_exit_130_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bg_agents.defs.reconciliation.matcher import file_match
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(file_match, "match", interrupted)  # Ctrl-C while matching
+    left, right = write(tmp_path, "left.csv", LEFT), write(tmp_path, "right.csv", RIGHT)
+    code, stdout, stderr = run(capsys, "--left", left, "--right", right, "--out",
+                               tmp_path / "pairs.csv")  # fmt: skip
+    assert (code, stdout, stderr) == (130, "", "bg-agents: interrupted\n")
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["left.csv", "right.csv"]
+
+
 def test_tolerances_and_profiles_change_what_is_linked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
