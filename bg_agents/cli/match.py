@@ -162,7 +162,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=min(2, cores()),
         help="2 (the default where this process may use two cores or more): large files are "
         "read, compared, explained and written on two cores, by forked children that share "
-        "this process's memory (their own pages add 10-20 %%); 1 keeps to one process",
+        "this process's memory (their own pages add up to about a third); 1 keeps to one "
+        "process",
     )
     match.add_argument("--json", action="store_true", help="print the summary as JSON")
     match.set_defaults(func=cmd_match, reads_settings=False)

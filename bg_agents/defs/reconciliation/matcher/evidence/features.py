@@ -147,7 +147,8 @@ class _Texts:
         # over ``processes`` (2 at most: see bg_agents.lib.forked) when there is much of it.
         distinct = [name for name in occurrences if name]
         normalized = dict(zip(distinct, halves(_words, distinct, processes), strict=True))
-        texts = [*distinct, *{row.reference for side in sides for row in side if row.reference}]
+        references = (row.reference for side in sides for row in side if row.reference)
+        texts = list(dict.fromkeys([*distinct, *references]))  # a reference may be a name too
         self.identifiers = dict(zip(texts, halves(identifiers, texts, processes), strict=True))
         # Plain dicts (a Counter's += costs three calls; this runs once per distinct name).
         firsts: dict[str, int] = {}
