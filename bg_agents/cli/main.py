@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -57,6 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             validate_environment()
         return args.func(args)
+    except BrokenPipeError:
+        # The reader of our output went away (``bg-agents review | head``): nothing is wrong
+        # and nothing more can be said. Later writes (the interpreter's last flush) go nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except KeyboardInterrupt:
         # Ctrl-C is a person's choice, not a crash: one line, the shell's exit code for SIGINT.
         # (Work in progress is not committed: the matcher's output appears only whole, its

@@ -50,12 +50,13 @@ def cmd_match(args: argparse.Namespace) -> int:
     """Reconcile two CSV/Parquet exports and write the pairs; no database or Dagster involved."""
     from pathlib import Path
 
+    from bg_agents.cli.bank_rows import BANK_EXPORTS
     from bg_agents.defs.reconciliation.matcher import exports, file_match
 
     left, right, out = Path(args.left), Path(args.right), Path(args.out)
     # Everything that can be checked without reading the files is checked first.
-    exports.check_input_path(left)
-    exports.check_input_path(right)
+    exports.check_input_path(left, BANK_EXPORTS.suffixes)
+    exports.check_input_path(right, BANK_EXPORTS.suffixes)
     exports.check_output_path(out, (left, right))
     left_map = exports.parse_column_map(args.left_map) if args.left_map is not None else None
     right_map = exports.parse_column_map(args.right_map) if args.right_map is not None else None
@@ -86,6 +87,7 @@ def cmd_match(args: argparse.Namespace) -> int:
         progress=_StagePrinter() if large else None,
         small_files_config=seed,
         processes=args.processes,
+        bank=BANK_EXPORTS,
     )
     if args.json:
         print(json.dumps(summary.as_dict()))

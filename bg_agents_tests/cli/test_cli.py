@@ -267,3 +267,29 @@ def test_insights_generate_force_on_a_week_left_out_of_metrics_says_so_and_keeps
     with engine.connect() as conn:
         kept = conn.execute(sa.select(Insight.content, Insight.status)).all()
     assert sorted(kept) == [(f"- the old insight of {s}", status) for s in ("hostile", "late")]
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`bg-agents review --team T | head`: when the pipe's reader goes away the command stops
+    with the shell's SIGPIPE status and says nothing (it is not an error of the user's)."""
+    script = (
+        "import sys\n"
+        "import bg_agents.cli.match as command\n"
+        "def flood(args):\n"
+        "    for i in range(200_000):\n"
+        "        print('row', i)\n"
+        "    return 0\n"
+        "command.cmd_match = flood  # a command with far more output than a pipe holds\n"
+        "from bg_agents.cli.main import console\n"
+        "sys.argv = ['bg-agents', 'match', '--left', 'a', '--right', 'b', '--out', 'c']\n"
+        "console()\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10) == b"row 0\nrow "
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert stderr == ""

@@ -77,6 +77,11 @@ def sniff_delimiter(text: str, mapping: ColumnMapping | None = None) -> str:
 # --- header -----------------------------------------------------------------------------------
 
 
+class MissingHeader(ImportFileError):
+    """No line near the top names the columns a bank row needs: not a bank export as far as
+    this reader can tell (``bg-agents match`` then reports its own columns' problem)."""
+
+
 def _find_header(
     text: str, delimiter: str, mapping: ColumnMapping | None
 ) -> tuple[int, list[str], Columns]:
@@ -97,7 +102,7 @@ def _find_header(
             best = cells
     if best is None:
         raise ImportFileError("the file is empty (only blank lines)")
-    raise ImportFileError(_missing_columns_message(best, mapping))
+    raise MissingHeader(_missing_columns_message(best, mapping))
 
 
 def _check_unique(cells: list[str], columns: Columns) -> None:
@@ -187,9 +192,18 @@ def content_key(
     )
 
 
+DERIVED_PREFIX = "derived-"
+
+
 def derived_external_id(key: str, occurrence: int) -> str:
     """A stable id for the ``occurrence``-th row with ``key`` in a file (identical rows differ)."""
-    return "derived-" + hashlib.sha256(f"{key}\x1f{occurrence}".encode()).hexdigest()[:32]
+    return DERIVED_PREFIX + hashlib.sha256(f"{key}\x1f{occurrence}".encode()).hexdigest()[:32]
+
+
+def is_derived_id(external_id: str) -> bool:
+    """Whether an id was made from the row's content (the file gave none), perhaps after an
+    account prefix (QIF) or hashed whole when too long (QIF's ``qif-``)."""
+    return DERIVED_PREFIX in external_id or external_id.startswith("qif-")
 
 
 # --- the file's formats -------------------------------------------------------------------------

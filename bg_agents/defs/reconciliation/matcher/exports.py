@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import re
 import shutil
@@ -34,6 +35,7 @@ from bg_agents.lib.tabular.parquet import read_parquet
 from bg_agents.lib.tabular.suffixes import PARQUET_SUFFIXES, TABULAR_SUFFIXES
 from bg_agents.lib.tabular.text import (
     BAD_BYTE,
+    HEADER_SCAN_ROWS,
     TabularError,
     bad_bytes_reason,
     data_records,
@@ -49,6 +51,11 @@ if TYPE_CHECKING:
 
 class InputError(ValueError):
     """An input (file, column map, option) cannot be used; the text says why and how to fix it."""
+
+
+class MissingColumns(InputError):
+    """The file has no column for a required field: it may be laid out as a bank export instead
+    (``file_match`` then tries the import's readers, when it is given them)."""
 
 
 REQUIRED_FIELDS = ("id", "date", "amount", "name")
@@ -122,7 +129,7 @@ def _resolve(
     if missing_fields:
         listed = ", ".join(missing_fields)
         example = ",".join(f"{f}=<column>" for f in missing_fields)
-        raise InputError(
+        raise MissingColumns(
             f"{name}: no column for {listed}. The file's columns are: {_quoted(columns)}. "
             f'Say which column holds what with a column map, e.g. "{example}"'
         )
@@ -149,18 +156,21 @@ def date_order(values: Iterable[str], column: str = "date") -> str:
 
 
 @dataclass
-class _Table:
+class Table:
+    """An export's cells as read, before any field is read from them."""
+
     columns: list[str]
     cells: dict[str, list[str]]  # column -> stripped text per row
     rows: list[str]  # how a user finds each row: "line 7" (CSV, header = line 1) or "row 6"
     problems: list[str] = field(default_factory=list)  # lines that are no row, with the reason
 
 
-def check_input_path(path: Path) -> None:
-    if path.suffix.lower() not in READ_SUFFIXES:
+def check_input_path(path: Path, suffixes: Iterable[str] = READ_SUFFIXES) -> None:
+    """Refuse an input that is missing or of a kind no reader takes (``suffixes``)."""
+    if path.suffix.lower() not in suffixes:
         raise InputError(
             f"{path.name}: cannot read {path.suffix or 'files without a suffix'!s}; "
-            f"give a {', '.join(sorted(READ_SUFFIXES))} file"
+            f"give a {', '.join(sorted(suffixes))} file"
         )
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -185,7 +195,7 @@ def check_output_path(path: Path, inputs: Iterable[Path] = ()) -> None:
             raise InputError(f"{path}: the output would overwrite an input file")
 
 
-def _read_csv(path: Path, column_map: Mapping[str, str]) -> _Table:
+def _read_csv(path: Path, column_map: Mapping[str, str]) -> Table:
     """The file split by the import's record reader: a stray quote or a row wider than the
     header is that line's problem (listed with the others), never a whole file misread."""
     try:
@@ -197,13 +207,12 @@ def _read_csv(path: Path, column_map: Mapping[str, str]) -> _Table:
     delimiter = (
         "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(text, _header(column_map))
     )
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
     try:
-        header = next(r for r in records_of(reader) if any(c.strip() for c in r))
-    except StopIteration:
-        raise InputError(f"{path.name}: the file is empty") from None
+        header, header_end = _find_header(text, delimiter, column_map)
     except TabularError as exc:
         raise InputError(f"{path.name}: {exc}") from None
+    if header is None:
+        raise InputError(f"{path.name}: the file is empty")
     while header and not header[-1].strip():
         header.pop()  # a trailing separator on the header line only
     width = len(header)
@@ -214,7 +223,7 @@ def _read_csv(path: Path, column_map: Mapping[str, str]) -> _Table:
     shown = "tab" if delimiter == "\t" else repr(delimiter)
     # A file without a marked byte anywhere has none in any row: no row needs the look.
     marked = BAD_BYTE.search(text) is not None
-    for record in data_records(text, delimiter, reader.line_num, width):
+    for record in data_records(text, delimiter, header_end, width):
         where = f"line {record.line}"
         if record.problem is not None:
             problems.append(f"{where}: {record.problem}")
@@ -232,7 +241,34 @@ def _read_csv(path: Path, column_map: Mapping[str, str]) -> _Table:
         rows.append(where)
     # Column by column: one list per column, not an append per cell.
     cells = {c: [r[k].strip() for r in kept] for k, c in enumerate(columns)}
-    return _Table(columns, cells, rows, problems)
+    return Table(columns, cells, rows, problems)
+
+
+def _find_header(
+    text: str, delimiter: str, column_map: Mapping[str, str]
+) -> tuple[list[str] | None, int]:
+    """The header and the physical line it ends on: the first line near the top that names
+    every field (an export may put a title or an account above it), else the one naming the
+    most, else the first line that is not blank (the error then lists its cells as the file's
+    columns). (None, 0) for a file of blank lines."""
+    names_all = _header(column_map)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
+    best: tuple[int, list[str], int] | None = None  # (fields named, record, line)
+    try:
+        for record in itertools.islice(records_of(reader), HEADER_SCAN_ROWS):
+            cells = [c.strip() for c in record]
+            if not any(cells):
+                continue
+            if names_all(cells):
+                return record, reader.line_num
+            named = sum(find_column(column_map.get(f, f), cells) is not None for f in FIELDS)
+            if best is None or named > best[0]:
+                best = (named, record, reader.line_num)
+    except TabularError:
+        if best is None:
+            raise
+        # A broken line below the first one: no header further down; its rows say what is wrong.
+    return (best[1], best[2]) if best is not None else (None, 0)
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -248,14 +284,14 @@ def _unique_names(header: list[str]) -> list[str]:
     return names
 
 
-def _read_parquet(path: Path) -> _Table:
+def _read_parquet(path: Path) -> Table:
     try:
         columns, values = read_parquet(path)
     except TabularError as exc:
         raise InputError(f"{path.name}: {exc}") from None
     rows = len(values[0]) if values else 0
     cells = dict(zip(columns, values, strict=True))
-    return _Table(columns, cells, [f"row {i}" for i in range(1, rows + 1)])
+    return Table(columns, cells, [f"row {i}" for i in range(1, rows + 1)])
 
 
 def _header(column_map: Mapping[str, str]) -> Callable[[list[str]], bool]:
@@ -271,7 +307,7 @@ def _header(column_map: Mapping[str, str]) -> Callable[[list[str]], bool]:
     return names_all
 
 
-def _read_table(path: Path, column_map: Mapping[str, str]) -> _Table:
+def _read_table(path: Path, column_map: Mapping[str, str]) -> Table:
     check_input_path(path)
     if path.suffix.lower() in PARQUET_SUFFIXES:
         table = _read_parquet(path)
@@ -280,7 +316,7 @@ def _read_table(path: Path, column_map: Mapping[str, str]) -> _Table:
     # Blank lines (and rows of empty cells) are not rows anyone means.
     keep = [i for i in range(len(table.rows)) if any(table.cells[c][i] for c in table.columns)]
     if len(keep) < len(table.rows):
-        table = _Table(
+        table = Table(
             table.columns,
             {c: [v[i] for i in keep] for c, v in table.cells.items()},
             [table.rows[i] for i in keep],
@@ -295,7 +331,7 @@ def _read_table(path: Path, column_map: Mapping[str, str]) -> _Table:
 
 def read_table(
     path: str | os.PathLike[str], column_map: ColumnMap | Mapping[str, str] | None
-) -> _Table:
+) -> Table:
     """The export's cells, rows and unreadable lines, before any field is read: the part of
     :func:`read_sides` another process can do (plain strings, cheap to send back)."""
     return _read_table(Path(path), _column_map(column_map).columns)
@@ -310,7 +346,7 @@ def read_sides(
     column_map: ColumnMap | Mapping[str, str] | None,
     *,
     default_currency: str | None,
-    table: _Table | None = None,
+    table: Table | None = None,
 ) -> list[Side]:
     """Every row of a CSV or Parquet export as a ``Side``, or InputError listing what to fix.
 
@@ -386,7 +422,7 @@ class _SideReader:
     @classmethod
     def settle(
         cls,
-        table: _Table,
+        table: Table,
         columns: Mapping[str, list[str]],
         options: Mapping[str, str],
         fallback: str | None,
@@ -515,9 +551,10 @@ def _problems_message(
             f"{name}: {len(duplicates):,} id(s) appear more than once, so the pairs could not "
             f"say which row is meant: {', '.join(listed)}{more}"
         )
-    return (
-        "\n".join(parts) + "\nFix these rows in the file (or map another id column) and run again."
-    )
+    # Another id column only helps when ids are what is wrong.
+    ids_wrong = duplicates or any("empty id" in p for p in problems)
+    another = " (or map another id column)" if ids_wrong else ""
+    return "\n".join(parts) + f"\nFix these rows in the file{another} and run again."
 
 
 # --- writing -------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ The CLI stays a thin shell around :func:`match_files`; exports.py reads and writ
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +14,10 @@ from typing import Any
 
 from bg_agents.defs.reconciliation.matcher.config import MatcherConfig, profile
 from bg_agents.defs.reconciliation.matcher.exports import (
+    READ_SUFFIXES,
     InputError,
+    MissingColumns,
+    Table,
     check_input_path,
     check_output_path,
     read_sides,
@@ -33,6 +36,49 @@ from bg_agents.lib.tabular.columns import ColumnMap
 # A right file at least this large (about 13,000 rows of a bank export) is read in a child
 # process beside the left one: below it, the fork costs about what it saves.
 FORK_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class BankReader:
+    """How a file the matcher's columns do not describe is read: as a bank export, the way
+    ``bg-agents import`` reads one (known layouts, headers in six languages, title lines above
+    the header, debit and credit columns, OFX, MT940, camt, QIF). The CLI passes the import's
+    readers in: the reconciliation domain does not depend on the ingestion domain."""
+
+    read: Callable[[Path, str | None], list[Side]]  # (path, default currency) -> rows
+    suffixes: frozenset[str]  # every suffix it reads, CSV and Parquet included
+
+
+def _read_side(
+    path: Path,
+    column_map: ColumnMap | Mapping[str, str] | None,
+    currency: str | None,
+    table: Table | None,
+    bank: BankReader | None,
+) -> list[Side]:
+    """One input's rows: by the matcher's columns (named like the fields, or mapped); a file
+    without them, and without a map, as a bank export when a reader for those is given."""
+    if table is None and path.suffix.lower() not in READ_SUFFIXES and bank is not None:
+        return bank.read(path, currency)  # a statement (OFX, MT940, ...): no columns at all
+    try:
+        return read_sides(path, column_map, default_currency=currency, table=table)
+    except MissingColumns as missing:
+        if bank is None or column_map is not None:
+            raise
+        try:
+            return bank.read(path, currency)
+        except MissingColumns:
+            raise missing from None  # no bank export either: the matcher's columns are the fix
+        except InputError as exc:
+            raise InputError(
+                f"{exc}\n(Read as a bank export, as bg-agents import reads one, since the file "
+                "lacks the matcher's own columns; a column map says which columns to use instead.)"
+            ) from None
+
+
+def _read_table_of(path: Path, column_map: ColumnMap | Mapping[str, str] | None) -> Table | None:
+    """The cells of a CSV or Parquet file (None for a bank statement format)."""
+    return read_table(path, column_map) if path.suffix.lower() in READ_SUFFIXES else None
 
 
 @dataclass(frozen=True)
@@ -88,6 +134,7 @@ def match_files(
     progress: Progress | None = None,
     small_files_config: MatcherConfig | None = None,
     processes: int = 1,
+    bank: BankReader | None = None,
 ) -> Summary:
     """Read both exports, match them, write the pairs; nothing is written unless all succeed.
 
@@ -96,10 +143,12 @@ def match_files(
     ``small_files_config``: used instead of a learned ``config`` when a file holds fewer than
     MIN_ROWS_TO_LEARN rows (a model learned from a handful of rows would be noise).
     ``processes``: 2 reads the files and does the matcher's string work on two cores.
+    ``bank``: reads a file laid out as a bank export rather than with the matcher's columns.
     """
     started = time.monotonic()
-    check_input_path(left_path)
-    check_input_path(right_path)
+    suffixes = READ_SUFFIXES | bank.suffixes if bank is not None else READ_SUFFIXES
+    check_input_path(left_path, suffixes)
+    check_input_path(right_path, suffixes)
     check_output_path(out_path, (left_path, right_path))
     report = progress or (lambda stage, done, total: None)
 
@@ -108,11 +157,11 @@ def match_files(
     # The right file's cells are read beside the left file (a forked child, when processes
     # allow); the left file's problems are still the ones reported first.
     left, right_table = beside(
-        lambda: read_sides(left_path, left_map, default_currency=currency),
-        lambda: read_table(right_path, right_map),
+        lambda: _read_side(left_path, left_map, currency, None, bank),
+        lambda: _read_table_of(right_path, right_map),
         fork=processes > 1 and right_path.stat().st_size >= FORK_BYTES,
     )
-    right = read_sides(right_path, right_map, default_currency=currency, table=right_table)
+    right = _read_side(right_path, right_map, currency, right_table, bank)
     report(stage, 1, 1)
     if same_sign:
         left, right = ([replace(x, group="-" if x.amount < 0 else "+") for x in side]

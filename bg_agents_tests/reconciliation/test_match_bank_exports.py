@@ -1,0 +1,150 @@
+"""`bg-agents match` reads a bank export the way `bg-agents import` does: a file without the
+matcher's own columns (German headers under title lines, a debit/credit flag, an MT940 statement)
+is matched, not refused; a file neither reader can use gets the matcher's own column error."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from bg_agents.cli import main
+
+DATA = Path(__file__).resolve().parents[1] / "ingestion" / "data"
+
+LEDGER = (
+    "id,date,amount,name,currency\n"
+    "INV-44,2024-02-02,4760.00,Hoffmann Logistik GmbH,EUR\n"
+    "BILL-7,2024-02-05,59.95,Deutsche Telekom,EUR\n"
+)
+# A savings bank's export: title lines above the header, German headers, a decimal comma, the
+# sign in an S/H (Soll/Haben: debit/credit) column, one entry not booked yet.
+BANK = (
+    "Umsatzanzeige Girokonto\n"
+    "Konto: DE02120300000000202051;Zeitraum: 01.02.2024 - 29.02.2024\n"
+    "\n"
+    "Buchungstag;Valuta;Auftraggeber/Empfänger;Verwendungszweck;Betrag (EUR);S/H\n"
+    "02.02.2024;02.02.2024;Hoffmann Logistik GmbH;RE 2024-0044;4.760,00;H\n"
+    "06.02.2024;05.02.2024;Deutsche Telekom AG;Kd-Nr 5511 Rechnung Januar;59,95;S\n"
+    "07.02.2024;07.02.2024;Stadtwerke;Abschlag Februar;120,00;S\n"
+)
+
+
+def write(folder: Path, name: str, content: str) -> Path:
+    path = folder / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    code = main(["match", *map(str, args)])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def pairs(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_bank_export_with_title_lines_and_a_debit_credit_flag_is_matched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    left, right = write(tmp_path, "ledger.csv", LEDGER), write(tmp_path, "bank.csv", BANK)
+    out = tmp_path / "pairs.csv"
+    code, stdout, stderr = run(capsys, "--left", left, "--right", right, "--out", out)
+    assert code == 0, stderr
+    assert "right           3 rows" in stdout
+    found = {(p["left_id"], p["right_id"]): p for p in pairs(out)}
+    # A row without an id of its own is named by its place among the export's entries.
+    assert set(found) == {("INV-44", "row 1"), ("BILL-7", "row 2")}
+    assert all(p["decision"] == "auto" for p in found.values())
+    # The S/H flag signs the amounts; the decimal comma and the dates are read as the import
+    # reads them.
+    assert found[("INV-44", "row 1")]["right_amount"] == "4760.00"
+    assert found[("BILL-7", "row 2")]["right_amount"] == "-59.95"
+    assert found[("BILL-7", "row 2")]["right_date"] == "2024-02-06"
+    assert found[("BILL-7", "row 2")]["right_name"] == "Deutsche Telekom AG"
+
+
+def test_entries_not_booked_are_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A savings bank's export marks a pending entry ("Umsatz vorgemerkt"): no payment yet."""
+    left = write(tmp_path, "ledger.csv", LEDGER)
+    out = tmp_path / "pairs.csv"
+    right = DATA / "csv_exports" / "sparkasse_camt.csv"  # 4 entries, 1 not booked
+    code, stdout, stderr = run(capsys, "--left", left, "--right", right, "--out", out)
+    assert code == 0, stderr
+    assert "right           3 rows" in stdout
+
+
+def test_an_mt940_statement_is_matched_by_the_banks_own_ids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    left = write(
+        tmp_path,
+        "invoices.csv",
+        "id,date,amount,name,reference,currency\n"
+        "INV-2025-017,2025-02-01,1250.00,Van Dijk BV,INV-2025-017,EUR\n",
+    )
+    out = tmp_path / "pairs.csv"
+    code, _, stderr = run(
+        capsys, "--left", left, "--right", DATA / "mt940" / "plain.sta", "--out", out
+    )
+    assert code == 0, stderr
+    [pair] = pairs(out)
+    assert pair["left_id"] == "INV-2025-017" and pair["right_amount"] == "1250.00"
+    assert pair["right_id"] not in ("", "row 2")  # the statement's reference, not a position
+
+
+def test_a_file_neither_reader_can_use_gets_the_matchers_column_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    left = write(tmp_path, "ledger.csv", LEDGER)
+    right = write(tmp_path, "notes.csv", "foo,bar\n1,2\n")
+    out = tmp_path / "pairs.csv"
+    code, stdout, stderr = run(capsys, "--left", left, "--right", right, "--out", out)
+    assert code == 2 and stdout == ""
+    assert stderr.startswith("bg-agents: error: notes.csv: no column for id, date, amount, name")
+    assert "mapping file" not in stderr  # the import's own advice would not apply here
+    assert not out.exists()
+
+
+def test_a_bank_exports_unreadable_entries_are_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    left = write(tmp_path, "ledger.csv", LEDGER)
+    right = write(tmp_path, "bank.csv", BANK.replace("59,95", "59,9x"))
+    out = tmp_path / "pairs.csv"
+    code, _, stderr = run(capsys, "--left", left, "--right", right, "--out", out)
+    assert code == 2
+    assert "bank.csv: 1 of 3 entries cannot be read" in stderr
+    assert "row 2: bad amount '59,9x'" in stderr
+    assert "Read as a bank export" in stderr and "column map" in stderr
+    assert not out.exists()
+
+
+def test_a_column_map_is_never_second_guessed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given a map, the file is read by it: a wrong map is reported, not routed elsewhere."""
+    left = write(tmp_path, "ledger.csv", LEDGER)
+    right = write(tmp_path, "bank.csv", BANK)
+    out = tmp_path / "pairs.csv"
+    code, _, stderr = run(capsys, "--left", left, "--right", right, "--out", out,
+                          "--right-map", "id=Valuta")  # fmt: skip
+    assert code == 2 and "bank.csv: no column for date, amount, name" in stderr
+
+
+def test_a_title_above_the_matchers_own_header_is_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    left = write(tmp_path, "ledger.csv", "Open items, February 2024\n\n" + LEDGER)
+    right = write(tmp_path, "bank.csv", BANK)
+    out = tmp_path / "pairs.csv"
+    code, stdout, stderr = run(capsys, "--left", left, "--right", right, "--out", out)
+    assert code == 0, stderr
+    assert "left            2 rows" in stdout
+    assert {p["left_id"] for p in pairs(out)} == {"INV-44", "BILL-7"}
