@@ -68,9 +68,14 @@ def _versions(conn, team_id: int, month: date | None = None) -> list[dict[str, A
 
 
 def _print_totals(totals: dict[str, str]) -> None:
+    """The stored totals (exact, four places) in the currency's own minor units."""
+    from decimal import Decimal
+
+    from bg_agents.lib.money import plain_amount
+
     currency = totals["currency"]
     for name in ("revenue", "expenses", "net"):
-        print(f"  {name:<9} {totals[name]} {currency}")
+        print(f"  {name:<9} {plain_amount(Decimal(totals[name]), currency)} {currency}")
     print(f"  {'bookings':<9} {totals['transactions']}")
 
 

@@ -47,7 +47,7 @@ def test_render_publishes_once_and_prints_what_it_stored(cli, engine, tmp_path: 
     assert "acme 2026-03 v1: written, the team is told" in out
     assert f"path      {path}" in out and f"sha256    {sha256}" in out
     assert f"pages     {read_report(Path(path).read_bytes()).pages}" in out
-    assert "revenue   3545.1000 USD" in out and "net       3024.5900 USD" in out
+    assert "revenue   3545.10 USD" in out and "net       3024.59 USD" in out
 
     code, out, _ = cli("reports", "render", "--team", "acme", "--month", "2026-03")
     assert code == 0 and "v1: unchanged" in out and len(_rows(engine)) == 1
@@ -70,8 +70,7 @@ def test_render_publishes_once_and_prints_what_it_stored(cli, engine, tmp_path: 
     assert [(v["month"], v["version"]) for v in listed] == [("2026-03", 1), ("2026-03", 2)]
     assert listed[0]["sha256"] == sha256 and listed[0]["reason"] == "first version"
     assert (
-        listed[1]["reason"]
-        == "late data: revenue 3545.1000 -> 3555.1000; net 3024.5900 -> 3034.5900; "
+        listed[1]["reason"] == "late data: revenue 3545.10 -> 3555.10; net 3024.59 -> 3034.59; "
         "transactions 9 -> 10"
     )
     assert set(listed[0]) == {

@@ -32,6 +32,7 @@ from bg_agents.defs.reports.verify import read_report
 from bg_agents.lib import blobs
 from bg_agents.lib.db.models import Report, Team
 from bg_agents.lib.locales import resolve_locale
+from bg_agents.lib.money import plain_amount
 
 CATEGORY = "report.ready"
 
@@ -77,7 +78,17 @@ def change_reason(before: dict[str, str], after: dict[str, str]) -> str:
     moved = moved_totals(before, after)
     if not moved:
         return "late data changed the detail (categories, receivables, reconciliation, activity)"
-    return "late data: " + "; ".join(f"{name} {old} -> {new}" for name, old, new in moved)
+    currency = after["currency"]
+
+    def shown(name: str, value: str) -> str:
+        # Money in the currency's minor units (stored with four places); counts as they are.
+        if name == "transactions" or value == "None":
+            return value
+        return plain_amount(Decimal(value), currency)
+
+    return "late data: " + "; ".join(
+        f"{name} {shown(name, old)} -> {shown(name, new)}" for name, old, new in moved
+    )
 
 
 def latest_version(conn: Connection, team_id: int, month: date) -> sa.Row | None:
