@@ -36,13 +36,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         if r.status == "failed":
             print(f"{r.file}: failed: {r.error} (report beside {r.moved_to})")
             continue
-        print(
-            f"{r.file}: {r.rows:,} rows: {r.landed:,} landed, {r.duplicates:,} duplicates, "
+        counts = (
+            f"{r.rows:,} rows: {r.landed:,} landed, {r.duplicates:,} duplicates, "
             f"{r.quarantined:,} quarantined"
             + (f", {r.waiting:,} waiting for their day" if r.waiting else "")
-            + (" (imported before: the same content)" if r.status == "already_imported" else "")
-            + ("" if r.adds_up else "  (DOES NOT ADD UP)")
         )
+        if r.status == "already_imported":  # the counts are those of the first import
+            counts = f"imported before (the same content), nothing new; then {counts}"
+        print(f"{r.file}: {counts}" + ("" if r.adds_up else "  (DOES NOT ADD UP)"))
         for reason, count in r.reasons:
             print(f"    {count:>6,}  {reason}")
         for note in r.notes():

@@ -126,3 +126,18 @@ def test_following_the_setting_brings_the_old_rows_in_and_the_report_still_adds_
     assert (report["landed"], report["quarantined"], report["rows"]) == (27, 0, 27)
     assert report["adds_up"] and report["before_history"] is None and report["notes"] == []
     assert _count(engine, Transaction) == 27 and _count(engine, QuarantinedRow) == 0
+
+
+def test_importing_the_same_file_again_says_nothing_new_landed(
+    engine, team, tmp_path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "konto.csv"
+    path.write_text(GERMAN, encoding="utf-8")
+    assert main(["import", "--team", team, str(path)]) == 0
+    first = capsys.readouterr().out
+    assert first.startswith("konto.csv: 3 rows: 2 landed")
+    path.write_text(GERMAN, encoding="utf-8")  # the import moved it away; dropped again
+    assert main(["import", "--team", team, str(path)]) == 0
+    again = capsys.readouterr().out
+    assert again.startswith("konto.csv: imported before (the same content), nothing new; then ")
+    assert _count(engine, Transaction) == 2
