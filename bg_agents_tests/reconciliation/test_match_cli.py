@@ -395,7 +395,8 @@ def test_bad_date_names_the_line_and_the_expected_format(
         capsys, tmp_path, LEFT.replace("2026-03-02", "03/02/2026").replace("2026-03-0", "04/0")
     )
     assert "could be day/month or month/day" in stderr and "YYYY-MM-DD" in stderr
-    assert 'the dates in column "date" (such as "03/02/2026")' in stderr
+    assert 'left.csv: the dates in column "date" (such as "03/02/2026")' in stderr
+    assert """'{"date_format": "%d/%m/%Y"}', or "%m/%d/%Y")""" in stderr
 
 
 def test_many_bad_rows_show_ten_and_the_total(

@@ -139,16 +139,19 @@ def _resolve(
 # --- dates ---------------------------------------------------------------------------------------
 
 
-def date_order(values: Iterable[str], column: str = "date") -> str:
+def date_order(values: Iterable[str], column: str = "date", file: str = "") -> str:
     """The column's day/month order for numeric dates ("dmy" or "mdy"), or InputError saying
-    to export ISO dates when nothing in the column settles it."""
+    how to settle it when nothing in the column does."""
     try:
         return numeric_date_order(dict.fromkeys(v.strip() for v in values if v.strip()))
     except AmbiguousDates as exc:
+        where = f"{file}: " if file else ""
         raise InputError(
-            f'the dates in column "{column}" (such as "{exc.example}") could be day/month or '
-            "month/day, and no date in the column settles it: export the dates as "
-            "YYYY-MM-DD (ISO), which reads one way only"
+            f'{where}the dates in column "{column}" (such as "{exc.example}") could be '
+            "day/month or month/day, and no date in the column settles it: export the dates as "
+            "YYYY-MM-DD (ISO), which reads one way only, or give the format as a JSON column map "
+            f'(--left-map or --right-map \'{{"date_format": "{exc.day_first}"}}\', or '
+            f'"{exc.month_first}")'
         ) from None
 
 
@@ -365,7 +368,7 @@ def read_sides(
     fallback = _fallback_currency(
         name, columns, default_currency or options.get("default_currency")
     )
-    reader = _SideReader.settle(table, columns, options, fallback)
+    reader = _SideReader.settle(table, columns, options, fallback, name)
 
     sides: list[Side] = []
     problems: list[str] = list(table.problems)
@@ -426,6 +429,7 @@ class _SideReader:
         columns: Mapping[str, list[str]],
         options: Mapping[str, str],
         fallback: str | None,
+        name: str = "",
     ) -> _SideReader:
         """Reads each column's decimal mark and date order from the whole column, not per row."""
         cells = table.cells
@@ -443,10 +447,10 @@ class _SideReader:
         mark = options.get("decimal") or decimal_mark(amounts)
         base_mark = options.get("decimal") or decimal_mark(base_amounts or [])
         fmt = options.get("date_format")
-        date_reader = DateReader(fmt, "dmy" if fmt else date_order(dates, columns["date"][0]))
+        date_reader = DateReader(fmt, "dmy" if fmt else date_order(dates, columns["date"][0], name))
         until_reader = date_reader
         if untils is not None and not fmt:
-            until_reader = DateReader(None, date_order(untils, columns["date_until"][0]))
+            until_reader = DateReader(None, date_order(untils, columns["date_until"][0], name))
         return cls(
             ids=ids,
             amounts=amounts,
