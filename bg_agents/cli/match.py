@@ -100,7 +100,8 @@ def cmd_match(args: argparse.Namespace) -> int:
         f"unmatched {summary.left_unmatched:,} left and {summary.right_unmatched:,} right rows "
         "(in no pair)"
     )
-    print(f"wrote {summary.out} in {summary.seconds:.1f} s (profile {summary.profile})")
+    why = f": {summary.note}" if summary.note else ""
+    print(f"wrote {summary.out} in {summary.seconds:.1f} s (profile {summary.profile}{why})")
     return 0
 
 

@@ -255,7 +255,10 @@ def test_match_writes_pairs_with_explanations_and_prints_a_summary(
     assert summary["auto"] == 2 and summary["left_unmatched"] + summary["auto"] <= 3
     assert summary["out"].endswith("p.parquet")
     # The default is learned, but three rows are too few to learn from: the seed's rules decide.
-    assert summary["profile"].startswith("learned: too few rows to learn from (3")
+    assert summary["profile"] == "seed"
+    assert summary["note"] == (
+        "the learned profile needs 100 rows a side to learn from; these files have 3"
+    )
     written = pq.read_table(tmp_path / "p.parquet")
     assert written.schema.field("left_amount").type == pa.decimal128(38, 2)
     assert written.schema.field("score").type == pa.float64()

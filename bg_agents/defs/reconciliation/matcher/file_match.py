@@ -94,6 +94,7 @@ class Summary:
     left_unmatched: int  # records with no pair at all, auto or suggested
     right_unmatched: int
     seconds: float
+    note: str = ""  # why the profile differs from the one asked for
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -146,6 +147,7 @@ def match_files(
     ``bank``: reads a file laid out as a bank export rather than with the matcher's columns.
     """
     started = time.monotonic()
+    note = ""
     suffixes = READ_SUFFIXES | bank.suffixes if bank is not None else READ_SUFFIXES
     check_input_path(left_path, suffixes)
     check_input_path(right_path, suffixes)
@@ -169,10 +171,11 @@ def match_files(
     small = min(len(left), len(right)) < MIN_ROWS_TO_LEARN
     if config.engine == "learned" and small and small_files_config is not None:
         config = small_files_config
-        profile_name = (
-            f"{profile_name}: too few rows to learn from ({min(len(left), len(right))}, "
-            f"at least {MIN_ROWS_TO_LEARN} needed), matched by the seed's rules"
+        note = (
+            f"the {profile_name} profile needs {MIN_ROWS_TO_LEARN} rows a side to learn from; "
+            f"these files have {min(len(left), len(right))}"
         )
+        profile_name = "seed"
     result = match(left, right, config, progress=progress, processes=processes)
     report(f"writing {out_path.name}", 0, 1)
     write_pairs(out_path, result.pairs, {s.id: s for s in left}, {s.id: s for s in right},
@@ -186,6 +189,7 @@ def match_files(
         right_file=str(right_path),
         out=str(out_path),
         profile=profile_name,
+        note=note,
         seconds=round(time.monotonic() - started, 2),
     )
 
