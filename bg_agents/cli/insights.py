@@ -106,14 +106,20 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
             f"unknown time zone {args.tz!r}; use an IANA name like Asia/Kolkata"
         ) from None
     monday = week_start(args.start)
-    print(f"{'week':<12} {'due (local)':<22} {'due (UTC)':<22} slot")
+    rows = [("week", "due (local)", "due (UTC)", "slot")]
     for i in range(args.weeks):
         week = monday + timedelta(weeks=i)
         slot = slot_for(week, args.tz)
         due = due_at(week, slot)
         local = due.astimezone(tz)
-        local_text = f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}"
-        print(f"{week.isoformat():<12} {local_text:<22} {due:%Y-%m-%d %H:%M}Z{'':<5} {slot}")
+        rows.append((week.isoformat(), f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}",
+                     f"{due:%Y-%m-%d %H:%M}Z", str(slot)))  # fmt: skip
+    # Columns as wide as their widest cell: a zone's name ("+1030", "AEDT") varies in length.
+    widths = [max(len(row[c]) for row in rows) for c in range(3)]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[3]
+        )
     return 0
 
 

@@ -293,3 +293,19 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> N
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141
     assert stderr == ""
+
+
+@pytest.mark.parametrize("zone", ["Australia/Lord_Howe", "Asia/Kathmandu", "UTC"])
+def test_delivery_preview_columns_line_up_whatever_the_zones_name(
+    zone: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bg_agents.cli import main
+
+    assert (
+        main(["deliveries", "preview", "--tz", zone, "--from", "2026-03-23", "--weeks", "3"]) == 0
+    )
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 3
+    for column in ("due (local)", "due (UTC)", "slot"):
+        at = header.index(column)
+        assert all(row[at - 2 : at] == "  " and row[at] != " " for row in rows), (column, rows)
