@@ -174,6 +174,26 @@ def test_numbers_follow_the_team_locale_and_currency(
     assert sentence(facts_inputs, "expenses") == expected
 
 
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en_US", "Expenses were $885.00, up from $12.00 the week before."),
+        ("de_DE", "Expenses were 885,00 $, up from 12,00 $ the week before."),
+    ],
+)
+def test_an_elevenfold_change_is_said_as_the_two_amounts(locale: str, expected: str) -> None:
+    """7,275 % is "7.275 %" in German, which an English sentence reads as 7 %: no percentage,
+    and a model that writes one anyway is told it is not a figure of the week."""
+    facts_inputs = inputs(week("0", "885"), week("0", "12", back=1), locale=locale)
+    assert sentence(facts_inputs, "expenses") == expected
+    nine_fold = inputs(week("0", "108"), week("0", "12", back=1), locale=locale)
+    assert "up 800" in sentence(nine_fold, "expenses")  # below tenfold the percentage stays
+    if locale == "en_US":
+        text = "- Expenses were $885.00, up 7,275% from $12.00 the week before.\n"
+        problems = validate(text, build_facts(facts_inputs))
+        assert any("the number 7,275 is not in the facts" in p for p in problems), problems
+
+
 def test_a_big_category_move_outranks_flat_figures_and_overdue_outranks_the_top_category() -> None:
     """|change| >= 20 % first, then overdue invoices, then the top category, flat figures last."""
     facts = build_facts(

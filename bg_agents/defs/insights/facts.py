@@ -332,6 +332,16 @@ class _Formatter:
         return format_date(value, "medium", locale=self.locale)
 
 
+# From this change on (elevenfold and more), a sentence gives the amounts without a percentage:
+# "up 7.273 %" is 7,273 % in German but reads as 7 % in an English sentence, and a change this
+# size says more as the two amounts anyway. Not a figure either, so a model's text may not use it.
+SAID_AS_AMOUNTS_PCT = Decimal(1000)
+
+
+def _said_as_pct(pct: Decimal | None) -> bool:
+    return pct is not None and abs(pct) < SAID_AS_AMOUNTS_PCT
+
+
 def _change_pct(current: Decimal, previous: Decimal) -> Decimal | None:
     """Change against |previous|, as weekly_metrics stores it; None when previous was zero."""
     if previous == 0:
@@ -390,13 +400,15 @@ class _Builder:
             return f", about the same as {self.fmt.money(previous)} the week before."
         direction = "up" if current > previous else "down"
         assert pct is not None
+        if not _said_as_pct(pct):
+            return f", {direction} from {self.fmt.money(previous)} the week before."
         return f", {direction} {self.fmt.pct(pct)} from {self.fmt.money(previous)} the week before."
 
     def change_figures(
         self, current: Decimal, previous: Decimal, pct: Decimal | None
     ) -> list[Figure]:
         figures = [self.money("previous", previous), self.money("change", current - previous)]
-        if pct is not None:
+        if _said_as_pct(pct):
             figures.append(self.pct("change_pct", pct))
         return figures
 
@@ -474,7 +486,7 @@ class _Builder:
                 )
         figures = [self.money("this_week", cur), self.money("previous", prev)]
         figures.append(self.money("change", cur - prev))
-        if cur > 0 and prev > 0 and pct is not None:  # a loss's percent change misleads
+        if cur > 0 and prev > 0 and _said_as_pct(pct):  # a loss's percent change misleads
             figures.append(self.pct("change_pct", pct))
         extra, baseline = self.baseline("net")
         self.add("net", sentence + extra, _change_score(cur, prev, pct), *figures, *baseline)
