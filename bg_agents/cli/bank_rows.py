@@ -8,22 +8,25 @@ composes them, is the one place that knows both shapes.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from bg_agents.defs.ingestion.csv_file import MissingHeader, is_derived_id
 from bg_agents.defs.ingestion.files import read_import_file
-from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES, ImportFileError
-from bg_agents.defs.ingestion.raw import RawTransaction
+from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES, ColumnMapping, ImportFileError
+from bg_agents.defs.ingestion.raw import ParsedFile, RawTransaction
 from bg_agents.defs.reconciliation.matcher.exports import MAX_SHOWN, InputError, MissingColumns
-from bg_agents.defs.reconciliation.matcher.file_match import BankReader
+from bg_agents.defs.reconciliation.matcher.file_match import BankReader, BankRows
 from bg_agents.defs.reconciliation.matcher.rules import Side
 
 # Entries the bank has not booked (pending, information only) are left out, as the import
 # leaves them out: they are no payment yet.
 NOT_BOOKED = "not booked"
+# What a row is matched by besides its amount and date; a table without either column is not a
+# bank export (a ledger with a misspelt header, say): the matcher's own error is the better one.
+NAME_FIELDS = ("counterparty", "description")
 
 
 def _side(row: RawTransaction, row_id: str) -> Side:
@@ -40,16 +43,17 @@ def _side(row: RawTransaction, row_id: str) -> Side:
     )
 
 
-def read_bank_export(path: Path, currency: str | None) -> list[Side]:
-    """Every booked entry of the export as a row, or InputError listing the entries that cannot
-    be read. A row's id is the bank's own id where the file has one, else ``row N``: the N-th
-    entry below the header (or in the statement), the numbering the errors use too."""
+def _parse(path: Path, currency: str | None, options: Mapping[str, str]) -> ParsedFile:
+    mapping = ColumnMapping(**options) if options else None  # options only: date_format, ...
     try:
-        parsed = read_import_file(path, "match", default_currency=currency)
+        parsed = read_import_file(path, "match", mapping=mapping, default_currency=currency)
     except MissingHeader as exc:
         raise MissingColumns(f"{path.name}: {exc}") from None
     except ImportFileError as exc:
         raise InputError(f"{path.name}: {exc}") from None
+    columns = parsed.layout.get("columns")
+    if columns is not None and not any(f in columns for f in NAME_FIELDS):
+        raise MissingColumns(f"{path.name}: no description or counterparty column")
     problems = [r for r in parsed.rejected if NOT_BOOKED not in r["reason"]]
     if problems:
         shown = f" (the first {MAX_SHOWN})" if len(problems) > MAX_SHOWN else ""
@@ -60,15 +64,43 @@ def read_bank_export(path: Path, currency: str | None) -> list[Side]:
         )
     if not parsed.rows:
         raise InputError(f"{path.name}: the file holds no booked entry")
-    ids = [r.external_id if not is_derived_id(r.external_id) else f"row {r.row_ref}"
-           for r in parsed.rows]  # fmt: skip
-    # A bank id given twice (two statements of one account in one file) keeps both rows apart.
-    seen: Counter[str] = Counter()
-    unique = []
-    for row_id in ids:
-        seen[row_id] += 1
-        unique.append(row_id if seen[row_id] == 1 else f"{row_id} ({seen[row_id]})")
-    return [_side(row, row_id) for row, row_id in zip(parsed.rows, unique, strict=True)]
+    return parsed
+
+
+def read_bank_export(path: Path, currency: str | None, options: Mapping[str, str]) -> BankRows:
+    """Every booked entry of the export as a row, or InputError listing the entries that cannot
+    be read. A row's id is the bank's own id where the file has one, else ``row N``: the N-th
+    entry below the header (or in the statement), the numbering the errors use too. An entry
+    whose bank id came before is the same transaction exported twice (overlapping statements)
+    and is left out, as the import leaves it out."""
+    parsed = _parse(path, currency, options)
+    warnings = [
+        f"{path.name}: the balances do not add up, {b.describe()}"
+        for b in parsed.balances
+        if b.ok is False
+    ]
+    given = {r.external_id for r in parsed.rows if not is_derived_id(r.external_id)}
+    sides: list[Side] = []
+    seen: set[str] = set()
+    for row in parsed.rows:
+        row_id = row.external_id
+        if is_derived_id(row_id):
+            row_id = f"row {row.row_ref}"
+            if row_id in given:  # a bank id that reads like a position: keep both apart
+                row_id += " (no id)"
+        elif row_id in seen:
+            continue
+        seen.add(row_id)
+        sides.append(_side(row, row_id))
+    if len(sides) < len(parsed.rows):
+        warnings.append(
+            f"{path.name}: {len(parsed.rows) - len(sides):,} entries repeat a bank id given "
+            "before (the same transaction twice, as in overlapping statements): left out"
+        )
+    columns = parsed.layout.get("columns") or {}
+    layout = ", ".join(f"{field}={header}" for field, header in columns.items())
+    how = f"{parsed.file_format}" + (f": {layout}" if layout else "")
+    return BankRows(sides, how, warnings)
 
 
 BANK_EXPORTS = BankReader(read=read_bank_export, suffixes=frozenset(SUPPORTED_SUFFIXES))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import select
 import signal
 import sys
 import warnings
@@ -59,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             validate_environment()
         return args.func(args)
-    except BrokenPipeError:
+    except BrokenPipeError as exc:
+        if not _stdout_gone():
+            return _failure(exc)  # another pipe or socket: an error like any other
         # The reader of our output went away (``bg-agents review | head``): nothing is wrong
         # and nothing more can be said. Later writes (the interpreter's last flush) go nowhere.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -72,6 +75,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         return _failure(exc)
+
+
+def _stdout_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it (poll reports an error on
+    the writing end); False when it is no file descriptor at all (output captured in memory)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is an OSError
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
 
 
 def _failure(exc: Exception) -> int:

@@ -92,8 +92,15 @@ def cmd_match(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary.as_dict()))
         return 0
-    print(f"left   {summary.left_rows:>10,} rows  {summary.left_file}")
-    print(f"right  {summary.right_rows:>10,} rows  {summary.right_file}")
+    for warning in summary.warnings:
+        print(f"bg-agents: warning: {warning}", file=sys.stderr)
+    for side, rows, file, read_as in (
+        ("left", summary.left_rows, summary.left_file, summary.left_read_as),
+        ("right", summary.right_rows, summary.right_file, summary.right_read_as),
+    ):
+        print(f"{side:<6} {rows:>10,} rows  {file}")
+        if read_as:
+            print(f"{'':<18} read as a bank export ({read_as})")
     print(f"auto   {summary.auto:>10,} pairs linked")
     print(f"review {summary.suggest:>10,} pairs suggested for a person to confirm")
     print(

@@ -309,3 +309,19 @@ def test_delivery_preview_columns_line_up_whatever_the_zones_name(
     for column in ("due (local)", "due (UTC)", "slot"):
         at = header.index(column)
         assert all(row[at - 2 : at] == "  " and row[at] != " " for row in rows), (column, rows)
+
+
+def test_a_broken_pipe_that_is_not_the_output_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A webhook's socket closing mid-write is no reader going away: it is reported (and the
+    handler copes with output that has no file descriptor, as under capture here)."""
+    import bg_agents.cli.match as command
+    from bg_agents.cli import main
+
+    def broken(args: object) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(command, "cmd_match", broken)
+    assert main(["match", "--left", "a", "--right", "b", "--out", "c"]) == 2
+    assert capsys.readouterr().err == "bg-agents: error: Broken pipe\n"

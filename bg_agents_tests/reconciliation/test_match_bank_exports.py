@@ -5,6 +5,7 @@ is matched, not refused; a file neither reader can use gets the matcher's own co
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,8 @@ def test_a_bank_export_with_title_lines_and_a_debit_credit_flag_is_matched(
     code, stdout, stderr = run(capsys, "--left", left, "--right", right, "--out", out)
     assert code == 0, stderr
     assert "right           3 rows" in stdout
+    # The summary says how the file was read, so a surprise is visible.
+    assert "read as a bank export (csv: date=Buchungstag" in stdout and "S/H" in stdout
     found = {(p["left_id"], p["right_id"]): p for p in pairs(out)}
     # A row without an id of its own is named by its place among the export's entries.
     assert set(found) == {("INV-44", "row 1"), ("BILL-7", "row 2")}
@@ -122,7 +125,7 @@ def test_a_bank_exports_unreadable_entries_are_listed(
     assert code == 2
     assert "bank.csv: 1 of 3 entries cannot be read" in stderr
     assert "row 2: bad amount '59,9x'" in stderr
-    assert "Read as a bank export" in stderr and "column map" in stderr
+    assert "so it was read as a bank export" in stderr and "a map naming columns" in stderr
     assert not out.exists()
 
 
@@ -148,3 +151,70 @@ def test_a_title_above_the_matchers_own_header_is_skipped(
     assert code == 0, stderr
     assert "left            2 rows" in stdout
     assert {p["left_id"] for p in pairs(out)} == {"INV-44", "BILL-7"}
+
+
+def test_a_ledger_with_a_misspelt_header_is_not_taken_for_a_bank_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The import would read its date and amount, but with no name to match by: the matcher's
+    own error, naming the missing column, is the one that helps."""
+    left = write(tmp_path, "ledger.csv", LEDGER.replace(",name,", ",nmae,"))
+    right = write(tmp_path, "bank.csv", BANK)
+    code, _, stderr = run(capsys, "--left", left, "--right", right, "--out", tmp_path / "p.csv")
+    assert code == 2
+    assert stderr.startswith("bg-agents: error: ledger.csv: no column for name.")
+
+
+def test_a_maps_options_alone_still_read_a_bank_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Dates that read both ways are settled by a JSON map holding only date_format."""
+    bank = "Datum;Betrag;Verwendungszweck\n03/02/2024;4760,00;Hoffmann\n05/02/2024;-59,95;Telekom\n"
+    right = write(tmp_path, "bank.csv", bank)
+    left = write(tmp_path, "ledger.csv", LEDGER)
+    out = tmp_path / "pairs.csv"
+    code, _, stderr = run(capsys, "--left", left, "--right", right, "--out", out,
+                          "--currency", "EUR")  # fmt: skip
+    assert code == 2 and "could be day/month or month/day" in stderr
+    assert """--left-map '{"date_format": "%d.%m.%Y"}'""" in stderr  # the way to say it here
+    code, stdout, stderr = run(capsys, "--left", left, "--right", right, "--out", out,
+                               "--currency", "EUR", "--right-map", '{"date_format": "%d/%m/%Y"}',
+                               "--json")  # fmt: skip
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["right_read_as"].startswith("csv: date=Datum")
+    dates = {p["right_id"]: p["right_date"] for p in pairs(out)}
+    assert dates == {"row 1": "2024-02-03", "row 2": "2024-02-05"}
+
+
+def test_a_statement_whose_balances_do_not_add_up_is_matched_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An entry is missing from it: the ledger row it pays would look merely unmatched."""
+    left = write(tmp_path, "ledger.csv", LEDGER)
+    right = DATA / "mt940" / "lost_entry.sta"
+    code, _, stderr = run(capsys, "--left", left, "--right", right, "--out", tmp_path / "p.csv")
+    assert code == 0
+    assert stderr.startswith("bg-agents: warning: lost_entry.sta: the balances do not add up")
+    assert "difference -20.00" in stderr
+
+
+def test_an_entry_exported_twice_is_matched_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ids repeat in overlapping exports: the import keeps the first, and so does match."""
+    bank = (
+        "Transaction ID,Booking Date,Description,Amount,Currency\n"
+        "A,2024-02-02,Hoffmann Logistik GmbH,4760.00,EUR\n"
+        "A,2024-02-02,Hoffmann Logistik GmbH,4760.00,EUR\n"
+        "A (2),2024-02-06,Deutsche Telekom AG,-59.95,EUR\n"
+        ",2024-02-07,Stadtwerke,-120.00,EUR\n"
+    )
+    left = write(tmp_path, "ledger.csv", LEDGER)
+    right = write(tmp_path, "bank.csv", bank)
+    out = tmp_path / "p.csv"
+    code, stdout, stderr = run(capsys, "--left", left, "--right", right, "--out", out)
+    assert code == 0, stderr
+    assert "right           3 rows" in stdout
+    assert "1 entries repeat a bank id given before" in stderr
+    assert {p["right_id"] for p in pairs(out)} == {"A", "A (2)"}

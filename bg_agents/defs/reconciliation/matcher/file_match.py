@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,13 +39,24 @@ FORK_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
+class BankRows:
+    """A file read as a bank export: its rows, how it was read (format and the columns used, for
+    the summary) and what a user should know (a statement whose balances do not add up)."""
+
+    sides: list[Side]
+    read_as: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class BankReader:
     """How a file the matcher's columns do not describe is read: as a bank export, the way
     ``bg-agents import`` reads one (known layouts, headers in six languages, title lines above
     the header, debit and credit columns, OFX, MT940, camt, QIF). The CLI passes the import's
     readers in: the reconciliation domain does not depend on the ingestion domain."""
 
-    read: Callable[[Path, str | None], list[Side]]  # (path, default currency) -> rows
+    # (path, default currency, a map's options: date_format, decimal, default_currency)
+    read: Callable[[Path, str | None, Mapping[str, str]], BankRows]
     suffixes: frozenset[str]  # every suffix it reads, CSV and Parquet included
 
 
@@ -55,24 +66,28 @@ def _read_side(
     currency: str | None,
     table: Table | None,
     bank: BankReader | None,
-) -> list[Side]:
+) -> BankRows:
     """One input's rows: by the matcher's columns (named like the fields, or mapped); a file
-    without them, and without a map, as a bank export when a reader for those is given."""
+    without them, and with no map naming columns, as a bank export when a reader is given."""
+    given = column_map if isinstance(column_map, ColumnMap) else ColumnMap(column_map or {})
     if table is None and path.suffix.lower() not in READ_SUFFIXES and bank is not None:
-        return bank.read(path, currency)  # a statement (OFX, MT940, ...): no columns at all
+        return bank.read(path, currency, given.options)  # a statement: no columns at all
     try:
-        return read_sides(path, column_map, default_currency=currency, table=table)
+        return BankRows(read_sides(path, given, default_currency=currency, table=table), "")
     except MissingColumns as missing:
-        if bank is None or column_map is not None:
+        if bank is None or given.columns:
             raise
         try:
-            return bank.read(path, currency)
+            return bank.read(path, currency, given.options)
         except MissingColumns:
             raise missing from None  # no bank export either: the matcher's columns are the fix
         except InputError as exc:
             raise InputError(
-                f"{exc}\n(Read as a bank export, as bg-agents import reads one, since the file "
-                "lacks the matcher's own columns; a column map says which columns to use instead.)"
+                f"{exc}\n(The file lacks the matcher's own columns, so it was read as a bank "
+                "export, as bg-agents import reads one. In bg-agents match a mapping's options "
+                """go in a JSON map, e.g. --left-map '{"date_format": "%d.%m.%Y"}', and the """
+                "currency of a file without one in --currency; a map naming columns reads the "
+                "file by the matcher's fields instead.)"
             ) from None
 
 
@@ -95,6 +110,9 @@ class Summary:
     right_unmatched: int
     seconds: float
     note: str = ""  # why the profile differs from the one asked for
+    left_read_as: str = ""  # how a file read as a bank export was read ("" by the fields)
+    right_read_as: str = ""
+    warnings: tuple[str, ...] = ()  # e.g. a statement whose balances do not add up
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -158,12 +176,13 @@ def match_files(
     report(stage, 0, 1)
     # The right file's cells are read beside the left file (a forked child, when processes
     # allow); the left file's problems are still the ones reported first.
-    left, right_table = beside(
+    left_rows, right_table = beside(
         lambda: _read_side(left_path, left_map, currency, None, bank),
         lambda: _read_table_of(right_path, right_map),
         fork=processes > 1 and right_path.stat().st_size >= FORK_BYTES,
     )
-    right = _read_side(right_path, right_map, currency, right_table, bank)
+    right_rows = _read_side(right_path, right_map, currency, right_table, bank)
+    left, right = left_rows.sides, right_rows.sides
     report(stage, 1, 1)
     if same_sign:
         left, right = ([replace(x, group="-" if x.amount < 0 else "+") for x in side]
@@ -190,6 +209,9 @@ def match_files(
         out=str(out_path),
         profile=profile_name,
         note=note,
+        left_read_as=left_rows.read_as,
+        right_read_as=right_rows.read_as,
+        warnings=tuple(left_rows.warnings + right_rows.warnings),
         seconds=round(time.monotonic() - started, 2),
     )
 
