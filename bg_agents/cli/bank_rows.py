@@ -18,7 +18,7 @@ from bg_agents.defs.ingestion.files import read_import_file
 from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES, ColumnMapping, ImportFileError
 from bg_agents.defs.ingestion.raw import ParsedFile, RawTransaction
 from bg_agents.defs.reconciliation.matcher.exports import MAX_SHOWN, InputError, MissingColumns
-from bg_agents.defs.reconciliation.matcher.file_match import BankReader, BankRows
+from bg_agents.defs.reconciliation.matcher.file_match import BankReader, InputRows
 from bg_agents.defs.reconciliation.matcher.rules import Side
 
 # Entries the bank has not booked (pending, information only) are left out, as the import
@@ -67,7 +67,7 @@ def _parse(path: Path, currency: str | None, options: Mapping[str, str]) -> Pars
     return parsed
 
 
-def read_bank_export(path: Path, currency: str | None, options: Mapping[str, str]) -> BankRows:
+def read_bank_export(path: Path, currency: str | None, options: Mapping[str, str]) -> InputRows:
     """Every booked entry of the export as a row, or InputError listing the entries that cannot
     be read. A row's id is the bank's own id where the file has one, else ``row N``: the N-th
     entry below the header (or in the statement), the numbering the errors use too. An entry
@@ -100,7 +100,7 @@ def read_bank_export(path: Path, currency: str | None, options: Mapping[str, str
     columns = parsed.layout.get("columns") or {}
     layout = ", ".join(f"{field}={header}" for field, header in columns.items())
     how = f"{parsed.file_format}" + (f": {layout}" if layout else "")
-    return BankRows(sides, how, warnings)
+    return InputRows(sides, how, warnings)
 
 
 BANK_EXPORTS = BankReader(read=read_bank_export, suffixes=frozenset(SUPPORTED_SUFFIXES))

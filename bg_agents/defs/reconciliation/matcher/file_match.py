@@ -39,12 +39,13 @@ FORK_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
-class BankRows:
-    """A file read as a bank export: its rows, how it was read (format and the columns used, for
-    the summary) and what a user should know (a statement whose balances do not add up)."""
+class InputRows:
+    """One input's rows; for a file read as a bank export also how it was read (its format and
+    the columns used, for the summary) and what a user should know (a statement whose balances
+    do not add up)."""
 
     sides: list[Side]
-    read_as: str
+    read_as: str = ""  # "" when read by the matcher's own columns
     warnings: list[str] = field(default_factory=list)
 
 
@@ -56,7 +57,7 @@ class BankReader:
     readers in: the reconciliation domain does not depend on the ingestion domain."""
 
     # (path, default currency, a map's options: date_format, decimal, default_currency)
-    read: Callable[[Path, str | None, Mapping[str, str]], BankRows]
+    read: Callable[[Path, str | None, Mapping[str, str]], InputRows]
     suffixes: frozenset[str]  # every suffix it reads, CSV and Parquet included
 
 
@@ -66,14 +67,14 @@ def _read_side(
     currency: str | None,
     table: Table | None,
     bank: BankReader | None,
-) -> BankRows:
+) -> InputRows:
     """One input's rows: by the matcher's columns (named like the fields, or mapped); a file
     without them, and with no map naming columns, as a bank export when a reader is given."""
     given = column_map if isinstance(column_map, ColumnMap) else ColumnMap(column_map or {})
     if table is None and path.suffix.lower() not in READ_SUFFIXES and bank is not None:
         return bank.read(path, currency, given.options)  # a statement: no columns at all
     try:
-        return BankRows(read_sides(path, given, default_currency=currency, table=table), "")
+        return InputRows(read_sides(path, given, default_currency=currency, table=table))
     except MissingColumns as missing:
         if bank is None or given.columns:
             raise
