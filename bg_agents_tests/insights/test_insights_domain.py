@@ -187,7 +187,7 @@ def test_an_elevenfold_change_is_said_as_the_two_amounts(locale: str, expected: 
     facts_inputs = inputs(week("0", "885"), week("0", "12", back=1), locale=locale)
     assert sentence(facts_inputs, "expenses") == expected
     nine_fold = inputs(week("0", "108"), week("0", "12", back=1), locale=locale)
-    assert "up 800" in sentence(nine_fold, "expenses")  # below tenfold the percentage stays
+    assert "up 800" in sentence(nine_fold, "expenses")  # nine times as much: the percentage stays
     if locale == "en_US":
         text = "- Expenses were $885.00, up 7,275% from $12.00 the week before.\n"
         problems = validate(text, build_facts(facts_inputs))
