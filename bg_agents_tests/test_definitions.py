@@ -68,6 +68,10 @@ def test_jobs_schedules_and_sensors_are_all_defined() -> None:
         "customer_profile_sensor",
         "enrichment_correction_sensor",
     }
+    # A deployment runs them all from its first start: nobody has to find and toggle one.
+    stopped = [d.name for d in (*repo.schedule_defs, *repo.sensor_defs)
+               if d.default_status.value != "RUNNING"]  # fmt: skip
+    assert stopped == []
     jobs = {j.name for j in repo.get_all_jobs()}
     assert {
         "daily_ingest_job",

@@ -13,6 +13,9 @@ from bg_agents.defs.reconciliation.jobs import match_model_job
     cron_schedule="0 3 * * 1",
     job=match_model_job,
     execution_timezone="UTC",
+    # On from the start, as every schedule and sensor here: without it a deployment matches
+    # with the seed's rules forever (no model is ever trained but by hand).
+    default_status=dg.DefaultScheduleStatus.RUNNING,
     description=(
         "Every Monday at 03:00 UTC, re-train match_model on all teams' records, bank rows and "
         "decisions; unchanged data stores no new model."
