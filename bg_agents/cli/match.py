@@ -47,7 +47,7 @@ MATCH_PROGRESS_BYTES = 1_000_000
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    """Reconcile two CSV/Parquet exports and write the pairs; no database or Dagster involved."""
+    """Reconcile two exports and write the pairs; no database or Dagster involved."""
     from pathlib import Path
 
     from bg_agents.cli.bank_rows import BANK_EXPORTS
@@ -116,10 +116,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register this module's commands on the ``bg-agents`` parser."""
     match = sub.add_parser(
         "match",
-        help="reconcile two CSV or Parquet exports (no database or Dagster needed)",
+        help="reconcile two exports, CSV, Parquet or bank statements (no database or Dagster)",
         description="Pair the rows of two exports (e.g. a ledger and a bank statement) and write "
         "the pairs with their decision (auto: linked; suggest: for a person to confirm) and "
-        "an explanation.",
+        "an explanation. A file without the matcher's columns (id, date, amount, name) is read "
+        "as a bank export, as bg-agents import reads one (CSV layouts it knows, OFX, MT940, camt, "
+        "QIF).",
     )
     match.add_argument("--left", required=True, help="records: invoices, receipts, ledger rows")
     match.add_argument("--right", required=True, help="candidates: bank or card transactions")
