@@ -20,9 +20,9 @@ def _team_id(conn, slug: str) -> int:  # type: ignore[no-untyped-def]
 
 def cmd_add(args: argparse.Namespace) -> int:
     from bg_agents.cli.common import open_engine
-    from bg_agents.defs.notifications.endpoints import add_endpoint, check_url
+    from bg_agents.defs.notifications.endpoints import add_endpoint, check_team_url
 
-    check_url(args.url)  # a bad URL is reported before the database is opened
+    check_team_url(args.url)  # a bad URL is reported before the database is opened
     if args.secret == "-":  # from stdin: a secret typed on the command line stays in history
         args.secret = sys.stdin.readline().strip()
     with open_engine().begin() as conn:
@@ -36,8 +36,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     print(f"{args.team}: {kind} endpoint {endpoint.id} added for {endpoint.url}")
     print(f"signing secret: {secret}")
     print(
-        "Store the secret now: it is not shown again. Receivers verify X-BG-Signature with it "
-        "(see bg_agents/defs/notifications/channels/webhook.py)."
+        "Store the secret now: it is not shown again. A receiver checks X-BG-Signature: "
+        "v1= + hex HMAC-SHA256(secret, X-BG-Timestamp + '.' + raw body), the timestamp within "
+        "5 minutes (README: What is built, Notifications)."
     )
     return 0
 

@@ -4,6 +4,7 @@ accept and the database column can hold, said in one line without echoing a pass
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 import httpx
@@ -41,4 +42,36 @@ def check_url(url: str) -> str:
         httpx.URL(url)  # the client that will POST to it must accept it too (host characters...)
     except httpx.InvalidURL:
         raise ValueError("not a valid webhook URL; expected https://host/path") from None
+    return url
+
+
+LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def check_team_url(url: str) -> str:
+    """:func:`check_url`, then what a team's endpoint may not be: plain http to another machine
+    (payment data in the clear) or an address inside a private network, the link-local range or
+    this machine's other interfaces (a team must not make the server call its internal
+    services, such as a cloud's metadata at 169.254.169.254). Loopback stays allowed, with http
+    too: a receiver on this machine is a test or a local relay."""
+    url = check_url(url)
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    loopback = host in LOCAL_NAMES or (address is not None and address.is_loopback)
+    if loopback:
+        return url
+    if address is not None and not address.is_global:
+        raise ValueError(
+            f"a team's webhook URL may not point to a private, link-local or reserved address "
+            f"({host}): the receiver must be reachable on the internet"
+        )
+    if parts.scheme.lower() != "https":
+        raise ValueError(
+            "a team's webhook URL must be https:// (payments would travel in the clear); "
+            "http:// only to this machine (127.0.0.1, localhost)"
+        )
     return url

@@ -251,3 +251,13 @@ def test_two_deliverers_at_once_send_each_delivery_once(
         keys += [c.headers["X-BG-Delivery"] for c in receiver.at("/race")[len(keys) :]]
     assert len(keys) == len(set(keys)), "no delivery sent twice by racing deliverers"
     assert len(set(keys)) == 60, f"{60 - len(set(keys))} lost ({retried} delivered on retry)"
+
+
+def test_a_receiver_down_for_a_night_loses_nothing() -> None:
+    """The waits between the attempts a delivery gets add up to 12-24 h (jitter included)
+    before it is dead: an outage of hours is retried through, a dead endpoint still stops."""
+    from bg_agents.defs.notifications.deliver import MAX_ATTEMPTS, backoff
+
+    for key in ("webhook:7:digest-1", "email:3:insight-2026-11-23", "x"):
+        waited = sum((backoff(key, n) for n in range(1, MAX_ATTEMPTS)), timedelta())
+        assert timedelta(hours=12) <= waited <= timedelta(hours=25), (key, waited)

@@ -107,6 +107,12 @@ def test_the_same_url_twice_is_refused_on_one_line(cli, team, engine: Engine) ->
         ("https://example.com/a b", "spaces or control characters"),
         ("https://example.com:99999/hook", "not a valid webhook URL"),
         ("https://example.com/" + "a" * 2100, "at most 2,048"),
+        # Payments in the clear, or the server made to call inside its own network.
+        ("http://hooks.example.com/bg", "must be https://"),
+        ("https://169.254.169.254/latest/meta-data", "private, link-local or reserved"),
+        ("https://10.0.0.5/hook", "private, link-local or reserved"),
+        ("https://[fd00::1]/hook", "private, link-local or reserved"),
+        ("https://0.0.0.0/hook", "private, link-local or reserved"),
     ],
 )
 def test_a_bad_url_is_one_line_and_exit_2(cli, team, engine: Engine, url: str, says: str) -> None:  # type: ignore[no-untyped-def]

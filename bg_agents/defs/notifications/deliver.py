@@ -31,7 +31,9 @@ from bg_agents.lib import clock
 from bg_agents.lib.db.claims import claim_due
 from bg_agents.lib.db.models import Notification, Team, User, WebhookEndpoint
 
-MAX_ATTEMPTS = 6
+# 19 waits of 30 s, 1, 2, 4 ... min, then 2 h each: 12-24 h with the jitter, so a receiver or a
+# mail server down for a night loses nothing (6 attempts gave up after 8-15 minutes).
+MAX_ATTEMPTS = 20
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=2)
 # How long a claimed delivery is left to its deliverer before another one may retry it.

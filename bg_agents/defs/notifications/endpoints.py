@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bg_agents.lib.db.models import Notification, WebhookEndpoint
-from bg_agents.lib.urls import check_url
+from bg_agents.lib.urls import check_team_url
 
 MIN_SECRET, MAX_SECRET = 16, 128  # shorter is guessable; longer does not fit the column
 SECRET_PREFIX = "whsec_"
@@ -87,7 +87,7 @@ def add_endpoint(
     A new random secret unless one is given. The same URL twice is a ValueError, unless it was
     removed: then it is active again, with the new secret and ``slack`` flag.
     """
-    url = check_url(url)
+    url = check_team_url(url)
     secret = new_secret() if secret is None else _check_secret(secret)
     existing = conn.execute(
         sa.select(WebhookEndpoint.id, WebhookEndpoint.active).where(
