@@ -247,3 +247,28 @@ def test_flush_closes_due_windows_and_prints_what_it_did(engine, app_env, capsys
     assert (counts["digests"], counts["events_sent"], counts["deliveries_in_app"]) == (1, 3, 1)
     assert main(["notifications", "flush"]) == 0
     assert capsys.readouterr().out.startswith("0 digests and 0 single messages from 0 events")
+
+
+def test_flush_says_why_deliveries_failed(engine, app_env, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A mail server that is down: the pass names the reason, not only "1 to retry"."""
+    import socket
+
+    from bg_agents.defs.notifications import Event, notify
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("BG_AGENTS_SMTP_URL", f"smtp://127.0.0.1:{port}")
+    monkeypatch.setenv("BG_AGENTS_SMTP_FROM", "Finance <billing@example.com>")
+    with engine.begin() as conn:
+        team = conn.execute(
+            sa.insert(Team).returning(Team.id),
+            {"slug": "down", "name": "D", "time_zone": "UTC", "base_currency": "EUR"},
+        ).scalar_one()
+        conn.execute(sa.insert(User), {"team_id": team, "email": "d@x.test", "name": "D"})
+        hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        notify(conn, [Event("down-1", team, "invoice.paid", "Invoice 1 paid")], hour_ago)
+    assert main(["notifications", "flush"]) == 0
+    first, *reasons = capsys.readouterr().out.splitlines()
+    assert "1 to retry" in first
+    assert len(reasons) == 1 and reasons[0].startswith("  1 x email: ")

@@ -22,6 +22,7 @@ from bg_agents.defs.notifications.outbox import CHANNELS
 from bg_agents.lib import clock
 
 BUDGET = timedelta(minutes=4)
+ERRORS_SHOWN = 5  # distinct failure reasons a pass prints, the commonest first
 
 
 @dataclass
@@ -49,11 +50,13 @@ class Cycle:
     def summary(self) -> str:
         d = self.delivered
         sent = sum(d.delivered.values())
-        return (
+        lines = [
             f"{self.flushed.digests} digests and {self.flushed.singles} single messages from "
             f"{self.flushed.events} events; {sent} e-mails/webhooks sent, {d.retried} to retry, "
             f"{d.dead} dead, {d.suppressed} suppressed, {self.flushed.held + d.held} held"
-        )
+        ]
+        lines += [f"  {n:,} x {reason}" for reason, n in d.errors.most_common(ERRORS_SHOWN)]
+        return "\n".join(lines)
 
 
 def run_cycle(

@@ -49,9 +49,13 @@ class DeliverResult:
     dead: int = 0
     suppressed: int = 0
     held: int = 0
+    # Why the retried and dead ones failed ("email: Connection refused"), for the person
+    # running a pass: "2 to retry" alone hides a mail server that is down or misconfigured.
+    errors: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: DeliverResult) -> None:
         self.delivered.update(other.delivered)
+        self.errors.update(other.errors)
         self.retried += other.retried
         self.dead += other.dead
         self.suppressed += other.suppressed
@@ -254,6 +258,7 @@ def _record(
             else:
                 assert error is not None
                 reason = str(error)[:500]
+                result.errors[f"{row.channel}: {reason[:200]}"] += 1
                 if error.transient and row.attempts < max_attempts:
                     wait = backoff(row.idempotency_key, row.attempts)
                     asked = getattr(error, "retry_after", None)
