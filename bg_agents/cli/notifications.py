@@ -316,6 +316,19 @@ def _add_flush(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=cmd_flush)
 
 
+def _handler_class() -> type:
+    """wsgiref's request handler, logging the path without its query: a link's token unsubscribes
+    its member, so it stays out of logs."""
+    from wsgiref.simple_server import WSGIRequestHandler
+
+    class QuietTokens(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            path = self.path.split("?", 1)[0]
+            self.log_message('"%s %s" %s %s', self.command, path, str(code), str(size))
+
+    return QuietTokens
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the one-click unsubscribe links of e-mails (RFC 8058) until interrupted."""
     from wsgiref.simple_server import make_server
@@ -325,7 +338,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     app = unsubscribe_app(open_engine(), settings.secret_key())
-    with make_server(args.host, args.port, app) as server:
+    try:
+        server = make_server(args.host, args.port, app, handler_class=_handler_class())
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        raise ValueError(
+            f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc} "
+            "(another --port or --host?)"
+        ) from None
+    with server:
         print(
             f"unsubscribe links served on http://{args.host}:{args.port}/unsubscribe "
             f"(e-mails link to {settings.public_url}); Ctrl-C stops",

@@ -154,3 +154,42 @@ def test_a_bad_token_is_400_and_changes_nothing(engine: Engine, page: str) -> No
     assert httpx.get(f"{page}/elsewhere").status_code == 404
     assert httpx.put(unsubscribe_url(page, user_id, SECRET)).status_code == 405
     assert _prefs(engine, user_id) == LEGACY
+
+
+def test_the_command_keeps_tokens_out_of_its_log_and_names_a_taken_port(
+    engine: Engine, app_env: str, tmp_path: Any
+) -> None:
+    """`bg-agents notifications serve-unsubscribe`: a link's token unsubscribes its member, so
+    the access log shows the path only; a port already taken is one line naming it."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bin_ = os.path.join(os.path.dirname(sys.executable), "bg-agents")
+    args = [bin_, "notifications", "serve-unsubscribe", "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(100):
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/unsubscribe?token=SECRET-TOKEN-42")
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert answer.status_code == 400  # not a token made with the key
+        taken = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        assert taken.returncode == 2
+        assert taken.stderr == (
+            f"bg-agents: error: cannot serve on 127.0.0.1:{port}: Address already in use "
+            "(another --port or --host?)\n"
+        )
+    finally:
+        server.terminate()
+        _, log = server.communicate(timeout=30)
+    assert '"GET /unsubscribe" 400' in log and "SECRET-TOKEN-42" not in log
