@@ -207,27 +207,3 @@ def test_one_team_that_cannot_be_reported_does_not_cost_the_others(
     assert _versions(engine) == [("other", 1)]
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert "1 team(s) could not be reported: acme: BlobError" in str(failure.step_failure_data)
-
-
-def test_the_first_months_report_can_be_backfilled_when_history_starts_mid_month(
-    tmp_path: Path,
-) -> None:
-    """History from Monday 2026-10-05: October's report reads the days that exist; a backfill
-    of it (the UI's Materialize) failed on October 1-4, which are no partitions."""
-    import os
-    import subprocess
-    import sys
-
-    script = (
-        "import dagster as dg\n"
-        "from bg_agents.definitions import defs\n"
-        "graph = defs.resolve_asset_graph()\n"
-        "days = graph.get_parent_partition_keys_for_child(\n"
-        "    '2026-10-01', dg.AssetKey('transactions'), dg.AssetKey('month_end_reports'))\n"
-        "keys = sorted(days.partitions_subset.get_partition_keys())\n"
-        "print(keys[0], keys[-1], len(keys), len(days.required_but_nonexistent_partition_keys))\n"
-    )
-    env = {**os.environ, "BG_AGENTS_HOME": str(tmp_path), "BG_AGENTS_HISTORY_START": "2026-10-05"}
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                         timeout=120, check=True).stdout  # fmt: skip
-    assert out.split() == ["2026-10-05", "2026-10-31", "27", "0"]

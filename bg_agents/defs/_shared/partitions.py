@@ -23,6 +23,13 @@ weekly_partitions = dg.WeeklyPartitionsDefinition(
 )
 
 
+# A week or a month reads its booking days that exist: the week in progress (end_offset=1) has
+# days still to come, and a history starting mid-month (2026-10-05) gives its first month days
+# before it (October 1-4). Without this, a backfill that includes such a week or month fails
+# ("depends on non-existent partitions") and refreshes nothing.
+EXISTING_DAYS = dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
+
+
 # One unit of delivery: an ISO week x the UTC offset its teams have at Monday 07:00 local
 # (bg_agents.lib.delivery_slots); reminders use the same slots per local day. At most 40 slots
 # (lib/delivery_slots.SLOTS) whatever the number of teams, but only the slots some team has used

@@ -11,7 +11,7 @@ from bg_agents.defs._shared.metadata import (
     table_schema,
     with_code_reference,
 )
-from bg_agents.defs._shared.partitions import key_to_date, weekly_partitions
+from bg_agents.defs._shared.partitions import EXISTING_DAYS, key_to_date, weekly_partitions
 from bg_agents.defs._shared.resources import AppDatabase
 from bg_agents.defs._shared.sensing import refresh_when_deps_change
 from bg_agents.defs.metrics import quality
@@ -32,7 +32,10 @@ def _pct(value: float | None) -> str:
 @dg.asset(
     metadata=table_schema(WeeklyMetric),
     partitions_def=weekly_partitions,
-    deps=["transactions", "transaction_enrichment"],
+    deps=[
+        dg.AssetDep(day, partition_mapping=EXISTING_DAYS)
+        for day in ("transactions", "transaction_enrichment")
+    ],  # fmt: skip
     automation_condition=refresh_when_deps_change,
     check_specs=[
         dg.AssetCheckSpec(

@@ -9,10 +9,10 @@ from datetime import date, datetime
 import dagster as dg
 import sqlalchemy as sa
 
-from bg_agents.defs._shared.partitions import HISTORY_START
+from bg_agents.defs._shared.partitions import EXISTING_DAYS, HISTORY_START
 from bg_agents.defs._shared.resources import OUTSIDE_WORLD_RETRY_POLICY, AppDatabase
 from bg_agents.defs._shared.sensing import last_materialized
-from bg_agents.defs.reports.partitions import DAYS_OF_THE_MONTH, month_of, monthly_partitions
+from bg_agents.defs.reports.partitions import month_of, monthly_partitions
 from bg_agents.defs.reports.readiness import why_not_ready
 from bg_agents.defs.reports.service import publish_month
 from bg_agents.lib import clock
@@ -46,7 +46,7 @@ def readiness(
 
 @dg.asset(
     partitions_def=monthly_partitions,
-    deps=[dg.AssetDep("transactions", partition_mapping=DAYS_OF_THE_MONTH)],
+    deps=[dg.AssetDep("transactions", partition_mapping=EXISTING_DAYS)],
     pool=REPORTS_POOL,
     # Storage and the team's notification are outside calls; a retry re-publishes the month,
     # and the teams already written are unchanged (nothing written twice). Without it a failed

@@ -18,11 +18,6 @@ monthly_partitions = dg.MonthlyPartitionsDefinition(
     start_date=HISTORY_START.replace(day=1).isoformat(), end_offset=0
 )
 
-# A month's report reads that month's booking days; the first month's begin before the history
-# start does (partitions from 2026-10-05: October's first four days do not exist), and a backfill
-# of that month must not fail for want of them.
-DAYS_OF_THE_MONTH = dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
-
 
 def month_of(key: str) -> date:
     """The first day of a partition's month ("2026-03-01" -> date(2026, 3, 1))."""
