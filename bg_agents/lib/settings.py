@@ -709,7 +709,8 @@ class Settings:
 
     @property
     def import_dir(self) -> Path:
-        """Drop CSV/OFX files in ``<import_dir>/<team-slug>/``; the import sensor picks them up."""
+        """Drop bank files (CSV, Parquet, OFX, MT940, camt, QIF) in ``<import_dir>/<team-slug>/``;
+        the import sensor picks them up."""
         return self.home / "imports"
 
     def secret_key(self) -> str:

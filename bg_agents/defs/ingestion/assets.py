@@ -41,9 +41,10 @@ CHECKS = [
     owners=["team:data"],
     description=(
         "Booked bank transactions, one partition per booking day: the simulated bank feed plus "
-        "rows from CSV/OFX files in the import folder. Inserted once per (team, source, external "
-        "id); a row reusing a stored id is an identical duplicate or, with other content, a "
-        "conflict; unreadable rows and conflicts go to `quarantined_rows` with the reason."
+        "rows from the bank files in the import folder (CSV, Parquet, OFX, MT940, camt, QIF). "
+        "Inserted once per (team, source, external id); a row reusing a stored id is an "
+        "identical duplicate or, with other content, a conflict; unreadable rows and conflicts "
+        "go to `quarantined_rows` with the reason."
     ),
 )
 def transactions(context: dg.AssetExecutionContext, app_db: AppDatabase) -> dg.MaterializeResult:

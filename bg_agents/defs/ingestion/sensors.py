@@ -18,7 +18,10 @@ from bg_agents.lib.settings import load_settings
     job=stage_import_file_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Stages each CSV/OFX file dropped into <import_dir>/<team-slug>/.",
+    description=(
+        "Stages each bank file (CSV, Parquet, OFX, MT940, camt, QIF) dropped into "
+        "<import_dir>/<team-slug>/."
+    ),
 )
 def import_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     import_dir = load_settings().import_dir
@@ -46,7 +49,7 @@ def import_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Requests the `transactions` partitions of newly staged file rows. Rows booked on a day "
-        "whose partition does not exist yet are ingested by the daily schedule when it does."
+        "whose partition does not exist yet are ingested by the hourly schedule when it does."
     ),
 )
 def staged_rows_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase) -> dg.SensorResult:

@@ -667,7 +667,7 @@ class QuarantinedRow(Base):
 
 
 class ImportFile(Base):
-    """A CSV/OFX file picked up from the import folder, keyed by content hash."""
+    """A bank file picked up from the import folder, keyed by content hash."""
 
     __tablename__ = "import_files"
     id: Mapped[int] = _id()
