@@ -5,6 +5,7 @@ accept and the database column can hold, said in one line without echoing a pass
 from __future__ import annotations
 
 import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 import httpx
@@ -48,6 +49,19 @@ def check_url(url: str) -> str:
 LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host names literally, also in the forms the system resolver accepts for
+    IPv4 ("2852039166", "0xa9fea9fe" and "0251.0376.0251.0376" are 169.254.169.254)."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
 def check_team_url(url: str) -> str:
     """:func:`check_url`, then what a team's endpoint may not be: plain http to another machine
     (payment data in the clear) or an address inside a private network, the link-local range or
@@ -57,10 +71,7 @@ def check_team_url(url: str) -> str:
     url = check_url(url)
     parts = urlsplit(url)
     host = (parts.hostname or "").rstrip(".").lower()
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
+    address = _literal_address(host)
     loopback = host in LOCAL_NAMES or (address is not None and address.is_loopback)
     if loopback:
         return url

@@ -113,6 +113,8 @@ def test_the_same_url_twice_is_refused_on_one_line(cli, team, engine: Engine) ->
         ("https://10.0.0.5/hook", "private, link-local or reserved"),
         ("https://[fd00::1]/hook", "private, link-local or reserved"),
         ("https://0.0.0.0/hook", "private, link-local or reserved"),
+        ("https://2852039166/latest", "private, link-local or reserved"),  # 169.254.169.254
+        ("https://0x0a000005/hook", "private, link-local or reserved"),  # 10.0.0.5
     ],
 )
 def test_a_bad_url_is_one_line_and_exit_2(cli, team, engine: Engine, url: str, says: str) -> None:  # type: ignore[no-untyped-def]
