@@ -230,18 +230,23 @@ def test_unsubscribed_user_is_told_and_can_subscribe_again(cli, people, engine) 
     assert stored(engine, people["ann@globex"]).as_json() == {}
 
 
-def test_flush_closes_due_windows_and_prints_what_it_did(engine, app_env, capsys) -> None:  # type: ignore[no-untyped-def]
+def paid_an_hour_ago(engine: Engine, slug: str, invoices: int) -> None:
+    """A team with one member, told an hour ago that ``invoices`` invoices were paid."""
     from bg_agents.defs.notifications import Event, notify
 
     with engine.begin() as conn:
         team = conn.execute(
             sa.insert(Team).returning(Team.id),
-            {"slug": "flush", "name": "F", "time_zone": "UTC", "base_currency": "EUR"},
+            {"slug": slug, "name": slug, "time_zone": "UTC", "base_currency": "EUR"},
         ).scalar_one()
-        conn.execute(sa.insert(User), {"team_id": team, "email": "f@x.test", "name": "F"})
-        hour_ago = datetime.now(UTC) - timedelta(hours=1)
-        events = [Event(f"p{i}", team, "invoice.paid", f"Invoice {i} paid") for i in range(3)]
-        notify(conn, events, hour_ago)
+        conn.execute(sa.insert(User), {"team_id": team, "email": f"{slug}@x.test", "name": slug})
+        events = [Event(f"{slug}{i}", team, "invoice.paid", f"Invoice {i} paid")
+                  for i in range(invoices)]  # fmt: skip
+        notify(conn, events, datetime.now(UTC) - timedelta(hours=1))
+
+
+def test_flush_closes_due_windows_and_prints_what_it_did(engine, app_env, capsys) -> None:  # type: ignore[no-untyped-def]
+    paid_an_hour_ago(engine, "flush", 3)
     assert main(["notifications", "flush", "--json"]) == 0
     counts = json.loads(capsys.readouterr().out)
     assert (counts["digests"], counts["events_sent"], counts["deliveries_in_app"]) == (1, 3, 1)
@@ -253,21 +258,12 @@ def test_flush_says_why_deliveries_failed(engine, app_env, capsys, monkeypatch) 
     """A mail server that is down: the pass names the reason, not only "1 to retry"."""
     import socket
 
-    from bg_agents.defs.notifications import Event, notify
-
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("BG_AGENTS_SMTP_URL", f"smtp://127.0.0.1:{port}")
     monkeypatch.setenv("BG_AGENTS_SMTP_FROM", "Finance <billing@example.com>")
-    with engine.begin() as conn:
-        team = conn.execute(
-            sa.insert(Team).returning(Team.id),
-            {"slug": "down", "name": "D", "time_zone": "UTC", "base_currency": "EUR"},
-        ).scalar_one()
-        conn.execute(sa.insert(User), {"team_id": team, "email": "d@x.test", "name": "D"})
-        hour_ago = datetime.now(UTC) - timedelta(hours=1)
-        notify(conn, [Event("down-1", team, "invoice.paid", "Invoice 1 paid")], hour_ago)
+    paid_an_hour_ago(engine, "down", 1)
     assert main(["notifications", "flush"]) == 0
     first, *reasons = capsys.readouterr().out.splitlines()
     assert "1 to retry" in first
