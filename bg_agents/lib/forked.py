@@ -136,10 +136,17 @@ def _stop(pid: int) -> None:
         pass
 
 
+def splits(processes: int, items: int) -> bool:
+    """Whether a step over ``items`` items is split over ``processes`` (two at most): below
+    MIN_ITEMS the fork costs about what it saves. (MIN_ITEMS is read here at each call, so a
+    test can lower it to force the split on small inputs.)"""
+    return processes > 1 and items >= MIN_ITEMS
+
+
 def halves(fn: Callable[[T], R], items: Sequence[T], processes: int = 1) -> list[R]:
-    """``[fn(x) for x in items]``, the second half in a forked child when ``processes`` > 1 and
-    there are at least MIN_ITEMS items."""
-    if processes < 2 or len(items) < MIN_ITEMS:
+    """``[fn(x) for x in items]``, the second half in a forked child when the items are many
+    enough (:func:`splits`)."""
+    if not splits(processes, len(items)):
         return [fn(x) for x in items]
     half = len(items) // 2
     first, second = beside(

@@ -29,6 +29,7 @@ from bg_agents.defs.reconciliation.matcher.exports import (
 )
 from bg_agents.defs.reconciliation.matcher.rules import Side
 from bg_agents.defs.reconciliation.matcher.types import Pair
+from bg_agents_tests.reconciliation.match_cli import read_pairs, run, write
 
 LEFT = (
     "id,date,amount,name,currency\n"
@@ -42,21 +43,6 @@ RIGHT = (
     "TX-2,2026-03-03,42.50,SQ *BLUE BOTTLE,EUR\n"
     "TX-3,2026-02-01,17.00,Unrelated Shop,EUR\n"
 )
-
-
-def write(folder: Path, name: str, content: str | bytes) -> Path:
-    path = folder / name
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-    return path
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
-    code = main(["match", *map(str, args)])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def refuse(
@@ -623,16 +609,13 @@ def test_formula_cells_are_written_as_text_and_negative_numbers_stay_numbers(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Ids and names from an export reach a spreadsheet: none may run as a formula there."""
-    import csv
-
     left = write(tmp_path, "left.csv", HOSTILE_LEFT)
     right = write(tmp_path, "right.csv", HOSTILE_RIGHT)
     out = tmp_path / "pairs.csv"
     code, _, stderr = run(capsys, "--left", left, "--right", right, "--out", out,
                           "--currency", "EUR")  # fmt: skip
     assert code == 0, stderr
-    with out.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_pairs(out)
     assert len(rows) == 3, rows
     cells = [value for row in rows for value in row.values()]
     runnable = [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(c)]

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from bg_agents.defs.reconciliation.matcher.rules import Side
 from bg_agents.lib import forked
-from bg_agents.lib.forked import beside
 from bg_agents.lib.money import known_currencies
 from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount
 from bg_agents.lib.tabular.columns import ColumnMap, ColumnMapError, find_column
@@ -645,7 +644,7 @@ def _write_csv_in_halves(path: Path, records: dict[str, list[Any]], processes: i
     """The CSV, its second half formatted and written by a forked child into a file of its own
     (appended here) when there are many rows and ``processes`` is 2."""
     rows = len(records["left_id"])
-    if processes < 2 or rows < forked.MIN_ITEMS:
+    if not forked.splits(processes, rows):
         _write_csv(path, records)
         return
     half = rows // 2
@@ -653,7 +652,7 @@ def _write_csv_in_halves(path: Path, records: dict[str, list[Any]], processes: i
     os.close(handle)
     tail = Path(tail_name)
     try:
-        beside(
+        forked.beside(
             lambda: _write_csv(path, {c: v[:half] for c, v in records.items()}),
             lambda: _write_csv(tail, {c: v[half:] for c, v in records.items()}, header=False),
         )

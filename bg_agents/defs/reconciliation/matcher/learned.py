@@ -64,7 +64,6 @@ from bg_agents.defs.reconciliation.matcher.types import (
     TieBreaker,
 )
 from bg_agents.lib import forked
-from bg_agents.lib.forked import beside, halves
 
 REFINE_ROUNDS = 3
 # Fewer rows than this on either side, and there is too little to learn from: the file matcher
@@ -142,10 +141,10 @@ def _compare_in_halves(
     """:func:`compare`, the second half of the pairs in a forked child when ``processes`` is 2
     and the pairs are many: a pair's levels depend on its two rows alone (and on the candidates'
     frequencies, the same in both halves)."""
-    if processes < 2 or len(rec) < 2 * forked.MIN_ITEMS:
-        return compare(left, right, rec, cand, vat)
     half = len(rec) // 2
-    first, second = beside(
+    if not forked.splits(processes, half):  # each half as many as a split needs
+        return compare(left, right, rec, cand, vat)
+    first, second = forked.beside(
         lambda: compare(left, right, rec[:half], cand[:half], vat),
         lambda: compare(left, right, rec[half:], cand[half:], vat),
     )
@@ -433,11 +432,11 @@ class _Decide:
         self.explanations = Explanations(
             compared.gamma[viable], weights[viable], compared.tf[viable], self.right.n
         )
-        if processes > 1 and len(viable) >= forked.MIN_ITEMS:
+        if forked.splits(processes, len(viable)):
             # On two cores every viable pair's words are written up front, half in a forked
             # child (one process writes only the pairs emitted: 41,797 of 41,935 at 45k).
             view = self.view
-            self.texts = halves(
+            self.texts = forked.halves(
                 lambda n: self._explain(n, view[n][0], view[n][1], view[n][3], view[n][4]),
                 range(len(viable)),
                 processes,

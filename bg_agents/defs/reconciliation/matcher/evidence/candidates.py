@@ -38,7 +38,6 @@ from bg_agents.defs.reconciliation.matcher.evidence.order import (
     row_key,
 )
 from bg_agents.lib import forked
-from bg_agents.lib.forked import beside
 
 
 @dataclass(frozen=True)
@@ -343,7 +342,7 @@ def candidate_pairs(
 
     With ``processes`` 2 and many records, the shared-token rule (about 40 % of the time) runs
     in a forked child beside the others: its pairs come back as two arrays."""
-    others, tokens = beside(
+    others, tokens = forked.beside(
         lambda: [
             (EQUAL, equal_amounts(left, right, cfg)),
             (NEAR, near_amounts(left, right, cfg)),
@@ -352,7 +351,7 @@ def candidate_pairs(
             (IDS, shared_identifiers(left, right, cfg)),
         ],
         lambda: [(TOKENS, shared_tokens(left, right, cfg))],
-        fork=processes > 1 and left.n >= forked.MIN_ITEMS,
+        fork=forked.splits(processes, left.n),
     )
     # In bit order, which is the rules' order above (the result does not depend on it).
     found = sorted(others + tokens, key=lambda rule: rule[0])
