@@ -338,11 +338,13 @@ def test_a_server_that_is_down_is_transient_and_fails_fast_afterwards() -> None:
 
 def test_many_messages_share_one_connection_reopened_once_dropped() -> None:
     recorder = Recorder()
-    with smtp_server(recorder, timeout=0.5) as port, SmtpSender(plain_config(port)) as sender:
+    # The server drops a connection idle for 2 s: long enough that a loaded machine's pause
+    # between two of the 50 sends does not (it did at 0.5 s, once in a full parallel run).
+    with smtp_server(recorder, timeout=2.0) as port, SmtpSender(plain_config(port)) as sender:
         for i in range(50):
             sender.send(render_email(outgoing(f"k{i}"), f"u{i}@example.com", FROM, UNSUB))
         assert sender.connections == 1
-        time.sleep(1.0)  # the server closes the idle connection (421 timeout)
+        time.sleep(3.0)  # the server closes the idle connection (421 timeout)
         sender.send(render_email(outgoing("late"), "late@example.com", FROM, UNSUB))
         assert sender.connections == 2
     assert len(recorder.received) == 51
