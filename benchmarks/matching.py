@@ -32,12 +32,13 @@ import time
 import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.naive_matcher import naive_match  # noqa: E402
+from benchmarks.naive_matcher import naive_scanner  # noqa: E402
 from bg_agents.defs.reconciliation.matcher import match, profile  # noqa: E402
 from bg_agents.defs.reconciliation.matcher.rules import (  # noqa: E402
     Side,
@@ -141,32 +142,50 @@ def case_counts(data: EvalSet) -> dict[str, int]:
     return dict(Counter(data.truth.values()))
 
 
+@dataclass
+class Scanned:
+    """A naive scan's timing: preparing the candidates once, then the records measured."""
+
+    setup_s: float
+    loop_s: float
+    done: list[str]  # ids of the records measured
+    pairs: list[Pair]
+
+    def scaled_s(self, records: int) -> float:
+        """The whole run's time: the set-up once, the loop scaled to every record."""
+        return self.setup_s + self.loop_s / len(self.done) * records
+
+
 def scan(
-    fn: Callable[[list[Side], Sequence[Side]], list[Pair]],
+    scanner: Callable[[Sequence[Side]], Callable[[Sequence[Side]], list[Pair]]],
     records: Sequence[Side],
     candidates: Sequence[Side],
     budget: float,
     min_measure: float,
     chunk: int,
-) -> tuple[float, list[str], list[Pair]]:
+) -> Scanned:
     """Run a per-record scan over a strided order of the records (any prefix is a fair sample),
     stopping once at least ``min_measure`` s are measured and the whole run would exceed
-    ``budget`` s. Returns (measured seconds, ids of the records done, pairs)."""
+    ``budget`` s. The candidates are prepared once (timed), as a scan of all records at once
+    would, not once per chunk."""
     stride = 50
     order = [i for s in range(stride) for i in range(s, len(records), stride)]
+    t0 = time.perf_counter()
+    scan_records = scanner(candidates)
+    setup = time.perf_counter() - t0
     pairs: list[Pair] = []
     elapsed, done = 0.0, 0
     while done < len(order):
         part = [records[i] for i in order[done : done + chunk]]
         t0 = time.perf_counter()
-        pairs += fn(part, candidates)
+        pairs += scan_records(part)
         elapsed += time.perf_counter() - t0
         done += len(part)
-        if elapsed >= min_measure and elapsed / done * len(order) > budget:
+        if elapsed >= min_measure and setup + elapsed / done * len(order) > budget:
             break
         if done * 10 // len(order) > (done - len(part)) * 10 // len(order):
-            log(f"    {done:,}/{len(order):,} records, {elapsed:.1f}s")
-    return elapsed, [records[i].id for i in order[:done]], pairs
+            log(f"    {done:,}/{len(order):,} records, {setup + elapsed:.1f}s")
+    return Scanned(setup, elapsed, [records[i].id for i in order[:done]], pairs)
 
 
 # -- children: one measurement per process ------------------------------------------------------
@@ -190,8 +209,9 @@ def child_quality(args: argparse.Namespace) -> dict[str, Any]:
     out["ours_all"] = link_quality(result.pairs, data)
     out["ours_auto"] = auto_quality(ours)
     log(f"  quality: match {out['ours_s']:.1f}s; naive full scan ...")
-    elapsed, _, pairs = scan(naive_match, data.records, data.candidates, math.inf, math.inf, 500)
-    out["naive_s"] = elapsed
+    scanned = scan(naive_scanner, data.records, data.candidates, math.inf, math.inf, 500)
+    pairs = scanned.pairs
+    out["naive_s"] = scanned.scaled_s(len(data.records))
     naive = evaluate(pairs, data)
     out["naive"] = scores_dict(naive)
     out["naive_all"] = link_quality(pairs, data)
@@ -241,9 +261,10 @@ def child_naive(args: argparse.Namespace) -> dict[str, Any]:
         "rss_base_mib": maxrss_mib(),
     }
     budget, measure = (args.naive_budget, 10.0) if not args.quick else (math.inf, math.inf)
-    elapsed, done, pairs = scan(naive_match, data.records, data.candidates, budget, measure, 200)
-    out["measured_s"], out["measured_records"] = elapsed, len(done)
-    out["scaled_s"] = elapsed / len(done) * len(data.records)
+    scanned = scan(naive_scanner, data.records, data.candidates, budget, measure, 200)
+    pairs, done = scanned.pairs, scanned.done
+    out["measured_s"], out["measured_records"] = scanned.setup_s + scanned.loop_s, len(done)
+    out["scaled_s"] = scanned.scaled_s(len(data.records))
     out["rss_peak_mib"] = maxrss_mib()
     if len(done) == len(data.records):
         out["quality"] = link_quality(pairs, data)
@@ -251,14 +272,13 @@ def child_naive(args: argparse.Namespace) -> dict[str, Any]:
     # measured on a sample and scaled; its links must equal the pre-checked scan's.
     log("  naive without pre-checks (check_pair on every same-group pair) ...")
 
-    def literal(records: list[Side], candidates: Sequence[Side]) -> list[Pair]:
-        return naive_match(records, candidates, prefilter=False)
+    def literal(candidates: Sequence[Side]) -> Callable[[Sequence[Side]], list[Pair]]:
+        return naive_scanner(candidates, prefilter=False)
 
-    lit_s, lit_done, lit_pairs = scan(
-        literal, data.records, data.candidates, 0.0, args.literal_measure, 20
-    )
-    out["literal_measured_s"], out["literal_records"] = lit_s, len(lit_done)
-    out["literal_scaled_s"] = lit_s / len(lit_done) * len(data.records)
+    lit = scan(literal, data.records, data.candidates, 0.0, args.literal_measure, 20)
+    lit_done, lit_pairs = lit.done, lit.pairs
+    out["literal_measured_s"], out["literal_records"] = lit.setup_s + lit.loop_s, len(lit_done)
+    out["literal_scaled_s"] = lit.scaled_s(len(data.records))
     sampled = set(lit_done) & set(done)
     out["literal_compared"] = len(sampled)
     out["literal_same_links"] = {
@@ -509,7 +529,9 @@ def report(q: dict, ours: dict, trace: dict | None, naive: dict, rl_: dict, scal
     speedup = naive_s / t_ours
     out.append(
         f"### Speed: {ours['records']:,} records x {ours['candidates']:,} candidates "
-        f"({ours['true_pairs']:,} true pairs), each in a fresh process, one cold run"
+        f"({ours['true_pairs']:,} true pairs), each in a fresh process, the median of "
+        f"{len(ours['match_s_runs'])} cold runs in turns (matcher {spread(ours['match_s_runs'])}, "
+        f"naive scan {spread(naive['scaled_s_runs'])})"
     )
     out.append("")
     nq = naive.get("quality")
@@ -594,6 +616,25 @@ def report(q: dict, ours: dict, trace: dict | None, naive: dict, rl_: dict, scal
     return out
 
 
+def median_speed(args: argparse.Namespace) -> tuple[dict, dict]:
+    """The matcher and the naive scan in turns, ``args.repeat`` times each, fresh processes; the
+    median run of each, with the range of its times (this shared machine varies 10-40 %)."""
+    ours_runs, naive_runs = [], []
+    for k in range(args.repeat):
+        log(f"  run {k + 1}/{args.repeat}: ours, naive ...")
+        ours_runs.append(run_child("ours", args))
+        naive_runs.append(run_child("naive", args))
+    ours = sorted(ours_runs, key=lambda r: r["match_s"])[len(ours_runs) // 2]
+    naive = sorted(naive_runs, key=lambda r: r["scaled_s"])[len(naive_runs) // 2]
+    ours["match_s_runs"] = [r["match_s"] for r in ours_runs]
+    naive["scaled_s_runs"] = [r["scaled_s"] for r in naive_runs]
+    return ours, naive
+
+
+def spread(times: list[float]) -> str:
+    return f"{secs(min(times))}-{secs(max(times))}" if len(times) > 1 else ""
+
+
 def growth_table(runs: list[tuple[dict, dict]]) -> list[str]:
     """Ours vs the pre-checked naive scan at growing sizes (same kind of data)."""
     out = ["", "### Growth: the matcher vs the pre-checked naive scan", ""]
@@ -603,9 +644,11 @@ def growth_table(runs: list[tuple[dict, dict]]) -> list[str]:
         naive_s = naive["scaled_s"]
         rows.append([
             f"{ours['records']:,} x {ours['candidates']:,}", secs(ours["match_s"]),
-            secs(naive_s) + (" (scaled)" if scaled else ""), f"{naive_s / ours['match_s']:.1f}×",
+            spread(ours["match_s_runs"]), secs(naive_s) + (" (scaled)" if scaled else ""),
+            spread(naive["scaled_s_runs"]), f"{naive_s / ours['match_s']:.1f}×",
         ])  # fmt: skip
-    out += table(["records x candidates", "matcher", "naive scan, pre-checked", "naive / ours"],
+    out += table(["records x candidates", "matcher (median)", "its runs",
+                  "naive scan, pre-checked (median)", "its runs", "naive / ours"],
                  rows)  # fmt: skip
     return out
 
@@ -625,6 +668,9 @@ def main() -> None:
     )
     parser.add_argument("--no-trace", action="store_true", help="skip the tracemalloc runs")
     parser.add_argument(
+        "--repeat", type=int, default=3, help="speed runs of each, in turns (the median counts)"
+    )
+    parser.add_argument(
         "--profile", default="learned", help="the matcher's profile measured (learned, seed, ...)"
     )
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
@@ -633,7 +679,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.teams, args.n, args.scale_teams, args.scale_records = 2, 800, 4, 2_000
-        args.literal_measure = 0.5
+        args.literal_measure, args.repeat = 0.5, 1
     if args.child:
         if not args.scale:
             args.scale_teams = 0
@@ -647,11 +693,9 @@ def main() -> None:
     print(f"machine: {machine_line}", flush=True)
     log("quality ...")
     q = run_child("quality", args)
-    log("speed: ours ...")
-    ours = run_child("ours", args)
+    log("speed: ours and naive ...")
+    ours, naive = median_speed(args)
     trace = None if args.no_trace else run_child("ours", args, "--trace")
-    log("speed: naive ...")
-    naive = run_child("naive", args)
     log("speed: recordlinkage ...")
     rl_ = run_child("rl", args)
     growth = []
@@ -660,7 +704,7 @@ def main() -> None:
             bigger = argparse.Namespace(**{**vars(args), "teams": args.teams * factor,
                                            "n": args.n * factor})  # fmt: skip
             log(f"growth: {bigger.n:,} x {bigger.n:,} ...")
-            growth.append((run_child("ours", bigger), run_child("naive", bigger)))
+            growth.append(median_speed(bigger))
     log("scale ...")
     scale_args = ["--scale", "--scale-teams", str(args.scale_teams),
                   "--scale-records", str(args.scale_records)]  # fmt: skip

@@ -14,7 +14,7 @@ they are still made on each (record, candidate) pair in turn: a full scan.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from bg_agents.defs.reconciliation.matcher.rules import MatchRules, Side, check_pair, quoted_amounts
@@ -54,14 +54,11 @@ def _close(
     return abs(c_base - base) <= base_tol
 
 
-def naive_match(
-    records: Sequence[Side],
-    candidates: Sequence[Side],
-    rules: MatchRules | None = None,
-    *,
-    prefilter: bool = True,
-) -> list[Pair]:
-    """Each record's best candidate under ``check_pair``, found by scanning all candidates.
+def naive_scanner(
+    candidates: Sequence[Side], rules: MatchRules | None = None, *, prefilter: bool = True
+) -> Callable[[Sequence[Side]], list[Pair]]:
+    """The scan over ``candidates``, their values computed once: a function of the records that
+    gives each record's best candidate under ``check_pair``, found by scanning all candidates.
 
     ``prefilter=False`` calls ``check_pair`` on every pair of the record's group (the seed's loop
     with no shortcut at all); the links are the same, only slower.
@@ -78,36 +75,42 @@ def naive_match(
         )
         for c in candidates
     ]
-    pairs: list[Pair] = []
-    for record in records:
-        group = record.group
-        lo = record.date.toordinal() - window
-        hi = (record.date_until or record.date).toordinal() + window
-        currency, amount, base, _ = _amounts(record)
-        tol = max(amount * pct, floor) + _SLACK
-        base_tol = None if base is None else max(base * pct, floor) + _SLACK
-        wanted = (currency, amount, tol, base, base_tol)
-        best: tuple[float, int] | None = None
-        for j, (c_group, c_start, c_end, c_cur, c_amount, c_base, c_quoted) in enumerate(cands):
-            if c_group != group:
-                continue
-            if prefilter and (
-                c_start > hi or c_end < lo or not _close(wanted, c_cur, c_amount, c_base, c_quoted)
-            ):
-                continue
-            check = check_pair(record, candidates[j], rules)
-            if check.ok and (best is None or check.score > best[0]):
-                best = (check.score, j)
-        if best is not None:
-            score, j = best
-            pairs.append(
-                Pair(
-                    left_id=record.id,
-                    right_id=candidates[j].id,
-                    score=score,
-                    decision="auto",
-                    relation="amount",
-                    explanation="best candidate of a full scan under check_pair",
+
+    def scan(records: Sequence[Side]) -> list[Pair]:
+        pairs: list[Pair] = []
+        for record in records:
+            group = record.group
+            lo = record.date.toordinal() - window
+            hi = (record.date_until or record.date).toordinal() + window
+            currency, amount, base, _ = _amounts(record)
+            tol = max(amount * pct, floor) + _SLACK
+            base_tol = None if base is None else max(base * pct, floor) + _SLACK
+            wanted = (currency, amount, tol, base, base_tol)
+            best: tuple[float, int] | None = None
+            for j, (c_group, c_start, c_end, c_cur, c_amount, c_base, c_quoted) in enumerate(cands):
+                if c_group != group:
+                    continue
+                if prefilter and (
+                    c_start > hi
+                    or c_end < lo
+                    or not _close(wanted, c_cur, c_amount, c_base, c_quoted)
+                ):
+                    continue
+                check = check_pair(record, candidates[j], rules)
+                if check.ok and (best is None or check.score > best[0]):
+                    best = (check.score, j)
+            if best is not None:
+                score, j = best
+                pairs.append(
+                    Pair(
+                        left_id=record.id,
+                        right_id=candidates[j].id,
+                        score=score,
+                        decision="auto",
+                        relation="amount",
+                        explanation="best candidate of a full scan under check_pair",
+                    )
                 )
-            )
-    return pairs
+        return pairs
+
+    return scan
