@@ -13,7 +13,7 @@ from bg_agents.defs.reconciliation.matcher.rules import Side, normalize_name
 Decision = Literal["auto", "suggest"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a match makes one per pair shown
 class Pair:
     """One proposed pairing of a record (left) with a candidate (right).
 
