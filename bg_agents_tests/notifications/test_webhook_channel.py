@@ -64,7 +64,7 @@ class Receiver:
     a path (the last one repeats); unscripted paths answer 200. Signatures are checked against
     ``secret`` with the real clock, so tests sign with ``datetime.now(UTC)``."""
 
-    def __init__(self, secret: str = SECRET) -> None:
+    def __init__(self, secret: str = SECRET, host: str = "127.0.0.1") -> None:
         self.secret = secret
         self.received: list[Received] = []
         self.connections: set[int] = set()  # client ports seen: one per TCP connection
@@ -101,7 +101,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -29,7 +29,13 @@ from bg_agents.defs.notifications.channels.base import DeliveryError, Outgoing
 from bg_agents.defs.notifications.preferences import Preferences
 from bg_agents.lib import clock
 from bg_agents.lib.db.claims import claim_due
-from bg_agents.lib.db.models import Notification, Team, User, WebhookEndpoint
+from bg_agents.lib.db.models import (
+    SYSTEM_TEAM_PREFIX,
+    Notification,
+    Team,
+    User,
+    WebhookEndpoint,
+)
 
 # 19 waits of 30 s, 1, 2, 4 ... min, then 2 h each: 12-24 h with the jitter, so a receiver or a
 # mail server down for a night loses nothing (6 attempts gave up after 8-15 minutes).
@@ -225,8 +231,17 @@ def _send_webhooks(
                    row.idempotency_key, now)
         for row, endpoint, outgoing in hooks
     ]  # fmt: skip
-    with WebhookSender(timeout=timeout) as sender:
-        errors = sender.send_many(jobs)
+    # A team's endpoint reaches only public addresses; the operators' alert webhook (a system
+    # team's, set by whoever runs the service) may be an internal relay.
+    public = [not outgoing.team_slug.startswith(SYSTEM_TEAM_PREFIX) for _, _, outgoing in hooks]
+    errors: list[Any] = [None] * len(jobs)
+    for public_only in (True, False):
+        at = [k for k, p in enumerate(public) if p == public_only]
+        if not at:
+            continue
+        with WebhookSender(timeout=timeout, public_only=public_only) as sender:
+            for k, error in zip(at, sender.send_many([jobs[k] for k in at]), strict=True):
+                errors[k] = error
     return {
         row.id: ("delivered", None, None) if error is None else ("error", error, None)
         for (row, _, _), error in zip(hooks, errors, strict=True)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,11 @@ from typing import Any, NamedTuple
 import httpx
 
 from bg_agents.defs.notifications.channels.base import DeliveryError, Outgoing
+from bg_agents.defs.notifications.channels.public_transport import (
+    NotPublicError,
+    PublicTransport,
+    Resolve,
+)
 from bg_agents.lib.agents.messages import redact
 
 TIMESTAMP_HEADER = "X-BG-Timestamp"
@@ -257,7 +263,10 @@ class WebhookSender:
     """POSTs over one pooled ``httpx.Client`` (keep-alive per host), shared by worker threads.
 
     Redirects are not followed: a signed body re-sent wherever a 3xx points would be a way to
-    leak it, and an endpoint that moved should be updated by its team.
+    leak it, and an endpoint that moved should be updated by its team. With ``public_only``
+    (teams' endpoints) a host that resolves to a private, link-local or reserved address is
+    refused when the connection is made (public_transport.py); ``resolve`` replaces
+    ``socket.getaddrinfo`` there (tests).
     """
 
     def __init__(
@@ -266,17 +275,19 @@ class WebhookSender:
         timeout: httpx.Timeout | None = None,
         answer_timeout: float = ANSWER,
         max_connections: int = MAX_CONNECTIONS,
-        transport: httpx.BaseTransport | None = None,
+        public_only: bool = True,
+        resolve: Resolve = socket.getaddrinfo,
     ) -> None:
         self.answer_timeout = answer_timeout
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
         self._client = httpx.Client(
             timeout=timeout or httpx.Timeout(connect=CONNECT, read=READ, write=WRITE, pool=POOL),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
+            limits=limits,
             follow_redirects=False,
             headers={"User-Agent": "bg-agents-webhooks/1", "Content-Type": "application/json"},
-            transport=transport,
+            transport=PublicTransport(limits, resolve) if public_only else None,
         )
 
     def __enter__(self) -> WebhookSender:
@@ -303,6 +314,8 @@ class WebhookSender:
                 waited = retry_after(response.headers.get("retry-after"), now)
         except httpx.TimeoutException as exc:
             raise WebhookError(self._timed_out(exc), transient=True) from None
+        except NotPublicError as exc:  # a team's setting to change, not a network to wait for
+            raise WebhookError(f"not sent: {exc}", transient=False) from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.LocalProtocolError) as exc:
             raise WebhookError(f"cannot send: {_shown(str(exc))}", transient=False) from None
         except httpx.TransportError as exc:
