@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -64,7 +65,9 @@ class Receiver:
     a path (the last one repeats); unscripted paths answer 200. Signatures are checked against
     ``secret`` with the real clock, so tests sign with ``datetime.now(UTC)``."""
 
-    def __init__(self, secret: str = SECRET, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, secret: str = SECRET, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None
+    ) -> None:
         self.secret = secret
         self.received: list[Received] = []
         self.connections: set[int] = set()  # client ports seen: one per TCP connection
@@ -102,6 +105,8 @@ class Receiver:
                 pass
 
         self._server = ThreadingHTTPServer((host, 0), Handler)
+        if tls is not None:  # https: the handshake on each accepted connection
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -125,6 +130,10 @@ class Receiver:
     def url(self, path: str) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}{path}"
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
 
     def at(self, path: str) -> list[Received]:
         return [r for r in self.received if r.path == path]

@@ -7,7 +7,10 @@ can point anywhere, as a hostile DNS would make it."""
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -73,9 +76,8 @@ def post(sender: WebhookSender, url: str) -> None:
 def test_a_host_resolving_to_a_private_address_is_refused_and_nothing_reaches_it(
     internal: Receiver,
 ) -> None:
-    port = internal.url("/").rsplit(":", 1)[1].split("/")[0]
     address = internal.url("/").split("//")[1].split(":")[0]
-    url = f"http://hooks.acme.example:{port}/hook"
+    url = f"http://hooks.acme.example:{internal.port}/hook"
     # Alone, or among public addresses (a resolver may hand out both): refused either way.
     for answer in ([address], ["93.184.216.34", address]):
         resolve = resolving({"hooks.acme.example": answer})
@@ -96,7 +98,7 @@ def test_a_host_resolving_to_a_private_address_is_refused_and_nothing_reaches_it
 def test_the_connection_goes_to_the_address_that_was_checked_with_the_host_name_kept(
     receiver: Receiver,
 ) -> None:
-    port = receiver.url("/").rsplit(":", 1)[1].split("/")[0]
+    port = receiver.port
     # No system resolver knows this name: only the checked answer can have been connected to.
     resolve = resolving({"relay.acme.example": ["127.0.0.1"]})
     with WebhookSender(resolve=resolve) as sender:
@@ -168,3 +170,28 @@ def test_delivery_refuses_a_teams_internal_endpoint_and_reaches_the_operators_on
         error = conn.scalar(sa.select(Notification.last_error).where(Notification.status == "dead"))
     assert rows == {"acme": "dead", "_operators": "delivered"}  # final at once: no retries
     assert "private, link-local or reserved address" in error
+
+
+def test_https_over_the_checked_address_verifies_the_certificate_for_the_host_name(
+    tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command makes the receiver's certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=hooks.acme.example",
+         "-addext", "subjectAltName=DNS:hooks.acme.example"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the one certificate the sender trusts
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with Receiver(tls=tls) as receiver:
+        port = receiver.port
+        names = {"hooks.acme.example": ["127.0.0.1"], "other.acme.example": ["127.0.0.1"]}
+        with WebhookSender(resolve=resolving(names)) as sender:
+            post(sender, f"https://hooks.acme.example:{port}/hook")
+            with pytest.raises(WebhookError, match="certificate"):
+                post(sender, f"https://other.acme.example:{port}/hook")
+        assert [r.headers["Host"] for r in receiver.received] == [f"hooks.acme.example:{port}"]
