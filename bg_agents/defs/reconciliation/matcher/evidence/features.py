@@ -316,7 +316,8 @@ def _rarest(matrix: sparse.csr_matrix, df: np.ndarray, width: int, pad: int) -> 
 
 def _cents(amounts: list[Any]) -> np.ndarray:
     """|amount| in cents, rounded to hundredths of a cent (money is stored with four places);
-    None -> NaN. numpy converts each ``Decimal`` as float() does, without a call per row."""
+    NaN (no base amount) stays NaN. numpy converts each ``Decimal`` as float() does, without a
+    Python call per row."""
     return np.round(np.abs(np.array(amounts, np.float64)) * 100, 2)
 
 
