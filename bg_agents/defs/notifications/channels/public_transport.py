@@ -9,7 +9,9 @@ itself, refuses it when any of its addresses is private, link-local or reserved,
 to the address it checked (never resolving twice). TLS still verifies the certificate against
 the host name, and connections are pooled per host name as usual. Loopback stays allowed: a
 receiver on this machine is a test or a local relay. The operators' own alert webhook, set by
-whoever runs the service, is sent without this transport.
+whoever runs the service, is sent without this transport. A proxy named in the environment
+(``HTTPS_PROXY``) is not used here (httpx mounts such proxies only beside its own transport):
+the check must see the address connected to.
 """
 
 from __future__ import annotations
