@@ -207,7 +207,7 @@ def guard(
     currencies), dates within the window, the evidence in favour (a Bayes factor above 1), and
     the bank text quoting no other reference of the record's series. The same check
     ``match_record`` applies to a model's choice (:func:`check_learned`)."""
-    a = np.array([abs(float(records[i].amount)) for i in rec])
+    a = np.abs(np.array([r.amount for r in records], np.float64))[rec]  # float() of each
     tolerance = np.maximum(a * float(rules.amount_pct), float(rules.amount_abs))
     amount_ok = np.isfinite(relative) & (np.abs(relative) * a <= tolerance + 1e-9)
     date_ok = np.abs(lag) <= rules.date_days

@@ -303,9 +303,8 @@ def format_pct(value: Decimal) -> str:
 
 def money(value: Decimal) -> str:
     """An absolute amount with at least two decimals: 42.5 -> \"42.50\"."""
-    text = f"{abs(value).normalize():f}"
-    whole, _, frac = text.partition(".")
-    return f"{whole}.{frac.ljust(2, '0')}"
+    whole, _, frac = f"{abs(value):f}".partition(".")  # as normalize() would, without its cost
+    return f"{whole}.{frac.rstrip('0').ljust(2, '0')}"
 
 
 def days_apart(a: Side, b: Side) -> int:
