@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from bg_agents.cli.common import iso_date
+
 
 def _team_id(conn, slug: str) -> int:  # type: ignore[no-untyped-def]
     import sqlalchemy as sa
@@ -85,11 +87,36 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_resend(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, time
+
+    from bg_agents.cli.common import open_engine
+    from bg_agents.defs.notifications.endpoints import resend_dead
+
+    since = datetime.combine(args.since, time(), UTC) if args.since else None
+    with open_engine().begin() as conn:
+        endpoint, queued = resend_dead(conn, _team_id(conn, args.team), args.endpoint, since)
+    if args.json:
+        print(json.dumps({**endpoint.as_dict(), "queued": queued}))
+        return 0
+    after = f" created since {args.since.isoformat()}" if args.since else ""
+    if not queued:
+        print(f"{args.team}: webhook endpoint {endpoint.id} has no dead deliveries{after}")
+        return 0
+    print(
+        f"{args.team}: {queued} dead deliveries{after} to webhook endpoint {endpoint.id} queued "
+        "again, each with its own X-BG-Delivery key (a receiver drops one it already has); "
+        "they leave with the next notifications run (each minute, or `bg-agents notifications "
+        "flush`)"
+    )
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register this module's commands on the ``bg-agents`` parser."""
     webhooks = sub.add_parser(
         "webhooks",
-        help="a team's webhook endpoints: add, list, remove",
+        help="a team's webhook endpoints: add, list, remove, resend",
         description="Where a team's notifications are POSTed as signed JSON (or a Slack "
         "incoming-webhook payload with --slack).",
     )
@@ -127,7 +154,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     remove.add_argument("endpoint", metavar="ID_OR_URL", help="the id `list` shows, or the URL")
     remove.set_defaults(func=cmd_remove)
 
-    for command in (add, listing, remove):
+    resend = webhooks_sub.add_parser(
+        "resend",
+        help="send an endpoint's dead deliveries again (after its receiver was down too long)",
+        description="Queue the deliveries an endpoint gave up on (dead after 20 attempts or a "
+        "final answer) to be sent again with fresh attempts. Each keeps its X-BG-Delivery key, "
+        "so a receiver that did get one drops the repeat; running it again queues nothing more.",
+    )
+    resend.add_argument("endpoint", metavar="ID_OR_URL", help="the id `list` shows, or the URL")
+    resend.add_argument(
+        "--since",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="only deliveries created on this day (UTC) or later",
+    )
+    resend.set_defaults(func=cmd_resend)
+
+    for command in (add, listing, remove, resend):
         command.add_argument(
             "--team", required=True, help="team slug (`bg-agents teams` lists them)"
         )

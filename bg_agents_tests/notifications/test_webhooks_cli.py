@@ -221,3 +221,74 @@ def test_adding_a_removed_url_again_brings_it_back_with_a_new_secret(
     (after,) = stored(engine)
     assert code == 0 and after.id == before.id and after.active and after.slack
     assert after.secret != before.secret and f"signing secret: {after.secret}" in out
+
+
+def test_resend_sends_dead_deliveries_again_once_with_their_keys(cli, team, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from bg_agents.defs.notifications.deliver import deliver
+    from bg_agents.defs.notifications.events import Event, notify
+    from bg_agents.defs.notifications.flush import flush
+    from bg_agents_tests.notifications.test_webhook_channel import SECRET, Answer, Receiver
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    with Receiver() as receiver:
+        url = receiver.script("/hook", Answer(503), Answer(503), Answer(200))  # down, then back
+        with engine.begin() as conn:
+            conn.execute(sa.insert(WebhookEndpoint), {"team_id": team, "url": url,
+                                                      "secret": SECRET})  # fmt: skip
+            notify(conn, [Event("doc-1", team, "document.matched", "Beleg 1")], now)
+        flush(engine, now, email=False)
+        for hours in (0, 1):  # two attempts, then the delivery is given up
+            deliver(engine, now + timedelta(hours=hours), max_attempts=2)
+        assert [r.status for r in deliveries(engine)] == ["dead"]
+        (endpoint_id,) = [row.id for row in stored(engine)]
+
+        code, out, _ = cli("webhooks", "resend", "--team", "acme", str(endpoint_id))
+        assert code == 0 and "1 dead deliveries" in out and "queued again" in out
+        (row,) = deliveries(engine)
+        assert (row.status, row.attempts) == ("pending", 0)
+        code, out, _ = cli("webhooks", "resend", "--team", "acme", url, "--json")
+        assert json.loads(out)["queued"] == 0  # queued once; again is nothing more
+        assert deliver(engine, now + timedelta(hours=2)).delivered["webhook"] == 1
+        keys = [r.headers["X-BG-Delivery"] for r in receiver.at("/hook")]
+    assert len(keys) == 3 and len(set(keys)) == 1  # the same delivery, the receiver can dedupe
+    assert [r.status for r in deliveries(engine)] == ["delivered"]
+
+
+def test_resend_only_since_a_day_and_never_to_a_removed_endpoint(
+    cli, team, engine: Engine, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    with engine.begin() as conn:
+        endpoint = conn.execute(
+            sa.insert(WebhookEndpoint).returning(WebhookEndpoint.id),
+            {"team_id": team, "url": URL, "secret": "s" * 20},
+        ).scalar_one()
+        for key, day in (("old", 1), ("new", 20)):
+            conn.execute(
+                sa.insert(Notification),
+                {"team_id": team, "endpoint_id": endpoint, "channel": "webhook",
+                 "category": "document.matched", "title": key, "body": key,
+                 "idempotency_key": key, "status": "dead", "attempts": 20,
+                 "created_at": datetime(2026, 3, day, 9, tzinfo=UTC)},
+            )  # fmt: skip
+    code, out, _ = cli("webhooks", "resend", "--team", "acme", str(endpoint), "--since",
+                       "2026-03-10")  # fmt: skip
+    assert code == 0 and "1 dead deliveries created since 2026-03-10" in out
+    assert {r.title: r.status for r in deliveries(engine)} == {"old": "dead", "new": "pending"}
+    code, _, err = cli("webhooks", "resend", "--team", "acme", "999")
+    assert code == 2 and "no webhook endpoint 999" in err
+    cli("webhooks", "remove", "--team", "acme", str(endpoint))
+    code, _, err = cli("webhooks", "resend", "--team", "acme", str(endpoint))
+    assert code == 2 and "was removed; add its URL again" in err
+    assert {r.title: r.status for r in deliveries(engine)}["old"] == "dead"
+    with pytest.raises(SystemExit) as exited:  # argparse's own usage error
+        cli("webhooks", "resend", "--team", "acme", str(endpoint), "--since", "03/10")
+    assert exited.value.code == 2 and "not an ISO date (YYYY-MM-DD)" in capsys.readouterr().err
+
+
+def deliveries(engine: Engine) -> list[sa.Row]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(Notification).order_by(Notification.id)))

@@ -151,11 +151,8 @@ def delivery_health(conn: Connection, endpoint_ids: list[int]) -> dict[int, dict
     return health
 
 
-def remove_endpoint(
-    conn: Connection, team_id: int, endpoint_id_or_url: int | str
-) -> tuple[Endpoint, bool]:
-    """Deactivate the team's endpoint with this id (a number) or URL; return it and whether it
-    was active. Its unsent deliveries are suppressed, so it is sent nothing more."""
+def _find(conn: Connection, team_id: int, endpoint_id_or_url: int | str) -> Endpoint:
+    """The team's endpoint with this id (a number) or URL, or a ValueError naming neither."""
     ref = str(endpoint_id_or_url).strip()
     if ref.isascii() and ref.isdigit() and len(ref) <= 18:  # an id fits a BIGINT
         where, what = WebhookEndpoint.id == int(ref), f"endpoint {int(ref)}"
@@ -166,7 +163,15 @@ def remove_endpoint(
     ).first()
     if row is None:
         raise ValueError(f"this team has no webhook {what}; `bg-agents webhooks list` shows them")
-    endpoint = _endpoint(row)
+    return _endpoint(row)
+
+
+def remove_endpoint(
+    conn: Connection, team_id: int, endpoint_id_or_url: int | str
+) -> tuple[Endpoint, bool]:
+    """Deactivate the team's endpoint with this id (a number) or URL; return it and whether it
+    was active. Its unsent deliveries are suppressed, so it is sent nothing more."""
+    endpoint = _find(conn, team_id, endpoint_id_or_url)
     if not endpoint.active:
         return endpoint, False
     conn.execute(
@@ -178,3 +183,30 @@ def remove_endpoint(
         .values(status="suppressed", next_attempt_at=None, last_error="endpoint removed")
     )
     return replace(endpoint, active=False), True
+
+
+def resend_dead(
+    conn: Connection, team_id: int, endpoint_id_or_url: int | str, since: datetime | None = None
+) -> tuple[Endpoint, int]:
+    """Queue the endpoint's dead deliveries (created at ``since`` or later) to be sent again,
+    with a fresh set of attempts; return the endpoint and how many. For a receiver that was
+    down longer than the retries last: each keeps its idempotency key (``X-BG-Delivery``), so a
+    receiver that did get one drops the repeat. Running it again queues nothing more."""
+    endpoint = _find(conn, team_id, endpoint_id_or_url)
+    if not endpoint.active:
+        raise ValueError(
+            f"webhook endpoint {endpoint.id} was removed; add its URL again to send to it"
+        )
+    dead = sa.and_(
+        Notification.endpoint_id == endpoint.id,
+        Notification.channel == "webhook",
+        Notification.status == "dead",
+    )
+    if since is not None:
+        dead = sa.and_(dead, Notification.created_at >= since)
+    queued = conn.execute(
+        sa.update(Notification)
+        .where(dead)
+        .values(status="pending", attempts=0, next_attempt_at=None)  # fmt: skip
+    ).rowcount
+    return endpoint, int(queued)
