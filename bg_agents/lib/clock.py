@@ -14,3 +14,10 @@ from bg_agents.lib.settings import pinned_now
 def now() -> datetime:
     """The pinned instant (validated with every other setting), else the real time, in UTC."""
     return pinned_now() or datetime.now(UTC)
+
+
+def wall() -> datetime:
+    """The real time, whatever is pinned: only for what another party checks against its own
+    clock (a webhook's signature timestamp, a receiver's Retry-After date). A demo pinned to
+    last Monday still signs with today's time, or every receiver would refuse it as stale."""
+    return datetime.now(UTC)

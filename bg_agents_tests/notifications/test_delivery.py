@@ -261,3 +261,19 @@ def test_a_receiver_down_for_a_night_loses_nothing() -> None:
     for key in ("webhook:7:digest-1", "email:3:insight-2026-11-23", "x"):
         waited = sum((backoff(key, n) for n in range(1, MAX_ATTEMPTS)), timedelta())
         assert timedelta(hours=12) <= waited <= timedelta(hours=25), (key, waited)
+
+
+def test_a_delivery_under_a_pinned_clock_is_signed_at_the_real_time(engine, app_env) -> None:  # type: ignore[no-untyped-def]
+    # A demo pinned to a Monday months ago (BG_AGENTS_NOW) still reaches a receiver that checks
+    # the signature's timestamp against its own clock, within five minutes.
+    pinned = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with Receiver() as receiver, engine.begin() as conn:
+        team = _team(conn, users=0)
+        _endpoint(conn, team, receiver.url("/hook"))
+        notify(conn, [Event("doc", team, "document.matched", "Beleg")], pinned)
+        conn.commit()
+        flush(engine, pinned, email=False)
+        assert deliver(engine, pinned, webhook_timeout=FAST).delivered["webhook"] == 1
+        (call,) = receiver.at("/hook")
+    assert call.verified
+    assert abs(int(call.headers["X-BG-Timestamp"]) - datetime.now(UTC).timestamp()) < 60

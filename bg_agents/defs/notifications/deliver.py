@@ -162,7 +162,7 @@ def deliver(
             continue
         emails.append((row, user, _outgoing(row, team, user.locale or team.locale)))
     outcomes.update(_send_emails(emails, smtp, settings, now))
-    outcomes.update(_send_webhooks(hooks, now, webhook_timeout))
+    outcomes.update(_send_webhooks(hooks, webhook_timeout))
     _record(engine, rows, outcomes, now, max_attempts, result)
     return result
 
@@ -216,7 +216,7 @@ def _send_emails(
 
 
 def _send_webhooks(
-    hooks: list[tuple[Any, Any, Outgoing]], now: datetime, timeout: Any
+    hooks: list[tuple[Any, Any, Outgoing]], timeout: Any
 ) -> dict[int, tuple[str, DeliveryError | None, datetime | None]]:
     from bg_agents.defs.notifications.channels.webhook import (
         WebhookJob,
@@ -226,9 +226,12 @@ def _send_webhooks(
 
     if not hooks:
         return {}
+    # Signed at the real time, even under a pinned clock: the receiver checks the timestamp
+    # against its own clock.
+    sent_at = clock.wall()
     jobs = [
         WebhookJob(endpoint.url, endpoint.secret, webhook_body(outgoing, slack=endpoint.slack),
-                   row.idempotency_key, now)
+                   row.idempotency_key, sent_at)
         for row, endpoint, outgoing in hooks
     ]  # fmt: skip
     # A team's endpoint reaches only public addresses; the operators' alert webhook (a system
