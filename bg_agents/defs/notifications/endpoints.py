@@ -1,4 +1,5 @@
-"""A team's webhook endpoints: added with a secret shown once, listed without it, removed softly.
+"""A team's webhook endpoints: added with a secret shown once, listed without it, removed softly,
+their dead deliveries queued again on request.
 
 Removing keeps the row (inactive), so past deliveries still name their endpoint; a removed
 endpoint's deliveries not yet sent are suppressed at once, so it gets nothing more. Adding a
@@ -207,6 +208,6 @@ def resend_dead(
     queued = conn.execute(
         sa.update(Notification)
         .where(dead)
-        .values(status="pending", attempts=0, next_attempt_at=None)  # fmt: skip
+        .values(status="pending", attempts=0, next_attempt_at=None)
     ).rowcount
     return endpoint, int(queued)
