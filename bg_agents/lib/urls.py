@@ -47,9 +47,17 @@ def check_url(url: str) -> str:
 
 
 LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain"})
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def team_may_reach(address: Address) -> bool:
+    """What a team's webhook may connect to: a public address, or this machine's loopback (a
+    test or a local relay). Checked on a literal address when the endpoint is added and on
+    every resolved one when a delivery connects (notifications' public_transport)."""
+    return address.is_loopback or address.is_global
+
+
+def _literal_address(host: str) -> Address | None:
     """The address a host names literally, also in the forms the system resolver accepts for
     IPv4 ("2852039166", "0xa9fea9fe" and "0251.0376.0251.0376" are 169.254.169.254)."""
     try:
@@ -75,7 +83,7 @@ def check_team_url(url: str) -> str:
     loopback = host in LOCAL_NAMES or (address is not None and address.is_loopback)
     if loopback:
         return url
-    if address is not None and not address.is_global:
+    if address is not None and not team_may_reach(address):
         raise ValueError(
             f"a team's webhook URL may not point to a private, link-local or reserved address "
             f"({host}): the receiver must be reachable on the internet"

@@ -1,5 +1,5 @@
-"""Fixtures the notification tests share: the webhook channel's silent endpoint."""
+"""Fixtures the notification tests share: the webhook channel's receiver and silent endpoint."""
 
-from bg_agents_tests.notifications.test_webhook_channel import silent
+from bg_agents_tests.notifications.test_webhook_channel import receiver, silent
 
-__all__ = ["silent"]
+__all__ = ["receiver", "silent"]

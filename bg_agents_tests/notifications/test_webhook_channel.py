@@ -132,6 +132,10 @@ class Receiver:
         return f"http://{host}:{port}{path}"
 
     @property
+    def host(self) -> str:
+        return self._server.server_address[0]
+
+    @property
     def port(self) -> int:
         return self._server.server_address[1]
 

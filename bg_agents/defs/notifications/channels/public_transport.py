@@ -25,6 +25,8 @@ from typing import Any
 import httpcore
 import httpx
 
+from bg_agents.lib.urls import team_may_reach
+
 Resolve = Callable[..., list[tuple[Any, ...]]]  # socket.getaddrinfo's shape
 
 # httpcore's errors as httpx's (the sender tells timeouts, refusals and protocol errors apart).
@@ -56,9 +58,8 @@ class NotPublicError(httpx.ConnectError):
 
 
 def allowed(address: str) -> bool:
-    """A public address, or this machine's loopback."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone ("fe80::1%eth0") aside
-    return ip.is_loopback or ip.is_global
+    """:func:`team_may_reach` for an address as the resolver writes it."""
+    return team_may_reach(ipaddress.ip_address(address.split("%", 1)[0]))  # a zone ("%eth0") aside
 
 
 class _PublicBackend(httpcore.NetworkBackend):
@@ -81,13 +82,13 @@ class _PublicBackend(httpcore.NetworkBackend):
         except (socket.gaierror, UnicodeError) as exc:
             raise httpcore.ConnectError(f"cannot resolve the host: {exc}") from None
         addresses = list(dict.fromkeys(str(entry[4][0]) for entry in found))
-        refused = [a for a in addresses if not allowed(a)]
-        if refused or not addresses:
-            raise NotPublic(
-                f"the host resolves to a private, link-local or reserved address ({refused[0]})"
-                if refused
-                else "the host resolves to no address"
-            )
+        if not addresses:
+            raise NotPublic("the host resolves to no address")
+        for address in addresses:
+            if not allowed(address):
+                raise NotPublic(
+                    f"the host resolves to a private, link-local or reserved address ({address})"
+                )
         error: httpcore.ConnectError | None = None
         for address in addresses:  # each one checked above; the first that answers
             try:

@@ -221,7 +221,7 @@ class _Rows:
     """One side's rows as indexes into its distinct name lists, and those into the distinct
     names and texts."""
 
-    lists: list[int]  # each row's distinct name list
+    lists: sparse.csr_matrix  # (n, distinct lists) 1 at each row's name list
     names: list[tuple[str, ...]]  # each row's comparable names, in order, each once
     slots: np.ndarray  # (n, NAMES) distinct-name index per slot, -1 when empty
     list_names: list[list[int]]  # each distinct list's distinct-name indexes
@@ -230,12 +230,7 @@ class _Rows:
 
     def by_row(self, per_list: sparse.csr_matrix) -> sparse.csr_matrix:
         """A table over the distinct lists, spread to the rows holding them."""
-        n = len(self.lists)
-        one_hot = sparse.csr_matrix(
-            (np.ones(n, np.float32), np.array(self.lists, np.int64), np.arange(n + 1)),
-            shape=(n, per_list.shape[0]),
-        )
-        return one_hot @ per_list
+        return self.lists @ per_list
 
 
 def _rows(sides: Sequence[Side], texts: _Texts) -> _Rows:
@@ -265,8 +260,12 @@ def _rows(sides: Sequence[Side], texts: _Texts) -> _Rows:
             own_texts.append(text_of(side.reference))
     pad = [-1] * NAMES
     slots = np.array([(ids + pad)[:NAMES] for ids in list_names], np.int64).reshape(-1, NAMES)
+    n = len(lists)
     return _Rows(
-        lists=lists,
+        lists=sparse.csr_matrix(
+            (np.ones(n, np.float32), np.array(lists, np.int64), np.arange(n + 1)),
+            shape=(n, len(list_names)),
+        ),
         names=[list_comparable[k] for k in lists],
         slots=slots[lists] if lists else np.empty((0, NAMES), np.int64),
         list_names=list_names,
