@@ -193,6 +193,8 @@ def test_ambiguous_dates_refuse_the_file_with_the_fix(tmp_path: Path) -> None:
         ("!Type:Bank\nD1/31/2026\nT-1.00\n^\n", None, "no currency"),
         ("!Type:Cat\nNOffice\nE\n^\n", "USD", "no bank, cash or credit card register"),
         ("D1/31/2026\nT-1.00\n^\n", "USD", "not a QIF file"),
+        # A Kuwaiti account: 1,250 dinars or 1.250? Nothing in the file says.
+        ("!Type:Bank\nD1/31/2026\nT-1,250\n^\n", "KWD", r"1250 or 1\.250 KWD.*as OFX"),
     ],
 )
 def test_unusable_qif_is_refused_with_a_reason(
@@ -200,6 +202,13 @@ def test_unusable_qif_is_refused_with_a_reason(
 ) -> None:
     with pytest.raises(ImportFileError, match=message):
         read(write(tmp_path, "x.qif", text), default_currency=currency)
+
+
+def test_a_lone_thousands_comma_is_read_as_thousands_in_a_two_decimal_currency(
+    tmp_path: Path,
+) -> None:
+    parsed = read(write(tmp_path, "big.qif", "!Type:Bank\nD1/31/2026\nT-1,250\n^\n"))
+    assert fields(parsed, "amount") == [("-1250",)]
 
 
 def test_an_overlapping_later_export_keeps_the_ids_of_the_entries_it_repeats(

@@ -12,10 +12,20 @@ import pytest
 
 from bg_agents.cli import main
 from bg_agents.defs.ingestion.files import read_import_file
-from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES, load_mapping
+from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES, ImportFileError, load_mapping
 from bg_agents.defs.reconciliation.matcher.exports import READ_SUFFIXES, InputError, read_sides
-from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount, parse_amount_text
-from bg_agents.lib.tabular.columns import ColumnMapError, find_column, parse_column_map
+from bg_agents.lib.tabular.amounts import (
+    AmbiguousDecimal,
+    decimal_mark,
+    parse_amount,
+    parse_amount_text,
+)
+from bg_agents.lib.tabular.columns import (
+    ColumnMap,
+    ColumnMapError,
+    find_column,
+    parse_column_map,
+)
 from bg_agents.lib.tabular.dates import (
     AmbiguousDates,
     DateReader,
@@ -171,7 +181,7 @@ def test_an_amount_too_large_is_refused() -> None:
 def test_the_column_decides_the_decimal_mark() -> None:
     assert decimal_mark(["1.234", "12,50", "7,00"]) == ","
     assert decimal_mark(["1,234", "12.50"]) == "."
-    assert decimal_mark(["1,234"]) == "."  # no evidence: a decimal point
+    assert decimal_mark(["1,234"]) == "."  # no evidence: a thousands comma
     # Two thousands points can only be a decimal-comma file's number (and the mirror case).
     assert decimal_mark(["1.234.567", "2.000"]) == ","
     assert decimal_mark(["1,234,567", "2,000"]) == "."
@@ -181,6 +191,50 @@ def test_the_column_decides_the_decimal_mark() -> None:
     assert parse_amount("12,34,567.00", ".") == Decimal("1234567.00")  # Indian lakh grouping
     with pytest.raises(ValueError, match="decimal comma, but the column's other amounts"):
         parse_amount("12,50", ".")
+
+
+def test_a_lone_thousands_group_is_read_by_the_currency_it_is_in() -> None:
+    """No bank writes 1.234 EUR or 1.234 JPY: with nothing else in the column, "1.234" was read
+    as a decimal point and landed 1,000 times too small. In a currency of three decimals both
+    readings are money, and the column is refused rather than guessed."""
+    assert decimal_mark(["1.234", "-2.500", "17"]) == ","  # thousands points
+    assert decimal_mark(["1.234", "17"], ["JPY", "JPY"]) == ","
+    assert decimal_mark(["1,234", "17"], ["EUR", "EUR"]) == "."  # thousands commas
+    with pytest.raises(AmbiguousDecimal, match=r'"1,234" could be 1234 or 1\.234 KWD'):
+        decimal_mark(["17", "1,234"], ["KWD", "KWD"])
+    with pytest.raises(AmbiguousDecimal, match=r"1234 or 1\.234 BHD"):
+        decimal_mark(["1.234"], ["BHD"])
+    with pytest.raises(AmbiguousDecimal, match="both marks"):
+        decimal_mark(["1.234", "5,678"])
+    # Anything in the column that shows its mark settles it, in any currency.
+    assert decimal_mark(["1,234", "12.5"], ["KWD", "KWD"]) == "."
+    assert decimal_mark(["1.234", "12,5"], ["KWD", "KWD"]) == ","
+    assert decimal_mark(["1234", "17"], ["KWD", "KWD"]) == "."  # no separator: nothing to settle
+
+
+def test_a_lone_thousands_point_imports_and_matches_as_thousands(tmp_path: Path) -> None:
+    path = tmp_path / "bank.csv"
+    path.write_text("ID,Date,Amount,Name\n1,2026-03-02,1.234,A\n2,2026-03-03,-5.000,B\n")
+    expected = [("1", "2026-03-02", "1234"), ("2", "2026-03-03", "-5000")]
+    assert _imports(path) == expected
+    assert _matches(path) == expected
+
+
+def test_a_three_decimal_currency_without_a_shown_mark_is_refused_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "kwd.csv"
+    path.write_text('ID,Date,Amount,Currency,Name\n1,2026-03-02,"1,234",KWD,A\n')
+    with pytest.raises(ImportFileError, match=r'could be 1234 or 1\.234 KWD.*"decimal": ","'):
+        read_import_file(path, "acme")
+    with pytest.raises(InputError, match=r'column "Amount": .*1\.234 KWD.*--right-map'):
+        read_sides(path, None, default_currency=None)
+    mapping = tmp_path / "kwd.csv.mapping.json"
+    mapping.write_text('{"decimal": ","}')
+    parsed = read_import_file(path, "acme", mapping=load_mapping(path))
+    assert [(r.amount, r.currency) for r in parsed.rows] == [("1.234", "KWD")]
+    sides = read_sides(path, ColumnMap({}, {"decimal": ","}), default_currency=None)
+    assert [(s.amount, s.currency) for s in sides] == [(Decimal("1.234"), "KWD")]
 
 
 # --- dates ---------------------------------------------------------------------------------------

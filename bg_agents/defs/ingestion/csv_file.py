@@ -27,8 +27,9 @@ from bg_agents.defs.ingestion.raw import ParsedFile, RawTransaction
 from bg_agents.defs.ingestion.statement import StatementBalance
 from bg_agents.lib.tabular import text as text_rules
 from bg_agents.lib.tabular.amounts import (
+    AmbiguousDecimal,
+    decimal_mark,
     is_zero,
-    mark_evidence,
     other_mark,
     parse_amount_and_currency,
 )
@@ -226,22 +227,39 @@ def _survey(
     money: list[int],
     amount_cells: list[int],
     decimal: str | None,
+    currency_cell: int | None = None,
+    fallback: str = "",
 ) -> _Survey:
     out = _Survey()
-    evidence: Counter[str | None] = Counter()
+    cells: list[str] = []
+    currencies: list[str | None] = []  # each money cell's: its own, its row's, the fallback
     for record in records:
         width = len(record)
         for i in date_cells:
             if i < width:
                 out.dates[record[i].strip()] = None
-        evidence.update(mark_evidence(record[i]) for i in money if i < width)
+        row_currency = record[currency_cell].strip().upper() if (
+            currency_cell is not None and currency_cell < width
+        ) else ""  # fmt: skip
+        for i in money:
+            if i < width and record[i].strip():
+                cells.append(record[i])
+                own = parse_amount_and_currency(record[i].strip(), ".")[1]
+                currencies.append(own or row_currency or fallback or None)
         for i in amount_cells:
             cell = record[i].strip() if i < width else ""
             if cell:
                 out.amounts += 1
                 out.with_currency += parse_amount_and_currency(cell, decimal or ".")[1] is not None
     out.dates.pop("", None)
-    out.decimal = "," if evidence[","] > evidence["."] else "."
+    if money:
+        try:
+            out.decimal = decimal_mark(cells, currencies)
+        except AmbiguousDecimal as exc:
+            raise ImportFileError(
+                f'{exc}: add "decimal": "," (or ".") to a mapping file (<file>.mapping.json next '
+                "to the file, or mapping.json in the team folder)"
+            ) from None
     return out
 
 
@@ -275,7 +293,7 @@ def _file_formats(
     width: int,
     columns: Columns,
     mapping: ColumnMapping | None,
-    currency_known: bool,
+    fallback: str,
 ) -> tuple[str, DateReader]:
     """The decimal mark and date reader, settled once from the export's profile or the whole
     file, never per row; refuses a file whose rows could have no currency."""
@@ -285,6 +303,7 @@ def _file_formats(
     decimal = (mapping.decimal if mapping else None) or (profile.decimal if profile else None)
     index = columns.index
     date_cells = [index[f] for f in ("date", "value_date") if f in index]
+    currency_known = "currency" in index or bool(fallback)
     amount_cells = (
         [] if currency_known else [index[f] for f in ("amount", "debit", "credit") if f in index]
     )
@@ -296,6 +315,8 @@ def _file_formats(
             [index[f] for f in _MONEY_FIELDS if f in index] if decimal is None else [],
             amount_cells,
             decimal,
+            index.get("currency"),
+            fallback,
         )
     if amount_cells and (survey.with_currency == 0 or survey.with_currency < survey.amounts):
         raise ImportFileError(_NO_CURRENCY)
@@ -348,7 +369,7 @@ def parse_csv(
         len(header),
         columns,
         mapping,
-        currency_known="currency" in columns.index or bool(fallback),
+        fallback,
     )
     reader = _RowReader(
         columns=columns,

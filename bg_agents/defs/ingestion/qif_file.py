@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from bg_agents.defs.ingestion.csv_file import content_key, derived_external_id
 from bg_agents.defs.ingestion.formats import ImportFileError
 from bg_agents.defs.ingestion.raw import ParsedFile, RawTransaction
-from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount_text
+from bg_agents.lib.tabular.amounts import AmbiguousDecimal, decimal_mark, parse_amount_text
 from bg_agents.lib.tabular.dates import AmbiguousDates, numeric_date_order, parse_date_auto
 from bg_agents.lib.tabular.text import (
     BAD_BYTE,
@@ -357,11 +357,18 @@ def parse_qif(
             "imported in the team's base currency"
         )
     order = _date_order(registers)
+    amounts = list(_amount_texts(registers))
+    try:
+        decimal = decimal_mark(amounts, [currency] * len(amounts))
+    except AmbiguousDecimal as exc:
+        raise ImportFileError(
+            f"{exc}: export the account as OFX, whose amounts read one way only"
+        ) from None
     reader = _Reader(
         sha256,
         team_ref,
         currency,
-        decimal_mark(_amount_texts(registers)),
+        decimal,
         order or "",
         has_bad_bytes=BAD_BYTE.search(text) is not None,
     )

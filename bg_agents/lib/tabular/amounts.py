@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 
+from babel.numbers import get_currency_precision
+
 from bg_agents.lib.money import MAX_ABS_AMOUNT
 
 _CURRENCY = (
@@ -80,10 +82,54 @@ def mark_evidence(text: str) -> str | None:
     return None
 
 
-def decimal_mark(values: Iterable[str]) -> str:
-    """``","`` if the amounts show a decimal comma more often than a point, else ``"."``."""
+def decimal_mark(values: Iterable[str], currencies: Iterable[str | None] | None = None) -> str:
+    """``","`` if the amounts show a decimal comma more often than a point, else ``"."``.
+
+    When no amount shows its mark, a lone "1,234" or "1.234" is a thousands separator in a
+    currency of two decimals or none (no bank writes 1.234 EUR or 1.234 JPY), and could be
+    either in one of three (1.234 KWD): :class:`AmbiguousDecimal` then. ``currencies`` gives
+    each amount's currency (None: not known, taken as two decimals).
+    """
+    values = list(values)
     seen = [mark_evidence(v) for v in values]
-    return "," if seen.count(",") > seen.count(".") else "."
+    if seen.count(",") or seen.count("."):
+        return "," if seen.count(",") > seen.count(".") else "."
+    shown: set[str] = set()
+    for value, currency in zip(values, currencies or [None] * len(values), strict=True):
+        lone = _LONE_GROUP.search(value)
+        if lone is None:
+            continue
+        if currency and get_currency_precision(currency) >= 3:
+            raise AmbiguousDecimal(value.strip(), currency)
+        shown.add(lone["sep"])
+    if len(shown) > 1:  # "1.234" and "5,678": one of them must be a decimal mark
+        example = next(v for v in values if _LONE_GROUP.search(v))
+        raise AmbiguousDecimal(example.strip(), None)
+    return "," if shown == {"."} else "."
+
+
+# One group of exactly three digits after a separator, and no other mark: "1,234", "-5.000".
+_LONE_GROUP = re.compile(r"(?<![\d.,'])\d{1,3}(?P<sep>[.,])\d{3}(?![\d.,'])")
+
+
+class AmbiguousDecimal(ValueError):
+    """No amount of a column shows its decimal mark, and ``example`` reads two ways that are
+    both money: "1,234" as 1234 or as 1.234 in a currency of three decimals (``currency``), or
+    a column showing both "1.234" and "5,678"."""
+
+    def __init__(self, example: str, currency: str | None) -> None:
+        self.example, self.currency = example, currency
+        digits = re.sub(r"[^\d.,]", "", example)
+        whole = digits.replace(",", "").replace(".", "")
+        if currency:
+            reading = f"{whole} or {digits.replace(',', '.')} {currency}"
+            why = f"{currency} has three decimals"
+        else:
+            reading = "a thousands separator or a decimal mark"
+            why = "the column writes both marks that way"
+        super().__init__(
+            f'amounts such as "{example}" could be {reading} ({why}), and no amount settles it'
+        )
 
 
 def other_mark(text: str, decimal: str) -> bool:

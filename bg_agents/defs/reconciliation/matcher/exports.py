@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from bg_agents.defs.reconciliation.matcher.rules import Side
 from bg_agents.lib import forked
 from bg_agents.lib.money import known_currencies
-from bg_agents.lib.tabular.amounts import decimal_mark, parse_amount
+from bg_agents.lib.tabular.amounts import AmbiguousDecimal, decimal_mark, parse_amount
 from bg_agents.lib.tabular.columns import ColumnMap, ColumnMapError, find_column
 from bg_agents.lib.tabular.columns import parse_column_map as _parse_column_map
 from bg_agents.lib.tabular.dates import AmbiguousDates, DateReader, numeric_date_order
@@ -151,6 +151,20 @@ def date_order(values: Iterable[str], column: str = "date", file: str = "") -> s
             "YYYY-MM-DD (ISO), which reads one way only, or give the format as a JSON column map "
             f'(--left-map or --right-map \'{{"date_format": "{exc.day_first}"}}\', or '
             f'"{exc.month_first}")'
+        ) from None
+
+
+def _settled_mark(
+    values: list[str], currencies: list[str | None] | None, column: str, file: str
+) -> str:
+    """The column's decimal mark, or InputError saying how to settle it when nothing does."""
+    try:
+        return decimal_mark(values, currencies)
+    except AmbiguousDecimal as exc:
+        where = f"{file}: " if file else ""
+        raise InputError(
+            f'{where}column "{column}": {exc}: give the mark as a JSON column map '
+            '(--left-map or --right-map \'{"decimal": ","}\', or ".")'
         ) from None
 
 
@@ -443,8 +457,18 @@ class _SideReader:
         names = [cells[c] for c in columns["name"]]
         assert ids is not None and amounts is not None and dates is not None
 
-        mark = options.get("decimal") or decimal_mark(amounts)
-        base_mark = options.get("decimal") or decimal_mark(base_amounts or [])
+        row_currencies = [
+            (currencies[i].upper() if currencies is not None else "") or fallback
+            for i in range(len(amounts))
+        ]
+        mark = options.get("decimal") or _settled_mark(
+            amounts, row_currencies, columns["amount"][0], name
+        )
+        base_mark = options.get("decimal") or (
+            _settled_mark(base_amounts, None, columns["base_amount"][0], name)
+            if base_amounts is not None
+            else "."
+        )
         fmt = options.get("date_format")
         date_reader = DateReader(fmt, "dmy" if fmt else date_order(dates, columns["date"][0], name))
         until_reader = date_reader
