@@ -38,6 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks import require_peer  # noqa: E402
 from benchmarks.naive_matcher import naive_scanner  # noqa: E402
 from bg_agents.defs.reconciliation.matcher import match, profile  # noqa: E402
 from bg_agents.defs.reconciliation.matcher.rules import (  # noqa: E402
@@ -688,6 +689,7 @@ def main() -> None:
 
     from benchmarks.ingest_and_metrics import machine
 
+    require_peer("recordlinkage")
     started = time.perf_counter()
     machine_line = machine()
     print(f"machine: {machine_line}", flush=True)

@@ -48,6 +48,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks import require_peer  # noqa: E402
 from benchmarks.ingest_and_metrics import machine  # noqa: E402
 from benchmarks.matching import log, mib, pct, secs, table  # noqa: E402
 from benchmarks.transfers_data import COLUMNS, generate, write_csv  # noqa: E402
@@ -457,6 +458,7 @@ def main() -> None:
         "--repeat", type=int, default=3, help="runs of the learned matcher and of splink per seed"
     )
     args = parser.parse_args()
+    require_peer("splink")
     n, seeds, scale_n, coffee_n = (
         (5_000, SEEDS[:1], 10_000, 500) if args.quick else (N, SEEDS, SCALE_N, COFFEE_N)
     )
