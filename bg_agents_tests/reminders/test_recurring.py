@@ -245,7 +245,10 @@ def test_upcoming_notice_once_the_day_before(engine) -> None:  # type: ignore[no
     assert event.category == "invoice.upcoming" and event.team_id == team
     assert event.idempotency_key == f"recurring:upcoming:{template}:2026-02-10"
     assert event.title == (
-        "Recurring invoice for Acme GmbH (1,234.00 EUR) will be issued tomorrow, 2026-02-10"
+        "Recurring invoice for Acme GmbH (1,234.00 EUR) will be issued tomorrow, Feb 10, 2026"
+    )
+    assert (
+        event.body == "Invoice INV-7-2026-02, due Feb 24, 2026, from the monthly series of INV-7."
     )
     assert event.payload == {
         "template_id": template,

@@ -93,7 +93,8 @@ def test_a_partial_payment_shows_the_amount_still_owed(engine) -> None:  # type:
                               customer=acme, status="partially_paid", paid="200")  # fmt: skip
     with engine.connect() as conn:
         (planned,) = plan_team(conn, DAY, SLOT)
-    assert planned.title() == "Invoice RE-2026-0012 (Acme GmbH): 1,234.00 EUR, 7 days overdue"
+    expected = "Invoice RE-2026-0012 (Acme GmbH): 1,234.00 EUR, 7 days overdue"
+    assert planned.words().english() == expected
     pay(engine, invoice, "434.00")  # a second part, paid after the preview
     run_slot(engine, DAY, SLOT, DUE, WINDOW)
     ((_, title),) = _events(engine)

@@ -26,7 +26,7 @@ from bg_agents.defs.ingestion.files import ParsedFile, read_import_file
 from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES, ImportFileError, load_mapping
 from bg_agents.defs.ingestion.raw import RawTransaction
 from bg_agents.defs.ingestion.transactions import QUARANTINE_KEY
-from bg_agents.defs.notifications import Event, notify
+from bg_agents.defs.notifications import Event, Words, notify
 from bg_agents.lib import clock
 from bg_agents.lib.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team
 from bg_agents.lib.db.types import utcnow
@@ -218,15 +218,15 @@ def _announce(
 ) -> None:
     """Tell the team a file was read (once per content: the event's key is the file's hash)."""
     mismatches = sum(b["ok"] is False for b in details["balances"])
-    lines = [f"{len(staged):,} rows staged, {len(rejected):,} quarantined"]
+    body = [Words("rows_staged", {"rows": len(staged), "quarantined": len(rejected)})]
     if mismatches:
-        lines.append(f"{mismatches} statement(s) whose balances do not add up")
+        body.append(Words("balances_off", {"statements": mismatches}))
     event = Event(
         key=f"import:{team_id}:{sha256}",
         team_id=team_id,
         category="import.finished",
-        title=f"{file_name[:150]} imported",
-        body="; ".join(lines),
+        words=Words("file_imported", {"file": file_name[:150]}),
+        body_words=tuple(body),
         payload={"file": file_name, "rows": len(staged), "quarantined": len(rejected),
                  "balance_mismatches": mismatches},
     )  # fmt: skip

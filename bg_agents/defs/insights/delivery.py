@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bg_agents.defs.notifications import Event, notify
+from bg_agents.defs.notifications import Event, Words, notify
 from bg_agents.lib.db.models import Insight, User
 from bg_agents.lib.delivery_slots import SLOTS, due_at, slot_for
 from bg_agents.lib.delivery_slots import window_action as action
@@ -102,7 +102,7 @@ def deliver(
             key=f"insight:{p.team_id}:{week.isoformat()}",
             team_id=p.team_id,
             category="weekly_insights",
-            title=f"Your weekly insights for the week of {week.isoformat()}",
+            words=Words("weekly_insights", {"week": Words.day(week)}),
             body=p.content,
             payload={"insight_id": p.id, "week_start": week.isoformat()},
         )

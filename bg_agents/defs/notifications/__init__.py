@@ -11,6 +11,7 @@ from bg_agents.defs.notifications.channels.email import SmtpConfig, SmtpSender, 
 from bg_agents.defs.notifications.deliver import LEASE, MAX_ATTEMPTS, backoff
 from bg_agents.defs.notifications.endpoints import new_secret
 from bg_agents.defs.notifications.events import Event, notify
+from bg_agents.defs.notifications.texts import Words
 
 __all__ = [
     "EMAIL_POLICY",
@@ -20,6 +21,7 @@ __all__ = [
     "Event",
     "SmtpConfig",
     "SmtpSender",
+    "Words",
     "backoff",
     "email_configured",
     "new_secret",

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from bg_agents.defs.notifications.flush import send_unbatched
 from bg_agents.defs.notifications.policy import Policy, load_policy
+from bg_agents.defs.notifications.texts import BODY_JOIN, Words
 from bg_agents.lib import clock
 from bg_agents.lib.db.models import NotificationEvent
 from bg_agents.lib.db.upsert import insert_missing
@@ -23,15 +24,29 @@ from bg_agents.lib.db.upsert import insert_missing
 
 @dataclass(frozen=True)
 class Event:
-    """A fact for a team; ``user_id`` addresses one member instead of the whole team."""
+    """A fact for a team; ``user_id`` addresses one member instead of the whole team.
+
+    ``words`` (the title) and ``body_words`` (the body's sentences) let each reader read it in
+    their own language (texts.py); ``title`` and ``body`` are then their English, when not given.
+    """
 
     key: str
     team_id: int
     category: str
-    title: str
+    title: str = ""
     body: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
     user_id: int | None = None
+    words: Words | None = None
+    body_words: tuple[Words, ...] = ()
+
+    def stored_words(self) -> dict[str, Any] | None:
+        if self.words is None and not self.body_words:
+            return None
+        return {
+            "title": self.words.as_json() if self.words else None,
+            "body": [w.as_json() for w in self.body_words],
+        }
 
 
 def notify(
@@ -60,8 +75,9 @@ def notify(
                 "team_id": event.team_id,
                 "user_id": event.user_id,
                 "category": event.category,
-                "title": event.title[:200],
-                "body": event.body,
+                "title": (event.title or (event.words.english() if event.words else ""))[:200],
+                "body": event.body or BODY_JOIN.join(w.english() for w in event.body_words),
+                "words": event.stored_words(),
                 "payload": event.payload,
                 "batch_key": category.key_for(event.payload),
                 "window_start": category.window_start(at),

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bg_agents.defs.notifications.policy import CategoryPolicy, Policy, load_policy
 from bg_agents.defs.notifications.preferences import Preferences
+from bg_agents.defs.notifications.texts import title_and_body
 from bg_agents.lib import clock
 from bg_agents.lib.db.models import (
     Notification,
@@ -43,8 +44,9 @@ GRACE = timedelta(seconds=60)
 # Waiting for a message: not sent yet and not withdrawn by its category's guard.
 WAITING = sa.and_(NotificationEvent.message_id.is_(None), NotificationEvent.withdrawn_at.is_(None))
 LIST_CAP = 10  # items listed in a digest's text; the rest are counted
-_MORE = {"en": "and {n} more", "de": "und {n} weitere", "fr": "et {n} de plus"}
-_SUMMARY = {"en": "You have {what}:", "de": "Sie haben {what}:", "fr": "Vous avez {what} :"}
+_MORE = {"en": "and {n} more", "de": "und {n} weitere", "fr": "et {n} de plus", "es": "y {n} más"}
+_SUMMARY = {"en": "You have {what}:", "de": "Sie haben {what}:", "fr": "Vous avez {what} :",
+            "es": "Tiene {what}:"}  # fmt: skip
 
 
 @dataclass
@@ -344,10 +346,14 @@ def _send(
 
 
 def _content(rules: CategoryPolicy, events: list, locale: str) -> tuple[str, str, dict]:
-    """Title, text and payload: the event itself, or a digest in ``locale``."""
-    items = [{"key": e.idempotency_key, "title": e.title, "body": e.body} for e in events]
+    """Title, text and payload in ``locale``: the event itself, or a digest."""
+    items = []
+    for e in events:
+        title, body = title_and_body(e, locale)
+        items.append({"key": e.idempotency_key, "title": title, "body": body})
     if len(events) == 1:
-        return events[0].title, events[0].body, {**events[0].payload, "items": items, "more": 0}
+        only = items[0]
+        return only["title"], only["body"], {**events[0].payload, "items": items, "more": 0}
     count = format_decimal(len(events), locale=locale)
     title = f"{count} {rules.noun(locale, len(events))}"
     language = locale.split("_")[0].lower()

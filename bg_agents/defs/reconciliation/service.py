@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bg_agents.defs.notifications import Event, notify
+from bg_agents.defs.notifications import Event, Words, notify
 from bg_agents.defs.reconciliation.agent import AGENT, model_tie_breaker
 from bg_agents.defs.reconciliation.matcher import (
     DEFAULT_CONFIG,
@@ -69,7 +69,6 @@ from bg_agents.lib.db.models import (
     UnmatchedRecord,
 )
 from bg_agents.lib.db.upsert import upsert
-from bg_agents.lib.money import plain_amount
 
 HUMAN = ("confirmed", "declined")
 FEEDBACK_LIMIT = 5000  # the most recent human decisions per run teach aliases and refusals
@@ -387,19 +386,23 @@ def _notify(session: Session, links: list[dict[str, object]], sides: dict[str, S
         prefix = "doc" if r["record_kind"] == "document" else "inv"
         record = sides.get(f"{prefix}-{r['record_id']}")
         if record is None:
+            words = None
             title = "Receipt matched" if prefix == "doc" else "Invoice paid"
-        elif prefix == "doc":
-            shown = plain_amount(record.amount, record.currency)
-            title = f"Receipt matched: {record.name} {shown} {record.currency}"
         else:
-            shown = plain_amount(record.amount, record.currency)
-            title = f"Invoice {record.reference} paid: {shown} {record.currency}"
+            amount = Words.money(record.amount, record.currency)
+            words = (
+                Words("receipt_matched", {"name": record.name, "amount": amount})
+                if prefix == "doc"
+                else Words("invoice_paid", {"number": record.reference, "amount": amount})
+            )
+            title = ""
         events.append(
             Event(
                 key=f"match:{r['record_kind']}:{r['record_id']}:{r['transaction_id']}",
                 team_id=int(r["team_id"]),  # type: ignore[arg-type]
                 category="document.matched" if prefix == "doc" else "invoice.paid",
-                title=title[:200],
+                title=title,
+                words=words,
                 body=str(r["explanation"]),
                 payload={
                     "record": f"{prefix}-{r['record_id']}",

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from bg_agents.defs.notifications import Event, notify
+from bg_agents.defs.notifications import Event, Words, notify
 from bg_agents.lib.db.models import Customer, Invoice
 from bg_agents.lib.money import plain_amount
 
@@ -285,17 +285,23 @@ def _insert_absent(conn: Connection, rows: list[dict[str, Any]]) -> int:
 
 
 def _upcoming_event(t: _Template, period: date) -> Event:
-    shown = f"{Decimal(plain_amount(t.amount, t.currency)):,f} {t.currency}"
-    who = t.customer_name or f"invoice {t.number}"
+    values = {"amount": Words.money(t.amount, t.currency), "date": Words.day(period)}
+    if t.customer_name:
+        title = Words("recurring_upcoming", {**values, "customer": t.customer_name})
+    else:
+        title = Words("recurring_upcoming_number", {**values, "number": t.number})
+    body = Words("recurring_body", {
+        "number": occurrence_number(t.number, period),
+        "due": Words.day(period + t.term),
+        "every": Words(f"every_{t.recurrence}"),
+        "series": t.number,
+    })  # fmt: skip
     return Event(
         key=upcoming_key(t.id, period),
         team_id=t.team_id,
         category=UPCOMING_CATEGORY,
-        title=f"Recurring invoice for {who} ({shown}) will be issued tomorrow, {period}",
-        body=(
-            f"Invoice {occurrence_number(t.number, period)}, due {period + t.term}, from the "
-            f"{t.recurrence} series of {t.number}."
-        ),
+        words=title,
+        body_words=(body,),
         payload={
             "template_id": t.id,
             "period_start": period.isoformat(),

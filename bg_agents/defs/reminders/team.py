@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bg_agents.defs.notifications import Event, notify
+from bg_agents.defs.notifications import Event, Words, notify
 from bg_agents.defs.reminders import rules
 from bg_agents.lib.db.models import OPEN_INVOICE, Customer, Invoice, Reminder, Team, customer_teams
 from bg_agents.lib.db.upsert import insert_missing
@@ -56,11 +56,24 @@ class Planned:
     slot: str
     due_at: datetime
 
-    def title(self) -> str:
-        return reminder_title(
-            self.number, self.customer, self.amount_due, self.currency, self.kind, self.due_date,
-            self.local_date,
-        )  # fmt: skip
+    def words(self) -> Words:
+        """'Invoice RE-2026-0012 (Acme GmbH): 1,234.00 EUR, 7 days overdue', in each reader's
+        language."""
+        days = (self.due_date - self.local_date).days
+        if days > 1:
+            when = Words("due_in", {"days": days})
+        elif days == 1:
+            when = Words("due_tomorrow")
+        elif days == 0:
+            when = Words("due_today")
+        else:
+            when = Words("overdue_one" if days == -1 else "overdue", {"days": -days})
+        return Words("reminder", {
+            "number": self.number,
+            "customer": f" ({self.customer})" if self.customer else "",
+            "amount": Words.money(self.amount_due, self.currency),
+            "when": when,
+        })  # fmt: skip
 
 
 @dataclass
@@ -77,30 +90,6 @@ class TeamSendResult:
 
 def not_owed_reason(status: str) -> str:
     return "invoice void" if status == "void" else "invoice paid"
-
-
-def reminder_title(
-    number: str,
-    customer: str | None,
-    amount_due: Decimal,
-    currency: str,
-    kind: str,
-    due_date: date,
-    local_date: date,
-) -> str:
-    """'Invoice RE-2026-0012 (Acme GmbH): 1,234.00 EUR, 7 days overdue'."""
-    amount = f"{Decimal(plain_amount(amount_due, currency)):,}"
-    days = (due_date - local_date).days
-    if days > 1:
-        when = f"due in {days} days"
-    elif days == 1:
-        when = "due tomorrow"
-    elif days == 0:
-        when = "due today"
-    else:
-        when = f"{-days} day{'s' if days < -1 else ''} overdue"
-    who = f" ({customer})" if customer else ""
-    return f"Invoice {number}{who}: {amount} {currency}, {when}"
 
 
 def teams_of_slot(
@@ -260,8 +249,10 @@ def _event(p: Planned) -> Event:
         key=p.key,
         team_id=p.team_id,
         category=CATEGORY,
-        title=p.title(),
-        body=f"Due {p.due_date.isoformat()}; reminder of {p.local_date.isoformat()} 09:00.",
+        words=p.words(),
+        body_words=(
+            Words("reminder_body", {"due": Words.day(p.due_date), "day": Words.day(p.local_date)}),
+        ),
         payload={
             "invoice_id": p.invoice_id,
             "kind": p.kind,

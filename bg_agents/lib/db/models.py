@@ -360,6 +360,9 @@ class NotificationEvent(Base):
     title: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Title and body as message ids and values, written out in each reader's language when sent
+    # (notifications/texts.py); None: ``title`` and ``body`` are the text for everyone.
+    words: Mapped[dict[str, Any] | None]
     # The batching window the event fell in (by the instant it was reported) and its batch key;
     # both fixed at insert, so every flusher assigns the event to the same digest.
     batch_key: Mapped[str] = mapped_column(sa.String(255))
