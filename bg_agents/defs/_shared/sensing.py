@@ -15,11 +15,21 @@ from bg_agents.defs._shared.partitions import daily_partitions
 from bg_agents.defs._shared.resources import AppDatabase
 
 # Like AutomationCondition.eager(), but for every partition, not only the latest time window: a
-# partition is refreshed when it appears and whenever a dependency's partition is re-materialized
-# (the hourly ingest, a late bank file), never while a dependency is missing or running.
+# partition is refreshed when it appears and whenever a dependency's partition changes (a late
+# bank file, a correction), never while a dependency is missing or running. "Changes" is by data
+# version, not by materialization: the assets followed report a digest of what they stored
+# (``lib/db/digest.py``), so the hourly ingest of a day with nothing new sets off nothing. (A run
+# of several days reports one version for all of them: every day it covers counts as changed
+# when any did, never the other way round.)
 _AC = dg.AutomationCondition
+_any_deps_changed = _AC.any_deps_match(
+    (_AC.data_version_changed() & ~_AC.executed_with_root_target()).with_label(
+        "data_version_changed_without_root"
+    )
+    | _AC.will_be_requested()
+).with_label("any_deps_changed")
 refresh_when_deps_change = (
-    (_AC.newly_missing() | _AC.any_deps_updated()).since_last_handled()
+    (_AC.newly_missing() | _any_deps_changed).since_last_handled()
     & ~_AC.any_deps_missing()
     & ~_AC.any_deps_in_progress()
     & ~_AC.in_progress()

@@ -21,7 +21,7 @@ from bg_agents.defs.enrichment.customers import (
     enrich_customers,
     profiles_by_status,
 )
-from bg_agents.defs.enrichment.service import enrich_days
+from bg_agents.defs.enrichment.service import enrich_days, stored_version
 from bg_agents.lib.db.models import CustomerProfile, TransactionEnrichment
 from bg_agents.lib.settings import load_enrichment_settings
 
@@ -86,7 +86,10 @@ def transaction_enrichment(
             partition_key=day.isoformat(),
         )
     hit_rate = report.cache_hit_rate
+    with app_db.engine.connect() as conn:
+        version = stored_version(conn, first, last)
     return dg.MaterializeResult(
+        data_version=dg.DataVersion(version),
         metadata={
             "changed": dg.MetadataValue.bool(report.changed),
             "run/days": dg.MetadataValue.int(len(days)),

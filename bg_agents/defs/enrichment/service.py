@@ -29,6 +29,7 @@ from bg_agents.defs.enrichment.rules import Recognition, recognize
 from bg_agents.defs.enrichment.taxonomy import CATEGORIES, SOURCES
 from bg_agents.lib import clock
 from bg_agents.lib.agents.backends import ChatBackend
+from bg_agents.lib.db.digest import content_digest
 from bg_agents.lib.db.models import (
     MerchantCategory,
     Transaction,
@@ -76,6 +77,18 @@ class EnrichReport:
 def clip(text: str | None) -> str | None:
     """A value as its column stores it (PostgreSQL refuses a longer one)."""
     return text[:TEXT_LIMIT] if text else None
+
+
+def stored_version(conn: Connection, first: date, last: date) -> str:
+    """What the days' enrichments say, as a digest: it changes when a merchant, a category or who
+    decided changes (a person's correction included), not when a re-run writes nothing."""
+    e = TransactionEnrichment
+    return content_digest(
+        conn,
+        sa.select(e.transaction_id, e.merchant, e.category, e.source)
+        .where(e.booking_date.between(first, last))
+        .order_by(e.transaction_id),
+    )
 
 
 def enrich_days(

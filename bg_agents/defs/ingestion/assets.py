@@ -69,7 +69,9 @@ def transactions(context: dg.AssetExecutionContext, app_db: AppDatabase) -> dg.M
             "no_duplicate_natural_keys": quality.duplicate_natural_keys(conn, start, end),
             "finite_amounts": quality.finite_amounts(conn, start, end),
         }
+        version = quality.stored_version(conn, start, end)
     return dg.MaterializeResult(
+        data_version=dg.DataVersion(version),
         check_results=[check_result(name, outcome) for name, outcome in checks.items()],
     )
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bg_agents.lib.checks import CheckOutcome
+from bg_agents.lib.db.digest import content_digest
 from bg_agents.lib.db.models import Transaction
 from bg_agents.lib.db.types import money_units
 
@@ -45,3 +46,15 @@ def rows_on(conn: Connection, day: date) -> int:
     return conn.execute(
         sa.select(sa.func.count()).where(Transaction.booking_date == day)
     ).scalar_one()
+
+
+def stored_version(conn: Connection, start: date, end: date) -> str:
+    """What the days [start, end] hold, as a digest: rows are only ever added, so each day's count
+    and highest id change exactly when a row lands."""
+    return content_digest(
+        conn,
+        sa.select(Transaction.booking_date, sa.func.count(), sa.func.max(Transaction.id))
+        .where(Transaction.booking_date.between(start, end))
+        .group_by(Transaction.booking_date)
+        .order_by(Transaction.booking_date),
+    )
