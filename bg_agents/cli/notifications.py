@@ -351,9 +351,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"(e-mails link to {settings.public_url}); Ctrl-C stops",
             flush=True,
         )
+        _stop_on_sigterm()
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a service manager's stop) ends the server as Ctrl-C does, even when the process
+    that started it had SIGTERM ignored: an ignored signal stays ignored across exec (Dagster's
+    interrupt handling maps SIGTERM to whatever SIGINT does, ignored in some workers)."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _add_serve(commands: argparse._SubParsersAction) -> None:

@@ -162,6 +162,7 @@ def test_the_command_keeps_tokens_out_of_its_log_and_names_a_taken_port(
     """`bg-agents notifications serve-unsubscribe`: a link's token unsubscribes its member, so
     the access log shows the path only; a port already taken is one line naming it."""
     import os
+    import signal
     import socket
     import subprocess
     import sys
@@ -174,7 +175,15 @@ def test_the_command_keeps_tokens_out_of_its_log_and_names_a_taken_port(
         port = probe.getsockname()[1]
     bin_ = os.path.join(os.path.dirname(sys.executable), "bg-agents")
     args = [bin_, "notifications", "serve-unsubscribe", "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Started with SIGTERM ignored, as a process Dagster's interrupt handling ran in can leave
+    # it (and exec keeps it): SIGTERM must still stop the server.
+    server = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
+    )
     try:
         for _ in range(100):
             try:
@@ -193,3 +202,32 @@ def test_the_command_keeps_tokens_out_of_its_log_and_names_a_taken_port(
         server.terminate()
         _, log = server.communicate(timeout=30)
     assert '"GET /unsubscribe" 400' in log and "SECRET-TOKEN-42" not in log
+
+
+@pytest.mark.parametrize(
+    ("user_locale", "team_locale", "lang", "asked", "done"),
+    [
+        (None, "de_DE", "de", "Von E-Mails abmelden?", "Sie sind abgemeldet"),
+        ("fr_FR", "de_DE", "fr", "Se désabonner des e-mails ?", "Vous êtes désabonné"),
+        ("es_MX", "en_US", "es", "¿Darse de baja del correo?", "Se ha dado de baja"),
+        (None, "ja_JP", "en", "Unsubscribe from e-mail?", "You are unsubscribed"),
+    ],
+)
+def test_the_page_speaks_the_language_of_the_members_emails(
+    engine: Engine,
+    page: str,
+    user_locale: str | None,
+    team_locale: str,
+    lang: str,
+    asked: str,
+    done: str,
+) -> None:
+    user_id = _user(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.update(User).where(User.id == user_id).values(locale=user_locale))
+        conn.execute(sa.update(Team).values(locale=team_locale))
+    url = unsubscribe_url(page, user_id, SECRET)
+    shown = httpx.get(url)
+    assert asked in shown.text
+    assert f'<html lang="{lang}">' in shown.text
+    assert done in httpx.post(url, content=b"List-Unsubscribe=One-Click").text

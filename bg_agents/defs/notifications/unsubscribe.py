@@ -24,7 +24,8 @@ from urllib.parse import parse_qs, quote
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bg_agents.lib.db.models import User
+from bg_agents.lib.db.models import Team, User
+from bg_agents.lib.locales import resolve_locale
 
 _DOMAIN = b"bg-agents/unsubscribe/v1:"  # a signature made here means nothing anywhere else
 _TOKEN = re.compile(r"([1-9][0-9]{0,17})\.([A-Za-z0-9_-]{43})")
@@ -95,10 +96,69 @@ _HEADERS = [
 ]
 
 _PAGE = (
-    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+    '<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
     '<meta name="viewport" content="width=device-width"><title>{title}</title></head>'
     '<body style="font-family:sans-serif;max-width:32em;margin:3em auto">{body}</body></html>\n'
 )
+# The page in the language the member's e-mails are written in (their locale, else the team's).
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "ask_title": "Unsubscribe",
+        "ask": "Unsubscribe from e-mail?",
+        "ask_text": "You will receive no more e-mail notifications. In-app notifications stay as "
+        "they are.",
+        "button": "Unsubscribe",
+        "done_title": "Unsubscribed",
+        "done": "You are unsubscribed",
+        "done_text": "You will receive no more e-mail notifications.",
+    },
+    "de": {
+        "ask_title": "Abmelden",
+        "ask": "Von E-Mails abmelden?",
+        "ask_text": "Sie erhalten dann keine Benachrichtigungen mehr per E-Mail. "
+        "Benachrichtigungen in der App bleiben, wie sie sind.",
+        "button": "Abmelden",
+        "done_title": "Abgemeldet",
+        "done": "Sie sind abgemeldet",
+        "done_text": "Sie erhalten keine Benachrichtigungen mehr per E-Mail.",
+    },
+    "fr": {
+        "ask_title": "Se désabonner",
+        "ask": "Se désabonner des e-mails ?",
+        "ask_text": "Vous ne recevrez plus de notifications par e-mail. Les notifications dans "
+        "l'application restent inchangées.",
+        "button": "Se désabonner",
+        "done_title": "Désabonné",
+        "done": "Vous êtes désabonné",
+        "done_text": "Vous ne recevrez plus de notifications par e-mail.",
+    },
+    "es": {
+        "ask_title": "Darse de baja",
+        "ask": "¿Darse de baja del correo?",
+        "ask_text": "No recibirá más notificaciones por correo electrónico. Las notificaciones "
+        "en la aplicación se mantienen.",
+        "button": "Darse de baja",
+        "done_title": "Baja confirmada",
+        "done": "Se ha dado de baja",
+        "done_text": "No recibirá más notificaciones por correo electrónico.",
+    },
+}
+
+
+def _language(engine: Engine, user_id: int) -> str:
+    """The language of the member's e-mails; English when it has no words here or the database
+    cannot say."""
+    try:
+        with engine.connect() as conn:
+            locale = conn.execute(
+                sa.select(sa.func.coalesce(User.locale, Team.locale))
+                .join(Team, Team.id == User.team_id)
+                .where(User.id == user_id)
+            ).scalar_one_or_none()
+    except sa.exc.SQLAlchemyError:
+        return "en"
+    language = resolve_locale(locale).language
+    return language if language in _WORDS else "en"
 
 
 def _answer(
@@ -116,8 +176,8 @@ def _answer(
     return [data]
 
 
-def _page(title: str, body: str) -> str:
-    return _PAGE.format(title=html.escape(title), body=body)
+def _page(title: str, body: str, language: str) -> str:
+    return _PAGE.format(lang=language, title=html.escape(title), body=body)
 
 
 def _drain(environ: dict[str, Any]) -> None:
@@ -157,15 +217,16 @@ def unsubscribe_app(engine: Engine, secret: str) -> Callable[..., Iterable[bytes
                 "text/plain",
             )
         token = html.escape(tokens[0], quote=True)
+        language = _language(engine, user_id)
+        w = {k: html.escape(v) for k, v in _WORDS[language].items()}
         if method != "POST":
             form = (
-                "<h1>Unsubscribe from e-mail?</h1><p>You will receive no more e-mail "
-                "notifications. In-app notifications stay as they are.</p>"
+                f"<h1>{w['ask']}</h1><p>{w['ask_text']}</p>"
                 f'<form method="post" action="/unsubscribe?token={token}">'
                 '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-                '<button type="submit">Unsubscribe</button></form>'
+                f'<button type="submit">{w["button"]}</button></form>'
             )
-            return _answer(start_response, "200 OK", _page("Unsubscribe", form))
+            return _answer(start_response, "200 OK", _page(w["ask_title"], form, language))
         try:
             with engine.begin() as conn:
                 unsubscribe(conn, user_id)
@@ -176,7 +237,7 @@ def unsubscribe_app(engine: Engine, secret: str) -> Callable[..., Iterable[bytes
                 "Could not unsubscribe right now; please try again in a minute.\n",
                 "text/plain",
             )
-        done = "<h1>You are unsubscribed</h1><p>You will receive no more e-mail notifications.</p>"
-        return _answer(start_response, "200 OK", _page("Unsubscribed", done))
+        done = f"<h1>{w['done']}</h1><p>{w['done_text']}</p>"
+        return _answer(start_response, "200 OK", _page(w["done_title"], done, language))
 
     return app
