@@ -336,6 +336,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bg_agents.defs.notifications.unsubscribe import unsubscribe_app
     from bg_agents.lib.settings import load_settings
 
+    _stop_on_sigterm()
     settings = load_settings()
     app = unsubscribe_app(open_engine(), settings.secret_key())
     try:
@@ -351,7 +352,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"(e-mails link to {settings.public_url}); Ctrl-C stops",
             flush=True,
         )
-        _stop_on_sigterm()
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
     return 0

@@ -210,6 +210,12 @@ def test_a_lone_thousands_group_is_read_by_the_currency_it_is_in() -> None:
     assert decimal_mark(["1,234", "12.5"], ["KWD", "KWD"]) == "."
     assert decimal_mark(["1.234", "12,5"], ["KWD", "KWD"]) == ","
     assert decimal_mark(["1234", "17"], ["KWD", "KWD"]) == "."  # no separator: nothing to settle
+    # After a leading zero the mark is a decimal one: "0.500" is half a unit, not 500.
+    assert decimal_mark(["0.500", "-0.250"], ["EUR", "EUR"]) == "."
+    assert parse_amount("0.500", decimal_mark(["0.500"], ["KWD"])) == Decimal("0.5")
+    # Thousands grouped by a space: the mark after them is the decimal one.
+    assert decimal_mark(["12 345,678"]) == ","
+    assert decimal_mark(["1\u00a0234.567"], ["KWD"]) == "."
 
 
 def test_a_lone_thousands_point_imports_and_matches_as_thousands(tmp_path: Path) -> None:

@@ -92,8 +92,8 @@ def test_a_single_message_and_its_body_read_in_the_teams_language(engine) -> Non
     flush(engine, T0.replace(minute=10) + GRACE, email=False)
     ((title, body),) = _titles(engine, team).values()
     assert title == "enero.csv importado"
-    assert (
-        body == "1.250 filas incorporadas, 3 en cuarentena; 1 extracto(s) cuyos saldos no cuadran"
+    assert body == (
+        "filas incorporadas: 1.250, en cuarentena: 3; extractos cuyos saldos no cuadran: 1"
     )
 
 
@@ -136,3 +136,56 @@ def test_amounts_keep_the_currencys_decimals_and_the_locales_grouping() -> None:
 def test_an_unknown_message_id_is_refused_when_the_event_is_made() -> None:
     with pytest.raises(ValueError, match="no message 'invoice_payed'"):
         Words("invoice_payed")
+
+
+def test_a_long_title_is_cut_as_stored_and_words_the_texts_lost_read_as_stored(engine) -> None:  # type: ignore[no-untyped-def]
+    """A title longer in German than in English went into the 200-character column uncut
+    (PostgreSQL refused it, and with it the producer's transaction); an event stored with a
+    message id since renamed failed every flush."""
+    customer = "K" * 190
+    with engine.begin() as conn:
+        team = _team(conn, "lang", locale="de_DE", users=1)
+        long = Words("reminder", {"number": "RE-1", "customer": f" ({customer})",
+                                  "amount": Words.money(Decimal(5), "EUR"),
+                                  "when": Words("overdue", {"days": 30})})  # fmt: skip
+        notify(conn, [Event("long", team, "document.matched", words=long)], T0)
+        gone = Event("gone", team, "invoice.paid", words=Words("invoice_paid_plain"))
+        notify(conn, [gone], T0)  # waits for its window
+        conn.execute(
+            sa.update(NotificationEvent)
+            .where(NotificationEvent.idempotency_key == "gone")
+            .values(words={"title": {"id": "renamed_since", "values": {}}, "body": []})
+        )
+    flush(engine, T0.replace(minute=10) + GRACE, email=False)
+    with engine.connect() as conn:
+        titles = conn.execute(
+            sa.select(Notification.title).where(Notification.team_id == team).order_by("id")
+        ).scalars().all()  # fmt: skip
+    assert titles[0].startswith("Rechnung RE-1 (KKK") and len(titles[0]) == 200
+    assert titles[1:] == ["Invoice paid"]  # the stored English
+
+
+def test_a_hyphenated_locale_reads_one_language_throughout(engine) -> None:  # type: ignore[no-untyped-def]
+    with engine.begin() as conn:
+        team = _team(conn, "wien", locale="de-AT", users=1)
+        notify(conn, [_paid(team, "RE-1", "10"), _paid(team, "RE-2", "20")], T0)
+    flush(engine, T0.replace(minute=10) + GRACE, email=False)
+    ((title, body),) = _titles(engine, team).values()
+    assert title == "2 Rechnungen bezahlt"
+    assert body.startswith("Sie haben 2 Rechnungen bezahlt:\n- Rechnung RE-1 bezahlt: 10,00 EUR")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"number": "RE-1"}, r"takes \['amount', 'number'\], not \['number'\]"),
+        ({"number": "RE-1", "amount": Decimal("1.5")}, "amount = Decimal"),
+        ({"number": "RE-1", "amount": 1.5}, "amount = 1.5 is not"),
+        ({"number": True, "amount": 1}, "number = True is not"),
+    ],
+)
+def test_words_that_could_not_be_written_out_are_refused_when_made(
+    values: dict, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        Words("invoice_paid", values)

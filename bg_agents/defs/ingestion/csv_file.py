@@ -229,6 +229,7 @@ def _survey(
     decimal: str | None,
     currency_cell: int | None = None,
     fallback: str = "",
+    base_cell: int | None = None,
 ) -> _Survey:
     out = _Survey()
     cells: list[str] = []
@@ -245,7 +246,9 @@ def _survey(
             if i < width and record[i].strip():
                 cells.append(record[i])
                 own = parse_amount_and_currency(record[i].strip(), ".")[1]
-                currencies.append(own or row_currency or fallback or None)
+                # A base amount is in the team's currency, which the file does not say.
+                row = None if i == base_cell else row_currency or fallback or None
+                currencies.append(own or row)
         for i in amount_cells:
             cell = record[i].strip() if i < width else ""
             if cell:
@@ -317,6 +320,7 @@ def _file_formats(
             decimal,
             index.get("currency"),
             fallback,
+            index.get("base_amount"),
         )
     if amount_cells and (survey.with_currency == 0 or survey.with_currency < survey.amounts):
         raise ImportFileError(_NO_CURRENCY)

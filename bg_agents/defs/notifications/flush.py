@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bg_agents.defs.notifications.policy import CategoryPolicy, Policy, load_policy
 from bg_agents.defs.notifications.preferences import Preferences
-from bg_agents.defs.notifications.texts import title_and_body
+from bg_agents.defs.notifications.texts import language_of, title_and_body
 from bg_agents.lib import clock
 from bg_agents.lib.db.models import (
     Notification,
@@ -37,6 +37,7 @@ from bg_agents.lib.db.models import (
     WebhookEndpoint,
 )
 from bg_agents.lib.db.upsert import insert_missing
+from bg_agents.lib.locales import resolve_locale
 
 # A producer's transaction may commit a moment after the window its event fell in has ended; a
 # window closes this long after its end, so such an event still makes its digest.
@@ -354,15 +355,16 @@ def _content(rules: CategoryPolicy, events: list, locale: str) -> tuple[str, str
     if len(events) == 1:
         only = items[0]
         return only["title"], only["body"], {**events[0].payload, "items": items, "more": 0}
-    count = format_decimal(len(events), locale=locale)
+    numbers = resolve_locale(locale)  # a malformed one ("de-AT") reads as well as it can
+    count = format_decimal(len(events), locale=numbers)
     title = f"{count} {rules.noun(locale, len(events))}"
-    language = locale.split("_")[0].lower()
+    language = language_of(locale)
     listed = [_SUMMARY.get(language, _SUMMARY["en"]).format(what=title)]
     listed += [f"- {item['title']}" for item in items[:LIST_CAP]]
     more = len(items) - LIST_CAP
     if more > 0:
         words = _MORE.get(language, _MORE["en"])
-        listed.append(words.format(n=format_decimal(more, locale=locale)))
+        listed.append(words.format(n=format_decimal(more, locale=numbers)))
     return title, "\n".join(listed), {"items": items[:LIST_CAP], "more": max(more, 0)}
 
 

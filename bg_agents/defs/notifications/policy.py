@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bg_agents.defs.notifications.texts import language_of
+
 POLICY_FILE = Path(__file__).with_name("policy.toml")
 _FIELD = re.compile(r"\{([a-z_.]+)\}")
 _GUARD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
@@ -61,7 +63,7 @@ class CategoryPolicy:
 
     def noun(self, locale: str, count: int) -> str:
         """'invoice paid' / 'invoices paid' in the locale's language (English when missing)."""
-        one, many = self.nouns.get(locale.split("_")[0].lower()) or self.nouns.get(
+        one, many = self.nouns.get(language_of(locale)) or self.nouns.get(
             "en", (self.name, self.name)
         )
         return one if count == 1 else many

@@ -14,6 +14,7 @@ reports do.
 from __future__ import annotations
 
 import functools
+import string
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -33,6 +34,18 @@ CATALOG: dict[str, dict[str, str]] = {
         "de": "Rechnung {number} bezahlt: {amount}",
         "fr": "Facture {number} payée : {amount}",
         "es": "Factura {number} pagada: {amount}",
+    },
+    "invoice_paid_plain": {
+        "en": "Invoice paid",
+        "de": "Rechnung bezahlt",
+        "fr": "Facture payée",
+        "es": "Factura pagada",
+    },
+    "receipt_matched_plain": {
+        "en": "Receipt matched",
+        "de": "Beleg zugeordnet",
+        "fr": "Justificatif rapproché",
+        "es": "Recibo conciliado",
     },
     "receipt_matched": {
         "en": "Receipt matched: {name} {amount}",
@@ -115,17 +128,18 @@ CATALOG: dict[str, dict[str, str]] = {
         "fr": "{file} importé",
         "es": "{file} importado",
     },
+    # Counts after a colon: no singular and plural to choose between.
     "rows_staged": {
-        "en": "{rows} rows staged, {quarantined} quarantined",
-        "de": "{rows} Buchungen übernommen, {quarantined} zurückgestellt",
-        "fr": "{rows} lignes reprises, {quarantined} mises en quarantaine",
-        "es": "{rows} filas incorporadas, {quarantined} en cuarentena",
+        "en": "rows staged: {rows}, quarantined: {quarantined}",
+        "de": "Buchungen übernommen: {rows}, zurückgestellt: {quarantined}",
+        "fr": "lignes reprises : {rows}, mises en quarantaine : {quarantined}",
+        "es": "filas incorporadas: {rows}, en cuarentena: {quarantined}",
     },
     "balances_off": {
-        "en": "{statements} statement(s) whose balances do not add up",
-        "de": "{statements} Auszug/Auszüge, deren Salden nicht aufgehen",
-        "fr": "{statements} relevé(s) dont les soldes ne concordent pas",
-        "es": "{statements} extracto(s) cuyos saldos no cuadran",
+        "en": "statements whose balances do not add up: {statements}",
+        "de": "Auszüge, deren Salden nicht stimmen: {statements}",
+        "fr": "relevés dont les soldes ne concordent pas : {statements}",
+        "es": "extractos cuyos saldos no cuadran: {statements}",
     },
     "weekly_insights": {
         "en": "Your weekly insights for the week of {week}",
@@ -145,8 +159,19 @@ class Words:
     values: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        """Refuse here, where the producer sees it, what could not be written out later: an
+        unknown id, a value missing or extra, a value of a kind :func:`render` cannot store."""
         if self.id not in CATALOG:
             raise ValueError(f"no message {self.id!r} in the notification texts")
+        wanted = _fields(CATALOG[self.id]["en"])
+        if set(self.values) != wanted:
+            raise ValueError(
+                f"message {self.id!r} takes {sorted(wanted)}, not {sorted(self.values)}"
+            )
+        for name, value in self.values.items():
+            if not _storable(value):
+                raise ValueError(f"message {self.id!r}: {name} = {value!r} is not text, a whole "
+                                 "number, Words.money, Words.day or Words")  # fmt: skip
 
     @staticmethod
     def money(amount: Decimal, currency: str) -> dict[str, str]:
@@ -170,20 +195,28 @@ class Words:
 
 
 def title_and_body(event: Any, locale: str | None) -> tuple[str, str]:
-    """A stored event's title and body for a reader in ``locale`` (as stored when it has no
-    words)."""
+    """A stored event's title (at most 200 characters, as stored) and body for a reader in
+    ``locale``; the stored English when it has no words, or words this catalog no longer knows
+    (an id renamed since the event was stored)."""
     words = event.words or {}
-    title = render(words["title"], locale) if words.get("title") else event.title
-    body = BODY_JOIN.join(render(w, locale) for w in words["body"]) if words.get("body") else None
-    return title, event.body if body is None else body
+    try:
+        title = render(words["title"], locale)[:200] if words.get("title") else event.title
+        body = BODY_JOIN.join(render(w, locale) for w in words.get("body") or ()) or event.body
+    except (KeyError, IndexError, TypeError, ValueError):
+        return event.title, event.body
+    return title, body
+
+
+def language_of(locale: str | None) -> str:
+    """The language a reader in ``locale`` reads these texts in ("de" for de_DE and de-AT)."""
+    language = resolve_locale(locale).language
+    return language if language in LANGUAGES else "en"
 
 
 def render(stored: dict[str, Any], locale: str | None) -> str:
     """The stored words in ``locale``'s language (English when the catalog has none), with its
     numbers, dates and amounts."""
-    babel_locale = resolve_locale(locale)
-    language = babel_locale.language if babel_locale.language in LANGUAGES else "en"
-    return _render(stored, str(babel_locale), language)
+    return _render(stored, str(resolve_locale(locale)), language_of(locale))
 
 
 def _render(stored: dict[str, Any], locale: str, language: str) -> str:
@@ -207,6 +240,16 @@ def _value(value: Any, locale: str, language: str) -> str:
         if "date" in value:
             return format_date(date.fromisoformat(value["date"]), "medium", locale=locale)
     return str(value)
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def _storable(value: Any) -> bool:
+    if isinstance(value, Words | str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return True
+    return isinstance(value, dict) and (set(value) in ({"amount", "currency"}, {"date"}))
 
 
 @functools.cache

@@ -218,7 +218,8 @@ def unsubscribe_app(engine: Engine, secret: str) -> Callable[..., Iterable[bytes
             )
         token = html.escape(tokens[0], quote=True)
         language = _language(engine, user_id)
-        w = {k: html.escape(v) for k, v in _WORDS[language].items()}
+        words = _WORDS[language]
+        w = {k: html.escape(v) for k, v in words.items()}
         if method != "POST":
             form = (
                 f"<h1>{w['ask']}</h1><p>{w['ask_text']}</p>"
@@ -226,7 +227,7 @@ def unsubscribe_app(engine: Engine, secret: str) -> Callable[..., Iterable[bytes
                 '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
                 f'<button type="submit">{w["button"]}</button></form>'
             )
-            return _answer(start_response, "200 OK", _page(w["ask_title"], form, language))
+            return _answer(start_response, "200 OK", _page(words["ask_title"], form, language))
         try:
             with engine.begin() as conn:
                 unsubscribe(conn, user_id)
@@ -238,6 +239,6 @@ def unsubscribe_app(engine: Engine, secret: str) -> Callable[..., Iterable[bytes
                 "text/plain",
             )
         done = f"<h1>{w['done']}</h1><p>{w['done_text']}</p>"
-        return _answer(start_response, "200 OK", _page(w["done_title"], done, language))
+        return _answer(start_response, "200 OK", _page(words["done_title"], done, language))
 
     return app

@@ -386,8 +386,7 @@ def _notify(session: Session, links: list[dict[str, object]], sides: dict[str, S
         prefix = "doc" if r["record_kind"] == "document" else "inv"
         record = sides.get(f"{prefix}-{r['record_id']}")
         if record is None:
-            words = None
-            title = "Receipt matched" if prefix == "doc" else "Invoice paid"
+            words = Words("receipt_matched_plain" if prefix == "doc" else "invoice_paid_plain")
         else:
             amount = Words.money(record.amount, record.currency)
             words = (
@@ -395,13 +394,11 @@ def _notify(session: Session, links: list[dict[str, object]], sides: dict[str, S
                 if prefix == "doc"
                 else Words("invoice_paid", {"number": record.reference, "amount": amount})
             )
-            title = ""
         events.append(
             Event(
                 key=f"match:{r['record_kind']}:{r['record_id']}:{r['transaction_id']}",
                 team_id=int(r["team_id"]),  # type: ignore[arg-type]
                 category="document.matched" if prefix == "doc" else "invoice.paid",
-                title=title,
                 words=words,
                 body=str(r["explanation"]),
                 payload={

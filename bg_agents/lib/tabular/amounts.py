@@ -67,10 +67,16 @@ def _number_pattern(point: str, separators: str) -> re.Pattern[str]:
 
 _NUMBER = {".": _number_pattern(".", ",' "), ",": _number_pattern(",", ".' ")}
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2212": "-"})
-# Evidence for the decimal mark: "12,50" or "1.234,5" (comma) vs "12.50" or "1,234.5" (point).
+# Evidence for the decimal mark: "12,50" or "1.234,5" (comma) vs "12.50" or "1,234.5" (point);
+# after thousands grouped by a space ("12 345,678"), the mark that follows is the decimal one.
 # A lone "1,234" or "1.234" reads both ways and is settled by the rest of the column.
-COMMA_DECIMAL = re.compile(r"\d,\d{1,2}(?!\d)|\d\.\d{3}(?:\.\d{3})*,|\d\.\d{3}\.\d{3}(?!\d)")
-DOT_DECIMAL = re.compile(r"\d\.\d{1,2}(?!\d)|\d,\d{3}(?:,\d{3})*\.|\d,\d{3},\d{3}(?!\d)")
+_SPACED_GROUP = r"\d[ \u00a0\u202f]\d{3}"
+COMMA_DECIMAL = re.compile(
+    rf"\d,\d{{1,2}}(?!\d)|\d\.\d{{3}}(?:\.\d{{3}})*,|\d\.\d{{3}}\.\d{{3}}(?!\d)|{_SPACED_GROUP},\d"
+)
+DOT_DECIMAL = re.compile(
+    rf"\d\.\d{{1,2}}(?!\d)|\d,\d{{3}}(?:,\d{{3}})*\.|\d,\d{{3}},\d{{3}}(?!\d)|{_SPACED_GROUP}\.\d"
+)
 
 
 def mark_evidence(text: str) -> str | None:
@@ -109,7 +115,11 @@ def decimal_mark(values: Iterable[str], currencies: Iterable[str | None] | None 
 
 
 # One group of exactly three digits after a separator, and no other mark: "1,234", "-5.000".
-_LONE_GROUP = re.compile(r"(?<![\d.,'])\d{1,3}(?P<sep>[.,])\d{3}(?![\d.,'])")
+# Not "0.500" (no number is grouped after a leading zero: a decimal mark), nor a group after a
+# space ("1 234,567": the space groups, so the other mark is the decimal one).
+_LONE_GROUP = re.compile(
+    r"(?<![\d.,'])(?<!\d[ \u00a0\u202f])[1-9]\d{0,2}(?P<sep>[.,])\d{3}(?![\d.,'])"
+)
 
 
 class AmbiguousDecimal(ValueError):
@@ -205,8 +215,9 @@ def is_zero(plain: str) -> bool:
 def parse_amount(text: str, decimal: str | None = None) -> Decimal:
     """An amount as a finance export writes it -> exact ``Decimal``; ValueError if it is not one.
 
-    ``decimal`` is the column's decimal mark; None decides it from this value alone. The
-    ValueError's text is the reason a user reads ("bad amount '42.5O'").
+    ``decimal`` is the column's decimal mark; None decides it from this value alone (a lone
+    "1.234" then reads as thousands, as :func:`decimal_mark` reads it). The ValueError's text is
+    the reason a user reads ("bad amount '42.5O'").
     """
     raw = text.strip()
     if not raw:
