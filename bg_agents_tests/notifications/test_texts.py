@@ -189,3 +189,8 @@ def test_words_that_could_not_be_written_out_are_refused_when_made(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         Words("invoice_paid", values)
+
+
+def test_an_event_without_a_title_or_words_is_refused() -> None:
+    with pytest.raises(ValueError, match="neither a title nor words"):
+        Event("k", 1, "invoice.paid")

@@ -40,6 +40,10 @@ class Event:
     words: Words | None = None
     body_words: tuple[Words, ...] = ()
 
+    def __post_init__(self) -> None:
+        if not self.title and self.words is None:
+            raise ValueError(f"event {self.key!r} has neither a title nor words for one")
+
     def stored_words(self) -> dict[str, Any] | None:
         if self.words is None and not self.body_words:
             return None

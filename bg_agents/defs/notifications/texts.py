@@ -226,8 +226,6 @@ def _render(stored: dict[str, Any], locale: str, language: str) -> str:
 
 
 def _value(value: Any, locale: str, language: str) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value or "")
     if isinstance(value, int):
         return format_decimal(value, locale=locale)
     if isinstance(value, dict):
