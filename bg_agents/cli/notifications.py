@@ -7,7 +7,7 @@ import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from bg_agents.cli.common import at_most, open_engine
+from bg_agents.cli.common import at_most, iso_date, open_engine
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -221,6 +221,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _add_list(commands)
     _add_prefs(commands)
     _add_flush(commands)
+    _add_resend(commands)
     _add_serve(commands)
 
 
@@ -290,6 +291,49 @@ def _add_prefs(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the preferences as JSON")
     parser.set_defaults(func=cmd_prefs)
+
+
+def cmd_resend(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, time
+
+    from bg_agents.defs.notifications.deliver import resend_dead_email
+
+    since = datetime.combine(args.since, time(), UTC) if args.since else None
+    with open_engine().begin() as conn:
+        user = find_user(conn, args.user, args.team)
+        queued = resend_dead_email(conn, user.id, since)
+    if args.json:
+        print(json.dumps({"user": user.email, "team": user.team, "queued": queued}))
+        return 0
+    after = f" created since {args.since.isoformat()}" if args.since else ""
+    if not queued:
+        print(f"{user.email} ({user.team}): no dead e-mail deliveries{after}")
+        return 0
+    print(
+        f"{user.email} ({user.team}): {queued} dead e-mail deliveries{after} queued again, each "
+        "with its own Message-ID; they leave with the next notifications run (each minute, or "
+        "`bg-agents notifications flush`)"
+    )
+    return 0
+
+
+def _add_resend(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "resend",
+        help="send a user's dead e-mails again (after the SMTP server was down too long)",
+        description="Queue the e-mail deliveries given up on (dead after 20 attempts or a final "
+        "refusal) to be sent again with fresh attempts, each with its own Message-ID; "
+        "preferences are read again when they are sent. Running it again queues nothing more.",
+    )
+    _add_user_arguments(parser)
+    parser.add_argument(
+        "--since",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="only deliveries created on this day (UTC) or later",
+    )
+    parser.add_argument("--json", action="store_true", help="print the count as JSON")
+    parser.set_defaults(func=cmd_resend)
 
 
 def cmd_flush(args: argparse.Namespace) -> int:

@@ -277,3 +277,40 @@ def test_a_delivery_under_a_pinned_clock_is_signed_at_the_real_time(engine, app_
         (call,) = receiver.at("/hook")
     assert call.verified
     assert abs(int(call.headers["X-BG-Timestamp"]) - datetime.now(UTC).timestamp()) < 60
+
+
+def test_dead_emails_are_sent_again_once_with_their_message_ids(
+    engine, app_env, smtp, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """An SMTP server down longer than the retries lost those e-mails for good; `bg-agents
+    notifications resend` queues them again, once."""
+    import json
+    import socket
+
+    from bg_agents.cli import main
+
+    recorder, config = smtp
+    with socket.socket() as probe:  # a port nobody listens on: the server is down
+        probe.bind(("127.0.0.1", 0))
+        down = SmtpConfig(host="127.0.0.1", port=probe.getsockname()[1], security="plain",
+                          sender="Bot <bot@bg.test>", timeout=1.0)  # fmt: skip
+    now = _now()
+    with engine.begin() as conn:
+        team = _team(conn, users=2)
+        notify(conn, _paid(team, 1), now - timedelta(minutes=30))
+    flush(engine, now, email=True)
+    for hours in (0, 1):  # two attempts, then given up
+        deliver(engine, now + timedelta(hours=hours), smtp=down, max_attempts=2)
+    assert _statuses(engine, "email") == ["dead", "dead"]
+
+    assert main(["notifications", "resend", "--user", "u0@acme.test"]) == 0
+    assert "1 dead e-mail deliveries queued again" in capsys.readouterr().out
+    assert main(["notifications", "resend", "--user", "u0@acme.test", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["queued"] == 0  # once; again is nothing more
+    assert _statuses(engine, "email") == ["dead", "pending"]  # the other member's stays
+    assert deliver(engine, now + timedelta(hours=2), smtp=config).delivered["email"] == 1
+    (sent,) = recorder.received
+    assert sent["to"] == ["u0@acme.test"]
+    assert main(["notifications", "resend", "--user", "u1@acme.test", "--since",
+                 (now + timedelta(days=1)).date().isoformat()]) == 0  # fmt: skip
+    assert "no dead e-mail deliveries created since" in capsys.readouterr().out

@@ -86,6 +86,26 @@ def backoff(key: str, attempts: int) -> timedelta:
     return delay * (0.5 + 0.5 * spread / 0xFFFFFFFF)
 
 
+def resend_dead_email(conn: Any, user_id: int, since: datetime | None = None) -> int:
+    """Queue the member's dead e-mail deliveries (created at ``since`` or later) to be sent
+    again with fresh attempts; return how many. For an SMTP server out longer than the retries
+    last: each keeps its ``Message-ID``, and preferences are read again when it is sent (an
+    unsubscribed member gets nothing). An address the server refused for good is refused again
+    and is dead after one attempt. Running it again queues nothing more."""
+    dead = [
+        Notification.user_id == user_id,
+        Notification.channel == "email",
+        Notification.status == "dead",
+    ]
+    if since is not None:
+        dead.append(Notification.created_at >= since)
+    queued = conn.execute(
+        sa.update(Notification).where(*dead).values(status="pending", attempts=0,
+                                                    next_attempt_at=None)
+    ).rowcount  # fmt: skip
+    return int(queued)
+
+
 def _claim(engine: Engine, now: datetime, limit: int) -> list[Any]:
     due = sa.and_(
         Notification.channel.in_(("email", "webhook")),
