@@ -213,6 +213,14 @@ def test_a_lone_thousands_group_is_read_by_the_currency_it_is_in() -> None:
     # After a leading zero the mark is a decimal one: "0.500" is half a unit, not 500.
     assert decimal_mark(["0.500", "-0.250"], ["EUR", "EUR"]) == "."
     assert parse_amount("0.500", decimal_mark(["0.500"], ["KWD"])) == Decimal("0.5")
+    # ... and shows the column's mark: "-1.250" beside "0.500" is a dinar and a quarter.
+    assert decimal_mark(["0.500", "-1.250"], ["KWD", "KWD"]) == "."
+    assert decimal_mark(["0,500", "-1,250"], ["KWD", "KWD"]) == ","
+    # Indian lakh grouping: "1,23" in "1,23,456" is no decimal comma (it made "-1,500" INR
+    # read as -1.5 beside it).
+    column = ["-1,23,456", "12,34,567", "-1,500", "-250"]
+    assert decimal_mark(column, ["INR"] * 4) == "."
+    assert [parse_amount(a, ".") for a in column] == [-123456, 1234567, -1500, -250]
     # Thousands grouped by a space: the mark after them is the decimal one.
     assert decimal_mark(["12 345,678"]) == ","
     assert decimal_mark(["1\u00a0234.567"], ["KWD"]) == "."

@@ -68,14 +68,20 @@ def _number_pattern(point: str, separators: str) -> re.Pattern[str]:
 _NUMBER = {".": _number_pattern(".", ",' "), ",": _number_pattern(",", ".' ")}
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2212": "-"})
 # Evidence for the decimal mark: "12,50" or "1.234,5" (comma) vs "12.50" or "1,234.5" (point);
-# after thousands grouped by a space ("12 345,678"), the mark that follows is the decimal one.
-# A lone "1,234" or "1.234" reads both ways and is settled by the rest of the column.
+# after thousands grouped by a space ("12 345,678"), the mark that follows is the decimal one;
+# Indian lakh grouping ("1,23,456": two digits between commas) is a point file's; a leading
+# zero is never grouped ("0.500" is half a unit). The two-digit comma group of a lakh number is
+# no decimal comma. A lone "1,234" or "1.234" reads both ways and is settled by the rest of the
+# column.
 _SPACED_GROUP = r"\d[ \u00a0\u202f]\d{3}"
+_LEADING_ZERO = r"(?<![\d.,'])0"
 COMMA_DECIMAL = re.compile(
-    rf"\d,\d{{1,2}}(?!\d)|\d\.\d{{3}}(?:\.\d{{3}})*,|\d\.\d{{3}}\.\d{{3}}(?!\d)|{_SPACED_GROUP},\d"
+    rf"\d,\d{{1,2}}(?!\d)(?![.,]\d)|\d\.\d{{3}}(?:\.\d{{3}})*,|\d\.\d{{3}}\.\d{{3}}(?!\d)"
+    rf"|{_SPACED_GROUP},\d|{_LEADING_ZERO},\d"
 )
 DOT_DECIMAL = re.compile(
     rf"\d\.\d{{1,2}}(?!\d)|\d,\d{{3}}(?:,\d{{3}})*\.|\d,\d{{3}},\d{{3}}(?!\d)|{_SPACED_GROUP}\.\d"
+    rf"|\d,\d\d,\d{{3}}(?!\d)|{_LEADING_ZERO}\.\d"
 )
 
 
