@@ -386,3 +386,18 @@ def test_an_attachment_arrives_as_recorded_or_the_email_is_not_sent(
     with pytest.raises(DeliveryError, match="could not read") as missing:
         render_email(outgoing(attachment=announced), "a@example.com", FROM, UNSUB)
     assert missing.value.transient, "storage may come back: retry"
+
+
+def test_the_unsubscribe_link_header_reaches_the_server_as_a_plain_url(
+    recorder: Recorder, plain_port: int
+) -> None:
+    """The URL is longer than a folded line and has no space to fold at: it went out as RFC
+    2047 encoded words, which Python decodes but mail providers do not in this header, so their
+    one-click unsubscribe never showed."""
+    link = "https://app.example.com/unsubscribe?token=42." + "A" * 43
+    with SmtpSender(plain_config(plain_port)) as sender:
+        sender.send(render_email(outgoing(), "a@example.com", FROM, link))
+    (got,) = recorder.received
+    raw = got["raw"].replace(b"\r\n", b"\n")
+    assert f"\nList-Unsubscribe: <{link}>\n".encode() in raw
+    assert b"\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n" in raw
