@@ -9,7 +9,14 @@ import sqlalchemy as sa
 
 from bg_agents.defs._shared.resources import AppDatabase
 from bg_agents.defs.ingestion.sensors import import_folder_sensor, staged_rows_sensor
-from bg_agents.lib.db.models import ImportFile, QuarantinedRow, StagedImportRow, Team, Transaction
+from bg_agents.lib.db.models import (
+    ImportFile,
+    NotificationEvent,
+    QuarantinedRow,
+    StagedImportRow,
+    Team,
+    Transaction,
+)
 from bg_agents_tests.helpers import materialize, stage_dropped_files
 
 DATA = Path(__file__).parent / "data" / "imports"
@@ -139,3 +146,29 @@ def test_unreadable_file_is_moved_aside_with_an_error_report_and_nothing_staged(
     assert len(moved) == 1 and moved[0].read_text(encoding="utf-8") == text
     assert len(reports) == 1 and reason in reports[0].read_text(encoding="utf-8")
     assert _count(engine, StagedImportRow) == 0
+
+
+def test_a_file_another_team_imported_is_refused_with_the_reason_and_nothing_said(
+    engine, db_url, team, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """The same content dropped for a second team reported "3 landed" and told that team so
+    by notification, though its rows were the first team's and none landed."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(Team),
+            {"slug": "t-other", "name": "Other", "time_zone": "UTC", "base_currency": "USD"},
+        )
+    _drop(tmp_path, team, "march.csv", CSV)
+    stage_dropped_files(db_url)
+    staged = _count(engine, StagedImportRow)
+    _drop(tmp_path, "t-other", "copy.csv", CSV)
+    stage_dropped_files(db_url)
+    assert _count(engine, StagedImportRow) == staged
+    (report,) = (_import_dir(tmp_path) / "_failed" / "t-other").glob("*.error.txt")
+    assert "the same content was imported into team 't-acme'" in report.read_text()
+    with engine.connect() as conn:
+        told = conn.execute(
+            sa.select(NotificationEvent.team_id).join(Team, Team.id == NotificationEvent.team_id)
+            .where(Team.slug == "t-other")
+        ).all()  # fmt: skip
+    assert told == []

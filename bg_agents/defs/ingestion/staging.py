@@ -185,6 +185,9 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
     except OSError as exc:  # the file system refused something: still leave a report
         return _fail(path, import_dir, team_slug, f"cannot read the file: {exc.strerror or exc}")
 
+    elsewhere = _imported_elsewhere(engine, parsed.sha256, team.id)
+    if elsewhere is not None:
+        return _fail(path, import_dir, team_slug, elsewhere)
     staged, rejected = _screen_rows(parsed, history_start)
     details = {
         "layout": parsed.layout,
@@ -204,6 +207,26 @@ def stage_file(engine: Engine, path: Path, import_dir: Path, history_start: date
         dates=sorted({day for _, day, _ in staged}),
         sha256=parsed.sha256,
         details=details,
+    )
+
+
+def _imported_elsewhere(engine: Engine, sha256: str, team_id: int) -> str | None:
+    """Why a file whose content another team imported is not imported here: a file is recorded
+    once, by its content, for the team it came for. (Taking it again reported the other team's
+    rows as this team's and told this team they landed; none did.)"""
+    with engine.connect() as conn:
+        other = conn.execute(
+            sa.select(Team.slug, ImportFile.file_name, ImportFile.imported_at)
+            .join(Team, Team.id == ImportFile.team_id)
+            .where(ImportFile.sha256 == sha256, ImportFile.team_id != team_id)
+        ).first()
+    if other is None:
+        return None
+    return (
+        f"the same content was imported into team {other.slug!r} on "
+        f"{other.imported_at:%Y-%m-%d} (as {other.file_name!r}): a statement is one account's, "
+        "so nothing was imported here. If that was the wrong team, its rows stay there; a "
+        "second team's copy of an account needs its own export"
     )
 
 
