@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from bg_agents.defs.ingestion.csv_file import MissingHeader, is_derived_id
+from bg_agents.defs.ingestion.csv_file import MissingHeader, NeedsOption, is_derived_id
 from bg_agents.defs.ingestion.files import read_import_file
 from bg_agents.defs.ingestion.formats import SUPPORTED_SUFFIXES, ColumnMapping, ImportFileError
 from bg_agents.defs.ingestion.raw import ParsedFile, RawTransaction
@@ -49,6 +49,12 @@ def _parse(path: Path, currency: str | None, options: Mapping[str, str]) -> Pars
         parsed = read_import_file(path, "match", mapping=mapping, default_currency=currency)
     except MissingHeader as exc:
         raise MissingColumns(f"{path.name}: {exc}") from None
+    except NeedsOption as exc:  # match reads options from the file's column map
+        raise InputError(
+            f"{path.name}: {exc.problem}: give {{{exc.option}}} as this file's column map "
+            "(--left-map or --right-map, whichever names this file; or the path of a .json file "
+            "holding it)"
+        ) from None
     except ImportFileError as exc:
         raise InputError(f"{path.name}: {exc}") from None
     columns = parsed.layout.get("columns")

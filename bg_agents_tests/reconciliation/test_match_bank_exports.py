@@ -201,3 +201,24 @@ def test_an_entry_exported_twice_is_matched_once(
     assert "right           3 rows" in stdout
     assert "1 entries repeat a bank id given before" in stderr
     assert {p["right_id"] for p in read_pairs(out)} == {"A", "A (2)"}
+
+
+def test_a_bank_export_nothing_settles_is_refused_with_the_column_map_that_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Kuwaiti account's whole-dinar amounts ("1,234": 1234 or 1.234 KWD?) were refused with
+    the import's fix (a mapping file beside the file), which `match` does not read."""
+    left = write(
+        tmp_path, "ledger.csv", "id,date,amount,name,currency\nI1,2026-03-02,1.2340,A,KWD\n"
+    )
+    right = write(tmp_path, "bank.csv", 'Buchungstag,Verwendungszweck,Betrag,Waehrung\n'
+                                        '2026-03-02,A,"1,234",KWD\n')  # fmt: skip
+    out = tmp_path / "pairs.csv"
+    code, _, stderr = run(capsys, "--left", left, "--right", right, "--out", out)
+    assert code == 2
+    assert "could be 1234 or 1.234 KWD" in stderr and "mapping file" not in stderr
+    assert 'give {"decimal": "," (or ".")} as this file\'s column map' in stderr
+    code, _, stderr = run(capsys, "--left", left, "--right", right, "--out", out,
+                          "--right-map", '{"decimal": ","}')  # fmt: skip
+    assert code == 0, stderr
+    assert {r["right_amount"] for r in read_pairs(out) if r["right_id"]} <= {"1.234"}

@@ -78,6 +78,18 @@ def sniff_delimiter(text: str, mapping: ColumnMapping | None = None) -> str:
 # --- header -----------------------------------------------------------------------------------
 
 
+class NeedsOption(ImportFileError):
+    """Nothing in the file settles how to read it (a decimal mark, a date order): ``option`` is
+    the mapping entry that does, which ``bg-agents match`` takes as a column map instead."""
+
+    def __init__(self, problem: str, option: str) -> None:
+        self.problem, self.option = problem, option
+        super().__init__(
+            f"{problem}: add {option} to a mapping file (<file>.mapping.json next to the file, "
+            "or mapping.json in the team folder)"
+        )
+
+
 class MissingHeader(ImportFileError):
     """No line near the top names the columns a bank row needs: not a bank export as far as
     this reader can tell (``bg-agents match`` then reports its own columns' problem)."""
@@ -259,10 +271,7 @@ def _survey(
         try:
             out.decimal = decimal_mark(cells, currencies)
         except AmbiguousDecimal as exc:
-            raise ImportFileError(
-                f'{exc}: add "decimal": "," (or ".") to a mapping file (<file>.mapping.json next '
-                "to the file, or mapping.json in the team folder)"
-            ) from None
+            raise NeedsOption(str(exc), '"decimal": "," (or ".")') from None
     return out
 
 
@@ -328,11 +337,10 @@ def _file_formats(
         try:
             order = numeric_date_order(survey.dates)
         except AmbiguousDates as exc:
-            raise ImportFileError(
+            raise NeedsOption(
                 f'dates such as "{exc.example}" could be day/month or month/day, and no date in '
-                f'the file settles it: add "date_format": "{exc.day_first}" (or '
-                f'"{exc.month_first}") to a mapping file (<file>.mapping.json next to the file, '
-                "or mapping.json in the team folder)"
+                "the file settles it",
+                f'"date_format": "{exc.day_first}" (or "{exc.month_first}")',
             ) from None
     return decimal or survey.decimal, DateReader(date_format, order or "dmy")
 

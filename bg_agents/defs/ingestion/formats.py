@@ -46,7 +46,7 @@ OPTION_FIELDS = OPTIONS
 MAPPING_HELP = (
     f"add a mapping file (<file>{MAPPING_SUFFIX} next to the file, or {TEAM_MAPPING_NAME} in the "
     'team folder) such as {"columns": {"date": "<date header>", "amount": "<amount header>"}}, '
-    'or pass --map "date=<date header>,amount=<amount header>"'
+    "or holding the line date=<date header>,amount=<amount header>"
 )
 
 
