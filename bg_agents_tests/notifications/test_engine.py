@@ -74,7 +74,7 @@ def test_a_window_becomes_one_digest_when_it_closes(engine) -> None:  # type: ig
     with engine.connect() as conn:
         (message,) = conn.execute(sa.select(NotificationMessage)).all()
         assert message.title == "5 invoices paid" and message.item_count == 5
-        assert message.body.splitlines()[:2] == ["You have 5 invoices paid:", "- Invoice RE-0 paid"]
+        assert message.body.splitlines()[:2] == ["5 invoices paid:", "- Invoice RE-0 paid"]
         inbox = conn.execute(sa.select(Notification.title, Notification.user_id)).all()
     assert sorted(inbox) == [("5 invoices paid", 1), ("5 invoices paid", 2)]
     assert flush(engine, window_end + timedelta(hours=1), email=False).digests == 0

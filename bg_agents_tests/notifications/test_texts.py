@@ -70,7 +70,7 @@ def test_a_digest_reads_in_each_members_language_with_their_numbers(engine) -> N
     german, french = (f"user {last - 1}", f"user {last}")
     assert titles[german] == (
         "2 Rechnungen bezahlt",
-        "Sie haben 2 Rechnungen bezahlt:\n"
+        "2 Rechnungen bezahlt:\n"
         "- Rechnung RE-1 bezahlt: 1.234,50 EUR\n"
         "- Rechnung RE-2 bezahlt: 99,00 EUR",
     )
@@ -172,7 +172,7 @@ def test_a_hyphenated_locale_reads_one_language_throughout(engine) -> None:  # t
     flush(engine, T0.replace(minute=10) + GRACE, email=False)
     ((title, body),) = _titles(engine, team).values()
     assert title == "2 Rechnungen bezahlt"
-    assert body.startswith("Sie haben 2 Rechnungen bezahlt:\n- Rechnung RE-1 bezahlt: 10,00 EUR")
+    assert body.startswith("2 Rechnungen bezahlt:\n- Rechnung RE-1 bezahlt: 10,00 EUR")
 
 
 @pytest.mark.parametrize(

@@ -175,7 +175,7 @@ def test_twelve_due_invoices_make_one_digest_not_twelve_messages(engine) -> None
     with engine.connect() as conn:
         (message,) = conn.execute(sa.select(NotificationMessage)).all()
     assert message.title == "12 unpaid invoices" and message.item_count == 12
-    assert message.body.splitlines()[0] == "You have 12 unpaid invoices:"
+    assert message.body.splitlines()[0] == "12 unpaid invoices:"
 
 
 @pytest.mark.postgres

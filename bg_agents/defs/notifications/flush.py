@@ -46,8 +46,8 @@ GRACE = timedelta(seconds=60)
 WAITING = sa.and_(NotificationEvent.message_id.is_(None), NotificationEvent.withdrawn_at.is_(None))
 LIST_CAP = 10  # items listed in a digest's text; the rest are counted
 _MORE = {"en": "and {n} more", "de": "und {n} weitere", "fr": "et {n} de plus", "es": "y {n} más"}
-_SUMMARY = {"en": "You have {what}:", "de": "Sie haben {what}:", "fr": "Vous avez {what} :",
-            "es": "Tiene {what}:"}  # fmt: skip
+# A digest's text opens with its title as a heading ("2 Rechnungen bezahlt:"): "Sie haben 2
+# Rechnungen bezahlt" said the reader had paid them.
 
 
 @dataclass
@@ -359,7 +359,7 @@ def _content(rules: CategoryPolicy, events: list, locale: str) -> tuple[str, str
     count = format_decimal(len(events), locale=numbers)
     title = f"{count} {rules.noun(locale, len(events))}"
     language = language_of(locale)
-    listed = [_SUMMARY.get(language, _SUMMARY["en"]).format(what=title)]
+    listed = [f"{title} :" if language == "fr" else f"{title}:"]
     listed += [f"- {item['title']}" for item in items[:LIST_CAP]]
     more = len(items) - LIST_CAP
     if more > 0:
