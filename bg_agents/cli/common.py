@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 # Ceilings of count arguments: a simulated world larger than this is a typo, and ten years of
 # weeks is more history than any demo or delivery preview needs.
@@ -98,3 +98,18 @@ def iso_date(text: str) -> date:
         message = str(exc) if "between" in str(exc) else f"not an ISO date (YYYY-MM-DD): {text!r}"
         raise argparse.ArgumentTypeError(message) from None
     return value
+
+
+def add_since(parser: argparse.ArgumentParser) -> None:
+    """``--since YYYY-MM-DD`` of the commands that resend dead deliveries."""
+    parser.add_argument(
+        "--since",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="only deliveries created on this day (UTC) or later",
+    )
+
+
+def since_instant(day: date | None) -> datetime | None:
+    """The start of ``day`` in UTC (what ``--since`` means), or None."""
+    return datetime.combine(day, time(), UTC) if day else None

@@ -7,7 +7,7 @@ import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from bg_agents.cli.common import at_most, iso_date, open_engine
+from bg_agents.cli.common import add_since, at_most, open_engine, since_instant
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -294,11 +294,9 @@ def _add_prefs(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_resend(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime, time
-
     from bg_agents.defs.notifications.deliver import resend_dead_email
 
-    since = datetime.combine(args.since, time(), UTC) if args.since else None
+    since = since_instant(args.since)
     with open_engine().begin() as conn:
         user = find_user(conn, args.user, args.team)
         queued = resend_dead_email(conn, user.id, since)
@@ -326,12 +324,7 @@ def _add_resend(commands: argparse._SubParsersAction) -> None:
         "preferences are read again when they are sent. Running it again queues nothing more.",
     )
     _add_user_arguments(parser)
-    parser.add_argument(
-        "--since",
-        type=iso_date,
-        metavar="YYYY-MM-DD",
-        help="only deliveries created on this day (UTC) or later",
-    )
+    add_since(parser)
     parser.add_argument("--json", action="store_true", help="print the count as JSON")
     parser.set_defaults(func=cmd_resend)
 

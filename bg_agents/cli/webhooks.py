@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from bg_agents.cli.common import iso_date
+from bg_agents.cli.common import add_since, since_instant
 
 
 def _team_id(conn, slug: str) -> int:  # type: ignore[no-untyped-def]
@@ -88,12 +88,10 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_resend(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime, time
-
     from bg_agents.cli.common import open_engine
     from bg_agents.defs.notifications.endpoints import resend_dead
 
-    since = datetime.combine(args.since, time(), UTC) if args.since else None
+    since = since_instant(args.since)
     with open_engine().begin() as conn:
         endpoint, queued = resend_dead(conn, _team_id(conn, args.team), args.endpoint, since)
     if args.json:
@@ -162,12 +160,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "so a receiver that did get one drops the repeat; running it again queues nothing more.",
     )
     resend.add_argument("endpoint", metavar="ID_OR_URL", help="the id `list` shows, or the URL")
-    resend.add_argument(
-        "--since",
-        type=iso_date,
-        metavar="YYYY-MM-DD",
-        help="only deliveries created on this day (UTC) or later",
-    )
+    add_since(resend)
     resend.set_defaults(func=cmd_resend)
 
     for command in (add, listing, remove, resend):
