@@ -459,3 +459,13 @@ def test_a_bad_byte_in_an_ofx_2_statement_rejects_only_its_transaction(tmp_path:
     assert [(r.external_id, r.description) for r in good.rows if r.row_ref != bad["row_ref"]] == [
         (r.external_id, r.description) for r in parsed.rows
     ]
+
+
+def test_a_text_column_is_the_description(tmp_path: Path) -> None:
+    """Swiss and Nordic banks head the booking text "Text" ("Tekst"): the rows landed with
+    empty descriptions and nothing said so."""
+    path = write(
+        tmp_path, "x.csv", "Datum;Text;Betrag;Währung\n02.01.2026;Migros Zürich;-3,50;CHF\n"
+    )
+    (row,) = read(path).rows
+    assert (row.description, row.amount, row.currency) == ("Migros Zürich", "-3.50", "CHF")
