@@ -52,7 +52,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    """Describe each file as the import would read it; exit 1 when one is not readable."""
+    """Describe each file as the import would read it; exit 1 when one is not readable (or
+    none of its entries is)."""
     from pathlib import Path
 
     import sqlalchemy as sa
@@ -84,7 +85,9 @@ def _detect(args: argparse.Namespace) -> int:
     else:
         for detection in detections:
             print("\n".join(detection.lines()))
-    return 0 if all(d.recognized for d in detections) else 1
+    # A file whose every entry is unreadable would import nothing: as unreadable as one refused.
+    usable = all(d.recognized and (d.readable or not d.rows) for d in detections)
+    return 0 if usable else 1
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

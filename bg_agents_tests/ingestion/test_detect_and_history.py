@@ -63,6 +63,14 @@ def test_detect_says_why_a_file_is_unreadable_and_exits_1(engine, team, tmp_path
     assert out.startswith("notes.csv: not readable: could not find the date")
 
 
+def test_detect_exits_1_when_no_entry_of_a_file_reads(engine, team, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Every amount unreadable: the file would import nothing, yet detect exited 0."""
+    path = tmp_path / "bad.csv"
+    path.write_text("Date,Description,Amount\n2026-03-02,A,twelve\n2026-03-03,B,ten\n")
+    assert main(["import", "--detect", "--team", team, str(path)]) == 1
+    assert "0 readable, 2 not" in capsys.readouterr().out
+
+
 def test_detect_without_a_team_points_to_team_for_the_currency(
     engine, team, tmp_path, capsys
 ) -> None:  # type: ignore[no-untyped-def]
