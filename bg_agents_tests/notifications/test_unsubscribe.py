@@ -231,3 +231,5 @@ def test_the_page_speaks_the_language_of_the_members_emails(
     assert asked in shown.text
     assert f'<html lang="{lang}">' in shown.text
     assert done in httpx.post(url, content=b"List-Unsubscribe=One-Click").text
+    again = httpx.get(url).text  # the link opened again: done, not asked again
+    assert done in again and "<form" not in again

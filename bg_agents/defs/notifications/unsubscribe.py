@@ -145,20 +145,23 @@ _WORDS: dict[str, dict[str, str]] = {
 }
 
 
-def _language(engine: Engine, user_id: int) -> str:
-    """The language of the member's e-mails; English when it has no words here or the database
-    cannot say."""
+def _reader(engine: Engine, user_id: int) -> tuple[str, bool]:
+    """(The language of the member's e-mails, whether they are unsubscribed already); English
+    and not when there are no words here for it or the database cannot say."""
     try:
         with engine.connect() as conn:
-            locale = conn.execute(
-                sa.select(sa.func.coalesce(User.locale, Team.locale))
+            row = conn.execute(
+                sa.select(sa.func.coalesce(User.locale, Team.locale), User.notification_prefs)
                 .join(Team, Team.id == User.team_id)
                 .where(User.id == user_id)
-            ).scalar_one_or_none()
+            ).first()
     except sa.exc.SQLAlchemyError:
-        return "en"
-    language = resolve_locale(locale).language
-    return language if language in _WORDS else "en"
+        return "en", False
+    if row is None:
+        return "en", False
+    language = resolve_locale(row[0]).language
+    prefs = row[1] if isinstance(row[1], dict) else {}
+    return (language if language in _WORDS else "en"), prefs.get("unsubscribed") is True
 
 
 def _answer(
@@ -217,9 +220,12 @@ def unsubscribe_app(engine: Engine, secret: str) -> Callable[..., Iterable[bytes
                 "text/plain",
             )
         token = html.escape(tokens[0], quote=True)
-        language = _language(engine, user_id)
+        language, already = _reader(engine, user_id)
         words = _WORDS[language]
         w = {k: html.escape(v) for k, v in words.items()}
+        if method != "POST" and already:  # a second visit: say so, ask nothing
+            done = f"<h1>{w['done']}</h1><p>{w['done_text']}</p>"
+            return _answer(start_response, "200 OK", _page(words["done_title"], done, language))
         if method != "POST":
             form = (
                 f"<h1>{w['ask']}</h1><p>{w['ask_text']}</p>"
