@@ -245,7 +245,7 @@ def _survey(
 ) -> _Survey:
     out = _Survey()
     cells: list[str] = []
-    currencies: list[str | None] = []  # each money cell's: its own, its row's, the fallback
+    currencies: list[str | None] = []  # each money cell's row's, else the fallback
     for record in records:
         width = len(record)
         for i in date_cells:
@@ -257,10 +257,8 @@ def _survey(
         for i in money:
             if i < width and record[i].strip():
                 cells.append(record[i])
-                own = parse_amount_and_currency(record[i].strip(), ".")[1]
                 # A base amount is in the team's currency, which the file does not say.
-                row = None if i == base_cell else row_currency or fallback or None
-                currencies.append(own or row)
+                currencies.append(None if i == base_cell else row_currency or fallback or None)
         for i in amount_cells:
             cell = record[i].strip() if i < width else ""
             if cell:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bg_agents.defs.notifications.policy import CategoryPolicy, Policy, load_policy
 from bg_agents.defs.notifications.preferences import Preferences
-from bg_agents.defs.notifications.texts import language_of, title_and_body
+from bg_agents.defs.notifications.texts import title_and_body, write
 from bg_agents.lib import clock
 from bg_agents.lib.db.models import (
     Notification,
@@ -45,9 +45,6 @@ GRACE = timedelta(seconds=60)
 # Waiting for a message: not sent yet and not withdrawn by its category's guard.
 WAITING = sa.and_(NotificationEvent.message_id.is_(None), NotificationEvent.withdrawn_at.is_(None))
 LIST_CAP = 10  # items listed in a digest's text; the rest are counted
-_MORE = {"en": "and {n} more", "de": "und {n} weitere", "fr": "et {n} de plus", "es": "y {n} más"}
-# A digest's text opens with its title as a heading ("2 Rechnungen bezahlt:"): "Sie haben 2
-# Rechnungen bezahlt" said the reader had paid them.
 
 
 @dataclass
@@ -355,16 +352,14 @@ def _content(rules: CategoryPolicy, events: list, locale: str) -> tuple[str, str
     if len(events) == 1:
         only = items[0]
         return only["title"], only["body"], {**events[0].payload, "items": items, "more": 0}
-    numbers = resolve_locale(locale)  # a malformed one ("de-AT") reads as well as it can
-    count = format_decimal(len(events), locale=numbers)
+    # resolve_locale: a malformed locale ("de-AT") reads as well as it can
+    count = format_decimal(len(events), locale=resolve_locale(locale))
     title = f"{count} {rules.noun(locale, len(events))}"
-    language = language_of(locale)
-    listed = [f"{title} :" if language == "fr" else f"{title}:"]
+    listed = [write("digest_heading", locale, what=title)]
     listed += [f"- {item['title']}" for item in items[:LIST_CAP]]
     more = len(items) - LIST_CAP
     if more > 0:
-        words = _MORE.get(language, _MORE["en"])
-        listed.append(words.format(n=format_decimal(more, locale=numbers)))
+        listed.append(write("digest_more", locale, n=more))
     return title, "\n".join(listed), {"items": items[:LIST_CAP], "more": max(more, 0)}
 
 

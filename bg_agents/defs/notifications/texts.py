@@ -141,6 +141,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "fr": "relevés dont les soldes ne concordent pas : {statements}",
         "es": "extractos cuyos saldos no cuadran: {statements}",
     },
+    # A digest's text opens with its title; "Sie haben 2 Rechnungen bezahlt" said the reader paid.
+    "digest_heading": {"en": "{what}:", "de": "{what}:", "fr": "{what} :", "es": "{what}:"},
+    "digest_more": {
+        "en": "and {n} more",
+        "de": "und {n} weitere",
+        "fr": "et {n} de plus",
+        "es": "y {n} más",
+    },
     "weekly_insights": {
         "en": "Your weekly insights for the week of {week}",
         "de": "Ihr Wochenbericht für die Woche vom {week}",
@@ -205,6 +213,11 @@ def title_and_body(event: Any, locale: str | None) -> tuple[str, str]:
     except (KeyError, IndexError, TypeError, ValueError):
         return event.title, event.body
     return title, body
+
+
+def write(message: str, locale: str | None, **values: Any) -> str:
+    """One message in ``locale`` at once (what a producer's words become when read)."""
+    return render(Words(message, values).as_json(), locale)
 
 
 def language_of(locale: str | None) -> str:

@@ -24,8 +24,8 @@ from urllib.parse import parse_qs, quote
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bg_agents.defs.notifications.texts import language_of
 from bg_agents.lib.db.models import Team, User
-from bg_agents.lib.locales import resolve_locale
 
 _DOMAIN = b"bg-agents/unsubscribe/v1:"  # a signature made here means nothing anywhere else
 _TOKEN = re.compile(r"([1-9][0-9]{0,17})\.([A-Za-z0-9_-]{43})")
@@ -159,9 +159,8 @@ def _reader(engine: Engine, user_id: int) -> tuple[str, bool]:
         return "en", False
     if row is None:
         return "en", False
-    language = resolve_locale(row[0]).language
     prefs = row[1] if isinstance(row[1], dict) else {}
-    return (language if language in _WORDS else "en"), prefs.get("unsubscribed") is True
+    return language_of(row[0]), prefs.get("unsubscribed") is True
 
 
 def _answer(

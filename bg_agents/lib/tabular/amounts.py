@@ -99,8 +99,9 @@ def decimal_mark(values: Iterable[str], currencies: Iterable[str | None] | None 
 
     When no amount shows its mark, a lone "1,234" or "1.234" is a thousands separator in a
     currency of two decimals or none (no bank writes 1.234 EUR or 1.234 JPY), and could be
-    either in one of three (1.234 KWD): :class:`AmbiguousDecimal` then. ``currencies`` gives
-    each amount's currency (None: not known, taken as two decimals).
+    either in one of three (1.234 KWD): :class:`AmbiguousDecimal` then. A cell's own currency
+    ("1,234 KWD") counts, else ``currencies``: each amount's row's (None: not known, taken as
+    two decimals). Only such lone cells are looked at twice.
     """
     values = list(values)
     seen = [mark_evidence(v) for v in values]
@@ -111,6 +112,7 @@ def decimal_mark(values: Iterable[str], currencies: Iterable[str | None] | None 
         lone = _LONE_GROUP.search(value)
         if lone is None:
             continue
+        currency = parse_amount_and_currency(value.strip(), ".")[1] or currency
         if currency and get_currency_precision(currency) >= 3:
             raise AmbiguousDecimal(value.strip(), currency)
         shown.add(lone["sep"])

@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any
 
 from bg_agents.defs.notifications.channels.base import DeliveryError, Outgoing
+from bg_agents.defs.notifications.texts import write
 from bg_agents.lib import blobs
 from bg_agents.lib.settings import Settings
 
@@ -35,27 +36,23 @@ DEFAULT_TIMEOUT = 10.0  # seconds for connecting and for each SMTP reply
 # Most mail servers refuse messages over 10-25 MB; base64 adds a third.
 MAX_ATTACHMENT = 7 * 1024 * 1024
 
-# The footer and "and N more", per language; anything else reads English.
+# The footer, per language; anything else reads English.
 _TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "footer": "You receive this because you are a member of {team} on bg-agents.",
         "unsubscribe": "Unsubscribe",
-        "more": "and {n} more",
     },
     "de": {
         "footer": "Sie erhalten diese E-Mail, weil Sie Mitglied von {team} bei bg-agents sind.",
         "unsubscribe": "Abmelden",
-        "more": "und {n} weitere",
     },
     "fr": {
         "footer": "Vous recevez cet e-mail parce que vous êtes membre de {team} sur bg-agents.",
         "unsubscribe": "Se désabonner",
-        "more": "et {n} de plus",
     },
     "es": {
         "footer": "Recibe este correo porque es miembro de {team} en bg-agents.",
         "unsubscribe": "Darse de baja",
-        "more": "y {n} más",
     },
 }
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
@@ -188,7 +185,11 @@ def _html(outgoing: Outgoing, texts: dict[str, str], lang: str, footer: str, url
             + "</li>"
             for i in outgoing.items
         )
-        more = f"<p>{e(texts['more'].format(n=outgoing.more))}</p>" if outgoing.more > 0 else ""
+        more = (
+            f"<p>{e(write('digest_more', outgoing.locale, n=outgoing.more))}</p>"
+            if outgoing.more > 0
+            else ""
+        )
         main = (f"<p>{e(intro)}</p>" if intro else "") + f"<ul>{lis}</ul>{more}"
     else:
         paragraphs = [p for p in re.split(r"\n\s*\n", outgoing.body.strip()) if p.strip()]
@@ -218,7 +219,7 @@ def render_email(
     footer = texts["footer"].format(team=team)
     text = outgoing.body.rstrip()
     if outgoing.more > 0 and not outgoing.items:
-        text += "\n" + texts["more"].format(n=outgoing.more)
+        text += "\n" + write("digest_more", outgoing.locale, n=outgoing.more)
     text += f"\n\n-- \n{footer}\n{texts['unsubscribe']}: {unsubscribe_url}\n"
 
     created = outgoing.created_at

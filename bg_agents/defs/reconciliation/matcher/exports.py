@@ -26,12 +26,7 @@ from typing import TYPE_CHECKING, Any
 from bg_agents.defs.reconciliation.matcher.rules import Side
 from bg_agents.lib import forked
 from bg_agents.lib.money import known_currencies
-from bg_agents.lib.tabular.amounts import (
-    AmbiguousDecimal,
-    decimal_mark,
-    parse_amount,
-    parse_amount_and_currency,
-)
+from bg_agents.lib.tabular.amounts import AmbiguousDecimal, decimal_mark, parse_amount
 from bg_agents.lib.tabular.columns import ColumnMap, ColumnMapError, find_column
 from bg_agents.lib.tabular.columns import parse_column_map as _parse_column_map
 from bg_agents.lib.tabular.dates import AmbiguousDates, DateReader, numeric_date_order
@@ -462,12 +457,9 @@ class _SideReader:
         names = [cells[c] for c in columns["name"]]
         assert ids is not None and amounts is not None and dates is not None
 
-        row_currencies = [
-            parse_amount_and_currency(amounts[i], ".")[1]  # "1,234 KWD" names its own
-            or (currencies[i].upper() if currencies is not None else "")
-            or fallback
-            for i in range(len(amounts))
-        ]
+        row_currencies = (
+            [c.upper() or fallback for c in currencies] if currencies else [fallback] * len(amounts)
+        )
         mark = options.get("decimal") or _settled_mark(
             amounts, row_currencies, columns["amount"][0], name
         )
